@@ -1,0 +1,1 @@
+//! debuginfo (to be written).

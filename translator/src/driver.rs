@@ -1,0 +1,1 @@
+//! Orders the passes (to be written).

@@ -1,0 +1,1 @@
+//! elaborate (to be written).

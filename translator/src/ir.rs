@@ -1,0 +1,1 @@
+//! The elaborated program (to be written).

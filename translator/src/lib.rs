@@ -1,0 +1,18 @@
+//! rstap: a SystemTap-compatible dynamic tracing tool.
+//!
+//! The passes live in their own modules (see ../shared/DESIGN.md):
+//! `syntax` (1), `elaborate` (2), `codegen` (3), `build` (4), `run` (5), and
+//! `driver` orders them. `vm` runs pass 5 inside a qemu guest.
+
+pub mod build;
+pub mod codegen;
+pub mod debuginfo;
+pub mod diag;
+pub mod driver;
+pub mod elaborate;
+pub mod ir;
+pub mod probes;
+pub mod run;
+pub mod syntax;
+pub mod tapset;
+pub mod vm;

@@ -1,0 +1,1 @@
+//! tapset (to be written).

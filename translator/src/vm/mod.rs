@@ -1,0 +1,1 @@
+//! vm (to be written).
