@@ -1,1 +1,220 @@
-//! The elaborated program (to be written).
+//! The elaborated program: pass 2's output, pass 3's input.
+//!
+//! Invariants: every name is resolved to an index (`Local`, `Global`,
+//! `Call`), every expression has a known `Type` once pass 2 succeeds, every
+//! probe point is a concrete `ProbeKind`, and printf formats are already
+//! split into literal text and typed conversions. Nothing here is C.
+
+use crate::diag::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    Unknown,
+    Long,
+    String,
+}
+
+impl Type {
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Unknown => "unknown",
+            Type::Long => "long",
+            Type::String => "string",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub globals: Vec<Global>,
+    pub functions: Vec<Function>,
+    pub bodies: Vec<ProbeBody>,
+    pub probes: Vec<DerivedProbe>,
+    /// Top-level `%{ %}` blocks, in order.
+    pub embedded: Vec<Embedded>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub code: String,
+    /// "file:line" the block came from.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub name: String,
+    pub ty: Type,
+    pub init: Option<Init>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Init {
+    Long(i64),
+    String(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub name: String,
+    /// The first `params` locals are the parameters, in order.
+    pub params: usize,
+    pub locals: Vec<Local>,
+    pub ret: Type,
+    pub body: FunctionBody,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum FunctionBody {
+    Script(Stmt),
+    Embedded(String),
+}
+
+/// The code of one `probe` statement, shared by all its derived probes.
+#[derive(Debug, Clone)]
+pub struct ProbeBody {
+    pub locals: Vec<Local>,
+    pub body: Stmt,
+    pub span: Span,
+}
+
+/// One concrete place the kernel will call us from.
+#[derive(Debug, Clone)]
+pub struct DerivedProbe {
+    pub kind: ProbeKind,
+    /// The probe point as `pp()` shows it: `kprobe.function("ksys_read")`.
+    pub pp: String,
+    pub body: usize,
+    /// Globals the body (and the functions it calls) reads or writes:
+    /// (global index, written).
+    pub locks: Vec<(usize, bool)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeKind {
+    Begin,
+    End,
+    Timer { interval_ns: u64 },
+    Kprobe { symbol: String, offset: u64, ret: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum StmtKind {
+    Block(Vec<Stmt>),
+    Expr(Expr),
+    If {
+        cond: Expr,
+        then: Box<Stmt>,
+        els: Option<Box<Stmt>>,
+    },
+    While {
+        cond: Expr,
+        body: Box<Stmt>,
+    },
+    For {
+        init: Option<Expr>,
+        cond: Option<Expr>,
+        step: Option<Expr>,
+        body: Box<Stmt>,
+    },
+    Break,
+    Continue,
+    /// Leave the probe handler.
+    Next,
+    Return(Option<Expr>),
+    /// `%{ %}` inside a body (guru mode).
+    Embedded(String),
+    Empty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Var {
+    Local(usize),
+    Global(usize),
+}
+
+pub use crate::syntax::ast::{BinaryOp, UnaryOp};
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Long(i64),
+    Str(String),
+    Var(Var),
+    Call {
+        func: usize,
+        args: Vec<Expr>,
+    },
+    /// Negation, `!`, `~`, unary plus.
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    /// `++x`, `x--`, ...
+    IncDec {
+        var: Var,
+        increment: bool,
+        prefix: bool,
+    },
+    /// Arithmetic, bitwise, logical, comparisons; `Concat` on strings.
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `var = value` or `var op= value`.
+    Assign {
+        var: Var,
+        op: Option<BinaryOp>,
+        value: Box<Expr>,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    /// print/printf/println/printd: to the output; sprintf and friends
+    /// (`to_string`): a string value.
+    Format {
+        pieces: Vec<FormatPiece>,
+        args: Vec<Expr>,
+        to_string: bool,
+    },
+}
+
+/// A piece of a printf format after pass 2 parsed it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormatPiece {
+    Text(String),
+    /// One conversion applied to `arg`: `flags` ("-+ #0"), width and
+    /// precision (`None`; `Some(n)`), and the conversion letter.
+    Conv {
+        arg: usize,
+        flags: String,
+        width: Option<u32>,
+        precision: Option<u32>,
+        conv: char,
+    },
+}

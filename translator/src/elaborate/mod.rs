@@ -1,1 +1,232 @@
-//! elaborate (to be written).
+//! Pass 2: the parsed script plus the tapset library become an `ir::Program`.
+//!
+//! Input: the user's `ast::File`s, the tapset library's files, and what is
+//! known of the target kernel (`KernelSymbols`). Output: a program whose
+//! probes are concrete, whose names are resolved and whose types are known,
+//! or `None` with errors in `Diagnostics`. Sub-passes, one per file:
+//! `lower` (symbols), `aliases` (probe alias expansion), `types` (inference),
+//! `locks` (which globals each probe touches). Invariants: no IO; tapset
+//! functions and globals enter the program only when the script uses them.
+
+pub mod aliases;
+pub mod format;
+pub mod locks;
+pub mod print;
+pub mod lower;
+pub mod types;
+
+use std::collections::HashMap;
+
+use crate::diag::{Diagnostics, SourceMap};
+use crate::ir::{self, Program, Type};
+use crate::probes::KernelSymbols;
+use crate::syntax::ast;
+
+#[derive(Debug, Clone, Default)]
+pub struct ElabOptions {
+    /// -g: embedded C allowed in the user's script.
+    pub guru: bool,
+    /// Script arguments ($1...), for `$#`.
+    pub args: Vec<String>,
+}
+
+/// Where a definition came from: the user's script or the tapset library.
+struct Def<'a, T> {
+    item: &'a T,
+    from_tapset: bool,
+}
+
+impl<T> Clone for Def<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Def<'_, T> {}
+
+pub struct Elab<'a> {
+    pub opts: &'a ElabOptions,
+    pub diags: &'a mut Diagnostics,
+    pub sources: &'a SourceMap,
+    pub symbols: &'a dyn KernelSymbols,
+    pub prog: Program,
+    functions: HashMap<&'a str, Def<'a, ast::Function>>,
+    globals: HashMap<&'a str, Def<'a, ast::Global>>,
+    aliases: Vec<Def<'a, ast::ProbeAlias>>,
+    function_ids: HashMap<String, usize>,
+    global_ids: HashMap<String, usize>,
+    pending: Vec<(usize, Def<'a, ast::Function>)>,
+    /// Lowering tapset code: embedded C is allowed without -g.
+    pub in_tapset: bool,
+}
+
+impl<'a> Elab<'a> {
+    /// The index of a global, pulling a tapset global into the program.
+    pub fn global_index(&mut self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.global_ids.get(name) {
+            return Some(i);
+        }
+        let def = *self.globals.get(name)?;
+        let g = def.item;
+        let init = g.init.as_ref().map(|l| match l {
+            ast::Literal::Number(n) => ir::Init::Long(*n),
+            ast::Literal::String(s) => ir::Init::String(s.clone()),
+        });
+        let ty = match &init {
+            Some(ir::Init::Long(_)) => Type::Long,
+            Some(ir::Init::String(_)) => Type::String,
+            None => Type::Unknown,
+        };
+        if g.is_array || g.size.is_some() {
+            self.diags.error("global arrays are not supported by rstap yet", g.span);
+        }
+        let idx = self.prog.globals.len();
+        self.prog.globals.push(ir::Global {
+            name: name.to_string(),
+            ty,
+            init,
+            span: g.span,
+        });
+        self.global_ids.insert(name.to_string(), idx);
+        Some(idx)
+    }
+
+    /// The index of a function, queueing its body for lowering.
+    pub fn function_index(&mut self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.function_ids.get(name) {
+            return Some(i);
+        }
+        let def = *self.functions.get(name)?;
+        let f = def.item;
+        let idx = self.prog.functions.len();
+        let mut locals = Vec::new();
+        for p in &f.params {
+            locals.push(ir::Local {
+                name: p.name.name.clone(),
+                ty: p.ty.map(lower::type_of).unwrap_or(Type::Unknown),
+                span: p.name.span,
+            });
+        }
+        self.prog.functions.push(ir::Function {
+            name: name.to_string(),
+            params: f.params.len(),
+            locals,
+            ret: f.ret.map(lower::type_of).unwrap_or(Type::Unknown),
+            body: ir::FunctionBody::Embedded(String::new()),
+            span: f.span,
+        });
+        self.function_ids.insert(name.to_string(), idx);
+        self.pending.push((idx, def));
+        Some(idx)
+    }
+
+    fn lower_pending_functions(&mut self) {
+        while let Some((idx, def)) = self.pending.pop() {
+            self.lower_function(idx, def.item, def.from_tapset);
+        }
+    }
+}
+
+/// Runs pass 2.
+pub fn elaborate(
+    opts: &ElabOptions,
+    user: &[ast::File],
+    tapsets: &[ast::File],
+    symbols: &dyn KernelSymbols,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<Program> {
+    let errors_before = diags.error_count();
+    let mut e = Elab {
+        opts,
+        diags,
+        sources,
+        symbols,
+        prog: Program::default(),
+        functions: HashMap::new(),
+        globals: HashMap::new(),
+        aliases: Vec::new(),
+        function_ids: HashMap::new(),
+        global_ids: HashMap::new(),
+        pending: Vec::new(),
+        in_tapset: false,
+    };
+    // Tapset definitions first, so that the user's own override them.
+    for (files, from_tapset) in [(tapsets, true), (user, false)] {
+        for file in files {
+            for item in &file.items {
+                match item {
+                    ast::Item::Function(f) => {
+                        if !from_tapset {
+                            if let Some(prev) = e.functions.get(f.name.name.as_str()) {
+                                if !prev.from_tapset {
+                                    e.diags.push(
+                                        crate::diag::Diagnostic::error(
+                                            format!("function `{}` is defined twice", f.name.name),
+                                            Some(f.name.span),
+                                        )
+                                        .with_label(prev.item.name.span, "first defined here"),
+                                    );
+                                }
+                            }
+                        }
+                        e.functions.insert(&f.name.name, Def { item: f, from_tapset });
+                    }
+                    ast::Item::Global(g) => {
+                        e.globals.insert(&g.name.name, Def { item: g, from_tapset });
+                    }
+                    ast::Item::Alias(a) => e.aliases.push(Def { item: a, from_tapset }),
+                    ast::Item::Embedded(c) if !from_tapset && !opts.guru => {
+                        e.diags.error("embedded C code needs guru mode (-g)", c.span);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    // The user's globals always exist, used or not (SystemTap warns on
+    // unused ones; they still print at exit in later issues).
+    for file in user {
+        for item in &file.items {
+            if let ast::Item::Global(g) = item {
+                e.global_index(&g.name.name);
+            }
+            if let ast::Item::Embedded(c) = item {
+                let (line, _) = e.sources.line_col(c.span.file, c.span.lo);
+                let origin = format!("{}:{}", e.sources.name(c.span.file), line);
+                e.prog.embedded.push(ir::Embedded { code: c.code.clone(), origin });
+            }
+        }
+    }
+    for file in user {
+        for item in &file.items {
+            if let ast::Item::Probe(p) = item {
+                e.expand_probe(p);
+            }
+        }
+    }
+    if e.prog.probes.is_empty() && !e.diags.has_errors() {
+        e.diags.push(crate::diag::Diagnostic::error("no probes found", None));
+    }
+    e.lower_pending_functions();
+    // Tapset top-level embedded C is needed by the functions it supports.
+    if !e.prog.functions.is_empty() {
+        for file in tapsets {
+            for item in &file.items {
+                if let ast::Item::Embedded(c) = item {
+                    let (line, _) = e.sources.line_col(c.span.file, c.span.lo);
+                    let origin = format!("{}:{}", e.sources.name(c.span.file), line);
+                    e.prog.embedded.insert(0, ir::Embedded { code: c.code.clone(), origin });
+                }
+            }
+        }
+    }
+    let mut prog = e.prog;
+    let diags = e.diags;
+    types::infer(&mut prog, diags);
+    locks::compute(&mut prog);
+    if diags.error_count() > errors_before {
+        return None;
+    }
+    Some(prog)
+}

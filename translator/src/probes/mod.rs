@@ -1,1 +1,124 @@
-//! probes (to be written).
+//! Probe families: turning a resolved probe point into concrete probes.
+//!
+//! Input: an `ast::ProbePoint` whose first component names a built-in family
+//! (aliases were already expanded by pass 2), plus what pass 2 knows about the
+//! target kernel (`KernelSymbols`). Output: one or more `(ProbeKind, pp)`.
+//! Invariants: no IO here; a point that names a family but is malformed is an
+//! error with the span of the offending component.
+
+pub mod begin_end;
+pub mod kprobe;
+pub mod timer;
+
+use crate::diag::Span;
+use crate::ir::ProbeKind;
+use crate::syntax::ast::{Component, Literal, ProbePoint};
+
+/// What pass 2 may ask about the target kernel's symbols.
+pub trait KernelSymbols {
+    /// `Some(true/false)` when the kernel's symbol table is known, `None`
+    /// when it is not (then registration at run time is the check).
+    fn has_function(&self, name: &str) -> Option<bool>;
+    /// Every function symbol matching a glob pattern, when known.
+    fn matching_functions(&self, pattern: &str) -> Option<Vec<String>>;
+}
+
+/// A kernel we know nothing about: every check is left to run time.
+pub struct NoSymbols;
+
+impl KernelSymbols for NoSymbols {
+    fn has_function(&self, _name: &str) -> Option<bool> {
+        None
+    }
+    fn matching_functions(&self, _pattern: &str) -> Option<Vec<String>> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeError {
+    pub span: Span,
+    pub message: String,
+}
+
+impl ProbeError {
+    pub fn new(span: Span, message: impl Into<String>) -> ProbeError {
+        ProbeError {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+pub type Resolved = Vec<(ProbeKind, String)>;
+
+/// Names of the built-in probe families (the first component).
+pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe"];
+
+/// Resolves a point of a built-in family; `Ok(None)` when the first
+/// component is not a built-in family.
+pub fn resolve_builtin(
+    point: &ProbePoint,
+    symbols: &dyn KernelSymbols,
+) -> Result<Option<Resolved>, ProbeError> {
+    let Some(first) = point.components.first() else {
+        return Ok(None);
+    };
+    let resolved = match first.name.as_str() {
+        "begin" | "end" => begin_end::resolve(point)?,
+        "timer" => timer::resolve(point)?,
+        "kprobe" => kprobe::resolve(point, symbols)?,
+        _ => return Ok(None),
+    };
+    Ok(Some(resolved))
+}
+
+/// Formats a point the way `pp()` shows it.
+pub fn format_point(components: &[Component]) -> String {
+    components
+        .iter()
+        .map(|c| match &c.arg {
+            None => c.name.clone(),
+            Some(Literal::Number(n)) => format!("{}({})", c.name, n),
+            Some(Literal::String(s)) => format!("{}(\"{}\")", c.name, s),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The numeric argument of a component, or an error naming what is wanted.
+pub fn number_arg(c: &Component) -> Result<i64, ProbeError> {
+    match &c.arg {
+        Some(Literal::Number(n)) => Ok(*n),
+        _ => Err(ProbeError::new(
+            c.span,
+            format!("probe point component `{}` needs a number argument", c.name),
+        )),
+    }
+}
+
+/// The string argument of a component, or an error naming what is wanted.
+pub fn string_arg(c: &Component) -> Result<&str, ProbeError> {
+    match &c.arg {
+        Some(Literal::String(s)) => Ok(s),
+        _ => Err(ProbeError::new(
+            c.span,
+            format!("probe point component `{}` needs a string argument", c.name),
+        )),
+    }
+}
+
+/// Fails on a component that was not expected after the family's last one.
+pub fn no_more(point: &ProbePoint, used: usize) -> Result<(), ProbeError> {
+    match point.components.get(used) {
+        None => Ok(()),
+        Some(c) => Err(ProbeError::new(
+            c.span,
+            format!(
+                "unexpected probe point component `{}` after `{}`",
+                c.name,
+                format_point(&point.components[..used])
+            ),
+        )),
+    }
+}

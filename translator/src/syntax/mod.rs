@@ -7,6 +7,7 @@
 //! panics on any input.
 
 pub mod ast;
+pub mod print;
 
 use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use std::collections::HashMap;

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rstap runtime: resource limits. Each can be overridden with stap -DNAME=VALUE.
+ * Input: nothing. Output: the limit macros the rest of the runtime uses.
+ */
+#ifndef RSTAP_CONFIG_H
+#define RSTAP_CONFIG_H
+
+#ifndef MAXSTRINGLEN
+#define MAXSTRINGLEN 128
+#endif
+#ifndef MAXACTION
+#define MAXACTION 1000
+#endif
+#ifndef MAXACTION_INTERRUPTIBLE
+#define MAXACTION_INTERRUPTIBLE (MAXACTION * 10)
+#endif
+#ifndef MAXNESTING
+#define MAXNESTING 10
+#endif
+#ifndef MAXMAPENTRIES
+#define MAXMAPENTRIES 2048
+#endif
+#ifndef MAXERRORS
+#define MAXERRORS 0
+#endif
+#ifndef MAXSKIPPED
+#define MAXSKIPPED 100
+#endif
+#ifndef MAXTRYLOCK
+#define MAXTRYLOCK 1000
+#endif
+#ifndef TRYLOCKDELAY
+#define TRYLOCKDELAY 10 /* microseconds */
+#endif
+/* Staging buffer of one probe handler's output, flushed into the ring. */
+#ifndef RSTAP_PRINT_BUFSIZE
+#define RSTAP_PRINT_BUFSIZE 8192
+#endif
+/* The output ring between the module and staprun, in bytes (power of 2). */
+#ifndef RSTAP_RING_BUFSIZE
+#define RSTAP_RING_BUFSIZE (1 << 20)
+#endif
+
+#if MAXSTRINGLEN < 16
+#error "MAXSTRINGLEN must be at least 16"
+#endif
+#if (RSTAP_RING_BUFSIZE & (RSTAP_RING_BUFSIZE - 1)) != 0
+#error "RSTAP_RING_BUFSIZE must be a power of two"
+#endif
+
+#endif /* RSTAP_CONFIG_H */

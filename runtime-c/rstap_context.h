@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rstap runtime: session state, per-CPU probe contexts, errors and limits.
+ *
+ * Input: the generated module's probe handlers, which bracket their body
+ * with rstap_enter() / rstap_leave(). Output: a context with a fresh action
+ * budget and print buffer, or NULL when the probe must be skipped (wrong
+ * session state, reentrancy). Invariants: a context is used by one handler at
+ * a time (the busy count); handlers run with preemption disabled; the first
+ * error of a handler is kept and reported once by rstap_leave().
+ */
+#ifndef RSTAP_CONTEXT_H
+#define RSTAP_CONTEXT_H
+
+enum rstap_state {
+	RSTAP_STARTING,	/* begin probes run */
+	RSTAP_RUNNING,	/* every other probe runs */
+	RSTAP_STOPPING,	/* exit() was called; only end probes run */
+	RSTAP_STOPPED,
+};
+
+static atomic_t rstap_state = ATOMIC_INIT(RSTAP_STARTING);
+static atomic_t rstap_error_count = ATOMIC_INIT(0);
+static atomic_t rstap_skipped_count = ATOMIC_INIT(0);
+static atomic_t rstap_exit_sent = ATOMIC_INIT(0);
+
+/* -c CMD / -x PID: the target process, set by staprun at load time. */
+static long rstap_target;
+module_param(rstap_target, long, 0444);
+MODULE_PARM_DESC(rstap_target, "pid of the -c/-x target process");
+
+struct rstap_context_base {
+	atomic_t busy;
+	const char *probe_point;
+	struct pt_regs *regs;
+	long actionremaining;
+	int nesting;
+	const char *last_error;		/* NULL while all is well */
+	const char *error_location;	/* "operator '/' at <input>:1:30" */
+	char error_buf[MAXSTRINGLEN];
+	size_t print_len;
+	char print_buf[RSTAP_PRINT_BUFSIZE];
+};
+
+static struct rstap_context_base *rstap_contexts[NR_CPUS];
+
+static int rstap_contexts_alloc(size_t size)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		rstap_contexts[cpu] = vzalloc(size);
+		if (!rstap_contexts[cpu])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void rstap_contexts_free(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		vfree(rstap_contexts[cpu]);
+		rstap_contexts[cpu] = NULL;
+	}
+}
+
+/* Tells staprun to stop the script; safe from any probe context. */
+static void rstap_request_exit(void)
+{
+	atomic_cmpxchg(&rstap_state, RSTAP_RUNNING, RSTAP_STOPPING);
+	atomic_cmpxchg(&rstap_state, RSTAP_STARTING, RSTAP_STOPPING);
+	if (atomic_xchg(&rstap_exit_sent, 1) == 0)
+		rstap_ring_write(RSTAP_MSG_EXIT, "", 0);
+}
+
+/* Sends one line to staprun's stderr. */
+static __printf(1, 2) void rstap_stderr(const char *fmt, ...)
+{
+	char line[MAXSTRINGLEN + 160];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vscnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	rstap_ring_write(RSTAP_MSG_STDERR, line, n);
+}
+
+/* Records the handler's first error; the handler then unwinds to out. */
+static void rstap_error(struct rstap_context_base *c, const char *msg,
+			const char *location)
+{
+	if (c->last_error)
+		return;
+	strscpy(c->error_buf, msg, MAXSTRINGLEN);
+	c->last_error = c->error_buf;
+	c->error_location = location;
+}
+
+static void rstap_skip_probe(void)
+{
+	if (atomic_inc_return(&rstap_skipped_count) > MAXSKIPPED) {
+		rstap_stderr("ERROR: Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.\n");
+		rstap_request_exit();
+	}
+}
+
+/*
+ * Starts a probe handler if the session is in state `when`; returns NULL
+ * when the handler must not run. Call with preemption disabled.
+ */
+static struct rstap_context_base *rstap_enter(int when, const char *pp,
+					      struct pt_regs *regs,
+					      long budget)
+{
+	struct rstap_context_base *c;
+
+	if (atomic_read(&rstap_state) != when)
+		return NULL;
+	c = rstap_contexts[smp_processor_id()];
+	if (unlikely(!c))
+		return NULL;
+	if (atomic_inc_return(&c->busy) != 1) {
+		/* A probe hit inside another handler on this CPU. */
+		atomic_dec(&c->busy);
+		atomic_inc(&rstap_skipped_count);
+		return NULL;
+	}
+	c->probe_point = pp;
+	c->regs = regs;
+	c->actionremaining = budget;
+	c->nesting = 0;
+	c->last_error = NULL;
+	c->error_location = NULL;
+	c->print_len = 0;
+	return c;
+}
+
+static void rstap_flush(struct rstap_context_base *c)
+{
+	if (c->print_len) {
+		rstap_ring_write(RSTAP_MSG_OUTPUT, c->print_buf, c->print_len);
+		c->print_len = 0;
+	}
+}
+
+static void rstap_leave(struct rstap_context_base *c)
+{
+	rstap_flush(c);
+	if (unlikely(c->last_error)) {
+		if (c->error_location)
+			rstap_stderr("ERROR: %s near %s\n", c->last_error,
+				     c->error_location);
+		else
+			rstap_stderr("ERROR: %s\n", c->last_error);
+		if (atomic_inc_return(&rstap_error_count) > MAXERRORS)
+			rstap_request_exit();
+	}
+	atomic_dec(&c->busy);
+}
+
+/* Charges one statement against the handler's budget. */
+static inline int rstap_action(struct rstap_context_base *c, const char *loc)
+{
+	if (unlikely(--c->actionremaining < 0)) {
+		rstap_error(c, "MAXACTION exceeded", loc);
+		return 0;
+	}
+	return 1;
+}
+
+/* Global variable locks, taken in index order at handler entry. */
+struct rstap_lock_spec {
+	rwlock_t *lock;
+	int write;
+};
+
+static void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
+{
+	while (n-- > 0) {
+		if (specs[n].write)
+			write_unlock(specs[n].lock);
+		else
+			read_unlock(specs[n].lock);
+	}
+}
+
+static int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
+{
+	int i, tries;
+
+	for (i = 0; i < n; i++) {
+		for (tries = 0;; tries++) {
+			if (specs[i].write ? write_trylock(specs[i].lock) :
+					     read_trylock(specs[i].lock))
+				break;
+			if (tries >= MAXTRYLOCK) {
+				rstap_unlock_all(specs, i);
+				rstap_skip_probe();
+				return 0;
+			}
+			udelay(TRYLOCKDELAY);
+		}
+	}
+	return 1;
+}
+
+#endif /* RSTAP_CONTEXT_H */

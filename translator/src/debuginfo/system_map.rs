@@ -1,0 +1,86 @@
+//! The kernel's symbol table from System.map or /proc/kallsyms.
+//!
+//! Input: the text of a System.map-style file ("address type name" lines).
+//! Output: the set of function (text) symbol names, answering
+//! `KernelSymbols` queries for `kprobe.function` checks and wildcards.
+//! Invariants: malformed lines are skipped; names stay in file order.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::elaborate::aliases::glob_match;
+use crate::probes::KernelSymbols;
+
+pub struct SystemMap {
+    pub names: Vec<String>,
+    set: HashSet<String>,
+}
+
+impl SystemMap {
+    pub fn parse(text: &str) -> SystemMap {
+        let mut names = Vec::new();
+        let mut set = HashSet::new();
+        for line in text.lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(_addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            // Module symbols in kallsyms carry a "[module]" fourth column.
+            if parts.next().is_some() {
+                continue;
+            }
+            if matches!(kind, "t" | "T" | "W" | "w") && set.insert(name.to_string()) {
+                names.push(name.to_string());
+            }
+        }
+        SystemMap { names, set }
+    }
+
+    /// The symbol table of `release`: System.map from /boot (or a testbed
+    /// image root), or /proc/kallsyms for the running kernel.
+    pub fn find(release: &str, image_root: Option<&Path>) -> Option<SystemMap> {
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Some(root) = image_root {
+            candidates.push(root.join(format!("boot/System.map-{release}")));
+        }
+        candidates.push(PathBuf::from(format!("/boot/System.map-{release}")));
+        candidates.push(PathBuf::from(format!("/lib/modules/{release}/build/System.map")));
+        for c in candidates {
+            if let Ok(text) = std::fs::read_to_string(&c) {
+                return Some(SystemMap::parse(&text));
+            }
+        }
+        let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+        if running.trim() == release {
+            return std::fs::read_to_string("/proc/kallsyms").ok().map(|t| SystemMap::parse(&t));
+        }
+        None
+    }
+}
+
+impl KernelSymbols for SystemMap {
+    fn has_function(&self, name: &str) -> Option<bool> {
+        Some(self.set.contains(name))
+    }
+
+    fn matching_functions(&self, pattern: &str) -> Option<Vec<String>> {
+        Some(self.names.iter().filter(|n| glob_match(pattern, n)).cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_text_symbols_only() {
+        let m = SystemMap::parse(
+            "ffffffff81000000 T _text\nffffffff81234560 T ksys_read\nffffffff81234570 t vfs_read\nffffffff82000000 D jiffies\nffffffffc0000000 t mod_fn [ext4]\nbad line\n",
+        );
+        assert_eq!(m.has_function("ksys_read"), Some(true));
+        assert_eq!(m.has_function("vfs_read"), Some(true));
+        assert_eq!(m.has_function("jiffies"), Some(false));
+        assert_eq!(m.has_function("mod_fn"), Some(false));
+        assert_eq!(m.matching_functions("*s_read").unwrap(), vec!["ksys_read", "vfs_read"]);
+    }
+}

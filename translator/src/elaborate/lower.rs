@@ -1,0 +1,391 @@
+//! Symbol resolution: AST bodies to IR with every name bound.
+//!
+//! Input: the user's files and the tapset library (`Symbols` indexes both).
+//! Output: IR statements and expressions whose variables are `Var::Local` or
+//! `Var::Global` and whose calls name a function index; functions and
+//! globals of the tapset library are pulled into the program only when used.
+//! Types are left `Unknown` for `types::infer`. Invariants: one error per
+//! unresolvable construct, with its span; lowering never stops at the first.
+
+use std::collections::HashMap;
+
+use super::format::parse_format;
+use super::Elab;
+use crate::diag::Span;
+use crate::ir::{self, Expr, ExprKind, FormatPiece, Local, Stmt, StmtKind, Type, Var};
+use crate::syntax::ast::{self, AssignOp, UnaryOp};
+
+/// The locals of one probe body or function while it is being lowered.
+pub struct Scope {
+    pub locals: Vec<Local>,
+    names: HashMap<String, usize>,
+    in_function: bool,
+    loop_depth: usize,
+}
+
+impl Scope {
+    pub fn new(in_function: bool) -> Scope {
+        Scope {
+            locals: Vec::new(),
+            names: HashMap::new(),
+            in_function,
+            loop_depth: 0,
+        }
+    }
+
+    pub fn declare(&mut self, name: &str, ty: Type, span: Span) -> usize {
+        let idx = self.locals.len();
+        self.locals.push(Local {
+            name: name.to_string(),
+            ty,
+            span,
+        });
+        self.names.insert(name.to_string(), idx);
+        idx
+    }
+}
+
+fn expr(kind: ExprKind, span: Span) -> Expr {
+    Expr {
+        kind,
+        ty: Type::Unknown,
+        span,
+    }
+}
+
+/// The printing builtins: name, output to a string?, newline?, delimited?
+fn print_builtin(name: &str) -> Option<(bool, bool, bool)> {
+    Some(match name {
+        "print" => (false, false, false),
+        "println" => (false, true, false),
+        "printd" => (false, false, true),
+        "printdln" => (false, true, true),
+        "sprint" => (true, false, false),
+        "sprintln" => (true, true, false),
+        "sprintd" => (true, false, true),
+        "sprintdln" => (true, true, true),
+        _ => return None,
+    })
+}
+
+impl<'a> Elab<'a> {
+    pub fn lower_block(&mut self, scope: &mut Scope, block: &ast::Block) -> Stmt {
+        let stmts = block.stmts.iter().map(|s| self.lower_stmt(scope, s)).collect();
+        Stmt {
+            kind: StmtKind::Block(stmts),
+            span: block.span,
+        }
+    }
+
+    fn lower_stmt(&mut self, scope: &mut Scope, s: &ast::Stmt) -> Stmt {
+        let kind = match &s.kind {
+            ast::StmtKind::Block(b) => return self.lower_block(scope, b),
+            ast::StmtKind::Expr(e) => StmtKind::Expr(self.lower_expr(scope, e)),
+            ast::StmtKind::If { cond, then, els } => StmtKind::If {
+                cond: self.lower_expr(scope, cond),
+                then: Box::new(self.lower_stmt(scope, then)),
+                els: els.as_ref().map(|e| Box::new(self.lower_stmt(scope, e))),
+            },
+            ast::StmtKind::While { cond, body } => {
+                let cond = self.lower_expr(scope, cond);
+                scope.loop_depth += 1;
+                let body = Box::new(self.lower_stmt(scope, body));
+                scope.loop_depth -= 1;
+                StmtKind::While { cond, body }
+            }
+            ast::StmtKind::For { init, cond, step, body } => {
+                let init = init.as_ref().map(|e| self.lower_expr(scope, e));
+                let cond = cond.as_ref().map(|e| self.lower_expr(scope, e));
+                let step = step.as_ref().map(|e| self.lower_expr(scope, e));
+                scope.loop_depth += 1;
+                let body = Box::new(self.lower_stmt(scope, body));
+                scope.loop_depth -= 1;
+                StmtKind::For { init, cond, step, body }
+            }
+            ast::StmtKind::Break | ast::StmtKind::Continue => {
+                let word = if matches!(s.kind, ast::StmtKind::Break) { "break" } else { "continue" };
+                if scope.loop_depth == 0 {
+                    self.diags.error(format!("`{word}` outside a loop"), s.span);
+                }
+                if word == "break" {
+                    StmtKind::Break
+                } else {
+                    StmtKind::Continue
+                }
+            }
+            ast::StmtKind::Next => {
+                if scope.in_function {
+                    self.diags.error("`next` is only allowed in a probe body", s.span);
+                }
+                StmtKind::Next
+            }
+            ast::StmtKind::Return(value) => {
+                if !scope.in_function {
+                    self.diags.error("`return` outside a function; use `next` to leave a probe", s.span);
+                }
+                StmtKind::Return(value.as_ref().map(|e| self.lower_expr(scope, e)))
+            }
+            ast::StmtKind::Embedded(code) => {
+                if !self.in_tapset && !self.opts.guru {
+                    self.diags.error("embedded C code needs guru mode (-g)", s.span);
+                }
+                StmtKind::Embedded(code.code.clone())
+            }
+            ast::StmtKind::Empty => StmtKind::Empty,
+            ast::StmtKind::Foreach(_) => self.unsupported(s.span, "foreach"),
+            ast::StmtKind::Delete(_) => self.unsupported(s.span, "delete"),
+            ast::StmtKind::Try { .. } => self.unsupported(s.span, "try/catch"),
+        };
+        Stmt { kind, span: s.span }
+    }
+
+    fn unsupported(&mut self, span: Span, what: &str) -> StmtKind {
+        self.diags.error(format!("{what} is not supported by rstap yet"), span);
+        StmtKind::Empty
+    }
+
+    fn unsupported_expr(&mut self, span: Span, what: &str) -> Expr {
+        self.diags.error(format!("{what} is not supported by rstap yet"), span);
+        expr(ExprKind::Long(0), span)
+    }
+
+    /// A variable name used in a body: a local, else a global, else a new
+    /// local (SystemTap's implicit declaration).
+    fn resolve_var(&mut self, scope: &mut Scope, id: &ast::Ident) -> Var {
+        if let Some(&i) = scope.names.get(&id.name) {
+            return Var::Local(i);
+        }
+        if let Some(g) = self.global_index(&id.name) {
+            return Var::Global(g);
+        }
+        Var::Local(scope.declare(&id.name, Type::Unknown, id.span))
+    }
+
+    fn lower_var_target(&mut self, scope: &mut Scope, e: &ast::Expr, what: &str) -> Option<Var> {
+        match &e.kind {
+            ast::ExprKind::Var(id) => Some(self.resolve_var(scope, id)),
+            ast::ExprKind::Index { .. } => {
+                self.unsupported_expr(e.span, "arrays");
+                None
+            }
+            _ => {
+                self.diags.error(format!("{what} needs a variable on its left"), e.span);
+                None
+            }
+        }
+    }
+
+    pub fn lower_expr(&mut self, scope: &mut Scope, e: &ast::Expr) -> Expr {
+        let span = e.span;
+        let kind = match &e.kind {
+            ast::ExprKind::Number(n) => ExprKind::Long(*n),
+            ast::ExprKind::String(s) => ExprKind::Str(s.clone()),
+            ast::ExprKind::Var(id) => ExprKind::Var(self.resolve_var(scope, id)),
+            ast::ExprKind::Call { name, args } => return self.lower_call(scope, name, args, span),
+            ast::ExprKind::Unary { op, operand } => match op {
+                UnaryOp::PreInc | UnaryOp::PreDec | UnaryOp::PostInc | UnaryOp::PostDec => {
+                    let Some(var) = self.lower_var_target(scope, operand, "`++`/`--`") else {
+                        return expr(ExprKind::Long(0), span);
+                    };
+                    ExprKind::IncDec {
+                        var,
+                        increment: matches!(op, UnaryOp::PreInc | UnaryOp::PostInc),
+                        prefix: matches!(op, UnaryOp::PreInc | UnaryOp::PreDec),
+                    }
+                }
+                _ => ExprKind::Unary {
+                    op: *op,
+                    operand: Box::new(self.lower_expr(scope, operand)),
+                },
+            },
+            ast::ExprKind::Binary { op, lhs, rhs } => ExprKind::Binary {
+                op: *op,
+                lhs: Box::new(self.lower_expr(scope, lhs)),
+                rhs: Box::new(self.lower_expr(scope, rhs)),
+            },
+            ast::ExprKind::Assign { op, target, value } => {
+                // Evaluate the value first so `x = x + 1` on a new name sees
+                // the same local.
+                let value = Box::new(self.lower_expr(scope, value));
+                let Some(var) = self.lower_var_target(scope, target, "assignment") else {
+                    return expr(ExprKind::Long(0), span);
+                };
+                let op = match op {
+                    AssignOp::Assign => None,
+                    AssignOp::Compound(b) => Some(*b),
+                };
+                ExprKind::Assign { var, op, value }
+            }
+            ast::ExprKind::Ternary { cond, then, els } => ExprKind::Ternary {
+                cond: Box::new(self.lower_expr(scope, cond)),
+                then: Box::new(self.lower_expr(scope, then)),
+                els: Box::new(self.lower_expr(scope, els)),
+            },
+            ast::ExprKind::Positional { index, .. } => {
+                self.diags.error(format!("no script argument ${index} was given"), span);
+                ExprKind::Long(0)
+            }
+            ast::ExprKind::ArgCount => ExprKind::Long(self.opts.args.len() as i64),
+            ast::ExprKind::Index { .. } | ast::ExprKind::Star | ast::ExprKind::In { .. } => {
+                return self.unsupported_expr(span, "arrays")
+            }
+            ast::ExprKind::Accumulate { .. } | ast::ExprKind::Stat { .. } | ast::ExprKind::Hist { .. } => {
+                return self.unsupported_expr(span, "statistics aggregates (<<<)")
+            }
+            ast::ExprKind::Target(_) | ast::ExprKind::Defined(_) | ast::ExprKind::Entry(_) => {
+                return self.unsupported_expr(span, "target variables ($var)")
+            }
+            ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
+        };
+        expr(kind, span)
+    }
+
+    fn lower_call(&mut self, scope: &mut Scope, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
+        let lowered: Vec<Expr> = args.iter().map(|a| self.lower_expr(scope, a)).collect();
+        match name.name.as_str() {
+            "printf" | "sprintf" => return self.lower_printf(name, args, lowered, span),
+            n => {
+                if let Some((to_string, newline, delimited)) = print_builtin(n) {
+                    return self.lower_print(lowered, to_string, newline, delimited, name, span);
+                }
+            }
+        }
+        let Some(func) = self.function_index(&name.name) else {
+            self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
+            return expr(ExprKind::Long(0), span);
+        };
+        let want = self.prog.functions[func].params;
+        if want != lowered.len() {
+            self.diags.error(
+                format!(
+                    "`{}` takes {} argument{}, but {} {} given",
+                    name.name,
+                    want,
+                    if want == 1 { "" } else { "s" },
+                    lowered.len(),
+                    if lowered.len() == 1 { "was" } else { "were" }
+                ),
+                span,
+            );
+        }
+        expr(ExprKind::Call { func, args: lowered }, span)
+    }
+
+    fn lower_printf(&mut self, name: &ast::Ident, ast_args: &[ast::Expr], mut args: Vec<Expr>, span: Span) -> Expr {
+        let to_string = name.name == "sprintf";
+        let fmt = match ast_args.first().map(|a| &a.kind) {
+            Some(ast::ExprKind::String(s)) => s.clone(),
+            _ => {
+                self.diags.error(format!("`{}` needs a literal format string first", name.name), span);
+                return expr(ExprKind::Long(0), span);
+            }
+        };
+        args.remove(0);
+        let (pieces, types) = match parse_format(&fmt, 0) {
+            Ok(p) => p,
+            Err(msg) => {
+                self.diags.error(msg, ast_args[0].span);
+                return expr(ExprKind::Long(0), span);
+            }
+        };
+        if types.len() != args.len() {
+            self.diags.error(
+                format!(
+                    "format has {} conversion{} but {} argument{} follow it",
+                    types.len(),
+                    if types.len() == 1 { "" } else { "s" },
+                    args.len(),
+                    if args.len() == 1 { "" } else { "s" }
+                ),
+                span,
+            );
+            return expr(ExprKind::Long(0), span);
+        }
+        // The conversions decide the argument types; inference checks them.
+        for (a, t) in args.iter_mut().zip(types) {
+            a.ty = t;
+        }
+        expr(ExprKind::Format { pieces, args, to_string }, span)
+    }
+
+    fn lower_print(
+        &mut self,
+        mut args: Vec<Expr>,
+        to_string: bool,
+        newline: bool,
+        delimited: bool,
+        name: &ast::Ident,
+        span: Span,
+    ) -> Expr {
+        let mut delim = None;
+        if delimited {
+            if args.is_empty() {
+                self.diags.error(format!("`{}` needs a delimiter string first", name.name), span);
+                return expr(ExprKind::Long(0), span);
+            }
+            match &args[0].kind {
+                ExprKind::Str(s) => delim = Some(s.clone()),
+                _ => {
+                    self.diags.error(format!("`{}` needs a literal delimiter string", name.name), args[0].span);
+                    return expr(ExprKind::Long(0), span);
+                }
+            }
+            args.remove(0);
+        }
+        if args.is_empty() && !newline {
+            self.diags.error(format!("`{}` needs at least one argument", name.name), span);
+        }
+        // Each argument is printed as its type says (%d or %s), which
+        // `types::infer` settles; the conversion letter is fixed up there.
+        let mut pieces = Vec::new();
+        for i in 0..args.len() {
+            if i > 0 {
+                if let Some(d) = &delim {
+                    pieces.push(FormatPiece::Text(d.clone()));
+                }
+            }
+            pieces.push(FormatPiece::Conv {
+                arg: i,
+                flags: String::new(),
+                width: None,
+                precision: None,
+                conv: '?',
+            });
+        }
+        if newline {
+            pieces.push(FormatPiece::Text("\n".into()));
+        }
+        expr(ExprKind::Format { pieces, args, to_string }, span)
+    }
+
+    /// Lowers a function's body (script or embedded C) into the program.
+    pub fn lower_function(&mut self, idx: usize, f: &ast::Function, from_tapset: bool) {
+        let mut scope = Scope::new(true);
+        for p in &f.params {
+            let ty = p.ty.map(type_of).unwrap_or(Type::Unknown);
+            scope.declare(&p.name.name, ty, p.name.span);
+        }
+        let saved = self.in_tapset;
+        self.in_tapset = from_tapset;
+        let body = match &f.body {
+            ast::FunctionBody::Script(b) => ir::FunctionBody::Script(self.lower_block(&mut scope, b)),
+            ast::FunctionBody::Embedded(c) => {
+                if !from_tapset && !self.opts.guru {
+                    self.diags.error("embedded C functions need guru mode (-g)", f.span);
+                }
+                ir::FunctionBody::Embedded(c.code.clone())
+            }
+        };
+        self.in_tapset = saved;
+        let func = &mut self.prog.functions[idx];
+        func.locals = scope.locals;
+        func.body = body;
+    }
+}
+
+pub fn type_of(t: ast::TypeName) -> Type {
+    match t {
+        ast::TypeName::Long => Type::Long,
+        ast::TypeName::String => Type::String,
+    }
+}

@@ -1,0 +1,345 @@
+//! Type inference over the lowered program.
+//!
+//! Input: an `ir::Program` whose locals, globals, function returns and
+//! expressions may be `Type::Unknown`. Output: the same program with every
+//! type settled, or errors: a conflict names both types and the place, an
+//! identifier whose type nothing decides is "unresolved". Method: walk every
+//! body repeatedly, unifying as it goes, until nothing changes.
+
+use std::collections::HashSet;
+
+use crate::diag::{Diagnostics, Span};
+use crate::ir::{BinaryOp, Expr, ExprKind, FormatPiece, FunctionBody, Program, Stmt, StmtKind, Type, Var};
+
+struct Infer<'p> {
+    globals: &'p mut Vec<crate::ir::Global>,
+    /// Each function's parameter types and return type.
+    sigs: &'p mut Vec<(Vec<Type>, Type)>,
+    changed: bool,
+    /// Conflicts found, keyed by span so repeated walks report once.
+    errors: Vec<(Span, String)>,
+    seen: HashSet<(Span, String)>,
+    /// Return type of the function being walked (None in probes).
+    ret: Option<usize>,
+}
+
+impl Infer<'_> {
+    fn conflict(&mut self, span: Span, msg: String) {
+        if self.seen.insert((span, msg.clone())) {
+            self.errors.push((span, msg));
+        }
+    }
+
+    /// Unifies `slot` with `t`; returns the settled type.
+    fn unify(&mut self, slot: &mut Type, t: Type, span: Span, what: &str) -> Type {
+        match (*slot, t) {
+            (_, Type::Unknown) => *slot,
+            (Type::Unknown, t) => {
+                *slot = t;
+                self.changed = true;
+                t
+            }
+            (a, b) if a == b => a,
+            (a, b) => {
+                self.conflict(span, format!("type mismatch for {what}: it is {} here but {} elsewhere", b.name(), a.name()));
+                a
+            }
+        }
+    }
+
+    fn var_type<'l>(&'l mut self, locals: &'l mut [crate::ir::Local], v: Var) -> (&'l mut Type, String) {
+        match v {
+            Var::Local(i) => {
+                let l = &mut locals[i];
+                (&mut l.ty, format!("identifier `{}`", l.name))
+            }
+            Var::Global(i) => {
+                let g = &mut self.globals[i];
+                (&mut g.ty, format!("global `{}`", g.name))
+            }
+        }
+    }
+
+    fn unify_var(&mut self, locals: &mut [crate::ir::Local], v: Var, t: Type, span: Span) -> Type {
+        let (slot, what) = self.var_type(locals, v);
+        let mut cur = *slot;
+        let out = self.unify(&mut cur, t, span, &what);
+        let (slot, _) = self.var_type(locals, v);
+        *slot = cur;
+        out
+    }
+
+    /// Infers `e` expecting type `want` (Unknown: no expectation).
+    fn expr(&mut self, locals: &mut [crate::ir::Local], e: &mut Expr, want: Type) -> Type {
+        let span = e.span;
+        let t = match &mut e.kind {
+            ExprKind::Long(_) => Type::Long,
+            ExprKind::Str(_) => Type::String,
+            ExprKind::Var(v) => self.unify_var(locals, *v, want, span),
+            ExprKind::Call { func, args } => {
+                let f = *func;
+                for (i, a) in args.iter_mut().enumerate() {
+                    let pt = self.sigs[f].0.get(i).copied().unwrap_or(Type::Unknown);
+                    let at = self.expr(locals, a, pt);
+                    if let Some(slot) = self.sigs[f].0.get(i).copied() {
+                        let mut s = slot;
+                        self.unify(&mut s, at, a.span, &format!("argument {} of the call", i + 1));
+                        self.sigs[f].0[i] = s;
+                    }
+                }
+                let mut r = self.sigs[f].1;
+                let out = self.unify(&mut r, want, span, "the function's return value");
+                self.sigs[f].1 = r;
+                out
+            }
+            ExprKind::Unary { operand, .. } => {
+                self.expr(locals, operand, Type::Long);
+                self.check(operand, Type::Long, "operand");
+                Type::Long
+            }
+            ExprKind::IncDec { var, .. } => self.unify_var(locals, *var, Type::Long, span),
+            ExprKind::Binary { op, lhs, rhs } => match op {
+                BinaryOp::Concat => {
+                    self.expr(locals, lhs, Type::String);
+                    self.expr(locals, rhs, Type::String);
+                    self.check(lhs, Type::String, "`.` operand");
+                    self.check(rhs, Type::String, "`.` operand");
+                    Type::String
+                }
+                BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
+                    let lt = self.expr(locals, lhs, Type::Unknown);
+                    let rt = self.expr(locals, rhs, lt);
+                    if lt == Type::Unknown && rt != Type::Unknown {
+                        self.expr(locals, lhs, rt);
+                    }
+                    if lhs.ty != Type::Unknown && rhs.ty != Type::Unknown && lhs.ty != rhs.ty {
+                        self.conflict(span, format!("cannot compare a {} with a {}", lhs.ty.name(), rhs.ty.name()));
+                    }
+                    Type::Long
+                }
+                BinaryOp::RegexMatch | BinaryOp::RegexNoMatch => {
+                    self.conflict(span, "regular expression matching is not supported by rstap yet".into());
+                    Type::Long
+                }
+                _ => {
+                    self.expr(locals, lhs, Type::Long);
+                    self.expr(locals, rhs, Type::Long);
+                    self.check(lhs, Type::Long, "operand");
+                    self.check(rhs, Type::Long, "operand");
+                    Type::Long
+                }
+            },
+            ExprKind::Assign { var, op, value } => {
+                let want_v = match op {
+                    None => self.current(locals, *var),
+                    Some(BinaryOp::Concat) => Type::String,
+                    Some(_) => Type::Long,
+                };
+                let vt = self.expr(locals, value, want_v);
+                let t = self.unify_var(locals, *var, vt, span);
+                if value.ty == Type::Unknown && t != Type::Unknown {
+                    self.expr(locals, value, t);
+                }
+                t
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                self.expr(locals, cond, Type::Long);
+                self.check(cond, Type::Long, "condition");
+                let a = self.expr(locals, then, want);
+                let b = self.expr(locals, els, if a == Type::Unknown { want } else { a });
+                let t = if a == Type::Unknown { b } else { a };
+                if a == Type::Unknown && b != Type::Unknown {
+                    self.expr(locals, then, b);
+                }
+                if then.ty != Type::Unknown && els.ty != Type::Unknown && then.ty != els.ty {
+                    self.conflict(span, format!("the branches of `?:` differ: {} and {}", then.ty.name(), els.ty.name()));
+                }
+                t
+            }
+            ExprKind::Format { pieces, args, to_string } => {
+                for (i, a) in args.iter_mut().enumerate() {
+                    let conv = pieces.iter().find_map(|p| match p {
+                        FormatPiece::Conv { arg, conv, .. } if *arg == i => Some(*conv),
+                        _ => None,
+                    });
+                    let want = match conv {
+                        Some('s') => Type::String,
+                        Some('?') | None => Type::Unknown,
+                        Some(_) => Type::Long,
+                    };
+                    let t = self.expr(locals, a, want);
+                    if want != Type::Unknown && t != Type::Unknown && t != want {
+                        self.conflict(a.span, format!("format conversion wants a {} but the argument is a {}", want.name(), t.name()));
+                    }
+                }
+                // print/println arguments print as their type says.
+                for p in pieces.iter_mut() {
+                    if let FormatPiece::Conv { arg, conv, .. } = p {
+                        if *conv == '?' {
+                            match args[*arg].ty {
+                                Type::Long => *conv = 'd',
+                                Type::String => *conv = 's',
+                                Type::Unknown => {}
+                            }
+                        }
+                    }
+                }
+                if *to_string {
+                    Type::String
+                } else {
+                    Type::Long
+                }
+            }
+        };
+        if e.ty == Type::Unknown && t != Type::Unknown {
+            e.ty = t;
+            self.changed = true;
+        }
+        e.ty
+    }
+
+    fn current(&mut self, locals: &mut [crate::ir::Local], v: Var) -> Type {
+        *self.var_type(locals, v).0
+    }
+
+    fn check(&mut self, e: &Expr, want: Type, what: &str) {
+        if e.ty != Type::Unknown && e.ty != want {
+            self.conflict(e.span, format!("{what} must be a {} but is a {}", want.name(), e.ty.name()));
+        }
+    }
+
+    fn stmt(&mut self, locals: &mut [crate::ir::Local], s: &mut Stmt) {
+        match &mut s.kind {
+            StmtKind::Block(list) => list.iter_mut().for_each(|s| self.stmt(locals, s)),
+            StmtKind::Expr(e) => {
+                self.expr(locals, e, Type::Unknown);
+            }
+            StmtKind::If { cond, then, els } => {
+                self.expr(locals, cond, Type::Long);
+                self.check(cond, Type::Long, "condition");
+                self.stmt(locals, then);
+                if let Some(e) = els {
+                    self.stmt(locals, e);
+                }
+            }
+            StmtKind::While { cond, body } => {
+                self.expr(locals, cond, Type::Long);
+                self.check(cond, Type::Long, "condition");
+                self.stmt(locals, body);
+            }
+            StmtKind::For { init, cond, step, body } => {
+                if let Some(e) = init {
+                    self.expr(locals, e, Type::Unknown);
+                }
+                if let Some(e) = cond {
+                    self.expr(locals, e, Type::Long);
+                    self.check(e, Type::Long, "condition");
+                }
+                if let Some(e) = step {
+                    self.expr(locals, e, Type::Unknown);
+                }
+                self.stmt(locals, body);
+            }
+            StmtKind::Return(Some(e)) => {
+                if let Some(f) = self.ret {
+                    let want = self.sigs[f].1;
+                    let t = self.expr(locals, e, want);
+                    let mut r = self.sigs[f].1;
+                    self.unify(&mut r, t, e.span, "the function's return value");
+                    self.sigs[f].1 = r;
+                }
+            }
+            StmtKind::Return(None)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Next
+            | StmtKind::Embedded(_)
+            | StmtKind::Empty => {}
+        }
+    }
+}
+
+/// Settles every type in `prog`, pushing conflicts and unresolved names.
+pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
+    let mut sigs: Vec<(Vec<Type>, Type)> = prog
+        .functions
+        .iter()
+        .map(|f| (f.locals[..f.params].iter().map(|l| l.ty).collect(), f.ret))
+        .collect();
+    let mut inf = Infer {
+        globals: &mut prog.globals,
+        sigs: &mut sigs,
+        changed: true,
+        errors: Vec::new(),
+        seen: HashSet::new(),
+        ret: None,
+    };
+    let mut rounds = 0;
+    while inf.changed && rounds < 50 {
+        inf.changed = false;
+        rounds += 1;
+        for b in prog.bodies.iter_mut() {
+            inf.ret = None;
+            inf.stmt(&mut b.locals, &mut b.body);
+        }
+        for (i, f) in prog.functions.iter_mut().enumerate() {
+            // Parameter types flow both ways between calls and the body.
+            for p in 0..f.params {
+                let t = inf.sigs[i].0[p];
+                let span = f.locals[p].span;
+                let name = format!("parameter `{}`", f.locals[p].name);
+                let mut slot = f.locals[p].ty;
+                inf.unify(&mut slot, t, span, &name);
+                f.locals[p].ty = slot;
+                inf.sigs[i].0[p] = slot;
+            }
+            if let FunctionBody::Script(body) = &mut f.body {
+                inf.ret = Some(i);
+                inf.stmt(&mut f.locals, body);
+            }
+            for p in 0..f.params {
+                inf.sigs[i].0[p] = f.locals[p].ty;
+            }
+        }
+    }
+    let errors = std::mem::take(&mut inf.errors);
+    for (span, msg) in errors {
+        diags.error(msg, span);
+    }
+    for (i, f) in prog.functions.iter_mut().enumerate() {
+        f.ret = sigs[i].1;
+        // A function that never returns a value is void; rstap gives it
+        // type long so that it can stand as a statement.
+        if f.ret == Type::Unknown {
+            f.ret = Type::Long;
+        }
+    }
+    for f in prog.functions.iter_mut() {
+        if matches!(f.body, FunctionBody::Embedded(_)) {
+            for l in f.locals.iter_mut() {
+                if l.ty == Type::Unknown {
+                    l.ty = Type::Long;
+                }
+            }
+        }
+    }
+    for b in &prog.bodies {
+        unresolved(&b.locals, diags);
+    }
+    for f in &prog.functions {
+        unresolved(&f.locals, diags);
+    }
+    for g in &prog.globals {
+        if g.ty == Type::Unknown {
+            diags.error(format!("unresolved type for global `{}`", g.name), g.span);
+        }
+    }
+}
+
+fn unresolved(locals: &[crate::ir::Local], diags: &mut Diagnostics) {
+    for l in locals {
+        if l.ty == Type::Unknown {
+            diags.error(format!("unresolved type for identifier `{}`", l.name), l.span);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! `timer.ms(N)`, `timer.s(N)`, `timer.us(N)`, `timer.ns(N)`, `timer.hz(N)`,
+//! `timer.jiffies(N)`: periodic probes on every interval.
+//!
+//! Input: the point. Output: `ProbeKind::Timer` with the interval in
+//! nanoseconds. Invariants: the interval is positive and at least 100 us
+//! (shorter ones would starve the machine under TCG and on real hardware).
+
+use super::{format_point, no_more, number_arg, ProbeError, Resolved};
+use crate::ir::ProbeKind;
+use crate::syntax::ast::ProbePoint;
+
+const MIN_INTERVAL_NS: u64 = 100_000;
+/// Debian's kernels run at HZ=250.
+const JIFFY_NS: u64 = 4_000_000;
+
+pub fn resolve(point: &ProbePoint) -> Result<Resolved, ProbeError> {
+    let Some(unit) = point.components.get(1) else {
+        return Err(ProbeError::new(
+            point.components[0].span,
+            "`timer` needs a unit: timer.ms(N), timer.s(N), timer.us(N), timer.ns(N), timer.hz(N) or timer.jiffies(N)",
+        ));
+    };
+    let n = number_arg(unit)?;
+    if n <= 0 {
+        return Err(ProbeError::new(unit.span, format!("timer interval must be positive, got {n}")));
+    }
+    let n = n as u64;
+    let interval_ns = match unit.name.as_str() {
+        "s" | "sec" => n.saturating_mul(1_000_000_000),
+        "ms" | "msec" => n.saturating_mul(1_000_000),
+        "us" | "usec" => n.saturating_mul(1_000),
+        "ns" | "nsec" => n,
+        "hz" => 1_000_000_000 / n,
+        "jiffies" => n.saturating_mul(JIFFY_NS),
+        other => {
+            return Err(ProbeError::new(
+                unit.span,
+                format!("unknown timer unit `{other}`; use s, ms, us, ns, hz or jiffies"),
+            ))
+        }
+    };
+    if interval_ns < MIN_INTERVAL_NS {
+        return Err(ProbeError::new(
+            unit.span,
+            format!("timer interval {interval_ns} ns is below the minimum of {MIN_INTERVAL_NS} ns"),
+        ));
+    }
+    no_more(point, 2)?;
+    Ok(vec![(ProbeKind::Timer { interval_ns }, format_point(&point.components[..2]))])
+}

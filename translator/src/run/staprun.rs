@@ -1,0 +1,392 @@
+//! staprun: loads a module, streams its output, stops it, unloads it.
+//!
+//! Input: a `.ko` built by pass 4, optionally a `-c CMD` to start (held
+//! until the probes are armed) or a `-x PID`. Output: the script's output on
+//! stdout (or `-o FILE`), its errors and warnings on stderr, and an exit
+//! status: 0 when the script ran without errors, 1 otherwise. Invariants:
+//! whatever happens after the module was loaded, it is stopped (end probes
+//! run) and unloaded before staprun returns; output already produced is
+//! never thrown away; drops are reported.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const MSG_OUTPUT: u32 = 1;
+const MSG_STDERR: u32 = 2;
+const MSG_EXIT: u32 = 3;
+const MSG_DONE: u32 = 4;
+
+#[derive(Debug, Clone, Default)]
+pub struct StaprunOptions {
+    pub module: PathBuf,
+    pub output: Option<PathBuf>,
+    /// -c CMD: run under /bin/sh -c, started once the probes are armed.
+    pub command: Option<String>,
+    /// -x PID: the target process.
+    pub target_pid: Option<i32>,
+    pub verbose: u8,
+}
+
+static STOP_SIGNAL: AtomicBool = AtomicBool::new(false);
+static CHILD_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_sig: libc::c_int) {
+    STOP_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+extern "C" fn on_child_signal(_sig: libc::c_int) {
+    CHILD_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+extern "C" fn on_tick(_sig: libc::c_int) {}
+
+fn install_handler(sig: libc::c_int, handler: extern "C" fn(libc::c_int)) {
+    // SAFETY: a plain sigaction with an async-signal-safe handler that only
+    // stores to an atomic; no SA_RESTART, so a blocked read returns EINTR.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = handler as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// The kernel's name for a module file: its stem, with `-` as `_`.
+pub fn module_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().replace('-', "_"))
+        .unwrap_or_default()
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn insert_module(image: &[u8], params: &str) -> Result<(), i32> {
+    let params = CString::new(params).map_err(|_| libc::EINVAL)?;
+    // SAFETY: image and params outlive the call; init_module copies both.
+    let rc = unsafe { libc::syscall(libc::SYS_init_module, image.as_ptr(), image.len(), params.as_ptr()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+fn remove_module(name: &str) -> Result<(), i32> {
+    let cname = CString::new(name).map_err(|_| libc::EINVAL)?;
+    for _ in 0..50 {
+        // SAFETY: a NUL-terminated name; O_NONBLOCK fails instead of waiting.
+        let rc = unsafe { libc::syscall(libc::SYS_delete_module, cname.as_ptr(), libc::O_NONBLOCK) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = errno();
+        if e != libc::EAGAIN && e != libc::EBUSY && e != libc::EINTR {
+            return Err(e);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(libc::EBUSY)
+}
+
+fn explain_insert_error(e: i32, module: &Path) -> String {
+    let why = match e {
+        libc::EPERM => "permission denied: loading a module needs root (CAP_SYS_MODULE), or the kernel forbids module loading (lockdown, modules_disabled)".to_string(),
+        libc::EEXIST => format!("a module named {} is already loaded; unload it with `rmmod {}` or pick another name with -m", module_name(module), module_name(module)),
+        libc::ENOEXEC => "invalid module format: the module was built for another kernel (check `uname -r` against -r)".to_string(),
+        libc::EKEYREJECTED | libc::EBADMSG => "the kernel requires signed modules (secure boot / lockdown)".to_string(),
+        libc::ENOENT => "the kernel could not resolve a symbol the module needs (see dmesg)".to_string(),
+        libc::ENOSYS => "this kernel was built without module support".to_string(),
+        other => std::io::Error::from_raw_os_error(other).to_string(),
+    };
+    format!("ERROR: Couldn't insert module '{}': {}", module.display(), why)
+}
+
+/// A child started by fork, held before exec until `release`.
+struct HeldChild {
+    pid: libc::pid_t,
+    gate: libc::c_int,
+}
+
+fn spawn_held(command: &str) -> Result<HeldChild, String> {
+    let sh = CString::new("/bin/sh").unwrap();
+    let dash_c = CString::new("-c").unwrap();
+    let cmd = CString::new(command).map_err(|_| "the -c command contains a NUL byte".to_string())?;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe() writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(format!("cannot create a pipe: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: after fork the child only calls async-signal-safe functions
+    // (close, read, execv, _exit) on data prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("cannot fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        unsafe {
+            libc::close(fds[1]);
+            let mut b = 0u8;
+            let n = libc::read(fds[0], &mut b as *mut u8 as *mut libc::c_void, 1);
+            if n != 1 {
+                libc::_exit(127);
+            }
+            libc::close(fds[0]);
+            let argv = [sh.as_ptr(), dash_c.as_ptr(), cmd.as_ptr(), std::ptr::null()];
+            libc::execv(sh.as_ptr(), argv.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    // SAFETY: closing our copy of the read end.
+    unsafe { libc::close(fds[0]) };
+    Ok(HeldChild { pid, gate: fds[1] })
+}
+
+impl HeldChild {
+    fn release(&mut self) {
+        if self.gate >= 0 {
+            let b = 1u8;
+            // SAFETY: writing one byte to our pipe end, then closing it.
+            unsafe {
+                libc::write(self.gate, &b as *const u8 as *const libc::c_void, 1);
+                libc::close(self.gate);
+            }
+            self.gate = -1;
+        }
+    }
+
+    fn abandon(&mut self) {
+        if self.gate >= 0 {
+            // Closing the gate unreleased makes the child exit 127 unrun.
+            unsafe { libc::close(self.gate) };
+            self.gate = -1;
+        }
+        let mut status = 0;
+        unsafe { libc::waitpid(self.pid, &mut status, 0) };
+    }
+
+    /// Some(exit status) once the child has exited.
+    fn poll_exit(&self) -> Option<i32> {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child with WNOHANG.
+        let rc = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        if rc == self.pid {
+            Some(status)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+struct Counters {
+    errors: u64,
+    skipped: u64,
+    dropped: u64,
+}
+
+fn parse_done(payload: &[u8]) -> Counters {
+    let mut c = Counters::default();
+    for part in String::from_utf8_lossy(payload).split_whitespace() {
+        if let Some((k, v)) = part.split_once('=') {
+            let v = v.parse().unwrap_or(0);
+            match k {
+                "errors" => c.errors = v,
+                "skipped" => c.skipped = v,
+                "dropped" => c.dropped = v,
+                _ => {}
+            }
+        }
+    }
+    c
+}
+
+/// Runs a module to completion; returns the process exit status.
+pub fn run(opts: &StaprunOptions) -> i32 {
+    match run_inner(opts) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("{msg}");
+            1
+        }
+    }
+}
+
+fn run_inner(opts: &StaprunOptions) -> Result<i32, String> {
+    let name = module_name(&opts.module);
+    let image = std::fs::read(&opts.module)
+        .map_err(|e| format!("ERROR: cannot read module {}: {e}", opts.module.display()))?;
+    let mut out: Box<dyn Write> = match &opts.output {
+        Some(p) => Box::new(File::create(p).map_err(|e| format!("ERROR: cannot create output file {}: {e}", p.display()))?),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut child = match &opts.command {
+        Some(cmd) => Some(spawn_held(cmd).map_err(|e| format!("ERROR: {e}"))?),
+        None => None,
+    };
+    let target = child.as_ref().map(|c| c.pid).or(opts.target_pid).unwrap_or(0);
+    install_handler(libc::SIGINT, on_stop_signal);
+    install_handler(libc::SIGTERM, on_stop_signal);
+    install_handler(libc::SIGHUP, on_stop_signal);
+    install_handler(libc::SIGCHLD, on_child_signal);
+    // A tick that interrupts the blocking read, so that a signal that came
+    // just before read() started is still seen within 100 ms.
+    install_handler(libc::SIGALRM, on_tick);
+    // SAFETY: setitimer with a valid, fully initialised itimerval.
+    unsafe {
+        let tick = libc::timeval { tv_sec: 0, tv_usec: 100_000 };
+        let it = libc::itimerval { it_interval: tick, it_value: tick };
+        libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut());
+    }
+
+    if let Err(e) = insert_module(&image, &format!("rstap_target={target}")) {
+        if let Some(c) = child.as_mut() {
+            c.abandon();
+        }
+        return Err(explain_insert_error(e, &opts.module));
+    }
+    if opts.verbose > 0 {
+        eprintln!("staprun: module {name} loaded");
+    }
+    let result = drive(opts, &name, &mut out, child.as_mut());
+    let _ = out.flush();
+    if let Some(c) = child.as_mut() {
+        // The command never started if the probes failed to arm.
+        if c.gate >= 0 {
+            c.abandon();
+        }
+    }
+    if let Err(e) = remove_module(&name) {
+        eprintln!(
+            "ERROR: Couldn't remove module '{name}': {}; remove it with `rmmod {name}`",
+            std::io::Error::from_raw_os_error(e)
+        );
+        return Ok(1);
+    }
+    if opts.verbose > 0 {
+        eprintln!("staprun: module {name} unloaded");
+    }
+    result
+}
+
+/// Start, stream, stop, drain. Returns the exit status.
+fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child: Option<&mut HeldChild>) -> Result<i32, String> {
+    let path = format!("/proc/rstap_{name}");
+    let mut proc_file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| format!("ERROR: cannot open {path}: {e}"))?;
+    let mut control = proc_file.try_clone().map_err(|e| format!("ERROR: cannot dup {path}: {e}"))?;
+    let started = control.write(b"start");
+    let mut failed = false;
+    let mut stopper: Option<std::thread::JoinHandle<()>> = None;
+    match started {
+        Ok(_) => {
+            if let Some(c) = child.as_mut() {
+                c.release();
+            }
+        }
+        Err(e) => {
+            failed = true;
+            if opts.verbose > 0 {
+                eprintln!("staprun: start failed: {e}");
+            }
+        }
+    }
+    let mut stop_requested = false;
+    let request_stop = |stopper: &mut Option<std::thread::JoinHandle<()>>, control: &File| {
+        if stopper.is_none() {
+            let mut c = control.try_clone().expect("dup of the control file");
+            *stopper = Some(std::thread::spawn(move || {
+                let _ = c.write(b"stop");
+            }));
+        }
+    };
+    if failed {
+        request_stop(&mut stopper, &control);
+        stop_requested = true;
+    }
+    let mut counters = Counters::default();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let mut child_status: Option<i32> = None;
+    loop {
+        if !stop_requested && STOP_SIGNAL.load(Ordering::SeqCst) {
+            stop_requested = true;
+            request_stop(&mut stopper, &control);
+        }
+        if CHILD_SIGNAL.swap(false, Ordering::SeqCst) || child_status.is_none() {
+            if let Some(c) = child.as_ref() {
+                if c.gate < 0 && child_status.is_none() {
+                    if let Some(st) = c.poll_exit() {
+                        child_status = Some(st);
+                        if !stop_requested {
+                            stop_requested = true;
+                            request_stop(&mut stopper, &control);
+                        }
+                    }
+                }
+            }
+        }
+        let n = match proc_file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("ERROR: reading {path}: {e}")),
+        };
+        pending.extend_from_slice(&buf[..n]);
+        let mut off = 0;
+        while pending.len() - off >= 8 {
+            let ty = u32::from_ne_bytes(pending[off..off + 4].try_into().unwrap());
+            let len = u32::from_ne_bytes(pending[off + 4..off + 8].try_into().unwrap()) as usize;
+            if pending.len() - off - 8 < len {
+                break;
+            }
+            let payload = &pending[off + 8..off + 8 + len];
+            match ty {
+                MSG_OUTPUT => {
+                    out.write_all(payload).map_err(|e| format!("ERROR: writing output: {e}"))?;
+                }
+                MSG_STDERR => {
+                    let _ = out.flush();
+                    let _ = std::io::stderr().write_all(payload);
+                }
+                MSG_EXIT => {
+                    if !stop_requested {
+                        stop_requested = true;
+                        request_stop(&mut stopper, &control);
+                    }
+                }
+                MSG_DONE => counters = parse_done(payload),
+                _ => {}
+            }
+            off += 8 + len;
+        }
+        pending.drain(..off);
+        let _ = out.flush();
+    }
+    if let Some(t) = stopper.take() {
+        let _ = t.join();
+    }
+    drop(control);
+    drop(proc_file);
+    if counters.errors > 0 || counters.skipped > 0 {
+        eprintln!("WARNING: Number of errors: {}, skipped probes: {}", counters.errors, counters.skipped);
+    }
+    if counters.dropped > 0 {
+        eprintln!(
+            "WARNING: There were {} transport failures (output dropped). Try again with a larger buffer: -D RSTAP_RING_BUFSIZE=N.",
+            counters.dropped
+        );
+    }
+    Ok(if failed || counters.errors > 0 { 1 } else { 0 })
+}
