@@ -159,3 +159,65 @@ fn ctrl_c_reaches_the_guest_job() {
     assert_eq!(res[0].status, 7);
     assert_eq!(String::from_utf8_lossy(&res[1].stdout), "after\n");
 }
+
+/// Bytes that exercise binary safety: every byte value, CR/LF, our marker byte.
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let mut v: Vec<u8> = (0..=255u8).collect();
+    v.extend_from_slice(b"\r\n\x01RSTAP-END-\x01\r\r\n");
+    while v.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.push((x >> 24) as u8);
+    }
+    v.truncate(n);
+    v
+}
+
+fn cat_roundtrip(channel: &str, bytes: usize) -> (Duration, Duration) {
+    let tb = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("blob");
+    let data = random_bytes(bytes);
+    std::fs::write(&blob, &data).unwrap();
+    let mut to_out = GuestJob::cmd(&["cat", "blob"]);
+    to_out.files.push((blob.clone(), "blob".into()));
+    let to_err = sh("cat blob >&2");
+    // Baseline: the same job with output discarded, to subtract guest-side cost.
+    let to_null = sh("cat blob >/dev/null");
+    std::env::set_var("RSTAP_TESTBED_CHANNEL", channel);
+    let r = vm::run_jobs_with_stats(&tb, &[to_null, to_out, to_err], &opts(600));
+    std::env::remove_var("RSTAP_TESTBED_CHANNEL");
+    let (res, stats) = r.unwrap_or_else(|e| panic!("{e}"));
+    assert!(res[1].stdout == data, "{channel}: stdout differs ({} vs {} bytes)", res[1].stdout.len(), data.len());
+    assert!(res[2].stderr == data, "{channel}: stderr differs ({} vs {} bytes)", res[2].stderr.len(), data.len());
+    eprintln!("{channel}: {stats:?}");
+    (stats.boot_to_ready.unwrap(), stats.jobs_done.unwrap() - stats.boot_to_ready.unwrap())
+}
+
+#[test]
+fn binary_output_survives_both_channels() {
+    let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for channel in ["virtio", "serial"] {
+        cat_roundtrip(channel, 64 * 1024);
+    }
+}
+
+/// `cargo test --test vm_testbed throughput -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn throughput() {
+    let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let n = 4 << 20;
+    for channel in ["virtio", "serial"] {
+        let (boot, jobs) = cat_roundtrip(channel, n);
+        eprintln!(
+            "{channel}: boot-to-ready {:.2}s; 2 x {} MiB in {:.2}s = {:.2} MiB/s",
+            boot.as_secs_f64(),
+            n >> 20,
+            jobs.as_secs_f64(),
+            2.0 * (n as f64) / (1 << 20) as f64 / jobs.as_secs_f64()
+        );
+    }
+}
