@@ -176,7 +176,7 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
 
     // Pass 2: elaborate against the tapsets and the kernel's symbols.
     let t = Timer::start(opts.verbose);
-    let image_root = testbed.as_ref().map(|t| t.image_root());
+    let image_root = testbed.as_ref().map(|t| t.image.clone());
     let system_map = SystemMap::find(&release, image_root.as_deref());
     let symbols: &dyn KernelSymbols = match &system_map {
         Some(m) => m,

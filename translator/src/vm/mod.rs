@@ -1,10 +1,118 @@
-//! Placeholder until the testbed lands.
+//! vm: the qemu testbed that runs pass 5 inside a guest kernel.
+//!
+//! The development and CI machines cannot insmod into their own kernel, so the
+//! runner (`staprun`) and the module it loads run in a qemu guest booted from a
+//! Debian cloud kernel, with a busybox initramfs built here.
+//!
+//! Input: a [`Testbed`] from [`setup`] (kernel image, matching headers, cache
+//! dir) and a list of [`GuestJob`]s (host files copied into the guest's
+//! `/work`, plus an argv run there).
+//! Output: one [`JobResult`] per job (stdout, stderr, exit status), in order.
+//!
+//! API:
+//! - [`setup`] / [`setup_with`]: idempotent; installs missing packages with
+//!   apt-get (`qemu-system-x86 busybox-static make linux-headers-REL`),
+//!   downloads and extracts `linux-image-REL` into the cache
+//!   (`~/.cache/rstap/testbed`, or `$RSTAP_TESTBED_DIR`). REL comes from the
+//!   `linux-headers-cloud-amd64` / `linux-image-cloud-amd64` metapackages,
+//!   or `$RSTAP_TESTBED_RELEASE`, or [`SetupOptions::release`].
+//! - [`run_jobs`] / [`run_jobs_with_stats`]: boots ONE guest, runs every job in
+//!   order, returns each job's output and exit status.
+//!
+//! Channels out of the guest (they never share one stream):
+//! - kernel console: `ttyS0` (8250, built into the cloud kernel) → kept in
+//!   memory, printed live with `verbose`, printed as a tail on failure, and
+//!   saved as `<cache>/last-console.log`.
+//! - job stdout, job stderr, control: three virtio-serial ports
+//!   (`rstap.out`, `rstap.err`, `rstap.ctl`; the virtio modules are copied
+//!   from the extracted image when the kernel has them as `=m`), or, when the
+//!   image has no virtio console (or `RSTAP_TESTBED_CHANNEL=serial`), the
+//!   serial ports `ttyS1..3`. Each is a host unix socket.
+//!
+//! Framing: after job N ends, the guest writes the marker
+//! `\x01RSTAP-END-<nonce>-N\x01` on the stdout and on the stderr channel and
+//! `RSTAP-JOB N EXIT <status>` on the control channel; the nonce is random per
+//! boot. The host answers `BYE` on the control channel once every job is
+//! complete, and only then does the guest `poweroff -f`, so no output is lost
+//! in transit at the end.
+//!
+//! Ctrl-C: with `RunOptions::live`, the host catches SIGINT (qemu runs in its
+//! own process group, so the terminal's SIGINT does not reach it) and writes
+//! `INT` on the control channel; the guest's control reader does
+//! `kill -INT <job pid>` (or, between jobs, marks the next job as
+//! interrupted). A second Ctrl-C kills qemu and returns an error.
+//!
+//! Invariants: never panics on bad input or a failing guest; every wait has a
+//! deadline (`RunOptions::timeout` for the whole run); qemu always runs with
+//! `-accel tcg -smp 2` and dies with its parent (PR_SET_PDEATHSIG).
+
+pub mod initramfs;
+pub mod kmod;
+pub mod qemu;
+pub mod setup;
+pub mod sigint;
+
 use std::path::PathBuf;
 use std::time::Duration;
-pub struct Testbed { pub release: String, pub vmlinuz: PathBuf, pub headers: PathBuf, pub cache: PathBuf }
-impl Testbed { pub fn image_root(&self) -> PathBuf { self.cache.clone() } }
-pub fn setup(_verbose: bool) -> Result<Testbed, String> { Err("testbed not available yet".into()) }
-pub struct GuestJob { pub files: Vec<(PathBuf, String)>, pub argv: Vec<String> }
-pub struct JobResult { pub stdout: Vec<u8>, pub stderr: Vec<u8>, pub status: i32 }
-pub struct RunOptions { pub verbose: bool, pub timeout: Duration, pub live: bool }
-pub fn run_jobs(_tb: &Testbed, _jobs: &[GuestJob], _opts: &RunOptions) -> Result<Vec<JobResult>, String> { Err("no".into()) }
+
+pub use qemu::{run_jobs, run_jobs_with_stats, RunStats};
+pub use setup::{setup, setup_with, SetupOptions};
+
+/// A kernel the testbed can boot, with the headers to build modules for it.
+#[derive(Debug, Clone)]
+pub struct Testbed {
+    /// Kernel release, e.g. `6.1.0-56-cloud-amd64`.
+    pub release: String,
+    /// The kernel image booted by qemu (in the cache).
+    pub vmlinuz: PathBuf,
+    /// `/usr/src/linux-headers-REL`: the Kbuild dir for `make -C`.
+    pub headers: PathBuf,
+    /// The cache root (holds one extracted image per release).
+    pub cache: PathBuf,
+    /// The extracted `linux-image-REL` package (boot/, lib/modules/).
+    pub image: PathBuf,
+}
+
+/// One command run in the guest, with cwd `/work`.
+#[derive(Debug, Clone, Default)]
+pub struct GuestJob {
+    /// Host file → name under the guest's `/work` (may contain `/`, no `..`).
+    /// The file mode (e.g. executable) is preserved.
+    pub files: Vec<(PathBuf, String)>,
+    /// argv; `argv[0]` is looked up in `PATH` (busybox applets, then /work).
+    pub argv: Vec<String>,
+}
+
+impl GuestJob {
+    /// A job running `argv` with no files.
+    pub fn cmd<S: AsRef<str>>(argv: &[S]) -> GuestJob {
+        GuestJob { files: Vec::new(), argv: argv.iter().map(|s| s.as_ref().to_string()).collect() }
+    }
+}
+
+/// What one job produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobResult {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Exit status as the guest shell reports it (128+N when killed by signal N).
+    pub status: i32,
+}
+
+/// How to run the guest.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Show the kernel console and progress on stderr.
+    pub verbose: bool,
+    /// Deadline for the whole run (boot + all jobs).
+    pub timeout: Duration,
+    /// Stream job stdout/stderr to the host's stdout/stderr as it arrives, and
+    /// forward Ctrl-C to the running job.
+    pub live: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { verbose: false, timeout: Duration::from_secs(300), live: false }
+    }
+}
