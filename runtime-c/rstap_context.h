@@ -138,12 +138,18 @@ static struct rstap_context_base *rstap_enter(int when, const char *pp,
 	return c;
 }
 
+/* Ships the print buffer in pieces small enough for any ring size. */
 static void rstap_flush(struct rstap_context_base *c)
 {
-	if (c->print_len) {
-		rstap_ring_write(RSTAP_MSG_OUTPUT, c->print_buf, c->print_len);
-		c->print_len = 0;
+	size_t off = 0;
+
+	while (off < c->print_len) {
+		size_t n = min_t(size_t, c->print_len - off, RSTAP_RING_BUFSIZE / 4);
+
+		rstap_ring_write(RSTAP_MSG_OUTPUT, c->print_buf + off, n);
+		off += n;
 	}
+	c->print_len = 0;
 }
 
 static void rstap_leave(struct rstap_context_base *c)

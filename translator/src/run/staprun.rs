@@ -384,7 +384,7 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
     }
     if counters.dropped > 0 {
         eprintln!(
-            "WARNING: There were {} transport failures (output dropped). Try again with a larger buffer: -D RSTAP_RING_BUFSIZE=N.",
+            "WARNING: There were {} transport failures. Try stap -s to increase the buffer size.",
             counters.dropped
         );
     }
