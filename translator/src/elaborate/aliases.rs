@@ -191,7 +191,12 @@ impl<'a> Elab<'a> {
                 AliasKind::Prologue => {
                     let mut p = vec![piece];
                     p.extend_from_slice(prologue);
-                    (p, epilogue.to_vec())
+                    let mut e = epilogue.to_vec();
+                    // `probe a = b { prologue }, { epilogue }`
+                    if let Some(after) = &alias.item.epilogue {
+                        e.push((after, alias.from_tapset));
+                    }
+                    (p, e)
                 }
                 AliasKind::Epilogue => {
                     let mut e = epilogue.to_vec();

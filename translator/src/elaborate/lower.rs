@@ -236,6 +236,13 @@ impl<'a> Elab<'a> {
                 return self.unsupported_expr(span, "target variables ($var)")
             }
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
+            ast::ExprKind::Variance { .. } | ast::ExprKind::HistBucket { .. } => {
+                return self.unsupported_expr(span, "statistics aggregates (<<<)")
+            }
+            ast::ExprKind::Const(_) => return self.unsupported_expr(span, "@const"),
+            ast::ExprKind::ProbeWrite(_) => return self.unsupported_expr(span, "@probewrite"),
+            ast::ExprKind::Embedded(_) => return self.unsupported_expr(span, "embedded C expressions"),
+            ast::ExprKind::Register { .. } => return self.unsupported_expr(span, "@kregister/@uregister"),
         };
         expr(kind, span)
     }

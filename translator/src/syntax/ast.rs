@@ -58,6 +58,9 @@ pub struct ProbeAlias {
     pub kind: AliasKind,
     pub points: Vec<ProbePoint>,
     pub body: Block,
+    /// `probe a = b { prologue }, { epilogue }`: the second block, run
+    /// after the user's body.
+    pub epilogue: Option<Block>,
     pub private: bool,
     pub span: Span,
 }
@@ -211,6 +214,9 @@ pub struct ForeachSort {
     /// 0 sorts by the value, N by the N-th key (1-based).
     pub column: usize,
     pub ascending: bool,
+    /// `foreach (k in arr @sum +)`: the statistic a value sort of an
+    /// aggregate array uses (SystemTap's default is `@count`).
+    pub aggregate: Option<StatOp>,
 }
 
 #[derive(Debug, Clone)]
@@ -360,6 +366,28 @@ pub enum ExprKind {
     },
     /// `$#` or `@#`: the number of script arguments.
     ArgCount,
+    /// `@variance(s, shift)`: `@variance` with its optional bit-shift
+    /// argument (`@variance(s)` alone is `Stat`).
+    Variance {
+        operand: Box<Expr>,
+        shift: Box<Expr>,
+    },
+    /// `@hist_linear(s, 1, 3, 1)[bucket]`: one bucket count of a histogram.
+    HistBucket {
+        hist: Box<Expr>,
+        bucket: Box<Expr>,
+    },
+    /// `@const("NAME")`: a C constant (tapsets and guru mode).
+    Const(String),
+    /// `@probewrite(var)`: whether the probe handler writes `var`.
+    ProbeWrite(Box<Expr>),
+    /// `%{ C expression %}` used as a value (tapsets, guru mode).
+    Embedded(EmbeddedC),
+    /// `@kregister(n)` (kernel) or `@uregister(n)` (user) register value.
+    Register {
+        user: bool,
+        index: Box<Expr>,
+    },
 }
 
 /// A target variable expression resolved from DWARF in pass 2.
@@ -389,6 +417,10 @@ pub enum TargetBase {
         name: String,
         module: Option<String>,
     },
+    /// `expr->field` on a value that is not a `$` variable (a local that
+    /// holds a typed pointer, a call, a parenthesised expression): its type
+    /// comes from where the value came from ("autocast").
+    Autocast(Expr),
 }
 
 #[derive(Debug, Clone)]

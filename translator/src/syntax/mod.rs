@@ -7,9 +7,16 @@
 //! panics on any input.
 
 pub mod ast;
+mod expr;
+pub mod lexer;
+mod parser;
+pub mod preprocess;
 pub mod print;
+mod stmt;
 
-use crate::diag::{Diagnostic, Diagnostics, SourceMap};
+pub use print::{print_expr, print_file};
+
+use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span};
 use std::collections::HashMap;
 
 /// What the preprocessor's `%( cond %? a %: b %)` conditions can test.
@@ -51,13 +58,60 @@ pub struct MacroDef {
 
 /// Parses one file. Macros the file defines are added to `macros`.
 pub fn parse_file(
-    _opts: &ParseOptions,
-    _macros: &mut Macros,
-    _sources: &mut SourceMap,
+    opts: &ParseOptions,
+    macros: &mut Macros,
+    sources: &mut SourceMap,
     file: u32,
     diags: &mut Diagnostics,
 ) -> Option<ast::File> {
-    let _ = file;
-    diags.push(Diagnostic::error("parser not written yet", None));
-    None
+    let Some(source) = sources.files.get(file as usize) else {
+        diags.push(Diagnostic::error(format!("internal error: no source file {}", file), None));
+        return None;
+    };
+    let text_len = source.text.len();
+    let raw = match lexer::lex(file, &source.text, 0, 0) {
+        Ok(t) => t,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let mut toks = match preprocess::Preprocessor::new(opts, macros, sources, file).run(&raw) {
+        Ok(t) => t,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let eof = lexer::Token {
+        tok: lexer::Tok::Eof,
+        span: Span::new(file, text_len, text_len),
+    };
+    toks.push(eof.clone());
+    let parser = parser::Parser::new(eof);
+    match parser.parse_items(&toks) {
+        Ok(items) => Some(ast::File { items }),
+        Err(e) => {
+            let mut d = Diagnostic::error(e.msg, Some(e.span));
+            for (span, text) in e.labels {
+                d = d.with_label(span, text);
+            }
+            diags.push(d);
+            None
+        }
+    }
+}
+
+/// Parses `text` as a file named `name` (registering it in `sources`):
+/// a convenience for `-e` scripts and tests.
+pub fn parse_text(
+    opts: &ParseOptions,
+    macros: &mut Macros,
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<ast::File> {
+    let file = sources.add(name, text);
+    parse_file(opts, macros, sources, file, diags)
 }

@@ -1,0 +1,101 @@
+//! Parses every `.stp` and `.stpm` file of SystemTap's tapset library
+//! (Debian's systemtap-common, /usr/share/systemtap/tapset): `.stpm` macro
+//! files first, as the tapset loader does, then every `.stp` with those
+//! macros visible, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode.
+//! Asserts zero errors and prints each failing file's rendered diagnostic
+//! and the total parse time. Skipped (with a note) if the directory is
+//! missing.
+
+use rstap::diag::{render, Diagnostics, SourceMap};
+use rstap::syntax::{parse_file, print_file, Macros, ParseOptions};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const TAPSET_DIR: &str = "/usr/share/systemtap/tapset";
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if matches!(p.extension().and_then(|x| x.to_str()), Some("stp") | Some("stpm")) {
+            out.push(p);
+        }
+    }
+}
+
+pub fn tapset_options() -> ParseOptions {
+    let mut opts = ParseOptions {
+        kernel_release: "6.1.0-28-cloud-amd64".into(),
+        kernel_version: "6.1.0".into(),
+        arch: "x86_64".into(),
+        runtime: "kernel".into(),
+        systemtap_version: "5.0".into(),
+        privilege: "stapdev".into(),
+        guru: true,
+        ..ParseOptions::default()
+    };
+    for c in ["CONFIG_64BIT", "CONFIG_COMPAT", "CONFIG_X86_64", "CONFIG_NFSD", "CONFIG_NET", "CONFIG_UTRACE"] {
+        opts.kconfig.insert(c.to_string(), "y".to_string());
+    }
+    opts
+}
+
+#[test]
+fn every_tapset_file_parses() {
+    let dir = Path::new(TAPSET_DIR);
+    if !dir.is_dir() {
+        eprintln!("note: {} is missing (install systemtap-common); skipping", TAPSET_DIR);
+        return;
+    }
+    let mut files = Vec::new();
+    collect(dir, &mut files);
+    files.sort();
+    // .stpm first.
+    files.sort_by_key(|p| p.extension().and_then(|x| x.to_str()) != Some("stpm"));
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|p| Some((p.display().to_string(), std::fs::read_to_string(p).ok()?)))
+        .collect();
+    let opts = tapset_options();
+    let mut sources = SourceMap::new();
+    let ids: Vec<u32> = texts.iter().map(|(n, t)| sources.add(n.clone(), t.clone())).collect();
+    let mut macros = Macros::default();
+    let mut failed = 0;
+    let mut parsed = Vec::new();
+    let start = Instant::now();
+    for &id in &ids {
+        let mut diags = Diagnostics::new();
+        let ast = parse_file(&opts, &mut macros, &mut sources, id, &mut diags);
+        if diags.has_errors() || ast.is_none() {
+            failed += 1;
+            eprintln!("FAILED {}\n{}", sources.name(id), render(&sources, &diags));
+        } else if let Some(ast) = ast {
+            parsed.push(ast);
+        }
+    }
+    let elapsed = start.elapsed();
+    eprintln!(
+        "parsed {} tapset files ({} failed) in {:.1} ms",
+        ids.len(),
+        failed,
+        elapsed.as_secs_f64() * 1000.0
+    );
+    assert_eq!(failed, 0, "{} tapset files failed to parse", failed);
+    // The printer's output must parse too.
+    let mut bad_print = 0;
+    for (k, ast) in parsed.iter().enumerate() {
+        let text = print_file(ast);
+        let mut diags = Diagnostics::new();
+        let mut m = macros.clone();
+        let id = sources.add(format!("printed-{}.stp", k), text);
+        if parse_file(&opts, &mut m, &mut sources, id, &mut diags).is_none() {
+            bad_print += 1;
+            if bad_print < 5 {
+                eprintln!("PRINTED OUTPUT FAILED\n{}", render(&sources, &diags));
+            }
+        }
+    }
+    assert_eq!(bad_print, 0, "{} printed tapset files failed to reparse", bad_print);
+}
