@@ -44,7 +44,7 @@ struct rstap_context_base {
 
 static struct rstap_context_base *rstap_contexts[NR_CPUS];
 
-static int rstap_contexts_alloc(size_t size)
+static __maybe_unused int rstap_contexts_alloc(size_t size)
 {
 	int cpu;
 
@@ -56,7 +56,7 @@ static int rstap_contexts_alloc(size_t size)
 	return 0;
 }
 
-static void rstap_contexts_free(void)
+static __maybe_unused void rstap_contexts_free(void)
 {
 	int cpu;
 
@@ -67,7 +67,7 @@ static void rstap_contexts_free(void)
 }
 
 /* Tells staprun to stop the script; safe from any probe context. */
-static void rstap_request_exit(void)
+static __maybe_unused void rstap_request_exit(void)
 {
 	atomic_cmpxchg(&rstap_state, RSTAP_RUNNING, RSTAP_STOPPING);
 	atomic_cmpxchg(&rstap_state, RSTAP_STARTING, RSTAP_STOPPING);
@@ -76,7 +76,7 @@ static void rstap_request_exit(void)
 }
 
 /* Sends one line to staprun's stderr. */
-static __printf(1, 2) void rstap_stderr(const char *fmt, ...)
+static __maybe_unused __printf(1, 2) void rstap_stderr(const char *fmt, ...)
 {
 	char line[MAXSTRINGLEN + 160];
 	va_list ap;
@@ -89,7 +89,7 @@ static __printf(1, 2) void rstap_stderr(const char *fmt, ...)
 }
 
 /* Records the handler's first error; the handler then unwinds to out. */
-static void rstap_error(struct rstap_context_base *c, const char *msg,
+static __maybe_unused void rstap_error(struct rstap_context_base *c, const char *msg,
 			const char *location)
 {
 	if (c->last_error)
@@ -99,7 +99,7 @@ static void rstap_error(struct rstap_context_base *c, const char *msg,
 	c->error_location = location;
 }
 
-static void rstap_skip_probe(void)
+static __maybe_unused void rstap_skip_probe(void)
 {
 	if (atomic_inc_return(&rstap_skipped_count) > MAXSKIPPED) {
 		rstap_stderr("ERROR: Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.\n");
@@ -111,7 +111,7 @@ static void rstap_skip_probe(void)
  * Starts a probe handler if the session is in state `when`; returns NULL
  * when the handler must not run. Call with preemption disabled.
  */
-static struct rstap_context_base *rstap_enter(int when, const char *pp,
+static __maybe_unused struct rstap_context_base *rstap_enter(int when, const char *pp,
 					      struct pt_regs *regs,
 					      long budget)
 {
@@ -139,7 +139,7 @@ static struct rstap_context_base *rstap_enter(int when, const char *pp,
 }
 
 /* Ships the print buffer in pieces small enough for any ring size. */
-static void rstap_flush(struct rstap_context_base *c)
+static __maybe_unused void rstap_flush(struct rstap_context_base *c)
 {
 	size_t off = 0;
 
@@ -152,7 +152,7 @@ static void rstap_flush(struct rstap_context_base *c)
 	c->print_len = 0;
 }
 
-static void rstap_leave(struct rstap_context_base *c)
+static __maybe_unused void rstap_leave(struct rstap_context_base *c)
 {
 	rstap_flush(c);
 	if (unlikely(c->last_error)) {
@@ -183,7 +183,7 @@ struct rstap_lock_spec {
 	int write;
 };
 
-static void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
+static __maybe_unused void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
 {
 	while (n-- > 0) {
 		if (specs[n].write)
@@ -193,7 +193,7 @@ static void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
 	}
 }
 
-static int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
+static __maybe_unused int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
 {
 	int i, tries;
 

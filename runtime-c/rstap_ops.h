@@ -75,7 +75,7 @@ static inline int64_t rstap_strcmp(const char *a, const char *b)
 }
 
 /* Formats into a MAXSTRINGLEN buffer (sprintf); returns dst. */
-static __printf(2, 3) char *rstap_sprintf(char *dst, const char *fmt, ...)
+static __maybe_unused __printf(2, 3) char *rstap_sprintf(char *dst, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -86,7 +86,7 @@ static __printf(2, 3) char *rstap_sprintf(char *dst, const char *fmt, ...)
 }
 
 /* Appends formatted output to the handler's print buffer. */
-static __printf(2, 3) void rstap_printf(struct rstap_context_base *c,
+static __maybe_unused __printf(2, 3) void rstap_printf(struct rstap_context_base *c,
 					const char *fmt, ...)
 {
 	size_t room = RSTAP_PRINT_BUFSIZE - c->print_len;
@@ -109,7 +109,7 @@ static __printf(2, 3) void rstap_printf(struct rstap_context_base *c,
 }
 
 /* Appends a string of known length, flushing as often as needed. */
-static void rstap_print_bytes(struct rstap_context_base *c, const char *s,
+static __maybe_unused void rstap_print_bytes(struct rstap_context_base *c, const char *s,
 			      size_t len)
 {
 	while (len > 0) {

@@ -38,7 +38,7 @@ static struct {
 
 #define RSTAP_BOUNCE_SIZE 65536
 
-static int rstap_ring_init(void)
+static __maybe_unused int rstap_ring_init(void)
 {
 	raw_spin_lock_init(&rstap_ring.lock);
 	mutex_init(&rstap_ring.read_mutex);
@@ -52,7 +52,7 @@ static int rstap_ring_init(void)
 	return 0;
 }
 
-static void rstap_ring_free(void)
+static __maybe_unused void rstap_ring_free(void)
 {
 	vfree(rstap_ring.buf);
 	vfree(rstap_ring.bounce);
@@ -60,7 +60,7 @@ static void rstap_ring_free(void)
 	rstap_ring.bounce = NULL;
 }
 
-static void rstap_ring_copy_in(u64 pos, const void *src, size_t len)
+static __maybe_unused void rstap_ring_copy_in(u64 pos, const void *src, size_t len)
 {
 	size_t off = pos & (RSTAP_RING_BUFSIZE - 1);
 	size_t first = min_t(size_t, len, RSTAP_RING_BUFSIZE - off);
@@ -71,7 +71,7 @@ static void rstap_ring_copy_in(u64 pos, const void *src, size_t len)
 }
 
 /* Queues one message; returns 0, or -ENOSPC when it was dropped. */
-static int rstap_ring_write(u32 type, const char *data, size_t len)
+static __maybe_unused int rstap_ring_write(u32 type, const char *data, size_t len)
 {
 	struct rstap_msg_header h = { .type = type, .len = (u32)len };
 	unsigned long flags;
@@ -95,7 +95,7 @@ out_unlock:
 }
 
 /* Copies up to max bytes out of the ring into the bounce buffer. */
-static size_t rstap_ring_take(size_t max, int *done)
+static __maybe_unused size_t rstap_ring_take(size_t max, int *done)
 {
 	unsigned long flags;
 	size_t n, off, first;
@@ -117,7 +117,7 @@ static size_t rstap_ring_take(size_t max, int *done)
  * read(2) on the proc file: blocks (polling every 20 ms) until there is
  * output, returns 0 once DONE has been read, -EINTR on a signal.
  */
-static ssize_t rstap_proc_read(struct file *file, char __user *ubuf,
+static __maybe_unused ssize_t rstap_proc_read(struct file *file, char __user *ubuf,
 			       size_t count, loff_t *ppos)
 {
 	ssize_t rc;
@@ -147,11 +147,11 @@ out_unlock:
 	return rc;
 }
 
-static int rstap_start(void);
-static void rstap_stop(void);
+static __maybe_unused int rstap_start(void);
+static __maybe_unused void rstap_stop(void);
 
 /* write(2) on the proc file: "start" or "stop" from staprun. */
-static ssize_t rstap_proc_write(struct file *file, const char __user *ubuf,
+static __maybe_unused ssize_t rstap_proc_write(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
 	char cmd[16];

@@ -60,7 +60,7 @@ struct Args {
     #[arg(long = "disable-cache")]
     disable_cache: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(trailing_var_arg = true)]
     rest: Vec<String>,
 }
 

@@ -162,7 +162,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         let mut em = Emitter::new(prog, sources, &b.locals, 0, None);
         let mut code = String::new();
         em.stmt(&b.body, 1, &mut code);
-        let name = format!("probe_{i}");
+        let name = format!("body_{i}");
         frames.push(FrameCtx { name: name.clone(), fields: em.fields });
         bodies.push(BodyCtx { name, code });
     }
@@ -215,7 +215,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         probes.push(ProbeCtx {
             index: i,
             pp: c_literal_body(&p.pp),
-            body: format!("probe_{}", p.body),
+            body: format!("body_{}", p.body),
             state,
             budget,
             locks: p.locks.iter().map(|&(g, w)| LockCtx { index: g, write: w as u8 }).collect(),
