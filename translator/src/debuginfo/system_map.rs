@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use crate::elaborate::aliases::glob_match;
 use crate::probes::KernelSymbols;
 
+/// Fewer function symbols than this is not a real kernel's table.
+const MIN_REAL_SYMBOLS: usize = 1000;
+
 pub struct SystemMap {
     pub names: Vec<String>,
     set: HashSet<String>,
@@ -44,15 +47,22 @@ impl SystemMap {
             candidates.push(root.join(format!("boot/System.map-{release}")));
         }
         candidates.push(PathBuf::from(format!("/boot/System.map-{release}")));
+        candidates.push(PathBuf::from(format!("/usr/lib/debug/boot/System.map-{release}")));
         candidates.push(PathBuf::from(format!("/lib/modules/{release}/build/System.map")));
         for c in candidates {
             if let Ok(text) = std::fs::read_to_string(&c) {
-                return Some(SystemMap::parse(&text));
+                let map = SystemMap::parse(&text);
+                // Debian's image packages ship a one-line placeholder that
+                // points at the -dbg package; a real kernel has far more.
+                if map.names.len() >= MIN_REAL_SYMBOLS {
+                    return Some(map);
+                }
             }
         }
         let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
         if running.trim() == release {
-            return std::fs::read_to_string("/proc/kallsyms").ok().map(|t| SystemMap::parse(&t));
+            let map = SystemMap::parse(&std::fs::read_to_string("/proc/kallsyms").ok()?);
+            return (map.names.len() >= MIN_REAL_SYMBOLS).then_some(map);
         }
         None
     }

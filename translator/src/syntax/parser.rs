@@ -289,6 +289,8 @@ impl Parser {
     fn item<'a>(&'a self, i: Input<'a>, out: &mut Vec<Item>) -> PResult<'a, ()> {
         let t = self.peek(i);
         match &t.tok {
+            // SystemTap accepts `;` between top-level items: `global n; probe ...`.
+            Tok::Punct(";") => Ok((self.advance(i), ())),
             Tok::Embedded(code) => {
                 out.push(Item::Embedded(EmbeddedC {
                     code: code.clone(),
