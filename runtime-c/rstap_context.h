@@ -72,7 +72,7 @@ static __maybe_unused void rstap_request_exit(void)
 	atomic_cmpxchg(&rstap_state, RSTAP_RUNNING, RSTAP_STOPPING);
 	atomic_cmpxchg(&rstap_state, RSTAP_STARTING, RSTAP_STOPPING);
 	if (atomic_xchg(&rstap_exit_sent, 1) == 0)
-		rstap_ring_write(RSTAP_MSG_EXIT, "", 0);
+		rstap_ring_notify_exit();
 }
 
 /* Sends one line to staprun's stderr. */

@@ -34,7 +34,14 @@ static struct {
 	char *bounce;		/* reader's copy, outside the lock */
 	struct mutex read_mutex;
 	int done;		/* DONE was queued: EOF once drained */
+	atomic_t exit_pending;	/* an EXIT notice for the reader */
 } rstap_ring;
+
+/*
+ * Script output may not fill the last part of the ring: it is kept for
+ * error messages and DONE, so that they survive an output flood.
+ */
+#define RSTAP_RING_RESERVE (RSTAP_RING_BUFSIZE / 8)
 
 #define RSTAP_BOUNCE_SIZE 65536
 
@@ -70,6 +77,15 @@ static __maybe_unused void rstap_ring_copy_in(u64 pos, const void *src, size_t l
 		memcpy(rstap_ring.buf, (const char *)src + first, len - first);
 }
 
+/*
+ * Asks staprun to stop. This never goes through the ring, so a full ring
+ * cannot lose it: the reader hands out the EXIT notice itself.
+ */
+static __maybe_unused void rstap_ring_notify_exit(void)
+{
+	atomic_set(&rstap_ring.exit_pending, 1);
+}
+
 /* Queues one message; returns 0, or -ENOSPC when it was dropped. */
 static __maybe_unused int rstap_ring_write(u32 type, const char *data, size_t len)
 {
@@ -79,7 +95,7 @@ static __maybe_unused int rstap_ring_write(u32 type, const char *data, size_t le
 
 	raw_spin_lock_irqsave(&rstap_ring.lock, flags);
 	if (RSTAP_RING_BUFSIZE - (rstap_ring.head - rstap_ring.tail) <
-	    sizeof(h) + len) {
+	    sizeof(h) + len + (type == RSTAP_MSG_OUTPUT ? RSTAP_RING_RESERVE : 0)) {
 		atomic_inc(&rstap_ring.dropped);
 		rc = -ENOSPC;
 		goto out_unlock;
@@ -127,6 +143,13 @@ static __maybe_unused ssize_t rstap_proc_read(struct file *file, char __user *ub
 	if (mutex_lock_interruptible(&rstap_ring.read_mutex))
 		return -EINTR;
 	for (;;) {
+		if (count >= sizeof(struct rstap_msg_header) &&
+		    atomic_xchg(&rstap_ring.exit_pending, 0)) {
+			struct rstap_msg_header h = { .type = RSTAP_MSG_EXIT, .len = 0 };
+
+			rc = copy_to_user(ubuf, &h, sizeof(h)) ? -EFAULT : (ssize_t)sizeof(h);
+			goto out_unlock;
+		}
 		n = rstap_ring_take(min_t(size_t, count, RSTAP_BOUNCE_SIZE), &done);
 		if (n > 0) {
 			rc = copy_to_user(ubuf, rstap_ring.bounce, n) ? -EFAULT : (ssize_t)n;

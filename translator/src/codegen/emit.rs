@@ -135,9 +135,19 @@ impl<'p> Emitter<'p> {
         c_string(&format!("{} at {}:{}:{}", what, self.sources.name(span.file), line, col))
     }
 
-    fn op_location(&self, op: BinaryOp, span: Span) -> String {
+    /// Where operator `op` stands inside `span` (an expression that uses it,
+    /// starting at `after`): the first occurrence of its text there.
+    fn op_location(&self, op: BinaryOp, span: Span, after: u32) -> String {
         let (line, col) = if (span.file as usize) < self.sources.files.len() {
-            self.sources.line_col(span.file, span.lo)
+            let text = self.sources.text(span.file);
+            let from = (after.max(span.lo) as usize).min(text.len());
+            let to = (span.hi as usize).clamp(from, text.len());
+            let at = text
+                .get(from..to)
+                .and_then(|t| t.find(binary_c_op(op)))
+                .map(|i| (from + i) as u32)
+                .unwrap_or(span.lo);
+            self.sources.line_col(span.file, at)
         } else {
             (0, 0)
         };
@@ -211,8 +221,8 @@ impl<'p> Emitter<'p> {
                 let t = self.temp(Type::String);
                 format!("rstap_concat({t}, {l}, {r})")
             }
-            BinaryOp::Div => format!("rstap_div(CB, {l}, {r}, {})", self.op_location(op, span)),
-            BinaryOp::Mod => format!("rstap_mod(CB, {l}, {r}, {})", self.op_location(op, span)),
+            BinaryOp::Div => format!("rstap_div(CB, {l}, {r}, {})", self.op_location(op, span, lhs.span.hi)),
+            BinaryOp::Mod => format!("rstap_mod(CB, {l}, {r}, {})", self.op_location(op, span, lhs.span.hi)),
             BinaryOp::Shl => format!("rstap_shl({l}, {r})"),
             BinaryOp::Shr => format!("rstap_shr({l}, {r})"),
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
@@ -243,8 +253,8 @@ impl<'p> Emitter<'p> {
                 let t = self.temp(Type::String);
                 format!("rstap_concat({v}, {v}, rstap_strcpy({t}, {x}))")
             }
-            Some(BinaryOp::Div) => format!("({v} = rstap_div(CB, {v}, {x}, {}))", self.op_location(BinaryOp::Div, span)),
-            Some(BinaryOp::Mod) => format!("({v} = rstap_mod(CB, {v}, {x}, {}))", self.op_location(BinaryOp::Mod, span)),
+            Some(BinaryOp::Div) => format!("({v} = rstap_div(CB, {v}, {x}, {}))", self.op_location(BinaryOp::Div, span, span.lo)),
+            Some(BinaryOp::Mod) => format!("({v} = rstap_mod(CB, {v}, {x}, {}))", self.op_location(BinaryOp::Mod, span, span.lo)),
             Some(BinaryOp::Shl) => format!("({v} = rstap_shl({v}, {x}))"),
             Some(BinaryOp::Shr) => format!("({v} = rstap_shr({v}, {x}))"),
             Some(o) => format!("({v} {}= {x})", binary_c_op(o)),

@@ -115,10 +115,24 @@ struct HeldChild {
     gate: libc::c_int,
 }
 
+/// The shell text for `-c CMD`: a simple command is exec'd by the shell,
+/// so that target() is the command's own pid, not the shell's.
+pub fn shell_command(command: &str) -> String {
+    let compound = command.contains([';', '|', '&', '(', ')', '\n', '`', '{', '}'])
+        || command.contains("$(");
+    let first = command.split_whitespace().next().unwrap_or("");
+    let keyword = ["if", "for", "while", "until", "case", "exec", "!"].contains(&first) || first.contains('=');
+    if compound || keyword || first.is_empty() {
+        command.to_string()
+    } else {
+        format!("exec {command}")
+    }
+}
+
 fn spawn_held(command: &str) -> Result<HeldChild, String> {
     let sh = CString::new("/bin/sh").unwrap();
     let dash_c = CString::new("-c").unwrap();
-    let cmd = CString::new(command).map_err(|_| "the -c command contains a NUL byte".to_string())?;
+    let cmd = CString::new(shell_command(command)).map_err(|_| "the -c command contains a NUL byte".to_string())?;
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: fds has room for the two descriptors pipe() writes.
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
@@ -206,6 +220,21 @@ fn parse_done(payload: &[u8]) -> Counters {
         }
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_command;
+
+    #[test]
+    fn simple_commands_are_execed() {
+        assert_eq!(shell_command("dd if=/proc/version of=/dev/null"), "exec dd if=/proc/version of=/dev/null");
+        assert_eq!(shell_command("cat /proc/version >/dev/null"), "exec cat /proc/version >/dev/null");
+        assert_eq!(shell_command("ls; ls"), "ls; ls");
+        assert_eq!(shell_command("ls | wc"), "ls | wc");
+        assert_eq!(shell_command("A=1 ls"), "A=1 ls");
+        assert_eq!(shell_command("exec ls"), "exec ls");
+    }
 }
 
 /// Runs a module to completion; returns the process exit status.
