@@ -121,8 +121,13 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
     let Some(script) = &opts.script else {
         return Err("no script given: use -e 'SCRIPT' or a script file".into());
     };
-    let testbed = if opts.vm && opts.last_pass >= 4 && opts.release.is_none() {
-        Some(crate::vm::setup(opts.verbose > 0)?)
+    let testbed = if opts.vm && opts.last_pass >= 2 && opts.release.is_none() {
+        let tb = crate::vm::setup(opts.verbose > 0)?;
+        // Pass 2 checks kprobe symbols against the guest kernel's table.
+        if let Err(e) = crate::vm::kallsyms::symbol_table(&tb, opts.verbose > 0) {
+            eprintln!("WARNING: {e}; kernel symbols will be checked when the probes are registered");
+        }
+        Some(tb)
     } else {
         None
     };
@@ -176,7 +181,10 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
 
     // Pass 2: elaborate against the tapsets and the kernel's symbols.
     let t = Timer::start(opts.verbose);
-    let image_root = testbed.as_ref().map(|t| t.image.clone());
+    let image_root = testbed
+        .as_ref()
+        .map(|t| t.image.clone())
+        .or_else(|| crate::vm::kallsyms::cached_image(&release));
     let system_map = SystemMap::find(&release, image_root.as_deref());
     let symbols: &dyn KernelSymbols = match &system_map {
         Some(m) => m,

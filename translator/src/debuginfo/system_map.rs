@@ -44,6 +44,7 @@ impl SystemMap {
     pub fn find(release: &str, image_root: Option<&Path>) -> Option<SystemMap> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         if let Some(root) = image_root {
+            candidates.push(root.join("kallsyms"));
             candidates.push(root.join(format!("boot/System.map-{release}")));
         }
         candidates.push(PathBuf::from(format!("/boot/System.map-{release}")));

@@ -47,6 +47,7 @@
 //! `-accel tcg -smp 2` and dies with its parent (PR_SET_PDEATHSIG).
 
 pub mod initramfs;
+pub mod kallsyms;
 pub mod kmod;
 pub mod qemu;
 pub mod setup;
