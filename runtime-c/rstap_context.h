@@ -88,6 +88,25 @@ static __maybe_unused __printf(1, 2) void rstap_stderr(const char *fmt, ...)
 	rstap_ring_write(RSTAP_MSG_STDERR, line, n);
 }
 
+/* Why the kernel refused to register a probe, for the user. */
+static __maybe_unused const char *rstap_register_error(int rc)
+{
+	switch (rc) {
+	case -ENOENT:
+		return "no such symbol in the running kernel";
+	case -EINVAL:
+		return "the kernel does not allow probing there (kprobe blacklist, or not an instruction boundary)";
+	case -EILSEQ:
+		return "the address is not on an instruction boundary";
+	case -EBUSY:
+		return "the address is already used by another probe mechanism";
+	case -ENOMEM:
+		return "out of memory";
+	default:
+		return "the kernel refused it";
+	}
+}
+
 /* Records the handler's first error; the handler then unwinds to out. */
 static __maybe_unused void rstap_error(struct rstap_context_base *c, const char *msg,
 			const char *location)
