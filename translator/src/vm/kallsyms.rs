@@ -31,7 +31,7 @@ pub fn symbol_table(tb: &Testbed, verbose: bool) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&r.stderr)
         ));
     }
-    let tmp = tb.image.join(".kallsyms.tmp");
+    let tmp = tb.image.join(format!(".kallsyms.{}.tmp", std::process::id()));
     std::fs::write(&tmp, &r.stdout).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
