@@ -298,20 +298,19 @@ impl<'a> Elab<'a> {
         if types.len() != args.len() {
             self.diags.error(
                 format!(
-                    "format has {} conversion{} but {} argument{} follow it",
+                    "format has {} conversion{} but {} argument{} {} it",
                     types.len(),
                     if types.len() == 1 { "" } else { "s" },
                     args.len(),
-                    if args.len() == 1 { "" } else { "s" }
+                    if args.len() == 1 { "" } else { "s" },
+                    if args.len() == 1 { "follows" } else { "follow" }
                 ),
                 span,
             );
             return expr(ExprKind::Long(0), span);
         }
-        // The conversions decide the argument types; inference checks them.
-        for (a, t) in args.iter_mut().zip(types) {
-            a.ty = t;
-        }
+        // The conversions decide the argument types; `types::infer` checks
+        // each argument against its conversion.
         expr(ExprKind::Format { pieces, args, to_string }, span)
     }
 

@@ -85,7 +85,7 @@ impl<'a> Elab<'a> {
             name: name.to_string(),
             ty,
             init,
-            span: g.span,
+            span: g.name.span,
         });
         self.global_ids.insert(name.to_string(), idx);
         Some(idx)
@@ -223,8 +223,17 @@ pub fn elaborate(
     }
     let mut prog = e.prog;
     let diags = e.diags;
-    types::infer(&mut prog, diags);
     locks::compute(&mut prog);
+    // A global no probe uses gets no type from inference; SystemTap elides
+    // it with a warning.
+    for (i, g) in prog.globals.iter_mut().enumerate() {
+        let used = prog.probes.iter().any(|p| p.locks.iter().any(|&(x, _)| x == i));
+        if !used && g.ty == Type::Unknown {
+            diags.warning(format!("eliding unused variable `{}`", g.name), g.span);
+            g.ty = Type::Long;
+        }
+    }
+    types::infer(&mut prog, diags);
     if diags.error_count() > errors_before {
         return None;
     }
