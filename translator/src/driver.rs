@@ -11,10 +11,9 @@ use std::time::Instant;
 
 use crate::build::{self, BuildOptions};
 use crate::codegen::{self, CodegenOptions};
-use crate::debuginfo::system_map::SystemMap;
+use crate::debuginfo::system_map::LazySystemMap;
 use crate::diag::{self, Diagnostics, SourceMap};
 use crate::elaborate::{self, ElabOptions};
-use crate::probes::{KernelSymbols, NoSymbols};
 use crate::run::{self, StaprunOptions};
 use crate::syntax::{self, Macros, ParseOptions};
 use crate::tapset;
@@ -185,13 +184,9 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         .as_ref()
         .map(|t| t.image.clone())
         .or_else(|| crate::vm::kallsyms::cached_image(&release));
-    let system_map = SystemMap::find(&release, image_root.as_deref());
-    let symbols: &dyn KernelSymbols = match &system_map {
-        Some(m) => m,
-        None => &NoSymbols,
-    };
+    let symbols = LazySystemMap::new(&release, image_root);
     let eopts = ElabOptions { guru: opts.guru, args: opts.args.clone() };
-    let prog = elaborate::elaborate(&eopts, std::slice::from_ref(&user), &library.files, symbols, sources, diags);
+    let prog = elaborate::elaborate(&eopts, std::slice::from_ref(&user), &library.files, &symbols, sources, diags);
     t.done(2, "analyzed script");
     let Some(prog) = prog else {
         return Err(String::new());

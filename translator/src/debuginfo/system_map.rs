@@ -69,6 +69,36 @@ impl SystemMap {
     }
 }
 
+/// The symbol table of a release, read the first time a probe asks (most
+/// scripts never do, and /proc/kallsyms takes seconds to read).
+pub struct LazySystemMap {
+    release: String,
+    image_root: Option<PathBuf>,
+    map: std::sync::OnceLock<Option<SystemMap>>,
+}
+
+impl LazySystemMap {
+    pub fn new(release: &str, image_root: Option<PathBuf>) -> LazySystemMap {
+        LazySystemMap { release: release.to_string(), image_root, map: std::sync::OnceLock::new() }
+    }
+
+    fn get(&self) -> Option<&SystemMap> {
+        self.map
+            .get_or_init(|| SystemMap::find(&self.release, self.image_root.as_deref()))
+            .as_ref()
+    }
+}
+
+impl KernelSymbols for LazySystemMap {
+    fn has_function(&self, name: &str) -> Option<bool> {
+        self.get()?.has_function(name)
+    }
+
+    fn matching_functions(&self, pattern: &str) -> Option<Vec<String>> {
+        self.get()?.matching_functions(pattern)
+    }
+}
+
 impl KernelSymbols for SystemMap {
     fn has_function(&self, name: &str) -> Option<bool> {
         Some(self.set.contains(name))
