@@ -56,8 +56,42 @@ pub struct MacroDef {
     pub body: crate::diag::Span,
 }
 
+/// The stack the parser runs on: deep enough for `parser::MAX_DEPTH`
+/// nesting levels and `preprocess::MAX_EXPANSION_DEPTH` macro expansions
+/// even in a debug build (only the pages touched are ever allocated).
+const PARSER_STACK: usize = 256 << 20;
+
 /// Parses one file. Macros the file defines are added to `macros`.
+///
+/// The work runs on a scoped thread with a `PARSER_STACK` stack, so the
+/// depth caps, not the caller's stack size, bound the recursion.
 pub fn parse_file(
+    opts: &ParseOptions,
+    macros: &mut Macros,
+    sources: &mut SourceMap,
+    file: u32,
+    diags: &mut Diagnostics,
+) -> Option<ast::File> {
+    let outcome = std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("rstap-parse".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || parse_file_here(opts, macros, sources, file, diags));
+        match worker {
+            Ok(handle) => handle.join().map_err(|_| "the parser panicked (a bug in rstap)"),
+            Err(_) => Err("could not start the parser thread"),
+        }
+    });
+    match outcome {
+        Ok(result) => result,
+        Err(why) => {
+            diags.push(Diagnostic::error(format!("internal error: {}", why), None));
+            None
+        }
+    }
+}
+
+fn parse_file_here(
     opts: &ParseOptions,
     macros: &mut Macros,
     sources: &mut SourceMap,

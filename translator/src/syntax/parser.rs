@@ -19,7 +19,7 @@ use nom::IResult;
 use std::cell::Cell;
 
 /// Deepest nesting of blocks, statements and expressions accepted.
-pub const MAX_DEPTH: usize = 400;
+pub const MAX_DEPTH: usize = 1000;
 
 pub type Input<'a> = &'a [Token];
 pub type PResult<'a, T> = IResult<Input<'a>, T, PError>;
