@@ -342,7 +342,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             let what = if c == '$' || c == '@' {
                 format!("`{}` must be followed by a name or number", c)
             } else {
-                format!("unexpected character `{}`", c.escape_default())
+                format!("unexpected character {:?}", c)
             };
             return Err(LexError::At(what, lo, hi));
         }

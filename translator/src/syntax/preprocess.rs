@@ -39,6 +39,8 @@ pub struct Preprocessor<'a> {
     file: u32,
     /// Lexed macro bodies, keyed by the body span.
     bodies: HashMap<(u32, u32, u32), Vec<Token>>,
+    /// The macros being expanded right now, innermost last.
+    active: Vec<String>,
 }
 
 type PpResult<T> = Result<T, Diagnostic>;
@@ -60,6 +62,7 @@ impl<'a> Preprocessor<'a> {
             sources,
             file,
             bodies: HashMap::new(),
+            active: Vec::new(),
         }
     }
 
@@ -151,11 +154,11 @@ impl<'a> Preprocessor<'a> {
         let Some(def) = self.macros.defs.get(rest).cloned() else {
             return Err(err(format!("unknown macro or operator `@{}`", rest), t.span));
         };
+        if self.active.iter().any(|a| a == rest) {
+            return Err(err(format!("macro `@{}` invokes itself", rest), t.span));
+        }
         if depth >= MAX_EXPANSION_DEPTH {
-            return Err(err(
-                format!("macro `@{}` expands too deeply (does it invoke itself?)", rest),
-                t.span,
-            ));
+            return Err(err(format!("macro `@{}` expands too deeply", rest), t.span));
         }
         let mut next = i + 1;
         let mut site = t.span;
@@ -201,7 +204,10 @@ impl<'a> Preprocessor<'a> {
         for b in &mut body {
             b.span.ctx = ctx;
         }
-        self.expand(&body, Some(&bound), out, depth + 1)?;
+        self.active.push(rest.to_string());
+        let result = self.expand(&body, Some(&bound), out, depth + 1);
+        self.active.pop();
+        result?;
         Ok(next)
     }
 
@@ -339,8 +345,7 @@ impl<'a> Preprocessor<'a> {
             }
         };
         let close = match_close(toks, j + 1).ok_or_else(|| {
-            err(format!("unterminated body of macro `@{}`: no matching `%)`", name), open.span)
-                .with_label(open.span, "body started here")
+            err(format!("unterminated body of macro `@{}`: no matching `%)` for this `%(`", name), open.span)
         })?;
         let body_toks = &toks[j + 1..close.0];
         let body = match (body_toks.first(), body_toks.last()) {
@@ -384,20 +389,20 @@ impl<'a> Preprocessor<'a> {
             j += 1;
         }
         if j >= toks.len() {
-            return Err(err("unexpected end of file: expected `%?` after the preprocessor condition", open)
-                .with_label(open, "conditional started here"));
+            return Err(err(
+                "unexpected end of file: expected `%?` after the condition of this `%(`",
+                open,
+            ));
         }
         let mut cond = Vec::new();
         self.expand(&toks[i + 1..j], params, &mut cond, depth + 1)?;
         let then_lo = j + 1;
         let (then_hi, kind) = match_close(toks, then_lo).ok_or_else(|| {
-            err("unterminated preprocessor conditional: no matching `%)`", open)
-                .with_label(open, "conditional started here")
+            err("unterminated preprocessor conditional: no matching `%)` for this `%(`", open)
         })?;
         let (else_range, end) = if kind == "%:" {
             let (else_hi, kind2) = match_close(toks, then_hi + 1).ok_or_else(|| {
-                err("unterminated preprocessor conditional: no matching `%)`", open)
-                    .with_label(open, "conditional started here")
+                err("unterminated preprocessor conditional: no matching `%)` for this `%(`", open)
             })?;
             if kind2 == "%:" {
                 return Err(err("a second `%:` in one preprocessor conditional", toks[else_hi].span)
