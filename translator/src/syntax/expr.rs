@@ -439,7 +439,7 @@ impl Parser {
                     return self.error(t, format!("expected an expression, found keyword `{}`", name));
                 }
                 let ident = Ident {
-                    name: name.clone(),
+                    name: name.to_string(),
                     span: t.span,
                 };
                 let rest = self.advance(i);
@@ -460,7 +460,7 @@ impl Parser {
                 self.advance(i),
                 mk(
                     ExprKind::Embedded(EmbeddedC {
-                        code: code.clone(),
+                        code: code.to_string(),
                         span: t.span,
                     }),
                     t.span,

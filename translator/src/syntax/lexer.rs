@@ -17,20 +17,21 @@ use nom::character::complete::{char as ch, satisfy};
 use nom::combinator::recognize;
 use nom::sequence::pair;
 use nom::IResult;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
     /// An identifier or keyword, with its sigils: `foo`, `$var`, `$$parms`,
     /// `$var$`, `@cast`, `@1`, `$#`, `@#`.
-    Ident(String),
+    Ident(Rc<str>),
     /// A number literal; values above i64::MAX wrap (the parser checks).
     Number(u64),
     /// A string literal, escapes decoded.
-    Str(String),
+    Str(Rc<str>),
     /// An operator or punctuation, including `%(`, `%?`, `%:`, `%)`.
     Punct(&'static str),
     /// `%{ ... %}`: the text between the markers, verbatim.
-    Embedded(String),
+    Embedded(Rc<str>),
     /// End of input (appended by the parser, never produced here).
     Eof,
 }
@@ -47,7 +48,7 @@ impl Token {
     }
 
     pub fn is_ident(&self, name: &str) -> bool {
-        matches!(&self.tok, Tok::Ident(n) if n == name)
+        matches!(&self.tok, Tok::Ident(n) if &**n == name)
     }
 
     pub fn ident(&self) -> Option<&str> {
@@ -293,7 +294,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             let body: LResult<&str> = take_until("%}")(&s[2..]);
             match body {
                 Ok((rest, code)) => {
-                    tok = Tok::Embedded(code.to_string());
+                    tok = Tok::Embedded(code.into());
                     s = &rest[2..];
                 }
                 Err(_) => {
@@ -307,7 +308,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
         } else if c == '"' {
             match string_body(&s[1..]) {
                 Ok((value, used)) => {
-                    tok = Tok::Str(value);
+                    tok = Tok::Str(value.into());
                     s = &s[1 + used..];
                 }
                 Err(_) => {
@@ -332,7 +333,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             }
             s = rest;
         } else if let Ok((rest, name)) = ident(s) {
-            tok = Tok::Ident(name.to_string());
+            tok = Tok::Ident(name.into());
             s = rest;
         } else if let Some(p) = punct(s) {
             tok = Tok::Punct(p);

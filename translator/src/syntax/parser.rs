@@ -127,10 +127,12 @@ impl Parser {
         }))
     }
 
-    /// Soft failure: "not this construct".
+    /// Soft failure: "not this construct". The message is left empty (it
+    /// is filled in by `parse_items` in the rare case one escapes), so
+    /// trying alternatives allocates nothing.
     pub(super) fn backtrack<T>(&self, t: &Token) -> Result<T, nom::Err<PError>> {
         Err(nom::Err::Error(PError {
-            msg: format!("unexpected {}", t.describe()),
+            msg: String::new(),
             span: t.span,
             labels: Vec::new(),
         }))
@@ -228,7 +230,7 @@ impl Parser {
         let Tok::Str(first) = &t.tok else {
             return self.backtrack(t);
         };
-        let mut value = first.clone();
+        let mut value = first.to_string();
         let mut span = t.span;
         let mut rest = self.advance(i);
         while let Tok::Str(more) = &self.peek(rest).tok {
@@ -274,7 +276,13 @@ impl Parser {
             }
             match self.item(i, &mut items) {
                 Ok((rest, ())) => i = rest,
-                Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => return Err(e),
+                Err(nom::Err::Error(mut e)) | Err(nom::Err::Failure(mut e)) => {
+                    if e.msg.is_empty() {
+                        let found = i.iter().find(|t| t.span == e.span).unwrap_or(t);
+                        e.msg = format!("unexpected {}", found.describe());
+                    }
+                    return Err(e);
+                }
                 Err(nom::Err::Incomplete(_)) => {
                     return Err(PError {
                         msg: "unexpected end of file".into(),
@@ -291,12 +299,12 @@ impl Parser {
         match &t.tok {
             Tok::Embedded(code) => {
                 out.push(Item::Embedded(EmbeddedC {
-                    code: code.clone(),
+                    code: code.to_string(),
                     span: t.span,
                 }));
                 Ok((self.advance(i), ()))
             }
-            Tok::Ident(word) => match word.as_str() {
+            Tok::Ident(word) => match &**word {
                 "probe" => self.probe(self.advance(i), t.span, false, out),
                 "global" => self.globals(self.advance(i), t.span, false, out),
                 "function" => self.function(self.advance(i), t.span, false, out),
@@ -442,7 +450,7 @@ impl Parser {
             Tok::Embedded(code) => (
                 self.advance(i),
                 FunctionBody::Embedded(EmbeddedC {
-                    code: code.clone(),
+                    code: code.to_string(),
                     span: t.span,
                 }),
             ),
@@ -605,7 +613,7 @@ impl Parser {
         let t = self.peek(i);
         let piece = |t: &Token| -> Option<String> {
             match &t.tok {
-                Tok::Ident(n) if !n.starts_with('$') && !n.starts_with('@') => Some(n.clone()),
+                Tok::Ident(n) if !n.starts_with('$') && !n.starts_with('@') => Some(n.to_string()),
                 Tok::Punct("*") => Some("*".to_string()),
                 _ => None,
             }

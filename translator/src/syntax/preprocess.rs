@@ -96,7 +96,7 @@ impl<'a> Preprocessor<'a> {
                         t.span,
                     ));
                 }
-                Tok::Ident(name) if name == "@define" => {
+                Tok::Ident(name) if &**name == "@define" => {
                     i = self.define(toks, i)?;
                 }
                 Tok::Ident(name) if name.len() > 1 && (name.starts_with('@') || name.starts_with('$')) => {
@@ -130,7 +130,7 @@ impl<'a> Preprocessor<'a> {
             let tok = if sigil == "$" {
                 Tok::Number(n as u64)
             } else {
-                Tok::Str(n.to_string())
+                Tok::Str(n.to_string().into())
             };
             out.push(Token { tok, span: t.span });
             return Ok(i + 1);
@@ -244,7 +244,7 @@ impl<'a> Preprocessor<'a> {
             ));
         };
         if as_string {
-            out.push(Token { tok: Tok::Str(arg.clone()), span });
+            out.push(Token { tok: Tok::Str(arg.as_str().into()), span });
             return Ok(());
         }
         let trimmed = arg.trim();
@@ -569,7 +569,7 @@ enum Operand {
 /// A literal operand at the start of `toks`, and how many tokens it took.
 fn operand(toks: &[Token]) -> Option<(Operand, usize)> {
     match toks.first().map(|t| &t.tok) {
-        Some(Tok::Str(s)) => Some((Operand::Str(s.clone()), 1)),
+        Some(Tok::Str(s)) => Some((Operand::Str(s.to_string()), 1)),
         Some(Tok::Number(n)) => Some((Operand::Num(*n as i64), 1)),
         Some(Tok::Punct("-")) => match toks.get(1).map(|t| &t.tok) {
             Some(Tok::Number(n)) => Some((Operand::Num((*n as i64).wrapping_neg()), 2)),

@@ -67,13 +67,13 @@ impl Parser {
                 self.advance(i),
                 stmt(
                     StmtKind::Embedded(EmbeddedC {
-                        code: code.clone(),
+                        code: code.to_string(),
                         span: t.span,
                     }),
                     start,
                 ),
             )),
-            Tok::Ident(word) => match word.as_str() {
+            Tok::Ident(word) => match &**word {
                 "if" => self.if_stmt(i),
                 "while" => {
                     let (i, open) = self.expect(self.advance(i), "(", "after `while`")?;
@@ -101,7 +101,7 @@ impl Parser {
                     Ok((i, stmt(StmtKind::Delete(target), end)))
                 }
                 "next" | "break" | "continue" => {
-                    let kind = match word.as_str() {
+                    let kind = match &**word {
                         "next" => StmtKind::Next,
                         "break" => StmtKind::Break,
                         _ => StmtKind::Continue,
