@@ -3,7 +3,8 @@
 //! files first, as the tapset loader does, then every `.stp` with those
 //! macros visible, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode.
 //! Asserts zero errors and prints each failing file's rendered diagnostic
-//! and the total parse time. Skipped (with a note) if the directory is
+//! and the total parse time; then checks that every printed tree parses
+//! back to the same tree. Skipped (with a note) if the directory is
 //! missing.
 
 use rstap::diag::{render, Diagnostics, SourceMap};
@@ -90,12 +91,40 @@ fn every_tapset_file_parses() {
         let mut diags = Diagnostics::new();
         let mut m = macros.clone();
         let id = sources.add(format!("printed-{}.stp", k), text);
-        if parse_file(&opts, &mut m, &mut sources, id, &mut diags).is_none() {
-            bad_print += 1;
-            if bad_print < 5 {
-                eprintln!("PRINTED OUTPUT FAILED\n{}", render(&sources, &diags));
+        match parse_file(&opts, &mut m, &mut sources, id, &mut diags) {
+            None => {
+                bad_print += 1;
+                if bad_print < 5 {
+                    eprintln!("PRINTED OUTPUT FAILED\n{}", render(&sources, &diags));
+                }
+            }
+            Some(again) => {
+                if without_spans(ast) != without_spans(&again) {
+                    bad_print += 1;
+                    if bad_print < 5 {
+                        let (a, b) = (without_spans(ast), without_spans(&again));
+                        let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+                        eprintln!("ROUND TRIP CHANGED THE TREE of tapset file #{}:\n{}\n---\n{}", k,
+                            &a[at.saturating_sub(300)..(at + 200).min(a.len())], &b[at.saturating_sub(300)..(at + 200).min(b.len())]);
+                    }
+                }
             }
         }
     }
-    assert_eq!(bad_print, 0, "{} printed tapset files failed to reparse", bad_print);
+    assert_eq!(bad_print, 0, "{} printed tapset files failed to round-trip", bad_print);
+}
+
+/// Debug output of a tree with every `Span { .. }` removed.
+fn without_spans(f: &rstap::syntax::ast::File) -> String {
+    let d = format!("{:?}", f);
+    let mut out = String::with_capacity(d.len());
+    let mut rest = d.as_str();
+    while let Some(k) = rest.find("Span {") {
+        out.push_str(&rest[..k]);
+        rest = &rest[k..];
+        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -59,7 +59,7 @@ pub struct MacroDef {
 /// The stack the parser runs on: deep enough for `parser::MAX_DEPTH`
 /// nesting levels and `preprocess::MAX_EXPANSION_DEPTH` macro expansions
 /// even in a debug build (only the pages touched are ever allocated).
-const PARSER_STACK: usize = 256 << 20;
+const PARSER_STACK: usize = 64 << 20;
 
 /// Parses one file. Macros the file defines are added to `macros`.
 ///

@@ -439,10 +439,18 @@ impl Parser {
                 }
             }
         }
-        // `function f() : 5 { }`: an overload priority; accepted and ignored.
+        // `function f():3 { }`: the overload priority.
+        let mut priority = None;
         if self.peek(i).is_punct(":") {
-            if let Tok::Number(_) = self.peek2(i).tok {
-                i = self.advance(self.advance(i));
+            match self.literal(self.advance(i)) {
+                Ok((rest, (Literal::Number(n), _))) => {
+                    priority = Some(n);
+                    i = rest;
+                }
+                _ => {
+                    let t = self.peek2(i);
+                    return self.error(t, format!("expected the function's priority (a number) after `:`, found {}", t.describe()));
+                }
             }
         }
         let t = self.peek(i);
@@ -478,6 +486,7 @@ impl Parser {
             ret,
             params,
             body,
+            priority,
             private,
             span: start.to(end),
         }));

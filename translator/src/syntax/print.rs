@@ -184,7 +184,11 @@ impl Printer {
                         let _ = write!(self.out, ":{}", type_text(t));
                     }
                 }
-                self.out.push_str(") ");
+                self.out.push(')');
+                if let Some(p) = f.priority {
+                    let _ = write!(self.out, ":{}", p);
+                }
+                self.out.push(' ');
                 match &f.body {
                     FunctionBody::Script(b) => self.block(b),
                     FunctionBody::Embedded(e) => self.embedded(e),
@@ -573,10 +577,13 @@ impl Printer {
             }
             TargetBase::Autocast(e) => {
                 // A call, name or index prints bare; anything else in parens.
-                let bare = matches!(
-                    e.kind,
-                    ExprKind::Call { .. } | ExprKind::Var(_) | ExprKind::Index { .. } | ExprKind::Entry(_)
-                );
+                // (`(arr)[0]` keeps its parentheses: `arr[0]` is an index.)
+                let starts_with_index = matches!(t.chain.first(), Some(TargetComponent::Index(_)));
+                let bare = match e.kind {
+                    ExprKind::Call { .. } | ExprKind::Entry(_) => true,
+                    ExprKind::Var(_) | ExprKind::Index { .. } => !starts_with_index,
+                    _ => false,
+                };
                 if bare {
                     self.expr(e, PRIMARY);
                 } else {
