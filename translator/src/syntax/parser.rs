@@ -18,6 +18,17 @@ use nom::multi::separated_list1;
 use nom::IResult;
 use std::cell::Cell;
 
+/// Most probe points one brace-expanded point may turn into.
+pub const MAX_EXPANDED_POINTS: usize = 10_000;
+
+/// One expansion of a brace group: its components and `?`/`!` marks.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PointAlternative {
+    components: Vec<Component>,
+    optional: bool,
+    sufficient: bool,
+}
+
 /// Deepest nesting of blocks, statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
 
@@ -297,6 +308,8 @@ impl Parser {
     fn item<'a>(&'a self, i: Input<'a>, out: &mut Vec<Item>) -> PResult<'a, ()> {
         let t = self.peek(i);
         match &t.tok {
+            // A stray `;` (`global a, b;`) separates nothing and is skipped.
+            Tok::Punct(";") => Ok((self.advance(i), ())),
             Tok::Embedded(code) => {
                 out.push(Item::Embedded(EmbeddedC {
                     code: code.to_string(),
@@ -573,47 +586,139 @@ impl Parser {
     }
 
     fn probe_points<'a>(&'a self, i: Input<'a>) -> PResult<'a, Vec<ProbePoint>> {
-        separated_list1(self.punct(","), |i| self.probe_point(i))(i)
+        let (i, groups) = separated_list1(self.punct(","), |i| self.probe_point(i))(i)?;
+        Ok((i, groups.into_iter().flatten().collect()))
     }
 
-    /// `a.b("x").c(5)?` `!` `if (cond)`.
-    pub(super) fn probe_point<'a>(&'a self, i: Input<'a>) -> PResult<'a, ProbePoint> {
-        let (mut i, first) = self.component(i)?;
-        let mut span = first.span;
-        let mut components = vec![first];
-        while self.peek(i).is_punct(".") {
-            let (rest, c) = self.component(self.advance(i))?;
-            span = span.to(c.span);
-            components.push(c);
-            i = rest;
-        }
-        let mut pp = ProbePoint {
-            components,
-            optional: false,
-            sufficient: false,
-            condition: None,
-            span,
-        };
+    /// `a.b("x").c(5)?` `!` `if (cond)`; brace groups (`syscall.{open,
+    /// close}`, `{kernel,module("m")}.function("f")`) expand here into
+    /// several points, in product order.
+    pub(super) fn probe_point<'a>(&'a self, i: Input<'a>) -> PResult<'a, Vec<ProbePoint>> {
+        let start = self.peek(i).span;
+        let (mut i, (alts, end)) = self.point_alternatives(i)?;
+        let mut optional = false;
+        let mut sufficient = false;
+        let mut span = start.to(end);
         loop {
             let t = self.peek(i);
             if t.is_punct("?") {
-                pp.optional = true;
+                optional = true;
             } else if t.is_punct("!") {
-                pp.sufficient = true;
+                sufficient = true;
             } else {
                 break;
             }
-            pp.span = pp.span.to(t.span);
+            span = span.to(t.span);
             i = self.advance(i);
         }
+        let mut condition = None;
         if self.peek(i).is_ident("if") {
             let (rest, open) = self.expect(self.advance(i), "(", "after `if` in a probe point")?;
             let (rest, cond) = self.expr(rest)?;
             let (rest, _) = self.expect_close(rest, ")", open, "probe point condition")?;
-            pp.condition = Some(cond);
+            condition = Some(cond);
             i = rest;
         }
-        Ok((i, pp))
+        let points = alts
+            .into_iter()
+            .map(|a| ProbePoint {
+                components: a.components,
+                optional: optional || a.optional,
+                sufficient: sufficient || a.sufficient,
+                condition: condition.clone(),
+                span,
+            })
+            .collect();
+        Ok((i, points))
+    }
+
+    /// Dotted segments, each a component or a `{a, b.c}` group: every
+    /// combination, in product order, and the span of the last segment.
+    fn point_alternatives<'a>(&'a self, mut i: Input<'a>) -> PResult<'a, (Vec<PointAlternative>, Span)> {
+        let mut result = vec![PointAlternative::default()];
+        loop {
+            let t = self.peek(i);
+            let (rest, (segment, end)) = if t.is_punct("{") {
+                let _guard = self.enter(t)?;
+                self.brace_group(i)?
+            } else {
+                let (rest, c) = self.component(i)?;
+                let end = c.span;
+                (
+                    rest,
+                    (
+                        vec![PointAlternative {
+                            components: vec![c],
+                            ..PointAlternative::default()
+                        }],
+                        end,
+                    ),
+                )
+            };
+            i = rest;
+            if result.len().saturating_mul(segment.len()) > MAX_EXPANDED_POINTS {
+                return self.error(
+                    t,
+                    format!("brace expansion yields more than {} probe points", MAX_EXPANDED_POINTS),
+                );
+            }
+            let mut next = Vec::with_capacity(result.len() * segment.len());
+            for prefix in &result {
+                for alt in &segment {
+                    let mut components = prefix.components.clone();
+                    components.extend(alt.components.iter().cloned());
+                    next.push(PointAlternative {
+                        components,
+                        optional: prefix.optional || alt.optional,
+                        sufficient: prefix.sufficient || alt.sufficient,
+                    });
+                }
+            }
+            result = next;
+            if self.peek(i).is_punct(".") {
+                i = self.advance(i);
+            } else {
+                return Ok((i, (result, end)));
+            }
+        }
+    }
+
+    /// `{ alt, alt? , ... }` at `i`.
+    fn brace_group<'a>(&'a self, i: Input<'a>) -> PResult<'a, (Vec<PointAlternative>, Span)> {
+        let (mut i, open) = self.expect(i, "{", "")?;
+        let mut all = Vec::new();
+        loop {
+            let (rest, (mut alts, _)) = self.point_alternatives(i)?;
+            i = rest;
+            loop {
+                let t = self.peek(i);
+                if t.is_punct("?") {
+                    alts.iter_mut().for_each(|a| a.optional = true);
+                } else if t.is_punct("!") {
+                    alts.iter_mut().for_each(|a| a.sufficient = true);
+                } else {
+                    break;
+                }
+                i = self.advance(i);
+            }
+            all.extend(alts);
+            if all.len() > MAX_EXPANDED_POINTS {
+                return self.error(
+                    self.peek(i),
+                    format!("brace expansion yields more than {} probe points", MAX_EXPANDED_POINTS),
+                );
+            }
+            let t = self.peek(i);
+            if t.is_punct(",") {
+                i = self.advance(i);
+            } else if t.is_punct("}") {
+                return Ok((self.advance(i), (all, t.span)));
+            } else {
+                return self
+                    .expect_close(i, "}", open, "probe point brace group")
+                    .map(|(r, s)| (r, (Vec::new(), s)));
+            }
+        }
     }
 
     /// One component: a name made of adjacent words and `*`s, then an
