@@ -373,3 +373,43 @@ function h() %{ /* pure */ STAP_RETVALUE = 1; %}
     assert_eq!(without_spans(&first), without_spans(&second), "printed:\n{}", printed);
     assert_eq!(printed, print_file(&second));
 }
+
+#[test]
+fn brace_expansion_is_a_product() {
+    let f = parse("probe vfs.{a.{b,c},d}.e { }");
+    assert!(print_file(&f).starts_with("probe vfs.a.b.e, vfs.a.c.e, vfs.d.e {"), "{}", print_file(&f));
+    let f = parse("probe {kernel,module(\"ext4\")}.function(\"f\").{call,return}? { }");
+    assert!(
+        print_file(&f).starts_with(
+            "probe kernel.function(\"f\").call?, kernel.function(\"f\").return?, \
+             module(\"ext4\").function(\"f\").call?, module(\"ext4\").function(\"f\").return? {"
+        ),
+        "{}",
+        print_file(&f)
+    );
+    let f = parse("probe kernel.{function(\"a\")?, function(\"b\")} { }");
+    assert!(print_file(&f).starts_with("probe kernel.function(\"a\")?, kernel.function(\"b\") {"));
+    let e = parse_err("probe a.{b,c,d,e,f,g,h,i,j,k}.{b,c,d,e,f,g,h,i,j,k}.{b,c,d,e,f,g,h,i,j,k}.{b,c,d,e,f,g,h,i,j,k}.{b,c,d,e,f,g,h,i,j,k} { }");
+    assert!(e.contains("brace expansion yields more than 10000 probe points"), "{}", e);
+}
+
+#[test]
+fn statements_and_separators() {
+    let f = parse("probe begin { a = 1 b = 2; c = 3;; if (a) b++ else c-- }");
+    let Item::Probe(p) = &f.items[0] else { panic!() };
+    let kinds: Vec<&str> = p
+        .body
+        .stmts
+        .iter()
+        .map(|s| match s.kind {
+            StmtKind::Expr(_) => "expr",
+            StmtKind::Empty => "empty",
+            StmtKind::If { .. } => "if",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["expr", "expr", "expr", "empty", "if"]);
+    // `a` then `-1` on the next line is still `a - 1`, as in SystemTap.
+    let f = parse("probe begin { x = a\n-1 }");
+    assert!(print_file(&f).contains("x = a - 1;"));
+}

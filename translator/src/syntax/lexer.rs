@@ -156,7 +156,11 @@ pub fn number_value(text: &str) -> Option<u64> {
 }
 
 fn punct(s: &str) -> Option<&'static str> {
-    PUNCTS.iter().copied().find(|p| s.starts_with(p))
+    let first = *s.as_bytes().first()?;
+    PUNCTS
+        .iter()
+        .copied()
+        .find(|p| p.as_bytes()[0] == first && s.starts_with(p))
 }
 
 /// Decodes the body of a string literal starting after the opening quote.
