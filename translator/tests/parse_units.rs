@@ -296,8 +296,13 @@ fn deep_nesting_is_an_error_not_a_crash() {
         let e = parse_err(&text);
         assert!(e.contains("nesting too deep"), "{}", &e[..e.len().min(300)]);
     }
-    // Reasonable nesting is fine.
+    // Nesting within the cap parses, even past what the caller's stack
+    // (2 MiB for a test thread) would hold in a debug build.
     parse(&format!("probe begin {{ x = {}1{} }}", "(".repeat(100), ")".repeat(100)));
+    parse(&format!("probe begin {{ x = {}1{} }}", "(".repeat(320), ")".repeat(320)));
+    parse(&format!("probe begin {{ {} x = 1 }}", "if (a) ".repeat(300)));
+    let deep_macros: String = (0..150).map(|k| format!("@define m{} %( @m{} %)\n", k + 1, k)).collect();
+    parse(&format!("@define m0 %( 1 %)\n{}probe begin {{ x = @m150 }}", deep_macros));
 }
 
 #[test]

@@ -692,7 +692,7 @@ impl Parser {
     /// After `@cast(...)`/`@var(...)`: a `$`/`$$` suffix token or components.
     fn cast_suffix<'a>(&'a self, i: &'a [Token], mut te: TargetExpr, span: Span) -> PResult<'a, Expr> {
         let t = self.peek(i);
-        if t.span.lo == span.hi {
+        if t.joined {
             if let Some(s) = t.ident() {
                 if !s.is_empty() && s.chars().all(|c| c == '$') && s.len() <= 2 {
                     te.pretty = s.len() as u8;

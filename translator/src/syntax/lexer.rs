@@ -40,6 +40,9 @@ pub enum Tok {
 pub struct Token {
     pub tok: Tok,
     pub span: Span,
+    /// No whitespace or comment between this token and the previous one
+    /// in the text it was lexed from (`open*` in a probe point name).
+    pub joined: bool,
 }
 
 impl Token {
@@ -99,6 +102,12 @@ fn is_ident_char(c: char) -> bool {
 /// unterminated `/*`.
 fn skip_trivia(mut s: &str) -> Result<&str, usize> {
     loop {
+        // Fast path: most tokens follow a space or nothing.
+        match s.as_bytes().first() {
+            Some(b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'/') => {}
+            Some(b) if *b >= 0x80 || b.is_ascii_whitespace() => {}
+            _ => return Ok(s),
+        }
         let before = s.len();
         s = s.trim_start_matches(|c: char| c.is_whitespace());
         let line_comment: LResult<&str> =
@@ -120,8 +129,10 @@ fn skip_trivia(mut s: &str) -> Result<&str, usize> {
 
 /// `foo`, `$foo$$`, `$$parms`, `$1`, `$#`, `@cast`, `@1`, `@#`.
 fn ident(s: &str) -> LResult<'_, &str> {
+    if s.as_bytes().first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        return recognize(pair(satisfy(is_ident_start), take_while(is_ident_char)))(s);
+    }
     alt((
-        recognize(pair(satisfy(is_ident_start), take_while(is_ident_char))),
         recognize(pair(alt((ch('$'), ch('@'))), ch('#'))),
         recognize(pair(
             alt((ch('$'), ch('@'))),
@@ -278,9 +289,10 @@ pub fn lex(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, D
 }
 
 fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, LexError> {
-    let mut toks = Vec::with_capacity(text.len() / 4);
+    let mut toks = Vec::with_capacity(text.len() / 8);
     let mut s = text;
     let off = |rest: &str| text.len() - rest.len();
+    let mut prev_hi: Option<usize> = None;
     loop {
         s = match skip_trivia(s) {
             Ok(rest) => rest,
@@ -353,6 +365,8 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
         }
         let mut span = Span::new(file, base + lo, base + off(s));
         span.ctx = ctx;
-        toks.push(Token { tok, span });
+        let joined = prev_hi == Some(lo);
+        prev_hi = Some(off(s));
+        toks.push(Token { tok, span, joined });
     }
 }

@@ -56,15 +56,59 @@ pub struct MacroDef {
     pub body: crate::diag::Span,
 }
 
-/// The stack the parser runs on: deep enough for `parser::MAX_DEPTH`
-/// nesting levels and `preprocess::MAX_EXPANSION_DEPTH` macro expansions
-/// even in a debug build (only the pages touched are ever allocated).
+/// The stack a deeply nested file is parsed on: deep enough for
+/// `parser::MAX_DEPTH` nesting levels and `preprocess::MAX_EXPANSION_DEPTH`
+/// macro expansions even in a debug build (only the pages touched are ever
+/// allocated).
 const PARSER_STACK: usize = 64 << 20;
+
+/// How much of the caller's stack a parse may use before it is restarted on
+/// a `PARSER_STACK` thread. Every Rust thread has at least 2 MiB.
+const INLINE_STACK_BUDGET: usize = 256 << 10;
+
+/// Where the parse stands on the stack: `exceeded()` once it has used more
+/// than its budget (never, on the big-stack thread).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StackProbe {
+    base: usize,
+    budget: Option<usize>,
+}
+
+impl StackProbe {
+    fn here() -> usize {
+        let marker = 0u8;
+        std::hint::black_box(&marker) as *const u8 as usize
+    }
+
+    fn new(budget: Option<usize>) -> StackProbe {
+        StackProbe {
+            base: StackProbe::here(),
+            budget,
+        }
+    }
+
+    pub(crate) fn exceeded(&self) -> bool {
+        match self.budget {
+            Some(b) => self.base.abs_diff(StackProbe::here()) > b,
+            None => false,
+        }
+    }
+}
+
+/// How one attempt at parsing a file ended.
+enum Attempt {
+    Done(Result<ast::File, Diagnostic>),
+    /// The inline attempt ran out of its stack budget.
+    NeedsBigStack,
+}
 
 /// Parses one file. Macros the file defines are added to `macros`.
 ///
-/// The work runs on a scoped thread with a `PARSER_STACK` stack, so the
-/// depth caps, not the caller's stack size, bound the recursion.
+/// The parse runs on the caller's stack within `INLINE_STACK_BUDGET`; a
+/// file nested deeper than that is parsed again on a scoped thread with a
+/// `PARSER_STACK` stack, so the depth caps, not the caller's stack size,
+/// bound the recursion. (Redoing it is harmless: redefining a macro with
+/// the same body is allowed, extra expansion records are never shown.)
 pub fn parse_file(
     opts: &ParseOptions,
     macros: &mut Macros,
@@ -72,18 +116,31 @@ pub fn parse_file(
     file: u32,
     diags: &mut Diagnostics,
 ) -> Option<ast::File> {
-    let outcome = std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("rstap-parse".into())
-            .stack_size(PARSER_STACK)
-            .spawn_scoped(scope, || parse_file_here(opts, macros, sources, file, diags));
-        match worker {
-            Ok(handle) => handle.join().map_err(|_| "the parser panicked (a bug in rstap)"),
-            Err(_) => Err("could not start the parser thread"),
+    let probe = StackProbe::new(Some(INLINE_STACK_BUDGET));
+    let result = match parse_file_here(opts, macros, sources, file, probe) {
+        Attempt::Done(r) => Ok(r),
+        Attempt::NeedsBigStack => std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("rstap-parse".into())
+                .stack_size(PARSER_STACK)
+                .spawn_scoped(scope, || {
+                    match parse_file_here(opts, macros, sources, file, StackProbe::new(None)) {
+                        Attempt::Done(r) => r,
+                        Attempt::NeedsBigStack => Err(Diagnostic::error("internal error: parser stack", None)),
+                    }
+                });
+            match worker {
+                Ok(handle) => handle.join().map_err(|_| "the parser panicked (a bug in rstap)"),
+                Err(_) => Err("could not start the parser thread"),
+            }
+        }),
+    };
+    match result {
+        Ok(Ok(f)) => Some(f),
+        Ok(Err(d)) => {
+            diags.push(d);
+            None
         }
-    });
-    match outcome {
-        Ok(result) => result,
         Err(why) => {
             diags.push(Diagnostic::error(format!("internal error: {}", why), None));
             None
@@ -96,44 +153,50 @@ fn parse_file_here(
     macros: &mut Macros,
     sources: &mut SourceMap,
     file: u32,
-    diags: &mut Diagnostics,
-) -> Option<ast::File> {
+    probe: StackProbe,
+) -> Attempt {
     let Some(source) = sources.files.get(file as usize) else {
-        diags.push(Diagnostic::error(format!("internal error: no source file {}", file), None));
-        return None;
+        return Attempt::Done(Err(Diagnostic::error(
+            format!("internal error: no source file {}", file),
+            None,
+        )));
     };
     let text_len = source.text.len();
     let raw = match lexer::lex(file, &source.text, 0, 0) {
         Ok(t) => t,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
+        Err(d) => return Attempt::Done(Err(d)),
     };
-    let mut toks = match preprocess::Preprocessor::new(opts, macros, sources, file).run(&raw) {
+    let mut pre = preprocess::Preprocessor::new(opts, macros, sources, file);
+    pre.set_stack_probe(probe);
+    let expanded = pre.run(&raw);
+    if pre.stack_exceeded() {
+        return Attempt::NeedsBigStack;
+    }
+    let mut toks = match expanded {
         Ok(t) => t,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
+        Err(d) => return Attempt::Done(Err(d)),
     };
     let eof = lexer::Token {
         tok: lexer::Tok::Eof,
         span: Span::new(file, text_len, text_len),
+        joined: false,
     };
     toks.push(eof.clone());
-    let parser = parser::Parser::new(eof);
-    match parser.parse_items(&toks) {
-        Ok(items) => Some(ast::File { items }),
+    let parser = parser::Parser::new(eof, probe);
+    let parsed = parser.parse_items(&toks);
+    if parser.stack_exceeded() {
+        return Attempt::NeedsBigStack;
+    }
+    Attempt::Done(match parsed {
+        Ok(items) => Ok(ast::File { items }),
         Err(e) => {
             let mut d = Diagnostic::error(e.msg, Some(e.span));
             for (span, text) in e.labels {
                 d = d.with_label(span, text);
             }
-            diags.push(d);
-            None
+            Err(d)
         }
-    }
+    })
 }
 
 /// Parses `text` as a file named `name` (registering it in `sources`):

@@ -92,6 +92,9 @@ pub fn is_keyword(name: &str) -> bool {
 pub struct Parser {
     pub(super) depth: Cell<usize>,
     pub(super) eof: Token,
+    stack: super::StackProbe,
+    /// Set when the stack budget ran out: the result is to be discarded.
+    stack_exceeded: Cell<bool>,
 }
 
 /// Decrements the depth when a nested construct is done.
@@ -104,11 +107,18 @@ impl Drop for DepthGuard<'_> {
 }
 
 impl Parser {
-    pub fn new(eof: Token) -> Parser {
+    pub fn new(eof: Token, stack: super::StackProbe) -> Parser {
         Parser {
             depth: Cell::new(0),
             eof,
+            stack,
+            stack_exceeded: Cell::new(false),
         }
+    }
+
+    /// Whether parsing stopped because the stack budget ran out.
+    pub fn stack_exceeded(&self) -> bool {
+        self.stack_exceeded.get()
     }
 
     // ----- small helpers shared by stmt.rs and expr.rs -----
@@ -153,6 +163,10 @@ impl Parser {
         let d = self.depth.get() + 1;
         if d > MAX_DEPTH {
             return self.error(t, format!("nesting too deep (more than {} levels)", MAX_DEPTH));
+        }
+        if self.stack.exceeded() {
+            self.stack_exceeded.set(true);
+            return self.error(t, "stack budget exceeded");
         }
         self.depth.set(d);
         Ok(DepthGuard(&self.depth))
@@ -739,7 +753,7 @@ impl Parser {
         let mut i = self.advance(i);
         loop {
             let n = self.peek(i);
-            if n.span.lo != span.hi || n.span.ctx != span.ctx {
+            if !n.joined {
                 break;
             }
             match piece(n) {

@@ -41,6 +41,8 @@ pub struct Preprocessor<'a> {
     bodies: HashMap<(u32, u32, u32), Vec<Token>>,
     /// The macros being expanded right now, innermost last.
     active: Vec<String>,
+    stack: Option<super::StackProbe>,
+    stack_exceeded: bool,
 }
 
 type PpResult<T> = Result<T, Diagnostic>;
@@ -63,7 +65,19 @@ impl<'a> Preprocessor<'a> {
             file,
             bodies: HashMap::new(),
             active: Vec::new(),
+            stack: None,
+            stack_exceeded: false,
         }
+    }
+
+    /// Stop (with an error) when the stack use passes the probe's budget.
+    pub(crate) fn set_stack_probe(&mut self, probe: super::StackProbe) {
+        self.stack = Some(probe);
+    }
+
+    /// Whether expansion stopped because the stack budget ran out.
+    pub fn stack_exceeded(&self) -> bool {
+        self.stack_exceeded
     }
 
     /// Expands a whole file's tokens.
@@ -80,6 +94,10 @@ impl<'a> Preprocessor<'a> {
         out: &mut Vec<Token>,
         depth: usize,
     ) -> PpResult<()> {
+        if self.stack.is_some_and(|s| s.exceeded()) {
+            self.stack_exceeded = true;
+            return Err(Diagnostic::error("stack budget exceeded", None));
+        }
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
@@ -132,7 +150,7 @@ impl<'a> Preprocessor<'a> {
             } else {
                 Tok::Str(n.to_string().into())
             };
-            out.push(Token { tok, span: t.span });
+            out.push(Token { tok, span: t.span, joined: t.joined });
             return Ok(i + 1);
         }
         if rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -244,7 +262,7 @@ impl<'a> Preprocessor<'a> {
             ));
         };
         if as_string {
-            out.push(Token { tok: Tok::Str(arg.as_str().into()), span });
+            out.push(Token { tok: Tok::Str(arg.as_str().into()), span, joined: false });
             return Ok(());
         }
         let trimmed = arg.trim();
@@ -254,16 +272,16 @@ impl<'a> Preprocessor<'a> {
         };
         if let Some(v) = number_value(digits) {
             if neg {
-                out.push(Token { tok: Tok::Punct("-"), span });
+                out.push(Token { tok: Tok::Punct("-"), span, joined: false });
             }
-            out.push(Token { tok: Tok::Number(v), span });
+            out.push(Token { tok: Tok::Number(v), span, joined: neg });
             return Ok(());
         }
         // Not a number: the argument is inserted as source tokens.
         let toks = lex(span.file, arg, 0, 0).map_err(|d| {
             err(format!("cannot read script argument `${}` as tokens: {}", digits, d.message), span)
         })?;
-        out.extend(toks.into_iter().map(|t| Token { tok: t.tok, span }));
+        out.extend(toks.into_iter().map(|t| Token { tok: t.tok, span, joined: t.joined }));
         Ok(())
     }
 

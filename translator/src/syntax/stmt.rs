@@ -237,6 +237,7 @@ impl Parser {
                 let t = super::lexer::Token {
                     tok: Tok::Punct("+"),
                     span: at,
+                    joined: false,
                 };
                 return p
                     .error(&t, "only one sort mark (`+` or `-`) is allowed in a foreach")
