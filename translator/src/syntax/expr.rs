@@ -22,28 +22,28 @@ const IN_LEVEL: u8 = 6;
 
 fn binary_op(t: &Token) -> Option<(u8, BinaryOp)> {
     let Tok::Punct(p) = &t.tok else { return None };
-    Some(match *p {
-        "||" => (1, BinaryOp::LogOr),
-        "&&" => (2, BinaryOp::LogAnd),
-        "|" => (3, BinaryOp::BitOr),
-        "^" => (4, BinaryOp::BitXor),
-        "&" => (5, BinaryOp::BitAnd),
-        "<" => (7, BinaryOp::Lt),
-        "<=" => (7, BinaryOp::Le),
-        ">" => (7, BinaryOp::Gt),
-        ">=" => (7, BinaryOp::Ge),
-        "==" => (7, BinaryOp::Eq),
-        "!=" => (7, BinaryOp::Ne),
-        "=~" => (7, BinaryOp::RegexMatch),
-        "!~" => (7, BinaryOp::RegexNoMatch),
-        "<<" => (8, BinaryOp::Shl),
-        ">>" => (8, BinaryOp::Shr),
-        "." => (9, BinaryOp::Concat),
-        "+" => (10, BinaryOp::Add),
-        "-" => (10, BinaryOp::Sub),
-        "*" => (11, BinaryOp::Mul),
-        "/" => (11, BinaryOp::Div),
-        "%" => (11, BinaryOp::Mod),
+    Some(match p.as_bytes() {
+        b"||" => (1, BinaryOp::LogOr),
+        b"&&" => (2, BinaryOp::LogAnd),
+        b"|" => (3, BinaryOp::BitOr),
+        b"^" => (4, BinaryOp::BitXor),
+        b"&" => (5, BinaryOp::BitAnd),
+        b"<" => (7, BinaryOp::Lt),
+        b"<=" => (7, BinaryOp::Le),
+        b">" => (7, BinaryOp::Gt),
+        b">=" => (7, BinaryOp::Ge),
+        b"==" => (7, BinaryOp::Eq),
+        b"!=" => (7, BinaryOp::Ne),
+        b"=~" => (7, BinaryOp::RegexMatch),
+        b"!~" => (7, BinaryOp::RegexNoMatch),
+        b"<<" => (8, BinaryOp::Shl),
+        b">>" => (8, BinaryOp::Shr),
+        b"." => (9, BinaryOp::Concat),
+        b"+" => (10, BinaryOp::Add),
+        b"-" => (10, BinaryOp::Sub),
+        b"*" => (11, BinaryOp::Mul),
+        b"/" => (11, BinaryOp::Div),
+        b"%" => (11, BinaryOp::Mod),
         _ => return None,
     })
 }
@@ -75,21 +75,21 @@ pub const IN_PRECEDENCE: u8 = IN_LEVEL;
 
 fn assign_op(t: &Token) -> Option<Option<AssignOp>> {
     let Tok::Punct(p) = &t.tok else { return None };
-    let op = match *p {
-        "=" => AssignOp::Assign,
-        "+=" => AssignOp::Compound(BinaryOp::Add),
-        "-=" => AssignOp::Compound(BinaryOp::Sub),
-        "*=" => AssignOp::Compound(BinaryOp::Mul),
-        "/=" => AssignOp::Compound(BinaryOp::Div),
-        "%=" => AssignOp::Compound(BinaryOp::Mod),
-        "<<=" => AssignOp::Compound(BinaryOp::Shl),
-        ">>=" => AssignOp::Compound(BinaryOp::Shr),
-        "&=" => AssignOp::Compound(BinaryOp::BitAnd),
-        "|=" => AssignOp::Compound(BinaryOp::BitOr),
-        "^=" => AssignOp::Compound(BinaryOp::BitXor),
-        ".=" => AssignOp::Compound(BinaryOp::Concat),
+    let op = match p.as_bytes() {
+        b"=" => AssignOp::Assign,
+        b"+=" => AssignOp::Compound(BinaryOp::Add),
+        b"-=" => AssignOp::Compound(BinaryOp::Sub),
+        b"*=" => AssignOp::Compound(BinaryOp::Mul),
+        b"/=" => AssignOp::Compound(BinaryOp::Div),
+        b"%=" => AssignOp::Compound(BinaryOp::Mod),
+        b"<<=" => AssignOp::Compound(BinaryOp::Shl),
+        b">>=" => AssignOp::Compound(BinaryOp::Shr),
+        b"&=" => AssignOp::Compound(BinaryOp::BitAnd),
+        b"|=" => AssignOp::Compound(BinaryOp::BitOr),
+        b"^=" => AssignOp::Compound(BinaryOp::BitXor),
+        b".=" => AssignOp::Compound(BinaryOp::Concat),
         // `<<<` is parsed at the assignment level; None marks it.
-        "<<<" => return Some(None),
+        b"<<<" => return Some(None),
         _ => return None,
     };
     Some(Some(op))
@@ -351,8 +351,15 @@ impl Parser {
     }
 
     /// `( args )` after a call name or `@operator`: the args and the `)` span.
-    fn call_args<'a>(&'a self, i: &'a [Token], what: &str) -> PResult<'a, (Vec<Expr>, Span)> {
-        let (mut i, open) = self.expect(i, "(", &format!("after {}", what))?;
+    /// `what` names the callee in messages; it is only called on errors.
+    fn call_args<'a>(&'a self, i: &'a [Token], what: &dyn Fn() -> String) -> PResult<'a, (Vec<Expr>, Span)> {
+        let (mut i, open) = match self.punct("(")(i) {
+            Ok(r) => r,
+            Err(_) => {
+                let (rest, open) = self.expect(i, "(", &format!("after {}", what()))?;
+                (rest, open)
+            }
+        };
         let mut args = Vec::new();
         if let Ok((rest, close)) = self.punct(")")(i) {
             return Ok((rest, (args, close)));
@@ -368,11 +375,11 @@ impl Parser {
                 return Ok((self.advance(i), (args, t.span)));
             } else if matches!(t.tok, Tok::Eof) {
                 return self
-                    .expect_close(i, ")", open, &format!("argument list of {}", what))
+                    .expect_close(i, ")", open, &format!("argument list of {}", what()))
                     .map(|(r, s)| (r, (Vec::new(), s)));
             } else {
                 return self
-                    .error(t, format!("expected `,` or `)` after an argument of {}, found {}", what, t.describe()))
+                    .error(t, format!("expected `,` or `)` after an argument of {}, found {}", what(), t.describe()))
                     .map_err(|e| e.map(|e| e.label(open, "argument list started here")));
             }
         }
@@ -387,7 +394,7 @@ impl Parser {
         max: usize,
     ) -> PResult<'a, (Vec<Expr>, Span)> {
         let name = name_tok.ident().unwrap_or("");
-        let (i, (args, close)) = self.call_args(i, &format!("`{}`", name))?;
+        let (i, (args, close)) = self.call_args(i, &|| format!("`{}`", name))?;
         if args.len() < min || args.len() > max {
             let want = if min == max {
                 format!("{}", min)
@@ -445,7 +452,7 @@ impl Parser {
                 let rest = self.advance(i);
                 let n = self.peek(rest);
                 if n.is_punct("(") && n.span.ctx == t.span.ctx || n.is_punct("(") {
-                    let (rest, (args, close)) = self.call_args(rest, &format!("function `{}`", name))?;
+                    let (rest, (args, close)) = self.call_args(rest, &|| format!("function `{}`", name))?;
                     let e = mk(ExprKind::Call { name: ident, args }, t.span.to(close));
                     return self.autocast(rest, e);
                 }

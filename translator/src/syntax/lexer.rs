@@ -47,7 +47,12 @@ pub struct Token {
 
 impl Token {
     pub fn is_punct(&self, p: &str) -> bool {
-        matches!(&self.tok, Tok::Punct(q) if *q == p)
+        // Compare lengths and first bytes before the bytes: this runs for
+        // almost every token, and most comparisons fail at once.
+        match &self.tok {
+            Tok::Punct(q) => q.len() == p.len() && q.as_bytes().first() == p.as_bytes().first() && *q == p,
+            _ => false,
+        }
     }
 
     pub fn is_ident(&self, name: &str) -> bool {
@@ -73,14 +78,6 @@ impl Token {
         }
     }
 }
-
-/// Operators, longest first so that the first match is the longest.
-const PUNCTS: &[&str] = &[
-    "<<<", "<<=", ">>=", "%(", "%?", "%:", "%)", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||",
-    "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "->", "=~", "!~", "+", "-",
-    "*", "/", "%", "<", ">", "=", "!", "~", "&", "|", "^", ".", ",", ";", ":", "?", "(", ")", "[",
-    "]", "{", "}",
-];
 
 /// Why lexing stopped.
 enum LexError {
@@ -110,10 +107,10 @@ fn skip_trivia(mut s: &str) -> Result<&str, usize> {
         }
         let before = s.len();
         s = s.trim_start_matches(|c: char| c.is_whitespace());
-        let line_comment: LResult<&str> =
-            recognize(pair(alt((tag("#"), tag("//"))), take_while(|c| c != '\n')))(s);
+        let line_comment: LResult<&str> = alt((tag("#"), tag("//")))(s);
         if let Ok((rest, _)) = line_comment {
-            s = rest;
+            // To the end of the line (memchr-fast `find`).
+            s = rest.find('\n').map_or("", |k| &rest[k..]);
         } else if let Some(body) = s.strip_prefix("/*") {
             let end: LResult<&str> = take_until("*/")(body);
             match end {
@@ -166,12 +163,68 @@ pub fn number_value(text: &str) -> Option<u64> {
     u64::from_str_radix(digits, radix).ok()
 }
 
+/// The operator at the start of `s`, longest match first.
 fn punct(s: &str) -> Option<&'static str> {
-    let first = *s.as_bytes().first()?;
-    PUNCTS
-        .iter()
-        .copied()
-        .find(|p| p.as_bytes()[0] == first && s.starts_with(p))
+    let b = s.as_bytes();
+    let c0 = *b.first()?;
+    let c1 = b.get(1).copied().unwrap_or(0);
+    let c2 = b.get(2).copied().unwrap_or(0);
+    Some(match (c0, c1, c2) {
+        (b'<', b'<', b'<') => "<<<",
+        (b'<', b'<', b'=') => "<<=",
+        (b'>', b'>', b'=') => ">>=",
+        (b'%', b'(', _) => "%(",
+        (b'%', b'?', _) => "%?",
+        (b'%', b':', _) => "%:",
+        (b'%', b')', _) => "%)",
+        (b'%', b'=', _) => "%=",
+        (b'=', b'=', _) => "==",
+        (b'=', b'~', _) => "=~",
+        (b'!', b'=', _) => "!=",
+        (b'!', b'~', _) => "!~",
+        (b'<', b'=', _) => "<=",
+        (b'<', b'<', _) => "<<",
+        (b'>', b'=', _) => ">=",
+        (b'>', b'>', _) => ">>",
+        (b'&', b'&', _) => "&&",
+        (b'&', b'=', _) => "&=",
+        (b'|', b'|', _) => "||",
+        (b'|', b'=', _) => "|=",
+        (b'+', b'+', _) => "++",
+        (b'+', b'=', _) => "+=",
+        (b'-', b'-', _) => "--",
+        (b'-', b'=', _) => "-=",
+        (b'-', b'>', _) => "->",
+        (b'*', b'=', _) => "*=",
+        (b'/', b'=', _) => "/=",
+        (b'^', b'=', _) => "^=",
+        (b'.', b'=', _) => ".=",
+        (b'+', _, _) => "+",
+        (b'-', _, _) => "-",
+        (b'*', _, _) => "*",
+        (b'/', _, _) => "/",
+        (b'%', _, _) => "%",
+        (b'<', _, _) => "<",
+        (b'>', _, _) => ">",
+        (b'=', _, _) => "=",
+        (b'!', _, _) => "!",
+        (b'~', _, _) => "~",
+        (b'&', _, _) => "&",
+        (b'|', _, _) => "|",
+        (b'^', _, _) => "^",
+        (b'.', _, _) => ".",
+        (b',', _, _) => ",",
+        (b';', _, _) => ";",
+        (b':', _, _) => ":",
+        (b'?', _, _) => "?",
+        (b'(', _, _) => "(",
+        (b')', _, _) => ")",
+        (b'[', _, _) => "[",
+        (b']', _, _) => "]",
+        (b'{', _, _) => "{",
+        (b'}', _, _) => "}",
+        _ => return None,
+    })
 }
 
 /// Decodes the body of a string literal starting after the opening quote.
@@ -278,6 +331,77 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+thread_local! {
+    /// Token vectors of earlier parses, kept for reuse: writing tokens into
+    /// memory already touched is much cheaper than into fresh pages.
+    static BUFFERS: std::cell::RefCell<Vec<Vec<Token>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty token vector with room for at least `cap` tokens.
+pub fn take_buffer(cap: usize) -> Vec<Token> {
+    let mut v = BUFFERS
+        .try_with(|b| b.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.clear();
+    v.reserve(cap);
+    v
+}
+
+/// Returns a token vector for reuse by `take_buffer`.
+pub fn give_buffer(mut v: Vec<Token>) {
+    v.clear();
+    let _ = BUFFERS.try_with(|b| {
+        let mut b = b.borrow_mut();
+        if b.len() < 4 {
+            b.push(v);
+        }
+    });
+}
+
+/// Shares one allocation between the repeated identifiers of a file.
+#[derive(Default)]
+struct Interner {
+    table: std::collections::HashMap<Box<str>, Rc<str>, BuildFnv>,
+}
+
+impl Interner {
+    fn get(&mut self, name: &str) -> Rc<str> {
+        if let Some(r) = self.table.get(name) {
+            return r.clone();
+        }
+        let r: Rc<str> = name.into();
+        self.table.insert(name.into(), r.clone());
+        r
+    }
+}
+
+/// FNV-1a: identifiers are short, and SipHash's DoS resistance buys
+/// nothing for a file the user wrote.
+#[derive(Default, Clone, Copy)]
+struct BuildFnv;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// Lexes `text`, which starts at byte `base` of `file`; every span gets
 /// `ctx`.
 pub fn lex(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, Diagnostic> {
@@ -289,7 +413,8 @@ pub fn lex(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, D
 }
 
 fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, LexError> {
-    let mut toks = Vec::with_capacity(text.len() / 8);
+    let mut toks = take_buffer(text.len() / 6 + 8);
+    let mut names = Interner::default();
     let mut s = text;
     let off = |rest: &str| text.len() - rest.len();
     let mut prev_hi: Option<usize> = None;
@@ -349,7 +474,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             }
             s = rest;
         } else if let Ok((rest, name)) = ident(s) {
-            tok = Tok::Ident(name.into());
+            tok = Tok::Ident(names.get(name));
             s = rest;
         } else if let Some(p) = punct(s) {
             tok = Tok::Punct(p);

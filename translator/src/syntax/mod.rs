@@ -169,6 +169,7 @@ fn parse_file_here(
     let mut pre = preprocess::Preprocessor::new(opts, macros, sources, file);
     pre.set_stack_probe(probe);
     let expanded = pre.run(&raw);
+    lexer::give_buffer(raw);
     if pre.stack_exceeded() {
         return Attempt::NeedsBigStack;
     }
@@ -184,6 +185,7 @@ fn parse_file_here(
     toks.push(eof.clone());
     let parser = parser::Parser::new(eof, probe);
     let parsed = parser.parse_items(&toks);
+    lexer::give_buffer(toks);
     if parser.stack_exceeded() {
         return Attempt::NeedsBigStack;
     }

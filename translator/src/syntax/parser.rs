@@ -670,6 +670,21 @@ impl Parser {
                 )
             };
             i = rest;
+            if segment.len() == 1 {
+                // The common case: one more component for every prefix.
+                if let Some(alt) = segment.into_iter().next() {
+                    for prefix in &mut result {
+                        prefix.components.extend(alt.components.iter().cloned());
+                        prefix.optional |= alt.optional;
+                        prefix.sufficient |= alt.sufficient;
+                    }
+                }
+                if self.peek(i).is_punct(".") {
+                    i = self.advance(i);
+                    continue;
+                }
+                return Ok((i, (result, end)));
+            }
             if result.len().saturating_mul(segment.len()) > MAX_EXPANDED_POINTS {
                 return self.error(
                     t,

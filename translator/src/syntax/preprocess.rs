@@ -29,7 +29,8 @@ pub const BUILTIN_OPERATORS: &[&str] = &[
     "avg", "variance", "hist_log", "hist_linear", "kregister", "uregister", "define",
 ];
 
-type Params = HashMap<String, Vec<Token>>;
+/// A macro's parameters bound to their (expanded) argument tokens.
+type Params = Vec<(String, Vec<Token>)>;
 
 pub struct Preprocessor<'a> {
     opts: &'a ParseOptions,
@@ -39,8 +40,8 @@ pub struct Preprocessor<'a> {
     file: u32,
     /// Lexed macro bodies, keyed by the body span.
     bodies: HashMap<(u32, u32, u32), Vec<Token>>,
-    /// The macros being expanded right now, innermost last.
-    active: Vec<String>,
+    /// The macros being expanded right now (`@name` tokens), innermost last.
+    active: Vec<std::rc::Rc<str>>,
     stack: Option<super::StackProbe>,
     stack_exceeded: bool,
 }
@@ -82,7 +83,7 @@ impl<'a> Preprocessor<'a> {
 
     /// Expands a whole file's tokens.
     pub fn run(&mut self, toks: &[Token]) -> PpResult<Vec<Token>> {
-        let mut out = Vec::with_capacity(toks.len());
+        let mut out = super::lexer::take_buffer(toks.len() + 1);
         self.expand(toks, None, &mut out, 0)?;
         Ok(out)
     }
@@ -118,7 +119,8 @@ impl<'a> Preprocessor<'a> {
                     i = self.define(toks, i)?;
                 }
                 Tok::Ident(name) if name.len() > 1 && (name.starts_with('@') || name.starts_with('$')) => {
-                    i = self.at_or_dollar(toks, i, name, params, out, depth)?;
+                    let name = name.clone();
+                    i = self.at_or_dollar(toks, i, &name, params, out, depth)?;
                 }
                 _ => {
                     out.push(t.clone());
@@ -135,7 +137,7 @@ impl<'a> Preprocessor<'a> {
         &mut self,
         toks: &[Token],
         i: usize,
-        name: &str,
+        name: &std::rc::Rc<str>,
         params: Option<&Params>,
         out: &mut Vec<Token>,
         depth: usize,
@@ -161,7 +163,7 @@ impl<'a> Preprocessor<'a> {
             out.push(t.clone());
             return Ok(i + 1);
         }
-        if let Some(value) = params.and_then(|p| p.get(rest)) {
+        if let Some((_, value)) = params.and_then(|p| p.iter().find(|(n, _)| n == rest)) {
             out.extend(value.iter().cloned());
             return Ok(i + 1);
         }
@@ -169,10 +171,12 @@ impl<'a> Preprocessor<'a> {
             out.push(t.clone());
             return Ok(i + 1);
         }
-        let Some(def) = self.macros.defs.get(rest).cloned() else {
+        let Some(def) = self.macros.defs.get(rest) else {
             return Err(err(format!("unknown macro or operator `@{}`", rest), t.span));
         };
-        if self.active.iter().any(|a| a == rest) {
+        let body_span = def.body;
+        let param_names = if def.params.is_empty() { Vec::new() } else { def.params.clone() };
+        if self.active.iter().any(|a| a == name) {
             return Err(err(format!("macro `@{}` invokes itself", rest), t.span));
         }
         if depth >= MAX_EXPANSION_DEPTH {
@@ -180,15 +184,15 @@ impl<'a> Preprocessor<'a> {
         }
         let mut next = i + 1;
         let mut site = t.span;
-        let mut bound = Params::new();
-        if !def.params.is_empty() {
+        let mut bound = Params::with_capacity(param_names.len());
+        if !param_names.is_empty() {
             let Some(open) = toks.get(next).filter(|o| o.is_punct("(")) else {
                 return Err(err(
                     format!(
                         "macro `@{}` takes {} argument{}: expected `(` after its name",
                         rest,
-                        def.params.len(),
-                        if def.params.len() == 1 { "" } else { "s" }
+                        param_names.len(),
+                        if param_names.len() == 1 { "" } else { "s" }
                     ),
                     t.span,
                 ));
@@ -198,31 +202,31 @@ impl<'a> Preprocessor<'a> {
             })?;
             next = close + 1;
             site = t.span.to(toks[close].span);
-            if args.len() != def.params.len() {
+            if args.len() != param_names.len() {
                 return Err(err(
                     format!(
                         "macro `@{}` takes {} argument{}, but {} {} given",
                         rest,
-                        def.params.len(),
-                        if def.params.len() == 1 { "" } else { "s" },
+                        param_names.len(),
+                        if param_names.len() == 1 { "" } else { "s" },
                         args.len(),
                         if args.len() == 1 { "was" } else { "were" }
                     ),
                     site,
                 ));
             }
-            for (p, (lo, hi)) in def.params.iter().zip(args) {
-                let mut value = Vec::new();
+            for (p, (lo, hi)) in param_names.into_iter().zip(args) {
+                let mut value = Vec::with_capacity(hi - lo);
                 self.expand(&toks[lo..hi], params, &mut value, depth + 1)?;
-                bound.insert(p.clone(), value);
+                bound.push((p, value));
             }
         }
         let ctx = self.sources.add_expansion(format!("macro `@{}`", rest), site);
-        let mut body = self.body_tokens(def.body)?;
+        let mut body = self.body_tokens(body_span)?;
         for b in &mut body {
             b.span.ctx = ctx;
         }
-        self.active.push(rest.to_string());
+        self.active.push(name.clone());
         let result = self.expand(&body, Some(&bound), out, depth + 1);
         self.active.pop();
         result?;
