@@ -361,18 +361,23 @@ pub fn give_buffer(mut v: Vec<Token>) {
 }
 
 /// Shares one allocation between the repeated identifiers of a file.
-#[derive(Default)]
 struct Interner {
-    table: std::collections::HashMap<Box<str>, Rc<str>, BuildFnv>,
+    table: std::collections::HashSet<Rc<str>, BuildFnv>,
 }
 
 impl Interner {
+    fn with_capacity(n: usize) -> Interner {
+        Interner {
+            table: std::collections::HashSet::with_capacity_and_hasher(n, BuildFnv),
+        }
+    }
+
     fn get(&mut self, name: &str) -> Rc<str> {
         if let Some(r) = self.table.get(name) {
             return r.clone();
         }
         let r: Rc<str> = name.into();
-        self.table.insert(name.into(), r.clone());
+        self.table.insert(r.clone());
         r
     }
 }
@@ -414,7 +419,7 @@ pub fn lex(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, D
 
 fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, LexError> {
     let mut toks = take_buffer(text.len() / 6 + 8);
-    let mut names = Interner::default();
+    let mut names = Interner::with_capacity(text.len() / 64 + 16);
     let mut s = text;
     let off = |rest: &str| text.len() - rest.len();
     let mut prev_hi: Option<usize> = None;

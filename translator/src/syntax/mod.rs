@@ -166,16 +166,20 @@ fn parse_file_here(
         Ok(t) => t,
         Err(d) => return Attempt::Done(Err(d)),
     };
-    let mut pre = preprocess::Preprocessor::new(opts, macros, sources, file);
-    pre.set_stack_probe(probe);
-    let expanded = pre.run(&raw);
-    lexer::give_buffer(raw);
-    if pre.stack_exceeded() {
-        return Attempt::NeedsBigStack;
-    }
-    let mut toks = match expanded {
-        Ok(t) => t,
-        Err(d) => return Attempt::Done(Err(d)),
+    let mut toks = if preprocess::Preprocessor::needed(&raw) {
+        let mut pre = preprocess::Preprocessor::new(opts, macros, sources, file);
+        pre.set_stack_probe(probe);
+        let expanded = pre.run(&raw);
+        lexer::give_buffer(raw);
+        if pre.stack_exceeded() {
+            return Attempt::NeedsBigStack;
+        }
+        match expanded {
+            Ok(t) => t,
+            Err(d) => return Attempt::Done(Err(d)),
+        }
+    } else {
+        raw
     };
     let eof = lexer::Token {
         tok: lexer::Tok::Eof,

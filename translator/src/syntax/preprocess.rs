@@ -81,6 +81,21 @@ impl<'a> Preprocessor<'a> {
         self.stack_exceeded
     }
 
+    /// Whether `toks` holds anything for the preprocessor to do; if not,
+    /// the caller can use them as they are.
+    pub fn needed(toks: &[Token]) -> bool {
+        toks.iter().any(|t| match &t.tok {
+            Tok::Punct(p) => p.len() == 2 && p.starts_with('%') && *p != "%=",
+            Tok::Ident(n) => match n.as_bytes() {
+                [b'@', ..] => &n[1..] == "define" || !BUILTIN_OPERATORS.contains(&&n[1..]),
+                [b'$', b'#', ..] => true,
+                [b'$', d, ..] => d.is_ascii_digit(),
+                _ => false,
+            },
+            _ => false,
+        })
+    }
+
     /// Expands a whole file's tokens.
     pub fn run(&mut self, toks: &[Token]) -> PpResult<Vec<Token>> {
         let mut out = super::lexer::take_buffer(toks.len() + 1);
