@@ -15,6 +15,7 @@ use super::ast::*;
 use super::lexer::{Tok, Token};
 use super::parser::{is_keyword, PResult, Parser};
 use super::stmt::stat_op;
+use super::SpanJoin;
 use crate::diag::Span;
 
 /// Binary precedence levels; `in` sits at IN_LEVEL.
@@ -110,7 +111,7 @@ impl Parser {
             return Ok((i, lhs));
         };
         let (i, rhs) = self.expr(self.advance(i))?;
-        let span = lhs.span.to(rhs.span);
+        let span = lhs.span.join(rhs.span);
         let kind = match op {
             Some(op) => ExprKind::Assign {
                 op,
@@ -135,7 +136,7 @@ impl Parser {
         let (i, _) = self.expect(i, ":", "in the `?:` conditional expression")
             .map_err(|e| e.map(|e| e.label(q.span, "`?` here")))?;
         let (i, els) = self.expr(i)?;
-        let span = cond.span.to(els.span);
+        let span = cond.span.join(els.span);
         Ok((
             i,
             mk(
@@ -162,7 +163,7 @@ impl Parser {
             let t = self.peek(i);
             if t.is_ident("in") && min <= IN_LEVEL {
                 let (rest, array) = self.in_array(self.advance(i))?;
-                let span = lhs.span.to(array.span);
+                let span = lhs.span.join(array.span);
                 lhs = mk(
                     ExprKind::In {
                         keys: vec![lhs],
@@ -180,7 +181,7 @@ impl Parser {
             // Levels above `in` bind their right operand tighter; `in`'s
             // left operand is a comparison, so `a == b in c` is `(a == b) in c`.
             let (rest, rhs) = self.binary(self.advance(i), level + 1)?;
-            let span = lhs.span.to(rhs.span);
+            let span = lhs.span.join(rhs.span);
             lhs = mk(
                 ExprKind::Binary {
                     op,
@@ -206,7 +207,7 @@ impl Parser {
                 .map_err(|e| e.map(|e| e.label(close, "key list ends here")));
         }
         let (i, array) = self.in_array(self.advance(i))?;
-        let span = keys.first().map(|k| k.span).unwrap_or(close).to(array.span);
+        let span = keys.first().map(|k| k.span).unwrap_or(close).join(array.span);
         Ok((
             i,
             mk(
@@ -271,7 +272,7 @@ impl Parser {
             Tok::Punct("-") => {
                 if let Tok::Number(n) = self.peek2(i).tok {
                     // A negative literal; wrapping makes -9223372036854775808 work.
-                    let span = t.span.to(self.peek2(i).span);
+                    let span = t.span.join(self.peek2(i).span);
                     let lit = mk(ExprKind::Number((n as i64).wrapping_neg()), span);
                     return self.postfix(self.advance(self.advance(i)), lit);
                 }
@@ -289,7 +290,7 @@ impl Parser {
             }
         };
         let (i, operand) = self.unary(self.advance(i))?;
-        let span = t.span.to(operand.span);
+        let span = t.span.join(operand.span);
         Ok((
             i,
             mk(
@@ -309,13 +310,13 @@ impl Parser {
         match &mut e.kind {
             ExprKind::Target(t) if !t.addr_of => {
                 t.addr_of = true;
-                e.span = amp.span.to(e.span);
+                e.span = amp.span.join(e.span);
                 Ok((i, e))
             }
             ExprKind::Target(_) => self.error(amp, "`&` cannot be applied twice"),
             _ => {
                 // `&(expr)`: the address of an autocast value.
-                let span = amp.span.to(e.span);
+                let span = amp.span.join(e.span);
                 let te = TargetExpr {
                     base: TargetBase::Autocast(e),
                     chain: Vec::new(),
@@ -337,7 +338,7 @@ impl Parser {
         } else {
             return Ok((i, e));
         };
-        let span = e.span.to(t.span);
+        let span = e.span.join(t.span);
         Ok((
             self.advance(i),
             mk(
@@ -404,7 +405,7 @@ impl Parser {
             return Err(nom::Err::Failure(super::parser::PError {
                 msg: format!("`{}` takes {} argument{}, but {} {} given", name, want,
                     if max == 1 { "" } else { "s" }, args.len(), if args.len() == 1 { "was" } else { "were" }),
-                span: name_tok.span.to(close),
+                span: name_tok.span.join(close),
                 labels: Vec::new(),
             }));
         }
@@ -436,7 +437,7 @@ impl Parser {
             Tok::Punct("(") => {
                 let (i, mut e) = self.expr(self.advance(i))?;
                 let (i, close) = self.expect_close(i, ")", t.span, "parenthesised expression")?;
-                e.span = t.span.to(close);
+                e.span = t.span.join(close);
                 self.autocast_if(i, e, true)
             }
             Tok::Ident(name) if name.starts_with('$') => self.target_var(i),
@@ -453,12 +454,12 @@ impl Parser {
                 let n = self.peek(rest);
                 if n.is_punct("(") && n.span.ctx == t.span.ctx || n.is_punct("(") {
                     let (rest, (args, close)) = self.call_args(rest, &|| format!("function `{}`", name))?;
-                    let e = mk(ExprKind::Call { name: ident, args }, t.span.to(close));
+                    let e = mk(ExprKind::Call { name: ident, args }, t.span.join(close));
                     return self.autocast(rest, e);
                 }
                 if n.is_punct("[") {
                     let (rest, (keys, close)) = self.index_keys(rest)?;
-                    let e = mk(ExprKind::Index { array: ident, keys }, t.span.to(close));
+                    let e = mk(ExprKind::Index { array: ident, keys }, t.span.join(close));
                     return self.autocast(rest, e);
                 }
                 self.autocast(rest, mk(ExprKind::Var(ident), t.span))
@@ -527,14 +528,14 @@ impl Parser {
                     span: n.span,
                 }));
                 te.pretty = pretty;
-                span = span.to(n.span);
+                span = span.join(n.span);
                 i = self.advance(self.advance(i));
             } else if t.is_punct("[") {
                 let (rest, open) = self.expect(i, "[", "")?;
                 let (rest, idx) = self.expr(rest)?;
                 let (rest, close) = self.expect_close(rest, "]", open, "index")?;
                 te.chain.push(TargetComponent::Index(idx));
-                span = span.to(close);
+                span = span.join(close);
                 i = rest;
             } else {
                 break;
@@ -585,7 +586,7 @@ impl Parser {
         if let Some(op) = stat_op(name) {
             let max = if op == StatOp::Variance { 2 } else { 1 };
             let (i, (mut args, close)) = self.at_args(rest, t, 1, max)?;
-            let span = t.span.to(close);
+            let span = t.span.join(close);
             let operand = Box::new(args.remove(0));
             let kind = match args.pop() {
                 Some(shift) => ExprKind::Variance {
@@ -611,12 +612,12 @@ impl Parser {
                 } else {
                     HistKind::Log
                 };
-                let hist = mk(ExprKind::Hist { kind, operand }, t.span.to(close));
+                let hist = mk(ExprKind::Hist { kind, operand }, t.span.join(close));
                 if self.peek(i).is_punct("[") {
                     let (i, open) = self.expect(i, "[", "")?;
                     let (i, bucket) = self.expr(i)?;
                     let (i, close) = self.expect_close(i, "]", open, "histogram bucket index")?;
-                    let span = hist.span.to(close);
+                    let span = hist.span.join(close);
                     return Ok((
                         i,
                         mk(
@@ -648,7 +649,7 @@ impl Parser {
                     addr_of: false,
                     pretty: 0,
                 };
-                self.cast_suffix(i, te, t.span.to(close))
+                self.cast_suffix(i, te, t.span.join(close))
             }
             "@var" => {
                 let (i, (args, close)) = self.at_args(rest, t, 1, 2)?;
@@ -663,7 +664,7 @@ impl Parser {
                     addr_of: false,
                     pretty: 0,
                 };
-                self.cast_suffix(i, te, t.span.to(close))
+                self.cast_suffix(i, te, t.span.join(close))
             }
             "@defined" | "@entry" | "@probewrite" | "@kregister" | "@uregister" => {
                 let (i, (mut args, close)) = one(rest)?;
@@ -675,7 +676,7 @@ impl Parser {
                     "@kregister" => ExprKind::Register { user: false, index: arg },
                     _ => ExprKind::Register { user: true, index: arg },
                 };
-                let e = mk(kind, t.span.to(close));
+                let e = mk(kind, t.span.join(close));
                 if name == "@entry" {
                     return self.autocast(i, e);
                 }
@@ -689,7 +690,7 @@ impl Parser {
                 } else {
                     ExprKind::Const(s)
                 };
-                Ok((i, mk(kind, t.span.to(close))))
+                Ok((i, mk(kind, t.span.join(close))))
             }
             "@define" => self.error(t, "`@define` is only allowed at the top level, outside any block"),
             _ => self.error(t, format!("unknown macro or operator `{}`", name)),
@@ -703,7 +704,7 @@ impl Parser {
             if let Some(s) = t.ident() {
                 if !s.is_empty() && s.chars().all(|c| c == '$') && s.len() <= 2 {
                     te.pretty = s.len() as u8;
-                    return Ok((self.advance(i), mk(ExprKind::Target(Box::new(te)), span.to(t.span))));
+                    return Ok((self.advance(i), mk(ExprKind::Target(Box::new(te)), span.join(t.span))));
                 }
             }
         }

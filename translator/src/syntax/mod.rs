@@ -19,6 +19,25 @@ pub use print::{print_expr, print_file};
 use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span};
 use std::collections::HashMap;
 
+/// Joining two spans into one that covers both, when that makes sense.
+pub(crate) trait SpanJoin {
+    /// `self.to(other)` if both lie in the same file and expansion;
+    /// otherwise `self` (a node built from a macro body and the macro's
+    /// arguments points at where it starts, not at a range spanning two
+    /// places).
+    fn join(self, other: Span) -> Span;
+}
+
+impl SpanJoin for Span {
+    fn join(self, other: Span) -> Span {
+        if self.file == other.file && self.ctx == other.ctx {
+            self.to(other)
+        } else {
+            self
+        }
+    }
+}
+
 /// What the preprocessor's `%( cond %? a %: b %)` conditions can test.
 #[derive(Debug, Clone, Default)]
 pub struct ParseOptions {

@@ -12,6 +12,7 @@
 
 use super::ast::*;
 use super::lexer::{Tok, Token};
+use super::SpanJoin;
 use crate::diag::Span;
 use nom::combinator::opt;
 use nom::multi::separated_list1;
@@ -260,7 +261,7 @@ impl Parser {
         let mut rest = self.advance(i);
         while let Tok::Str(more) = &self.peek(rest).tok {
             value.push_str(more);
-            span = span.to(self.peek(rest).span);
+            span = span.join(self.peek(rest).span);
             rest = self.advance(rest);
         }
         Ok((rest, (value, span)))
@@ -280,7 +281,7 @@ impl Parser {
                 match n.tok {
                     Tok::Number(v) => Ok((
                         self.advance(self.advance(i)),
-                        (Literal::Number((v as i64).wrapping_neg()), t.span.to(n.span)),
+                        (Literal::Number((v as i64).wrapping_neg()), t.span.join(n.span)),
                     )),
                     _ => self.backtrack(t),
                 }
@@ -378,7 +379,7 @@ impl Parser {
     fn global_decl<'a>(&'a self, i: Input<'a>, start: Span, private: bool) -> PResult<'a, Global> {
         let (mut i, name) = self.expect_name(i, "a global variable name")?;
         let mut g = Global {
-            span: start.to(name.span),
+            span: start.join(name.span),
             name,
             init: None,
             size: None,
@@ -401,7 +402,7 @@ impl Parser {
                 return self.error(t, format!("expected the array size (a number) or `]`, found {}", t.describe()));
             }
             let (rest, close) = self.expect_close(i, "]", open, "array size")?;
-            g.span = g.span.to(close);
+            g.span = g.span.join(close);
             i = rest;
             if let Ok((rest, _)) = self.punct("%")(i) {
                 g.wrap = true;
@@ -420,7 +421,7 @@ impl Parser {
                             .map_err(|e| e.map(|e: PError| e.label(eq, "")));
                     }
                     g.init = Some(lit);
-                    g.span = g.span.to(span);
+                    g.span = g.span.join(span);
                     i = rest;
                 }
                 Err(_) => {
@@ -515,7 +516,7 @@ impl Parser {
             body,
             priority,
             private,
-            span: start.to(end),
+            span: start.join(end),
         }));
         Ok((i, ()))
     }
@@ -572,7 +573,7 @@ impl Parser {
                 body,
                 epilogue,
                 private,
-                span: start.to(end),
+                span: start.join(end),
             }));
             return Ok((i, ()));
         }
@@ -582,7 +583,7 @@ impl Parser {
         let (i, body) = self.probe_body(i)?;
         out.push(Item::Probe(Probe {
             points,
-            span: start.to(body.span),
+            span: start.join(body.span),
             body,
         }));
         Ok((i, ()))
@@ -612,7 +613,7 @@ impl Parser {
         let (mut i, (alts, end)) = self.point_alternatives(i)?;
         let mut optional = false;
         let mut sufficient = false;
-        let mut span = start.to(end);
+        let mut span = start.join(end);
         loop {
             let t = self.peek(i);
             if t.is_punct("?") {
@@ -622,7 +623,7 @@ impl Parser {
             } else {
                 break;
             }
-            span = span.to(t.span);
+            span = span.join(t.span);
             i = self.advance(i);
         }
         let mut condition = None;
@@ -774,7 +775,7 @@ impl Parser {
             match piece(n) {
                 Some(more) => {
                     name.push_str(&more);
-                    span = span.to(n.span);
+                    span = span.join(n.span);
                     i = self.advance(i);
                 }
                 None => break,
@@ -797,7 +798,7 @@ impl Parser {
                 }
             };
             let (rest, close) = self.expect_close(rest, ")", open, "probe point argument")?;
-            span = span.to(close);
+            span = span.join(close);
             arg = Some(lit);
             i = rest;
         }

@@ -15,6 +15,7 @@
 
 use super::lexer::{lex, number_value, Tok, Token};
 use super::{MacroDef, Macros, ParseOptions};
+use super::SpanJoin;
 use crate::diag::{Diagnostic, SourceMap, Span};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -216,7 +217,7 @@ impl<'a> Preprocessor<'a> {
                 err(format!("unclosed `(` in invocation of macro `@{}`", rest), open.span)
             })?;
             next = close + 1;
-            site = t.span.to(toks[close].span);
+            site = t.span.join(toks[close].span);
             if args.len() != param_names.len() {
                 return Err(err(
                     format!(
@@ -449,7 +450,7 @@ impl<'a> Preprocessor<'a> {
         } else {
             (None, then_hi)
         };
-        let cond_span = open.to(toks[j].span);
+        let cond_span = open.join(toks[j].span);
         let value = self.eval_condition(&cond, cond_span)?;
         if value {
             self.expand(&toks[then_lo..then_hi], params, out, depth + 1)?;

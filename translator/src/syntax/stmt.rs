@@ -10,6 +10,7 @@
 use super::ast::*;
 use super::lexer::Tok;
 use super::parser::{PResult, Parser};
+use super::SpanJoin;
 use crate::diag::Span;
 use nom::combinator::opt;
 
@@ -27,7 +28,7 @@ impl Parser {
                     self.advance(i),
                     Block {
                         stmts,
-                        span: open.to(t.span),
+                        span: open.join(t.span),
                     },
                 ));
             }
@@ -54,7 +55,7 @@ impl Parser {
         let start = t.span;
         let stmt = |kind, end: Span| Stmt {
             kind,
-            span: start.to(end),
+            span: start.join(end),
         };
         match &t.tok {
             Tok::Punct("{") => {
@@ -176,7 +177,7 @@ impl Parser {
                     then: Box::new(then),
                     els,
                 },
-                span: start.to(end),
+                span: start.join(end),
             },
         ))
     }
@@ -191,7 +192,7 @@ impl Parser {
         let (i, step) = self.expr_unless(i, ")")?;
         let (i, _) = self.expect_close(i, ")", open, "`for` header")?;
         let (i, body) = self.stmt(i)?;
-        let span = start.to(body.span);
+        let span = start.join(body.span);
         Ok((
             i,
             Stmt {
@@ -343,7 +344,7 @@ impl Parser {
         }
         let (i, _) = self.expect_close(i, ")", open, "foreach header")?;
         let (i, body) = self.stmt(i)?;
-        let span = start.to(body.span);
+        let span = start.join(body.span);
         Ok((
             i,
             Stmt {
@@ -376,7 +377,7 @@ impl Parser {
         };
         if self.peek(i).is_punct("[") {
             let (i, (keys, close)) = self.index_keys(i)?;
-            let span = name.span.to(close);
+            let span = name.span.join(close);
             return Ok((
                 i,
                 Expr {
@@ -422,7 +423,7 @@ impl Parser {
             return self.error(t, format!("expected `{{` after `catch`, found {}", t.describe()));
         }
         let (i, catch_body) = self.block(i)?;
-        let span = start.to(catch_body.span);
+        let span = start.join(catch_body.span);
         Ok((
             i,
             Stmt {
