@@ -4,7 +4,18 @@
 //! arguments and the facts `%( %)` conditionals test) and the `@define`
 //! macros visible to it. Output: an `ast::File` with spans, or `None` with
 //! errors pushed to `Diagnostics`. Invariants: reads no files itself; never
-//! panics on any input.
+//! panics on any input; recursion is bounded by depth caps, not by the
+//! caller's stack (see `parse_file`).
+//!
+//! The stages, one module each:
+//! - `lexer`: text to tokens (nom over `&str`), comments dropped, strings
+//!   decoded;
+//! - `preprocess`: `%( %? %: %)` conditionals, `@define` macros, `$1`/`@1`;
+//! - `parser` (items, probe points), `stmt`, `expr`: tokens to the tree
+//!   (nom over `&[Token]`);
+//! - `print`: the tree back to source (`-p1`), round-trip exact.
+//!
+//! Only the first syntax error of a file is reported (no recovery).
 
 pub mod ast;
 mod expr;

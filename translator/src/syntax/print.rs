@@ -14,7 +14,9 @@ use std::fmt::Write;
 pub fn print_file(file: &File) -> String {
     let mut p = Printer { out: String::new(), indent: 0 };
     for (k, item) in file.items.iter().enumerate() {
-        if k > 0 {
+        // A blank line between items, except within a run of globals.
+        let both_globals = k > 0 && matches!(item, Item::Global(_)) && matches!(file.items[k - 1], Item::Global(_));
+        if k > 0 && !both_globals {
             p.out.push('\n');
         }
         p.item(item);
@@ -255,7 +257,7 @@ impl Printer {
             StmtKind::If { cond, then, els } => {
                 self.out.push_str("if (");
                 self.expr(cond, ASSIGN);
-                self.out.push_str(") ");
+                self.out.push(')');
                 self.sub_stmt(then);
                 if let Some(e) = els {
                     if !matches!(then.kind, StmtKind::Block(_)) {
@@ -263,14 +265,20 @@ impl Printer {
                     } else {
                         self.out.push(' ');
                     }
-                    self.out.push_str("else ");
-                    self.sub_stmt(e);
+                    self.out.push_str("else");
+                    if matches!(e.kind, StmtKind::If { .. }) {
+                        // `else if` stays on one line.
+                        self.out.push(' ');
+                        self.stmt(e);
+                    } else {
+                        self.sub_stmt(e);
+                    }
                 }
             }
             StmtKind::While { cond, body } => {
                 self.out.push_str("while (");
                 self.expr(cond, ASSIGN);
-                self.out.push_str(") ");
+                self.out.push(')');
                 self.sub_stmt(body);
             }
             StmtKind::For { init, cond, step, body } => {
@@ -278,15 +286,17 @@ impl Printer {
                 if let Some(e) = init {
                     self.expr(e, ASSIGN);
                 }
-                self.out.push_str("; ");
+                self.out.push(';');
                 if let Some(e) = cond {
+                    self.out.push(' ');
                     self.expr(e, ASSIGN);
                 }
-                self.out.push_str("; ");
+                self.out.push(';');
                 if let Some(e) = step {
+                    self.out.push(' ');
                     self.expr(e, ASSIGN);
                 }
-                self.out.push_str(") ");
+                self.out.push(')');
                 self.sub_stmt(body);
             }
             StmtKind::Foreach(f) => self.foreach(f),
@@ -323,6 +333,7 @@ impl Printer {
     /// The body of if/while/for/foreach: blocks inline, others indented.
     fn sub_stmt(&mut self, s: &Stmt) {
         if matches!(s.kind, StmtKind::Block(_)) {
+            self.out.push(' ');
             self.stmt(s);
         } else {
             self.indent += 1;
@@ -377,7 +388,7 @@ impl Printer {
             self.out.push_str(" limit ");
             self.expr(l, ASSIGN);
         }
-        self.out.push_str(") ");
+        self.out.push(')');
         self.sub_stmt(&f.body);
     }
 
