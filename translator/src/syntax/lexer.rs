@@ -43,6 +43,8 @@ pub struct Token {
     /// No whitespace or comment between this token and the previous one
     /// in the text it was lexed from (`open*` in a probe point name).
     pub joined: bool,
+    /// The first token on its line (where error recovery may resume).
+    pub line_start: bool,
 }
 
 impl Token {
@@ -496,7 +498,16 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
         let mut span = Span::new(file, base + lo, base + off(s));
         span.ctx = ctx;
         let joined = prev_hi == Some(lo);
+        let line_start = match prev_hi {
+            None => true,
+            Some(p) => text.get(p..lo).is_some_and(|gap| gap.contains('\n')),
+        };
         prev_hi = Some(off(s));
-        toks.push(Token { tok, span, joined });
+        toks.push(Token {
+            tok,
+            span,
+            joined,
+            line_start,
+        });
     }
 }

@@ -127,7 +127,7 @@ impl StackProbe {
 
 /// How one attempt at parsing a file ended.
 enum Attempt {
-    Done(Result<ast::File, Diagnostic>),
+    Done(Result<ast::File, Vec<Diagnostic>>),
     /// The inline attempt ran out of its stack budget.
     NeedsBigStack,
 }
@@ -156,7 +156,9 @@ pub fn parse_file(
                 .spawn_scoped(scope, || {
                     match parse_file_here(opts, macros, sources, file, StackProbe::new(None)) {
                         Attempt::Done(r) => r,
-                        Attempt::NeedsBigStack => Err(Diagnostic::error("internal error: parser stack", None)),
+                        Attempt::NeedsBigStack => {
+                            Err(vec![Diagnostic::error("internal error: parser stack", None)])
+                        }
                     }
                 });
             match worker {
@@ -167,8 +169,10 @@ pub fn parse_file(
     };
     match result {
         Ok(Ok(f)) => Some(f),
-        Ok(Err(d)) => {
-            diags.push(d);
+        Ok(Err(list)) => {
+            for d in list {
+                diags.push(d);
+            }
             None
         }
         Err(why) => {
@@ -186,15 +190,15 @@ fn parse_file_here(
     probe: StackProbe,
 ) -> Attempt {
     let Some(source) = sources.files.get(file as usize) else {
-        return Attempt::Done(Err(Diagnostic::error(
+        return Attempt::Done(Err(vec![Diagnostic::error(
             format!("internal error: no source file {}", file),
             None,
-        )));
+        )]));
     };
     let text_len = source.text.len();
     let raw = match lexer::lex(file, &source.text, 0, 0) {
         Ok(t) => t,
-        Err(d) => return Attempt::Done(Err(d)),
+        Err(d) => return Attempt::Done(Err(vec![d])),
     };
     let mut toks = if preprocess::Preprocessor::needed(&raw) {
         let mut pre = preprocess::Preprocessor::new(opts, macros, sources, file);
@@ -206,7 +210,7 @@ fn parse_file_here(
         }
         match expanded {
             Ok(t) => t,
-            Err(d) => return Attempt::Done(Err(d)),
+            Err(d) => return Attempt::Done(Err(vec![d])),
         }
     } else {
         raw
@@ -215,6 +219,7 @@ fn parse_file_here(
         tok: lexer::Tok::Eof,
         span: Span::new(file, text_len, text_len),
         joined: false,
+        line_start: true,
     };
     toks.push(eof.clone());
     let parser = parser::Parser::new(eof, probe);
@@ -223,16 +228,21 @@ fn parse_file_here(
     if parser.stack_exceeded() {
         return Attempt::NeedsBigStack;
     }
-    Attempt::Done(match parsed {
-        Ok(items) => Ok(ast::File { items }),
-        Err(e) => {
+    let (items, errors) = parsed;
+    if errors.is_empty() {
+        return Attempt::Done(Ok(ast::File { items }));
+    }
+    let diagnostics = errors
+        .into_iter()
+        .map(|e| {
             let mut d = Diagnostic::error(e.msg, Some(e.span));
             for (span, text) in e.labels {
                 d = d.with_label(span, text);
             }
-            Err(d)
-        }
-    })
+            d
+        })
+        .collect();
+    Attempt::Done(Err(diagnostics))
 }
 
 /// Parses `text` as a file named `name` (registering it in `sources`):

@@ -30,6 +30,9 @@ pub(super) struct PointAlternative {
     sufficient: bool,
 }
 
+/// Most syntax errors reported for one file.
+pub const MAX_ERRORS: usize = 20;
+
 /// Deepest nesting of blocks, statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
 
@@ -292,30 +295,46 @@ impl Parser {
 
     // ----- top level -----
 
-    /// The whole file: items until `Eof`.
-    pub fn parse_items<'a>(&'a self, mut i: Input<'a>) -> Result<Vec<Item>, PError> {
+    /// The whole file: items until `Eof`, and the syntax errors found.
+    ///
+    /// After an error, parsing resumes at the next `probe`, `global`,
+    /// `function` or `private` that starts a line, so one mistake does not
+    /// hide the next; at most `MAX_ERRORS` are reported.
+    pub fn parse_items<'a>(&'a self, mut i: Input<'a>) -> (Vec<Item>, Vec<PError>) {
         let mut items = Vec::new();
+        let mut errors = Vec::new();
         loop {
             let t = self.peek(i);
-            if matches!(t.tok, Tok::Eof) {
-                return Ok(items);
+            if matches!(t.tok, Tok::Eof) || errors.len() >= MAX_ERRORS || self.stack_exceeded() {
+                return (items, errors);
             }
-            match self.item(i, &mut items) {
-                Ok((rest, ())) => i = rest,
-                Err(nom::Err::Error(mut e)) | Err(nom::Err::Failure(mut e)) => {
-                    if e.msg.is_empty() {
-                        let found = i.iter().find(|t| t.span == e.span).unwrap_or(t);
-                        e.msg = format!("unexpected {}", found.describe());
-                    }
-                    return Err(e);
+            let mut e = match self.item(i, &mut items) {
+                Ok((rest, ())) => {
+                    i = rest;
+                    continue;
                 }
-                Err(nom::Err::Incomplete(_)) => {
-                    return Err(PError {
-                        msg: "unexpected end of file".into(),
-                        span: t.span,
-                        labels: Vec::new(),
-                    })
+                Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => e,
+                Err(nom::Err::Incomplete(_)) => PError {
+                    msg: "unexpected end of file".into(),
+                    span: t.span,
+                    labels: Vec::new(),
+                },
+            };
+            if e.msg.is_empty() {
+                let found = i.iter().find(|t| t.span == e.span).unwrap_or(t);
+                e.msg = format!("unexpected {}", found.describe());
+            }
+            // Resume after the error, at an item that starts a line.
+            let at = i.iter().position(|t| t.span == e.span).unwrap_or(0);
+            errors.push(e);
+            i = &i[(at + 1).min(i.len().saturating_sub(1))..];
+            while let Some(t) = i.first() {
+                let resumes = t.line_start
+                    && matches!(t.ident(), Some("probe" | "global" | "function" | "private"));
+                if resumes || matches!(t.tok, Tok::Eof) {
+                    break;
                 }
+                i = &i[1..];
             }
         }
     }

@@ -168,7 +168,12 @@ impl<'a> Preprocessor<'a> {
             } else {
                 Tok::Str(n.to_string().into())
             };
-            out.push(Token { tok, span: t.span, joined: t.joined });
+            out.push(Token {
+                tok,
+                span: t.span,
+                joined: t.joined,
+                line_start: t.line_start,
+            });
             return Ok(i + 1);
         }
         if rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -282,7 +287,12 @@ impl<'a> Preprocessor<'a> {
             ));
         };
         if as_string {
-            out.push(Token { tok: Tok::Str(arg.as_str().into()), span, joined: false });
+            out.push(Token {
+                tok: Tok::Str(arg.as_str().into()),
+                span,
+                joined: false,
+                line_start: false,
+            });
             return Ok(());
         }
         let trimmed = arg.trim();
@@ -292,16 +302,31 @@ impl<'a> Preprocessor<'a> {
         };
         if let Some(v) = number_value(digits) {
             if neg {
-                out.push(Token { tok: Tok::Punct("-"), span, joined: false });
+                out.push(Token {
+                    tok: Tok::Punct("-"),
+                    span,
+                    joined: false,
+                    line_start: false,
+                });
             }
-            out.push(Token { tok: Tok::Number(v), span, joined: neg });
+            out.push(Token {
+                tok: Tok::Number(v),
+                span,
+                joined: neg,
+                line_start: false,
+            });
             return Ok(());
         }
         // Not a number: the argument is inserted as source tokens.
         let toks = lex(span.file, arg, 0, 0).map_err(|d| {
             err(format!("cannot read script argument `${}` as tokens: {}", digits, d.message), span)
         })?;
-        out.extend(toks.into_iter().map(|t| Token { tok: t.tok, span, joined: t.joined }));
+        out.extend(toks.into_iter().map(|t| Token {
+            tok: t.tok,
+            span,
+            joined: t.joined,
+            line_start: false,
+        }));
         Ok(())
     }
 

@@ -239,6 +239,7 @@ impl Parser {
                     tok: Tok::Punct("+"),
                     span: at,
                     joined: false,
+                    line_start: false,
                 };
                 return p
                     .error(&t, "only one sort mark (`+` or `-`) is allowed in a foreach")
