@@ -418,3 +418,21 @@ fn statements_and_separators() {
     let f = parse("probe begin { x = a\n-1 }");
     assert!(print_file(&f).contains("x = a - 1;"));
 }
+
+#[test]
+fn probe_point_from_an_argument() {
+    let mut o = opts();
+    o.args = vec!["syscall.open*".into(), "kernel.function(\"vfs_*\").return".into()];
+    let f = parse_with(&o, "probe $1, $2 { }").unwrap();
+    assert!(
+        print_file(&f).starts_with("probe syscall.open*, kernel.function(\"vfs_*\").return {"),
+        "{}",
+        print_file(&f)
+    );
+}
+
+#[test]
+fn several_errors_are_reported() {
+    let e = parse_err("probe begin { x = }\nprobe end { y = ( }\nfunction f( { }\n");
+    assert_eq!(e.matches("error:").count(), 3, "{}", e);
+}
