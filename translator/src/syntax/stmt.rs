@@ -24,6 +24,8 @@ impl Parser {
         loop {
             let t = self.peek(i);
             if t.is_punct("}") {
+                // Statements are large: give back the growth slack.
+                stmts.shrink_to_fit();
                 return Ok((
                     self.advance(i),
                     Block {
