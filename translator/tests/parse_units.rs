@@ -436,3 +436,37 @@ fn several_errors_are_reported() {
     let e = parse_err("probe begin { x = }\nprobe end { y = ( }\nfunction f( { }\n");
     assert_eq!(e.matches("error:").count(), 3, "{}", e);
 }
+
+#[test]
+fn mutated_scripts_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testsuite/parseok");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let inserts = ["(", ")", "{", "}", "%(", "%)", "\"", "/*", "@", "$", ",", ";", "[", "]", "->", "?", ":"];
+    for e in entries.flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+        let chars: Vec<char> = text.chars().collect();
+        for _ in 0..60 {
+            let at = (next() as usize) % (chars.len() + 1);
+            let mut m: String = chars[..at].iter().collect();
+            match next() % 3 {
+                0 => {}
+                1 => m.push_str(inserts[(next() as usize) % inserts.len()]),
+                _ => {
+                    m.push_str(inserts[(next() as usize) % inserts.len()]);
+                    m.extend(chars[at..].iter());
+                }
+            }
+            if next() % 2 == 0 && at < chars.len() {
+                m.extend(chars[at + 1..].iter());
+            }
+            let _ = parse_with(&opts(), &m);
+        }
+    }
+}
