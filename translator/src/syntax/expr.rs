@@ -198,8 +198,6 @@ impl Parser {
     /// `[k1, k2] in arr` (the `[` is next).
     fn bracket_in<'a>(&'a self, i: &'a [Token]) -> PResult<'a, Expr> {
         let (i, (keys, close)) = self.index_keys(i)?;
-        let open = self.peek(i);
-        let _ = open;
         let t = self.peek(i);
         if !t.is_ident("in") {
             return self
@@ -237,7 +235,7 @@ impl Parser {
 
     /// `[e1, *, e3]` (the `[` is next): the keys and the `]` span.
     pub(super) fn index_keys<'a>(&'a self, i: &'a [Token]) -> PResult<'a, (Vec<Expr>, Span)> {
-        let (mut i, open) = self.expect(i, "[", "")?;
+        let (mut i, open) = self.expect(i, "[", "to start an index")?;
         let mut keys = Vec::new();
         loop {
             let t = self.peek(i);
@@ -531,7 +529,7 @@ impl Parser {
                 span = span.join(n.span);
                 i = self.advance(self.advance(i));
             } else if t.is_punct("[") {
-                let (rest, open) = self.expect(i, "[", "")?;
+                let (rest, open) = self.expect(i, "[", "to start an index")?;
                 let (rest, idx) = self.expr(rest)?;
                 let (rest, close) = self.expect_close(rest, "]", open, "index")?;
                 te.chain.push(TargetComponent::Index(idx));
@@ -614,7 +612,7 @@ impl Parser {
                 };
                 let hist = mk(ExprKind::Hist { kind, operand }, t.span.join(close));
                 if self.peek(i).is_punct("[") {
-                    let (i, open) = self.expect(i, "[", "")?;
+                    let (i, open) = self.expect(i, "[", "to start an index")?;
                     let (i, bucket) = self.expr(i)?;
                     let (i, close) = self.expect_close(i, "]", open, "histogram bucket index")?;
                     let span = hist.span.join(close);

@@ -432,12 +432,14 @@ impl Parser {
             // `global w%` alone is a wrapping array without a size.
             g.is_array = true;
         }
-        if let Ok((rest, eq)) = self.punct("=")(i) {
+        if let Ok((rest, _)) = self.punct("=")(i) {
             match self.literal(rest) {
                 Ok((rest, (lit, span))) => {
                     if g.is_array {
-                        return self.error(self.peek(i), "an array global cannot have an initial value")
-                            .map_err(|e| e.map(|e: PError| e.label(eq, "")));
+                        let name = g.name.span;
+                        return self
+                            .error(self.peek(i), "an array global cannot have an initial value")
+                            .map_err(|e| e.map(|e: PError| e.label(name, "declared as an array here")));
                     }
                     g.init = Some(lit);
                     g.span = g.span.join(span);
@@ -734,7 +736,7 @@ impl Parser {
 
     /// `{ alt, alt? , ... }` at `i`.
     fn brace_group<'a>(&'a self, i: Input<'a>) -> PResult<'a, (Vec<PointAlternative>, Span)> {
-        let (mut i, open) = self.expect(i, "{", "")?;
+        let (mut i, open) = self.expect(i, "{", "to start a brace group")?;
         let mut all = Vec::new();
         loop {
             let (rest, (mut alts, _)) = self.point_alternatives(i)?;
