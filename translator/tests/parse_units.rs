@@ -280,6 +280,12 @@ fn macros_are_visible_to_later_files() {
     let f = parse_text(&o, &mut macros, &mut sources, "u.stp", "probe begin { x = @seven }", &mut diags).unwrap();
     assert!(print_file(&f).contains("x = 7;"));
     assert!(!diags.has_errors());
+    // A `.stp` file's own macros are local to it, and do not replace a
+    // library macro for later files.
+    parse_text(&o, &mut macros, &mut sources, "a.stp", "@define seven %( 8 %) @define mine %( 1 %) probe begin { x = @seven }", &mut diags).unwrap();
+    let f = parse_text(&o, &mut macros, &mut sources, "b.stp", "probe begin { x = @seven }", &mut diags).unwrap();
+    assert!(print_file(&f).contains("x = 7;"));
+    assert!(parse_text(&o, &mut macros, &mut sources, "c.stp", "probe begin { x = @mine }", &mut diags).is_none());
 }
 
 #[test]

@@ -132,7 +132,9 @@ enum Attempt {
     NeedsBigStack,
 }
 
-/// Parses one file. Macros the file defines are added to `macros`.
+/// Parses one file. The macros a `.stpm` file defines are added to
+/// `macros` for the files parsed after it; a `.stp` file's own macros are
+/// local to it, as in SystemTap.
 ///
 /// The parse runs on the caller's stack within `INLINE_STACK_BUDGET`; a
 /// file nested deeper than that is parsed again on a scoped thread with a
@@ -201,9 +203,13 @@ fn parse_file_here(
         Err(d) => return Attempt::Done(Err(vec![d])),
     };
     let mut toks = if preprocess::Preprocessor::needed(&raw) {
+        let library = sources.name(file).ends_with(".stpm");
         let mut pre = preprocess::Preprocessor::new(opts, macros, sources, file);
         pre.set_stack_probe(probe);
         let expanded = pre.run(&raw);
+        if !library {
+            pre.forget_local_macros();
+        }
         lexer::give_buffer(raw);
         if pre.stack_exceeded() {
             return Attempt::NeedsBigStack;

@@ -45,6 +45,10 @@ pub struct Preprocessor<'a> {
     active: Vec<std::rc::Rc<str>>,
     stack: Option<super::StackProbe>,
     stack_exceeded: bool,
+    /// Definitions this file made, with what they replaced, so that
+    /// `forget_local_macros` can undo them (a `.stp` file's macros are its
+    /// own; only `.stpm` files publish theirs).
+    defined_here: Vec<(String, Option<MacroDef>)>,
 }
 
 type PpResult<T> = Result<T, Diagnostic>;
@@ -69,6 +73,23 @@ impl<'a> Preprocessor<'a> {
             active: Vec::new(),
             stack: None,
             stack_exceeded: false,
+            defined_here: Vec::new(),
+        }
+    }
+
+    /// Undoes the file's own `@define`s (for a `.stp` file: SystemTap's
+    /// macros are local to the file that defines them unless it is a
+    /// `.stpm` library file).
+    pub fn forget_local_macros(&mut self) {
+        while let Some((name, old)) = self.defined_here.pop() {
+            match old {
+                Some(def) => {
+                    self.macros.defs.insert(name, def);
+                }
+                None => {
+                    self.macros.defs.remove(&name);
+                }
+            }
         }
     }
 
@@ -426,7 +447,8 @@ impl<'a> Preprocessor<'a> {
             let plain: Vec<Token> = body_toks.to_vec();
             self.bodies.insert((body.file, body.lo, body.hi), plain);
         }
-        self.macros.defs.insert(name, MacroDef { params, body });
+        let old = self.macros.defs.insert(name.clone(), MacroDef { params, body });
+        self.defined_here.push((name, old));
         Ok(close.0 + 1)
     }
 
