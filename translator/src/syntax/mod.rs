@@ -15,7 +15,13 @@
 //!   (nom over `&[Token]`);
 //! - `print`: the tree back to source (`-p1`), round-trip exact.
 //!
-//! Only the first syntax error of a file is reported (no recovery).
+//! Errors: lexer and preprocessor errors stop the file at the first one;
+//! syntax errors resume at the next line-starting `probe`, `global`,
+//! `function` or `private`, up to `parser::MAX_ERRORS` per file.
+//!
+//! Not produced by this pass (the preprocessor substitutes them):
+//! `ExprKind::Positional` and `ExprKind::ArgCount`; a `$N` beyond the
+//! given arguments is an error, as in SystemTap.
 
 pub mod ast;
 mod expr;
