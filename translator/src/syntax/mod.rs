@@ -66,9 +66,10 @@ pub struct ParseOptions {
     pub kernel_version: String,
     /// `arch`: "x86_64".
     pub arch: String,
-    /// `runtime`: "kernel".
+    /// `runtime`: "kernel" (also when left empty).
     pub runtime: String,
-    /// `systemtap_v`: the SystemTap version rstap claims to be compatible with.
+    /// `systemtap_v`: the SystemTap version rstap claims to be compatible
+    /// with; empty means `preprocess::DEFAULT_SYSTEMTAP_VERSION` ("5.0").
     pub systemtap_version: String,
     /// `systemtap_privilege`: "stapdev" (guru or root), "stapusr", ...
     pub privilege: String,

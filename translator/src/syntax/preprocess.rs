@@ -583,9 +583,9 @@ impl<'a> Preprocessor<'a> {
         match name {
             "kernel_v" | "kernel_vr" | "systemtap_v" => {
                 let have = match name {
-                    "kernel_v" => &self.opts.kernel_version,
-                    "kernel_vr" => &self.opts.kernel_release,
-                    _ => &self.opts.systemtap_version,
+                    "kernel_v" => self.opts.kernel_version.as_str(),
+                    "kernel_vr" => self.opts.kernel_release.as_str(),
+                    _ => or_default(&self.opts.systemtap_version, DEFAULT_SYSTEMTAP_VERSION),
                 };
                 let want = want_string(name)?;
                 if (op == "==" || op == "!=") && want.contains(['*', '?', '[']) {
@@ -596,9 +596,9 @@ impl<'a> Preprocessor<'a> {
             }
             "arch" | "runtime" | "systemtap_privilege" => {
                 let have = match name {
-                    "arch" => &self.opts.arch,
-                    "runtime" => &self.opts.runtime,
-                    _ => &self.opts.privilege,
+                    "arch" => self.opts.arch.as_str(),
+                    "runtime" => or_default(&self.opts.runtime, DEFAULT_RUNTIME),
+                    _ => self.opts.privilege.as_str(),
                 };
                 let want = want_string(name)?;
                 match op {
@@ -643,6 +643,21 @@ impl<'a> Preprocessor<'a> {
                 }
             }
         }
+    }
+}
+
+/// `systemtap_v` when `ParseOptions::systemtap_version` is empty: the
+/// SystemTap release whose language and tapsets rstap follows.
+pub const DEFAULT_SYSTEMTAP_VERSION: &str = "5.0";
+
+/// `runtime` when `ParseOptions::runtime` is empty.
+pub const DEFAULT_RUNTIME: &str = "kernel";
+
+fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
+    if value.is_empty() {
+        default
+    } else {
+        value
     }
 }
 
