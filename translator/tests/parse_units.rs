@@ -476,3 +476,10 @@ fn mutated_scripts_never_panic() {
         }
     }
 }
+
+#[test]
+fn empty_runtime_and_version_have_defaults() {
+    let o = ParseOptions::default();
+    let f = parse_with(&o, "probe begin { x = %( runtime == \"kernel\" && systemtap_v >= \"4.0\" %? 1 %: 2 %) }").unwrap();
+    assert!(print_file(&f).contains("x = 1;"));
+}
