@@ -7,7 +7,7 @@
 //! Skipped with a note if the directory is missing.
 
 use rstap::diag::{render, Diagnostics, SourceMap};
-use rstap::syntax::{parse_file, Macros, ParseOptions};
+use rstap::syntax::{parse_file, print_file, Macros, ParseOptions};
 use std::path::{Path, PathBuf};
 
 fn collect(dir: &Path, ext: &[&str], out: &mut Vec<PathBuf>) {
@@ -100,6 +100,7 @@ fn every_example_parses() {
     collect(examples, &["stp"], &mut scripts);
     scripts.sort();
     let mut failed = Vec::new();
+    let mut round_trip_failed = Vec::new();
     for p in &scripts {
         let Ok(text) = std::fs::read_to_string(p) else { continue };
         let id = sources.add(p.display().to_string(), text);
@@ -120,9 +121,20 @@ fn every_example_parses() {
             // Each script sees the library macros, not the other scripts' ones.
             let mut m = macros.clone();
             let mut d = Diagnostics::new();
-            if parse_file(&o, &mut m, &mut sources, id, &mut d).is_some() && !d.has_errors() {
-                ok = true;
-                break;
+            if let Some(tree) = parse_file(&o, &mut m, &mut sources, id, &mut d) {
+                if !d.has_errors() {
+                    ok = true;
+                    // The printed form parses back to the same tree.
+                    let printed = print_file(&tree);
+                    let again_id = sources.add(format!("{} (printed)", p.display()), printed.clone());
+                    let mut m = macros.clone();
+                    let again = parse_file(&o, &mut m, &mut sources, again_id, &mut d);
+                    if again.as_ref().map(without_spans) != Some(without_spans(&tree)) {
+                        eprintln!("ROUND TRIP FAILED {}\n{}\n{}", p.display(), render(&sources, &d), printed);
+                        round_trip_failed.push(p.display().to_string());
+                    }
+                    break;
+                }
             }
             diags.list.extend(d.list);
         }
@@ -137,4 +149,20 @@ fn every_example_parses() {
     }
     eprintln!("parsed {} example scripts, {} failed", scripts.len(), failed.len());
     assert!(failed.is_empty(), "failed: {:?}", failed);
+    assert!(round_trip_failed.is_empty(), "round trip failed: {:?}", round_trip_failed);
+}
+
+/// Debug output of a tree with every `Span { .. }` removed.
+fn without_spans(f: &rstap::syntax::ast::File) -> String {
+    let d = format!("{:?}", f);
+    let mut out = String::with_capacity(d.len());
+    let mut rest = d.as_str();
+    while let Some(k) = rest.find("Span {") {
+        out.push_str(&rest[..k]);
+        rest = &rest[k..];
+        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
