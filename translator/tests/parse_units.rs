@@ -305,8 +305,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
     // Nesting within the cap parses, even past what the caller's stack
     // (2 MiB for a test thread) would hold in a debug build.
     parse(&format!("probe begin {{ x = {}1{} }}", "(".repeat(100), ")".repeat(100)));
-    parse(&format!("probe begin {{ x = {}1{} }}", "(".repeat(320), ")".repeat(320)));
-    parse(&format!("probe begin {{ {} x = 1 }}", "if (a) ".repeat(300)));
+    parse(&format!("probe begin {{ x = {}1{} }}", "(".repeat(990), ")".repeat(990)));
+    parse(&format!("probe begin {{ x = {}1{} }}", "1 + (".repeat(990), ")".repeat(990)));
+    parse(&format!("probe begin {{ x = {}1 }}", "- ".repeat(990)));
+    parse(&format!("probe begin {{ {} x = 1 }}", "if (a) ".repeat(990)));
+    parse(&format!("probe begin {{ x = {}1 }}", "a ? b : ".repeat(990)));
     let deep_macros: String = (0..150).map(|k| format!("@define m{} %( @m{} %)\n", k + 1, k)).collect();
     parse(&format!("@define m0 %( 1 %)\n{}probe begin {{ x = @m150 }}", deep_macros));
 }
@@ -482,4 +485,14 @@ fn empty_runtime_and_version_have_defaults() {
     let o = ParseOptions::default();
     let f = parse_with(&o, "probe begin { x = %( runtime == \"kernel\" && systemtap_v >= \"4.0\" %? 1 %: 2 %) }").unwrap();
     assert!(print_file(&f).contains("x = 1;"));
+}
+
+#[test]
+fn deep_trees_print_and_reparse() {
+    let n = 300;
+    let text = format!("probe begin {{ x = {}1{} }}", "1 + (".repeat(n), ")".repeat(n));
+    let f = parse(&text);
+    let printed = print_file(&f);
+    let again = parse(&printed);
+    assert_eq!(print_file(&again), printed);
 }

@@ -150,10 +150,11 @@ impl Parser {
         ))
     }
 
-    /// Precedence climbing over the binary levels >= `min`.
+    /// Precedence climbing over the binary levels >= `min`. (Not counted
+    /// against the depth cap: its own recursion is bounded by the number
+    /// of levels; every way back in goes through a counted `expr`/`unary`.)
     fn binary<'a>(&'a self, i: &'a [Token], min: u8) -> PResult<'a, Expr> {
         let t = self.peek(i);
-        let _guard = self.enter(t)?;
         let (mut i, mut lhs) = if t.is_punct("[") && min <= IN_LEVEL {
             self.bracket_in(i)?
         } else {
@@ -265,7 +266,6 @@ impl Parser {
     /// Prefix operators, then a postfix expression.
     pub(super) fn unary<'a>(&'a self, i: &'a [Token]) -> PResult<'a, Expr> {
         let t = self.peek(i);
-        let _guard = self.enter(t)?;
         let op = match &t.tok {
             Tok::Punct("-") => {
                 if let Tok::Number(n) = self.peek2(i).tok {
@@ -287,6 +287,8 @@ impl Parser {
                 return self.postfix(i, e);
             }
         };
+        // Each prefix operator is one nesting level.
+        let _guard = self.enter(t)?;
         let (i, operand) = self.unary(self.advance(i))?;
         let span = t.span.join(operand.span);
         Ok((

@@ -17,9 +17,8 @@ use nom::combinator::opt;
 impl Parser {
     /// `{ stmt* }`
     pub(super) fn block<'a>(&'a self, i: &'a [super::lexer::Token]) -> PResult<'a, Block> {
-        let open_tok = self.peek(i);
         let (mut i, open) = self.expect(i, "{", "to start a block")?;
-        let _guard = self.enter(open_tok)?;
+        // (Nesting is counted per statement, not again per block.)
         let mut stmts = Vec::new();
         loop {
             let t = self.peek(i);
