@@ -252,6 +252,8 @@ impl Parser {
             if t.is_punct(",") {
                 i = self.advance(i);
             } else if t.is_punct("]") {
+                // Trees are kept for the whole run: no growth slack.
+                keys.shrink_to_fit();
                 return Ok((self.advance(i), (keys, t.span)));
             } else if matches!(t.tok, Tok::Eof) {
                 return self.expect_close(i, "]", open, "index").map(|(r, s)| (r, (Vec::new(), s)));
@@ -373,6 +375,7 @@ impl Parser {
             if t.is_punct(",") {
                 i = self.advance(i);
             } else if t.is_punct(")") {
+                args.shrink_to_fit();
                 return Ok((self.advance(i), (args, t.span)));
             } else if matches!(t.tok, Tok::Eof) {
                 return self

@@ -306,6 +306,7 @@ impl Parser {
         loop {
             let t = self.peek(i);
             if matches!(t.tok, Tok::Eof) || errors.len() >= MAX_ERRORS || self.stack_exceeded() {
+                items.shrink_to_fit();
                 return (items, errors);
             }
             let mut e = match self.item(i, &mut items) {
@@ -623,7 +624,9 @@ impl Parser {
 
     fn probe_points<'a>(&'a self, i: Input<'a>) -> PResult<'a, Vec<ProbePoint>> {
         let (i, groups) = separated_list1(self.punct(","), |i| self.probe_point(i))(i)?;
-        Ok((i, groups.into_iter().flatten().collect()))
+        let mut points: Vec<ProbePoint> = groups.into_iter().flatten().collect();
+        points.shrink_to_fit();
+        Ok((i, points))
     }
 
     /// `a.b("x").c(5)?` `!` `if (cond)`; brace groups (`syscall.{open,
@@ -658,7 +661,11 @@ impl Parser {
         let points = alts
             .into_iter()
             .map(|a| ProbePoint {
-                components: a.components,
+                components: {
+                    let mut c = a.components;
+                    c.shrink_to_fit();
+                    c
+                },
                 optional: optional || a.optional,
                 sufficient: sufficient || a.sufficient,
                 condition: condition.clone(),
