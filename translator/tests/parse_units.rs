@@ -496,3 +496,11 @@ fn deep_trees_print_and_reparse() {
     let again = parse(&printed);
     assert_eq!(print_file(&again), printed);
 }
+
+#[test]
+fn probe_points_print_as_written() {
+    let f = parse("probe kernel.function(\"vfs_read\").return?, timer.ms(-5)! if (x > 1) { }");
+    let Item::Probe(p) = &f.items[0] else { panic!() };
+    let printed: Vec<String> = p.points.iter().map(rstap::syntax::print_probe_point).collect();
+    assert_eq!(printed, ["kernel.function(\"vfs_read\").return?", "timer.ms(-5)! if (x > 1)"]);
+}

@@ -31,7 +31,7 @@ pub mod preprocess;
 pub mod print;
 mod stmt;
 
-pub use print::{print_expr, print_file};
+pub use print::{print_expr, print_file, print_probe_point};
 
 use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span};
 use std::collections::HashMap;

@@ -31,6 +31,14 @@ pub fn print_expr(e: &Expr) -> String {
     p.out
 }
 
+/// Prints one probe point as written (`kernel.function("vfs_read").return?`),
+/// for messages and `-l` listings.
+pub fn print_probe_point(p: &ProbePoint) -> String {
+    let mut pr = Printer { out: String::new(), indent: 0 };
+    pr.points(std::slice::from_ref(p));
+    pr.out
+}
+
 struct Printer {
     out: String,
     indent: usize,
