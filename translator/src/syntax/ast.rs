@@ -429,7 +429,7 @@ pub enum TargetBase {
 
 #[derive(Debug, Clone)]
 pub enum TargetComponent {
-    /// `->name` (also `.name` after `@cast`/`@var`).
+    /// `->name` (SystemTap has no `.name` form: `.` is concatenation).
     Field(Ident),
     /// `[expr]`
     Index(Expr),
