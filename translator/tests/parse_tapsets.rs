@@ -3,7 +3,8 @@
 //! files first, as the tapset loader does, then every `.stp` with those
 //! macros visible, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode.
 //! Asserts zero errors and prints each failing file's rendered diagnostic
-//! and the total parse time. Skipped (with a note) if the directory is
+//! and the total parse time; then checks that every printed tree parses
+//! back to the same tree. Skipped (with a note) if the directory is
 //! missing.
 
 use rstap::diag::{render, Diagnostics, SourceMap};
@@ -65,6 +66,7 @@ fn every_tapset_file_parses() {
     let mut failed = 0;
     let mut parsed = Vec::new();
     let start = Instant::now();
+    let cpu_start = thread_cpu_ns();
     for &id in &ids {
         let mut diags = Diagnostics::new();
         let ast = parse_file(&opts, &mut macros, &mut sources, id, &mut diags);
@@ -76,11 +78,16 @@ fn every_tapset_file_parses() {
         }
     }
     let elapsed = start.elapsed();
+    let cpu = match (cpu_start, thread_cpu_ns()) {
+        (Some(a), Some(b)) => format!(", {:.1} ms on CPU", (b.saturating_sub(a)) as f64 / 1e6),
+        _ => String::new(),
+    };
     eprintln!(
-        "parsed {} tapset files ({} failed) in {:.1} ms",
+        "parsed {} tapset files ({} failed) in {:.1} ms{}",
         ids.len(),
         failed,
-        elapsed.as_secs_f64() * 1000.0
+        elapsed.as_secs_f64() * 1000.0,
+        cpu
     );
     assert_eq!(failed, 0, "{} tapset files failed to parse", failed);
     // The printer's output must parse too.
@@ -90,12 +97,47 @@ fn every_tapset_file_parses() {
         let mut diags = Diagnostics::new();
         let mut m = macros.clone();
         let id = sources.add(format!("printed-{}.stp", k), text);
-        if parse_file(&opts, &mut m, &mut sources, id, &mut diags).is_none() {
-            bad_print += 1;
-            if bad_print < 5 {
-                eprintln!("PRINTED OUTPUT FAILED\n{}", render(&sources, &diags));
+        match parse_file(&opts, &mut m, &mut sources, id, &mut diags) {
+            None => {
+                bad_print += 1;
+                if bad_print < 5 {
+                    eprintln!("PRINTED OUTPUT FAILED\n{}", render(&sources, &diags));
+                }
+            }
+            Some(again) => {
+                if without_spans(ast) != without_spans(&again) {
+                    bad_print += 1;
+                    if bad_print < 5 {
+                        let (a, b) = (without_spans(ast), without_spans(&again));
+                        let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+                        eprintln!("ROUND TRIP CHANGED THE TREE of tapset file #{}:\n{}\n---\n{}", k,
+                            &a[at.saturating_sub(300)..(at + 200).min(a.len())], &b[at.saturating_sub(300)..(at + 200).min(b.len())]);
+                    }
+                }
             }
         }
     }
-    assert_eq!(bad_print, 0, "{} printed tapset files failed to reparse", bad_print);
+    assert_eq!(bad_print, 0, "{} printed tapset files failed to round-trip", bad_print);
+}
+
+/// Debug output of a tree with every `Span { .. }` removed.
+fn without_spans(f: &rstap::syntax::ast::File) -> String {
+    let d = format!("{:?}", f);
+    let mut out = String::with_capacity(d.len());
+    let mut rest = d.as_str();
+    while let Some(k) = rest.find("Span {") {
+        out.push_str(&rest[..k]);
+        rest = &rest[k..];
+        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Time this thread has run on a CPU (Linux schedstat), so the figure
+/// means something on a busy machine; `None` elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
 }

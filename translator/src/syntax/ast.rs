@@ -127,6 +127,10 @@ pub struct Function {
     pub ret: Option<TypeName>,
     pub params: Vec<Param>,
     pub body: FunctionBody,
+    /// `function f():3 { }`: the overload priority (lower runs first);
+    /// `None` when not written (SystemTap's default: 0 for scripts, 1 for
+    /// tapsets).
+    pub priority: Option<i64>,
     pub private: bool,
     pub span: Span,
 }
@@ -425,7 +429,7 @@ pub enum TargetBase {
 
 #[derive(Debug, Clone)]
 pub enum TargetComponent {
-    /// `->name` (also `.name` after `@cast`/`@var`).
+    /// `->name` (SystemTap has no `.name` form: `.` is concatenation).
     Field(Ident),
     /// `[expr]`
     Index(Expr),

@@ -15,6 +15,7 @@ use super::ast::*;
 use super::lexer::{Tok, Token};
 use super::parser::{is_keyword, PResult, Parser};
 use super::stmt::stat_op;
+use super::SpanJoin;
 use crate::diag::Span;
 
 /// Binary precedence levels; `in` sits at IN_LEVEL.
@@ -22,28 +23,28 @@ const IN_LEVEL: u8 = 6;
 
 fn binary_op(t: &Token) -> Option<(u8, BinaryOp)> {
     let Tok::Punct(p) = &t.tok else { return None };
-    Some(match *p {
-        "||" => (1, BinaryOp::LogOr),
-        "&&" => (2, BinaryOp::LogAnd),
-        "|" => (3, BinaryOp::BitOr),
-        "^" => (4, BinaryOp::BitXor),
-        "&" => (5, BinaryOp::BitAnd),
-        "<" => (7, BinaryOp::Lt),
-        "<=" => (7, BinaryOp::Le),
-        ">" => (7, BinaryOp::Gt),
-        ">=" => (7, BinaryOp::Ge),
-        "==" => (7, BinaryOp::Eq),
-        "!=" => (7, BinaryOp::Ne),
-        "=~" => (7, BinaryOp::RegexMatch),
-        "!~" => (7, BinaryOp::RegexNoMatch),
-        "<<" => (8, BinaryOp::Shl),
-        ">>" => (8, BinaryOp::Shr),
-        "." => (9, BinaryOp::Concat),
-        "+" => (10, BinaryOp::Add),
-        "-" => (10, BinaryOp::Sub),
-        "*" => (11, BinaryOp::Mul),
-        "/" => (11, BinaryOp::Div),
-        "%" => (11, BinaryOp::Mod),
+    Some(match p.as_bytes() {
+        b"||" => (1, BinaryOp::LogOr),
+        b"&&" => (2, BinaryOp::LogAnd),
+        b"|" => (3, BinaryOp::BitOr),
+        b"^" => (4, BinaryOp::BitXor),
+        b"&" => (5, BinaryOp::BitAnd),
+        b"<" => (7, BinaryOp::Lt),
+        b"<=" => (7, BinaryOp::Le),
+        b">" => (7, BinaryOp::Gt),
+        b">=" => (7, BinaryOp::Ge),
+        b"==" => (7, BinaryOp::Eq),
+        b"!=" => (7, BinaryOp::Ne),
+        b"=~" => (7, BinaryOp::RegexMatch),
+        b"!~" => (7, BinaryOp::RegexNoMatch),
+        b"<<" => (8, BinaryOp::Shl),
+        b">>" => (8, BinaryOp::Shr),
+        b"." => (9, BinaryOp::Concat),
+        b"+" => (10, BinaryOp::Add),
+        b"-" => (10, BinaryOp::Sub),
+        b"*" => (11, BinaryOp::Mul),
+        b"/" => (11, BinaryOp::Div),
+        b"%" => (11, BinaryOp::Mod),
         _ => return None,
     })
 }
@@ -75,21 +76,21 @@ pub const IN_PRECEDENCE: u8 = IN_LEVEL;
 
 fn assign_op(t: &Token) -> Option<Option<AssignOp>> {
     let Tok::Punct(p) = &t.tok else { return None };
-    let op = match *p {
-        "=" => AssignOp::Assign,
-        "+=" => AssignOp::Compound(BinaryOp::Add),
-        "-=" => AssignOp::Compound(BinaryOp::Sub),
-        "*=" => AssignOp::Compound(BinaryOp::Mul),
-        "/=" => AssignOp::Compound(BinaryOp::Div),
-        "%=" => AssignOp::Compound(BinaryOp::Mod),
-        "<<=" => AssignOp::Compound(BinaryOp::Shl),
-        ">>=" => AssignOp::Compound(BinaryOp::Shr),
-        "&=" => AssignOp::Compound(BinaryOp::BitAnd),
-        "|=" => AssignOp::Compound(BinaryOp::BitOr),
-        "^=" => AssignOp::Compound(BinaryOp::BitXor),
-        ".=" => AssignOp::Compound(BinaryOp::Concat),
+    let op = match p.as_bytes() {
+        b"=" => AssignOp::Assign,
+        b"+=" => AssignOp::Compound(BinaryOp::Add),
+        b"-=" => AssignOp::Compound(BinaryOp::Sub),
+        b"*=" => AssignOp::Compound(BinaryOp::Mul),
+        b"/=" => AssignOp::Compound(BinaryOp::Div),
+        b"%=" => AssignOp::Compound(BinaryOp::Mod),
+        b"<<=" => AssignOp::Compound(BinaryOp::Shl),
+        b">>=" => AssignOp::Compound(BinaryOp::Shr),
+        b"&=" => AssignOp::Compound(BinaryOp::BitAnd),
+        b"|=" => AssignOp::Compound(BinaryOp::BitOr),
+        b"^=" => AssignOp::Compound(BinaryOp::BitXor),
+        b".=" => AssignOp::Compound(BinaryOp::Concat),
         // `<<<` is parsed at the assignment level; None marks it.
-        "<<<" => return Some(None),
+        b"<<<" => return Some(None),
         _ => return None,
     };
     Some(Some(op))
@@ -110,7 +111,7 @@ impl Parser {
             return Ok((i, lhs));
         };
         let (i, rhs) = self.expr(self.advance(i))?;
-        let span = lhs.span.to(rhs.span);
+        let span = lhs.span.join(rhs.span);
         let kind = match op {
             Some(op) => ExprKind::Assign {
                 op,
@@ -135,7 +136,7 @@ impl Parser {
         let (i, _) = self.expect(i, ":", "in the `?:` conditional expression")
             .map_err(|e| e.map(|e| e.label(q.span, "`?` here")))?;
         let (i, els) = self.expr(i)?;
-        let span = cond.span.to(els.span);
+        let span = cond.span.join(els.span);
         Ok((
             i,
             mk(
@@ -149,10 +150,11 @@ impl Parser {
         ))
     }
 
-    /// Precedence climbing over the binary levels >= `min`.
+    /// Precedence climbing over the binary levels >= `min`. (Not counted
+    /// against the depth cap: its own recursion is bounded by the number
+    /// of levels; every way back in goes through a counted `expr`/`unary`.)
     fn binary<'a>(&'a self, i: &'a [Token], min: u8) -> PResult<'a, Expr> {
         let t = self.peek(i);
-        let _guard = self.enter(t)?;
         let (mut i, mut lhs) = if t.is_punct("[") && min <= IN_LEVEL {
             self.bracket_in(i)?
         } else {
@@ -162,7 +164,7 @@ impl Parser {
             let t = self.peek(i);
             if t.is_ident("in") && min <= IN_LEVEL {
                 let (rest, array) = self.in_array(self.advance(i))?;
-                let span = lhs.span.to(array.span);
+                let span = lhs.span.join(array.span);
                 lhs = mk(
                     ExprKind::In {
                         keys: vec![lhs],
@@ -180,7 +182,7 @@ impl Parser {
             // Levels above `in` bind their right operand tighter; `in`'s
             // left operand is a comparison, so `a == b in c` is `(a == b) in c`.
             let (rest, rhs) = self.binary(self.advance(i), level + 1)?;
-            let span = lhs.span.to(rhs.span);
+            let span = lhs.span.join(rhs.span);
             lhs = mk(
                 ExprKind::Binary {
                     op,
@@ -197,8 +199,6 @@ impl Parser {
     /// `[k1, k2] in arr` (the `[` is next).
     fn bracket_in<'a>(&'a self, i: &'a [Token]) -> PResult<'a, Expr> {
         let (i, (keys, close)) = self.index_keys(i)?;
-        let open = self.peek(i);
-        let _ = open;
         let t = self.peek(i);
         if !t.is_ident("in") {
             return self
@@ -206,7 +206,7 @@ impl Parser {
                 .map_err(|e| e.map(|e| e.label(close, "key list ends here")));
         }
         let (i, array) = self.in_array(self.advance(i))?;
-        let span = keys.first().map(|k| k.span).unwrap_or(close).to(array.span);
+        let span = keys.first().map(|k| k.span).unwrap_or(close).join(array.span);
         Ok((
             i,
             mk(
@@ -236,7 +236,7 @@ impl Parser {
 
     /// `[e1, *, e3]` (the `[` is next): the keys and the `]` span.
     pub(super) fn index_keys<'a>(&'a self, i: &'a [Token]) -> PResult<'a, (Vec<Expr>, Span)> {
-        let (mut i, open) = self.expect(i, "[", "")?;
+        let (mut i, open) = self.expect(i, "[", "to start an index")?;
         let mut keys = Vec::new();
         loop {
             let t = self.peek(i);
@@ -252,6 +252,8 @@ impl Parser {
             if t.is_punct(",") {
                 i = self.advance(i);
             } else if t.is_punct("]") {
+                // Trees are kept for the whole run: no growth slack.
+                keys.shrink_to_fit();
                 return Ok((self.advance(i), (keys, t.span)));
             } else if matches!(t.tok, Tok::Eof) {
                 return self.expect_close(i, "]", open, "index").map(|(r, s)| (r, (Vec::new(), s)));
@@ -266,12 +268,11 @@ impl Parser {
     /// Prefix operators, then a postfix expression.
     pub(super) fn unary<'a>(&'a self, i: &'a [Token]) -> PResult<'a, Expr> {
         let t = self.peek(i);
-        let _guard = self.enter(t)?;
         let op = match &t.tok {
             Tok::Punct("-") => {
                 if let Tok::Number(n) = self.peek2(i).tok {
                     // A negative literal; wrapping makes -9223372036854775808 work.
-                    let span = t.span.to(self.peek2(i).span);
+                    let span = t.span.join(self.peek2(i).span);
                     let lit = mk(ExprKind::Number((n as i64).wrapping_neg()), span);
                     return self.postfix(self.advance(self.advance(i)), lit);
                 }
@@ -288,8 +289,10 @@ impl Parser {
                 return self.postfix(i, e);
             }
         };
+        // Each prefix operator is one nesting level.
+        let _guard = self.enter(t)?;
         let (i, operand) = self.unary(self.advance(i))?;
-        let span = t.span.to(operand.span);
+        let span = t.span.join(operand.span);
         Ok((
             i,
             mk(
@@ -309,13 +312,13 @@ impl Parser {
         match &mut e.kind {
             ExprKind::Target(t) if !t.addr_of => {
                 t.addr_of = true;
-                e.span = amp.span.to(e.span);
+                e.span = amp.span.join(e.span);
                 Ok((i, e))
             }
             ExprKind::Target(_) => self.error(amp, "`&` cannot be applied twice"),
             _ => {
                 // `&(expr)`: the address of an autocast value.
-                let span = amp.span.to(e.span);
+                let span = amp.span.join(e.span);
                 let te = TargetExpr {
                     base: TargetBase::Autocast(e),
                     chain: Vec::new(),
@@ -337,7 +340,7 @@ impl Parser {
         } else {
             return Ok((i, e));
         };
-        let span = e.span.to(t.span);
+        let span = e.span.join(t.span);
         Ok((
             self.advance(i),
             mk(
@@ -351,8 +354,15 @@ impl Parser {
     }
 
     /// `( args )` after a call name or `@operator`: the args and the `)` span.
-    fn call_args<'a>(&'a self, i: &'a [Token], what: &str) -> PResult<'a, (Vec<Expr>, Span)> {
-        let (mut i, open) = self.expect(i, "(", &format!("after {}", what))?;
+    /// `what` names the callee in messages; it is only called on errors.
+    fn call_args<'a>(&'a self, i: &'a [Token], what: &dyn Fn() -> String) -> PResult<'a, (Vec<Expr>, Span)> {
+        let (mut i, open) = match self.punct("(")(i) {
+            Ok(r) => r,
+            Err(_) => {
+                let (rest, open) = self.expect(i, "(", &format!("after {}", what()))?;
+                (rest, open)
+            }
+        };
         let mut args = Vec::new();
         if let Ok((rest, close)) = self.punct(")")(i) {
             return Ok((rest, (args, close)));
@@ -365,14 +375,15 @@ impl Parser {
             if t.is_punct(",") {
                 i = self.advance(i);
             } else if t.is_punct(")") {
+                args.shrink_to_fit();
                 return Ok((self.advance(i), (args, t.span)));
             } else if matches!(t.tok, Tok::Eof) {
                 return self
-                    .expect_close(i, ")", open, &format!("argument list of {}", what))
+                    .expect_close(i, ")", open, &format!("argument list of {}", what()))
                     .map(|(r, s)| (r, (Vec::new(), s)));
             } else {
                 return self
-                    .error(t, format!("expected `,` or `)` after an argument of {}, found {}", what, t.describe()))
+                    .error(t, format!("expected `,` or `)` after an argument of {}, found {}", what(), t.describe()))
                     .map_err(|e| e.map(|e| e.label(open, "argument list started here")));
             }
         }
@@ -387,7 +398,7 @@ impl Parser {
         max: usize,
     ) -> PResult<'a, (Vec<Expr>, Span)> {
         let name = name_tok.ident().unwrap_or("");
-        let (i, (args, close)) = self.call_args(i, &format!("`{}`", name))?;
+        let (i, (args, close)) = self.call_args(i, &|| format!("`{}`", name))?;
         if args.len() < min || args.len() > max {
             let want = if min == max {
                 format!("{}", min)
@@ -397,7 +408,7 @@ impl Parser {
             return Err(nom::Err::Failure(super::parser::PError {
                 msg: format!("`{}` takes {} argument{}, but {} {} given", name, want,
                     if max == 1 { "" } else { "s" }, args.len(), if args.len() == 1 { "was" } else { "were" }),
-                span: name_tok.span.to(close),
+                span: name_tok.span.join(close),
                 labels: Vec::new(),
             }));
         }
@@ -429,7 +440,7 @@ impl Parser {
             Tok::Punct("(") => {
                 let (i, mut e) = self.expr(self.advance(i))?;
                 let (i, close) = self.expect_close(i, ")", t.span, "parenthesised expression")?;
-                e.span = t.span.to(close);
+                e.span = t.span.join(close);
                 self.autocast_if(i, e, true)
             }
             Tok::Ident(name) if name.starts_with('$') => self.target_var(i),
@@ -439,19 +450,19 @@ impl Parser {
                     return self.error(t, format!("expected an expression, found keyword `{}`", name));
                 }
                 let ident = Ident {
-                    name: name.clone(),
+                    name: name.to_string(),
                     span: t.span,
                 };
                 let rest = self.advance(i);
                 let n = self.peek(rest);
                 if n.is_punct("(") && n.span.ctx == t.span.ctx || n.is_punct("(") {
-                    let (rest, (args, close)) = self.call_args(rest, &format!("function `{}`", name))?;
-                    let e = mk(ExprKind::Call { name: ident, args }, t.span.to(close));
+                    let (rest, (args, close)) = self.call_args(rest, &|| format!("function `{}`", name))?;
+                    let e = mk(ExprKind::Call { name: ident, args }, t.span.join(close));
                     return self.autocast(rest, e);
                 }
                 if n.is_punct("[") {
                     let (rest, (keys, close)) = self.index_keys(rest)?;
-                    let e = mk(ExprKind::Index { array: ident, keys }, t.span.to(close));
+                    let e = mk(ExprKind::Index { array: ident, keys }, t.span.join(close));
                     return self.autocast(rest, e);
                 }
                 self.autocast(rest, mk(ExprKind::Var(ident), t.span))
@@ -460,7 +471,7 @@ impl Parser {
                 self.advance(i),
                 mk(
                     ExprKind::Embedded(EmbeddedC {
-                        code: code.clone(),
+                        code: code.to_string(),
                         span: t.span,
                     }),
                     t.span,
@@ -520,14 +531,14 @@ impl Parser {
                     span: n.span,
                 }));
                 te.pretty = pretty;
-                span = span.to(n.span);
+                span = span.join(n.span);
                 i = self.advance(self.advance(i));
             } else if t.is_punct("[") {
-                let (rest, open) = self.expect(i, "[", "")?;
+                let (rest, open) = self.expect(i, "[", "to start an index")?;
                 let (rest, idx) = self.expr(rest)?;
                 let (rest, close) = self.expect_close(rest, "]", open, "index")?;
                 te.chain.push(TargetComponent::Index(idx));
-                span = span.to(close);
+                span = span.join(close);
                 i = rest;
             } else {
                 break;
@@ -578,7 +589,7 @@ impl Parser {
         if let Some(op) = stat_op(name) {
             let max = if op == StatOp::Variance { 2 } else { 1 };
             let (i, (mut args, close)) = self.at_args(rest, t, 1, max)?;
-            let span = t.span.to(close);
+            let span = t.span.join(close);
             let operand = Box::new(args.remove(0));
             let kind = match args.pop() {
                 Some(shift) => ExprKind::Variance {
@@ -604,12 +615,12 @@ impl Parser {
                 } else {
                     HistKind::Log
                 };
-                let hist = mk(ExprKind::Hist { kind, operand }, t.span.to(close));
+                let hist = mk(ExprKind::Hist { kind, operand }, t.span.join(close));
                 if self.peek(i).is_punct("[") {
-                    let (i, open) = self.expect(i, "[", "")?;
+                    let (i, open) = self.expect(i, "[", "to start an index")?;
                     let (i, bucket) = self.expr(i)?;
                     let (i, close) = self.expect_close(i, "]", open, "histogram bucket index")?;
-                    let span = hist.span.to(close);
+                    let span = hist.span.join(close);
                     return Ok((
                         i,
                         mk(
@@ -641,7 +652,7 @@ impl Parser {
                     addr_of: false,
                     pretty: 0,
                 };
-                self.cast_suffix(i, te, t.span.to(close))
+                self.cast_suffix(i, te, t.span.join(close))
             }
             "@var" => {
                 let (i, (args, close)) = self.at_args(rest, t, 1, 2)?;
@@ -656,7 +667,7 @@ impl Parser {
                     addr_of: false,
                     pretty: 0,
                 };
-                self.cast_suffix(i, te, t.span.to(close))
+                self.cast_suffix(i, te, t.span.join(close))
             }
             "@defined" | "@entry" | "@probewrite" | "@kregister" | "@uregister" => {
                 let (i, (mut args, close)) = one(rest)?;
@@ -668,7 +679,7 @@ impl Parser {
                     "@kregister" => ExprKind::Register { user: false, index: arg },
                     _ => ExprKind::Register { user: true, index: arg },
                 };
-                let e = mk(kind, t.span.to(close));
+                let e = mk(kind, t.span.join(close));
                 if name == "@entry" {
                     return self.autocast(i, e);
                 }
@@ -682,7 +693,7 @@ impl Parser {
                 } else {
                     ExprKind::Const(s)
                 };
-                Ok((i, mk(kind, t.span.to(close))))
+                Ok((i, mk(kind, t.span.join(close))))
             }
             "@define" => self.error(t, "`@define` is only allowed at the top level, outside any block"),
             _ => self.error(t, format!("unknown macro or operator `{}`", name)),
@@ -692,11 +703,11 @@ impl Parser {
     /// After `@cast(...)`/`@var(...)`: a `$`/`$$` suffix token or components.
     fn cast_suffix<'a>(&'a self, i: &'a [Token], mut te: TargetExpr, span: Span) -> PResult<'a, Expr> {
         let t = self.peek(i);
-        if t.span.lo == span.hi {
+        if t.joined {
             if let Some(s) = t.ident() {
                 if !s.is_empty() && s.chars().all(|c| c == '$') && s.len() <= 2 {
                     te.pretty = s.len() as u8;
-                    return Ok((self.advance(i), mk(ExprKind::Target(Box::new(te)), span.to(t.span))));
+                    return Ok((self.advance(i), mk(ExprKind::Target(Box::new(te)), span.join(t.span))));
                 }
             }
         }

@@ -17,20 +17,21 @@ use nom::character::complete::{char as ch, satisfy};
 use nom::combinator::recognize;
 use nom::sequence::pair;
 use nom::IResult;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
     /// An identifier or keyword, with its sigils: `foo`, `$var`, `$$parms`,
     /// `$var$`, `@cast`, `@1`, `$#`, `@#`.
-    Ident(String),
+    Ident(Rc<str>),
     /// A number literal; values above i64::MAX wrap (the parser checks).
     Number(u64),
     /// A string literal, escapes decoded.
-    Str(String),
+    Str(Rc<str>),
     /// An operator or punctuation, including `%(`, `%?`, `%:`, `%)`.
     Punct(&'static str),
     /// `%{ ... %}`: the text between the markers, verbatim.
-    Embedded(String),
+    Embedded(Rc<str>),
     /// End of input (appended by the parser, never produced here).
     Eof,
 }
@@ -39,15 +40,25 @@ pub enum Tok {
 pub struct Token {
     pub tok: Tok,
     pub span: Span,
+    /// No whitespace or comment between this token and the previous one
+    /// in the text it was lexed from (`open*` in a probe point name).
+    pub joined: bool,
+    /// The first token on its line (where error recovery may resume).
+    pub line_start: bool,
 }
 
 impl Token {
     pub fn is_punct(&self, p: &str) -> bool {
-        matches!(&self.tok, Tok::Punct(q) if *q == p)
+        // Compare lengths and first bytes before the bytes: this runs for
+        // almost every token, and most comparisons fail at once.
+        match &self.tok {
+            Tok::Punct(q) => q.len() == p.len() && q.as_bytes().first() == p.as_bytes().first() && *q == p,
+            _ => false,
+        }
     }
 
     pub fn is_ident(&self, name: &str) -> bool {
-        matches!(&self.tok, Tok::Ident(n) if n == name)
+        matches!(&self.tok, Tok::Ident(n) if &**n == name)
     }
 
     pub fn ident(&self) -> Option<&str> {
@@ -70,14 +81,6 @@ impl Token {
     }
 }
 
-/// Operators, longest first so that the first match is the longest.
-const PUNCTS: &[&str] = &[
-    "<<<", "<<=", ">>=", "%(", "%?", "%:", "%)", "==", "!=", "<=", ">=", "<<", ">>", "&&", "||",
-    "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "->", "=~", "!~", "+", "-",
-    "*", "/", "%", "<", ">", "=", "!", "~", "&", "|", "^", ".", ",", ";", ":", "?", "(", ")", "[",
-    "]", "{", "}",
-];
-
 /// Why lexing stopped.
 enum LexError {
     /// A message and the byte range (relative to the piece) it is about.
@@ -98,12 +101,18 @@ fn is_ident_char(c: char) -> bool {
 /// unterminated `/*`.
 fn skip_trivia(mut s: &str) -> Result<&str, usize> {
     loop {
+        // Fast path: most tokens follow a space or nothing.
+        match s.as_bytes().first() {
+            Some(b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'/') => {}
+            Some(b) if *b >= 0x80 || b.is_ascii_whitespace() => {}
+            _ => return Ok(s),
+        }
         let before = s.len();
         s = s.trim_start_matches(|c: char| c.is_whitespace());
-        let line_comment: LResult<&str> =
-            recognize(pair(alt((tag("#"), tag("//"))), take_while(|c| c != '\n')))(s);
+        let line_comment: LResult<&str> = alt((tag("#"), tag("//")))(s);
         if let Ok((rest, _)) = line_comment {
-            s = rest;
+            // To the end of the line (memchr-fast `find`).
+            s = rest.find('\n').map_or("", |k| &rest[k..]);
         } else if let Some(body) = s.strip_prefix("/*") {
             let end: LResult<&str> = take_until("*/")(body);
             match end {
@@ -119,8 +128,10 @@ fn skip_trivia(mut s: &str) -> Result<&str, usize> {
 
 /// `foo`, `$foo$$`, `$$parms`, `$1`, `$#`, `@cast`, `@1`, `@#`.
 fn ident(s: &str) -> LResult<'_, &str> {
+    if s.as_bytes().first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        return recognize(pair(satisfy(is_ident_start), take_while(is_ident_char)))(s);
+    }
     alt((
-        recognize(pair(satisfy(is_ident_start), take_while(is_ident_char))),
         recognize(pair(alt((ch('$'), ch('@'))), ch('#'))),
         recognize(pair(
             alt((ch('$'), ch('@'))),
@@ -154,8 +165,68 @@ pub fn number_value(text: &str) -> Option<u64> {
     u64::from_str_radix(digits, radix).ok()
 }
 
+/// The operator at the start of `s`, longest match first.
 fn punct(s: &str) -> Option<&'static str> {
-    PUNCTS.iter().copied().find(|p| s.starts_with(p))
+    let b = s.as_bytes();
+    let c0 = *b.first()?;
+    let c1 = b.get(1).copied().unwrap_or(0);
+    let c2 = b.get(2).copied().unwrap_or(0);
+    Some(match (c0, c1, c2) {
+        (b'<', b'<', b'<') => "<<<",
+        (b'<', b'<', b'=') => "<<=",
+        (b'>', b'>', b'=') => ">>=",
+        (b'%', b'(', _) => "%(",
+        (b'%', b'?', _) => "%?",
+        (b'%', b':', _) => "%:",
+        (b'%', b')', _) => "%)",
+        (b'%', b'=', _) => "%=",
+        (b'=', b'=', _) => "==",
+        (b'=', b'~', _) => "=~",
+        (b'!', b'=', _) => "!=",
+        (b'!', b'~', _) => "!~",
+        (b'<', b'=', _) => "<=",
+        (b'<', b'<', _) => "<<",
+        (b'>', b'=', _) => ">=",
+        (b'>', b'>', _) => ">>",
+        (b'&', b'&', _) => "&&",
+        (b'&', b'=', _) => "&=",
+        (b'|', b'|', _) => "||",
+        (b'|', b'=', _) => "|=",
+        (b'+', b'+', _) => "++",
+        (b'+', b'=', _) => "+=",
+        (b'-', b'-', _) => "--",
+        (b'-', b'=', _) => "-=",
+        (b'-', b'>', _) => "->",
+        (b'*', b'=', _) => "*=",
+        (b'/', b'=', _) => "/=",
+        (b'^', b'=', _) => "^=",
+        (b'.', b'=', _) => ".=",
+        (b'+', _, _) => "+",
+        (b'-', _, _) => "-",
+        (b'*', _, _) => "*",
+        (b'/', _, _) => "/",
+        (b'%', _, _) => "%",
+        (b'<', _, _) => "<",
+        (b'>', _, _) => ">",
+        (b'=', _, _) => "=",
+        (b'!', _, _) => "!",
+        (b'~', _, _) => "~",
+        (b'&', _, _) => "&",
+        (b'|', _, _) => "|",
+        (b'^', _, _) => "^",
+        (b'.', _, _) => ".",
+        (b',', _, _) => ",",
+        (b';', _, _) => ";",
+        (b':', _, _) => ":",
+        (b'?', _, _) => "?",
+        (b'(', _, _) => "(",
+        (b')', _, _) => ")",
+        (b'[', _, _) => "[",
+        (b']', _, _) => "]",
+        (b'{', _, _) => "{",
+        (b'}', _, _) => "}",
+        _ => return None,
+    })
 }
 
 /// Decodes the body of a string literal starting after the opening quote.
@@ -262,6 +333,82 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+thread_local! {
+    /// Token vectors of earlier parses, kept for reuse: writing tokens into
+    /// memory already touched is much cheaper than into fresh pages.
+    static BUFFERS: std::cell::RefCell<Vec<Vec<Token>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty token vector with room for at least `cap` tokens.
+pub fn take_buffer(cap: usize) -> Vec<Token> {
+    let mut v = BUFFERS
+        .try_with(|b| b.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.clear();
+    v.reserve(cap);
+    v
+}
+
+/// Returns a token vector for reuse by `take_buffer`.
+pub fn give_buffer(mut v: Vec<Token>) {
+    v.clear();
+    let _ = BUFFERS.try_with(|b| {
+        let mut b = b.borrow_mut();
+        if b.len() < 4 {
+            b.push(v);
+        }
+    });
+}
+
+/// Shares one allocation between the repeated identifiers of a file.
+struct Interner {
+    table: std::collections::HashSet<Rc<str>, BuildFnv>,
+}
+
+impl Interner {
+    fn with_capacity(n: usize) -> Interner {
+        Interner {
+            table: std::collections::HashSet::with_capacity_and_hasher(n, BuildFnv),
+        }
+    }
+
+    fn get(&mut self, name: &str) -> Rc<str> {
+        if let Some(r) = self.table.get(name) {
+            return r.clone();
+        }
+        let r: Rc<str> = name.into();
+        self.table.insert(r.clone());
+        r
+    }
+}
+
+/// FNV-1a: identifiers are short, and SipHash's DoS resistance buys
+/// nothing for a file the user wrote.
+#[derive(Default, Clone, Copy)]
+struct BuildFnv;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// Lexes `text`, which starts at byte `base` of `file`; every span gets
 /// `ctx`.
 pub fn lex(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, Diagnostic> {
@@ -273,9 +420,11 @@ pub fn lex(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, D
 }
 
 fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>, LexError> {
-    let mut toks = Vec::with_capacity(text.len() / 4);
+    let mut toks = take_buffer(text.len() / 6 + 8);
+    let mut names = Interner::with_capacity(text.len() / 64 + 16);
     let mut s = text;
     let off = |rest: &str| text.len() - rest.len();
+    let mut prev_hi: Option<usize> = None;
     loop {
         s = match skip_trivia(s) {
             Ok(rest) => rest,
@@ -293,7 +442,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             let body: LResult<&str> = take_until("%}")(&s[2..]);
             match body {
                 Ok((rest, code)) => {
-                    tok = Tok::Embedded(code.to_string());
+                    tok = Tok::Embedded(code.into());
                     s = &rest[2..];
                 }
                 Err(_) => {
@@ -307,7 +456,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
         } else if c == '"' {
             match string_body(&s[1..]) {
                 Ok((value, used)) => {
-                    tok = Tok::Str(value);
+                    tok = Tok::Str(value.into());
                     s = &s[1 + used..];
                 }
                 Err(_) => {
@@ -332,7 +481,7 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             }
             s = rest;
         } else if let Ok((rest, name)) = ident(s) {
-            tok = Tok::Ident(name.to_string());
+            tok = Tok::Ident(names.get(name));
             s = rest;
         } else if let Some(p) = punct(s) {
             tok = Tok::Punct(p);
@@ -342,12 +491,23 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             let what = if c == '$' || c == '@' {
                 format!("`{}` must be followed by a name or number", c)
             } else {
-                format!("unexpected character `{}`", c.escape_default())
+                format!("unexpected character {:?}", c)
             };
             return Err(LexError::At(what, lo, hi));
         }
         let mut span = Span::new(file, base + lo, base + off(s));
         span.ctx = ctx;
-        toks.push(Token { tok, span });
+        let joined = prev_hi == Some(lo);
+        let line_start = match prev_hi {
+            None => true,
+            Some(p) => text.get(p..lo).is_some_and(|gap| gap.contains('\n')),
+        };
+        prev_hi = Some(off(s));
+        toks.push(Token {
+            tok,
+            span,
+            joined,
+            line_start,
+        });
     }
 }

@@ -12,14 +12,29 @@
 
 use super::ast::*;
 use super::lexer::{Tok, Token};
+use super::SpanJoin;
 use crate::diag::Span;
 use nom::combinator::opt;
 use nom::multi::separated_list1;
 use nom::IResult;
 use std::cell::Cell;
 
+/// Most probe points one brace-expanded point may turn into.
+pub const MAX_EXPANDED_POINTS: usize = 10_000;
+
+/// One expansion of a brace group: its components and `?`/`!` marks.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PointAlternative {
+    components: Vec<Component>,
+    optional: bool,
+    sufficient: bool,
+}
+
+/// Most syntax errors reported for one file.
+pub const MAX_ERRORS: usize = 20;
+
 /// Deepest nesting of blocks, statements and expressions accepted.
-pub const MAX_DEPTH: usize = 400;
+pub const MAX_DEPTH: usize = 1000;
 
 pub type Input<'a> = &'a [Token];
 pub type PResult<'a, T> = IResult<Input<'a>, T, PError>;
@@ -81,6 +96,9 @@ pub fn is_keyword(name: &str) -> bool {
 pub struct Parser {
     pub(super) depth: Cell<usize>,
     pub(super) eof: Token,
+    stack: super::StackProbe,
+    /// Set when the stack budget ran out: the result is to be discarded.
+    stack_exceeded: Cell<bool>,
 }
 
 /// Decrements the depth when a nested construct is done.
@@ -93,11 +111,18 @@ impl Drop for DepthGuard<'_> {
 }
 
 impl Parser {
-    pub fn new(eof: Token) -> Parser {
+    pub fn new(eof: Token, stack: super::StackProbe) -> Parser {
         Parser {
             depth: Cell::new(0),
             eof,
+            stack,
+            stack_exceeded: Cell::new(false),
         }
+    }
+
+    /// Whether parsing stopped because the stack budget ran out.
+    pub fn stack_exceeded(&self) -> bool {
+        self.stack_exceeded.get()
     }
 
     // ----- small helpers shared by stmt.rs and expr.rs -----
@@ -127,10 +152,12 @@ impl Parser {
         }))
     }
 
-    /// Soft failure: "not this construct".
+    /// Soft failure: "not this construct". The message is left empty (it
+    /// is filled in by `parse_items` in the rare case one escapes), so
+    /// trying alternatives allocates nothing.
     pub(super) fn backtrack<T>(&self, t: &Token) -> Result<T, nom::Err<PError>> {
         Err(nom::Err::Error(PError {
-            msg: format!("unexpected {}", t.describe()),
+            msg: String::new(),
             span: t.span,
             labels: Vec::new(),
         }))
@@ -140,6 +167,10 @@ impl Parser {
         let d = self.depth.get() + 1;
         if d > MAX_DEPTH {
             return self.error(t, format!("nesting too deep (more than {} levels)", MAX_DEPTH));
+        }
+        if self.stack.exceeded() {
+            self.stack_exceeded.set(true);
+            return self.error(t, "stack budget exceeded");
         }
         self.depth.set(d);
         Ok(DepthGuard(&self.depth))
@@ -228,12 +259,12 @@ impl Parser {
         let Tok::Str(first) = &t.tok else {
             return self.backtrack(t);
         };
-        let mut value = first.clone();
+        let mut value = first.to_string();
         let mut span = t.span;
         let mut rest = self.advance(i);
         while let Tok::Str(more) = &self.peek(rest).tok {
             value.push_str(more);
-            span = span.to(self.peek(rest).span);
+            span = span.join(self.peek(rest).span);
             rest = self.advance(rest);
         }
         Ok((rest, (value, span)))
@@ -253,7 +284,7 @@ impl Parser {
                 match n.tok {
                     Tok::Number(v) => Ok((
                         self.advance(self.advance(i)),
-                        (Literal::Number((v as i64).wrapping_neg()), t.span.to(n.span)),
+                        (Literal::Number((v as i64).wrapping_neg()), t.span.join(n.span)),
                     )),
                     _ => self.backtrack(t),
                 }
@@ -264,24 +295,47 @@ impl Parser {
 
     // ----- top level -----
 
-    /// The whole file: items until `Eof`.
-    pub fn parse_items<'a>(&'a self, mut i: Input<'a>) -> Result<Vec<Item>, PError> {
+    /// The whole file: items until `Eof`, and the syntax errors found.
+    ///
+    /// After an error, parsing resumes at the next `probe`, `global`,
+    /// `function` or `private` that starts a line, so one mistake does not
+    /// hide the next; at most `MAX_ERRORS` are reported.
+    pub fn parse_items<'a>(&'a self, mut i: Input<'a>) -> (Vec<Item>, Vec<PError>) {
         let mut items = Vec::new();
+        let mut errors = Vec::new();
         loop {
             let t = self.peek(i);
-            if matches!(t.tok, Tok::Eof) {
-                return Ok(items);
+            if matches!(t.tok, Tok::Eof) || errors.len() >= MAX_ERRORS || self.stack_exceeded() {
+                items.shrink_to_fit();
+                return (items, errors);
             }
-            match self.item(i, &mut items) {
-                Ok((rest, ())) => i = rest,
-                Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => return Err(e),
-                Err(nom::Err::Incomplete(_)) => {
-                    return Err(PError {
-                        msg: "unexpected end of file".into(),
-                        span: t.span,
-                        labels: Vec::new(),
-                    })
+            let mut e = match self.item(i, &mut items) {
+                Ok((rest, ())) => {
+                    i = rest;
+                    continue;
                 }
+                Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => e,
+                Err(nom::Err::Incomplete(_)) => PError {
+                    msg: "unexpected end of file".into(),
+                    span: t.span,
+                    labels: Vec::new(),
+                },
+            };
+            if e.msg.is_empty() {
+                let found = i.iter().find(|t| t.span == e.span).unwrap_or(t);
+                e.msg = format!("unexpected {}", found.describe());
+            }
+            // Resume after the error, at an item that starts a line.
+            let at = i.iter().position(|t| t.span == e.span).unwrap_or(0);
+            errors.push(e);
+            i = &i[(at + 1).min(i.len().saturating_sub(1))..];
+            while let Some(t) = i.first() {
+                let resumes = t.line_start
+                    && matches!(t.ident(), Some("probe" | "global" | "function" | "private"));
+                if resumes || matches!(t.tok, Tok::Eof) {
+                    break;
+                }
+                i = &i[1..];
             }
         }
     }
@@ -289,16 +343,16 @@ impl Parser {
     fn item<'a>(&'a self, i: Input<'a>, out: &mut Vec<Item>) -> PResult<'a, ()> {
         let t = self.peek(i);
         match &t.tok {
-            // SystemTap accepts `;` between top-level items: `global n; probe ...`.
+            // A stray `;` (`global a, b;`) separates nothing and is skipped.
             Tok::Punct(";") => Ok((self.advance(i), ())),
             Tok::Embedded(code) => {
                 out.push(Item::Embedded(EmbeddedC {
-                    code: code.clone(),
+                    code: code.to_string(),
                     span: t.span,
                 }));
                 Ok((self.advance(i), ()))
             }
-            Tok::Ident(word) => match word.as_str() {
+            Tok::Ident(word) => match &**word {
                 "probe" => self.probe(self.advance(i), t.span, false, out),
                 "global" => self.globals(self.advance(i), t.span, false, out),
                 "function" => self.function(self.advance(i), t.span, false, out),
@@ -345,7 +399,7 @@ impl Parser {
     fn global_decl<'a>(&'a self, i: Input<'a>, start: Span, private: bool) -> PResult<'a, Global> {
         let (mut i, name) = self.expect_name(i, "a global variable name")?;
         let mut g = Global {
-            span: start.to(name.span),
+            span: start.join(name.span),
             name,
             init: None,
             size: None,
@@ -368,7 +422,7 @@ impl Parser {
                 return self.error(t, format!("expected the array size (a number) or `]`, found {}", t.describe()));
             }
             let (rest, close) = self.expect_close(i, "]", open, "array size")?;
-            g.span = g.span.to(close);
+            g.span = g.span.join(close);
             i = rest;
             if let Ok((rest, _)) = self.punct("%")(i) {
                 g.wrap = true;
@@ -379,15 +433,17 @@ impl Parser {
             // `global w%` alone is a wrapping array without a size.
             g.is_array = true;
         }
-        if let Ok((rest, eq)) = self.punct("=")(i) {
+        if let Ok((rest, _)) = self.punct("=")(i) {
             match self.literal(rest) {
                 Ok((rest, (lit, span))) => {
                     if g.is_array {
-                        return self.error(self.peek(i), "an array global cannot have an initial value")
-                            .map_err(|e| e.map(|e: PError| e.label(eq, "")));
+                        let name = g.name.span;
+                        return self
+                            .error(self.peek(i), "an array global cannot have an initial value")
+                            .map_err(|e| e.map(|e: PError| e.label(name, "declared as an array here")));
                     }
                     g.init = Some(lit);
-                    g.span = g.span.to(span);
+                    g.span = g.span.join(span);
                     i = rest;
                 }
                 Err(_) => {
@@ -433,10 +489,18 @@ impl Parser {
                 }
             }
         }
-        // `function f() : 5 { }`: an overload priority; accepted and ignored.
+        // `function f():3 { }`: the overload priority.
+        let mut priority = None;
         if self.peek(i).is_punct(":") {
-            if let Tok::Number(_) = self.peek2(i).tok {
-                i = self.advance(self.advance(i));
+            match self.literal(self.advance(i)) {
+                Ok((rest, (Literal::Number(n), _))) => {
+                    priority = Some(n);
+                    i = rest;
+                }
+                _ => {
+                    let t = self.peek2(i);
+                    return self.error(t, format!("expected the function's priority (a number) after `:`, found {}", t.describe()));
+                }
             }
         }
         let t = self.peek(i);
@@ -444,7 +508,7 @@ impl Parser {
             Tok::Embedded(code) => (
                 self.advance(i),
                 FunctionBody::Embedded(EmbeddedC {
-                    code: code.clone(),
+                    code: code.to_string(),
                     span: t.span,
                 }),
             ),
@@ -472,8 +536,9 @@ impl Parser {
             ret,
             params,
             body,
+            priority,
             private,
-            span: start.to(end),
+            span: start.join(end),
         }));
         Ok((i, ()))
     }
@@ -530,7 +595,7 @@ impl Parser {
                 body,
                 epilogue,
                 private,
-                span: start.to(end),
+                span: start.join(end),
             }));
             return Ok((i, ()));
         }
@@ -540,7 +605,7 @@ impl Parser {
         let (i, body) = self.probe_body(i)?;
         out.push(Item::Probe(Probe {
             points,
-            span: start.to(body.span),
+            span: start.join(body.span),
             body,
         }));
         Ok((i, ()))
@@ -558,47 +623,160 @@ impl Parser {
     }
 
     fn probe_points<'a>(&'a self, i: Input<'a>) -> PResult<'a, Vec<ProbePoint>> {
-        separated_list1(self.punct(","), |i| self.probe_point(i))(i)
+        let (i, groups) = separated_list1(self.punct(","), |i| self.probe_point(i))(i)?;
+        let mut points: Vec<ProbePoint> = groups.into_iter().flatten().collect();
+        points.shrink_to_fit();
+        Ok((i, points))
     }
 
-    /// `a.b("x").c(5)?` `!` `if (cond)`.
-    pub(super) fn probe_point<'a>(&'a self, i: Input<'a>) -> PResult<'a, ProbePoint> {
-        let (mut i, first) = self.component(i)?;
-        let mut span = first.span;
-        let mut components = vec![first];
-        while self.peek(i).is_punct(".") {
-            let (rest, c) = self.component(self.advance(i))?;
-            span = span.to(c.span);
-            components.push(c);
-            i = rest;
-        }
-        let mut pp = ProbePoint {
-            components,
-            optional: false,
-            sufficient: false,
-            condition: None,
-            span,
-        };
+    /// `a.b("x").c(5)?` `!` `if (cond)`; brace groups (`syscall.{open,
+    /// close}`, `{kernel,module("m")}.function("f")`) expand here into
+    /// several points, in product order.
+    pub(super) fn probe_point<'a>(&'a self, i: Input<'a>) -> PResult<'a, Vec<ProbePoint>> {
+        let start = self.peek(i).span;
+        let (mut i, (alts, end)) = self.point_alternatives(i)?;
+        let mut optional = false;
+        let mut sufficient = false;
+        let mut span = start.join(end);
         loop {
             let t = self.peek(i);
             if t.is_punct("?") {
-                pp.optional = true;
+                optional = true;
             } else if t.is_punct("!") {
-                pp.sufficient = true;
+                sufficient = true;
             } else {
                 break;
             }
-            pp.span = pp.span.to(t.span);
+            span = span.join(t.span);
             i = self.advance(i);
         }
+        let mut condition = None;
         if self.peek(i).is_ident("if") {
             let (rest, open) = self.expect(self.advance(i), "(", "after `if` in a probe point")?;
             let (rest, cond) = self.expr(rest)?;
             let (rest, _) = self.expect_close(rest, ")", open, "probe point condition")?;
-            pp.condition = Some(cond);
+            condition = Some(cond);
             i = rest;
         }
-        Ok((i, pp))
+        let points = alts
+            .into_iter()
+            .map(|a| ProbePoint {
+                components: {
+                    let mut c = a.components;
+                    c.shrink_to_fit();
+                    c
+                },
+                optional: optional || a.optional,
+                sufficient: sufficient || a.sufficient,
+                condition: condition.clone(),
+                span,
+            })
+            .collect();
+        Ok((i, points))
+    }
+
+    /// Dotted segments, each a component or a `{a, b.c}` group: every
+    /// combination, in product order, and the span of the last segment.
+    fn point_alternatives<'a>(&'a self, mut i: Input<'a>) -> PResult<'a, (Vec<PointAlternative>, Span)> {
+        let mut result = vec![PointAlternative::default()];
+        loop {
+            let t = self.peek(i);
+            let (rest, (segment, end)) = if t.is_punct("{") {
+                let _guard = self.enter(t)?;
+                self.brace_group(i)?
+            } else {
+                let (rest, c) = self.component(i)?;
+                let end = c.span;
+                (
+                    rest,
+                    (
+                        vec![PointAlternative {
+                            components: vec![c],
+                            ..PointAlternative::default()
+                        }],
+                        end,
+                    ),
+                )
+            };
+            i = rest;
+            if segment.len() == 1 {
+                // The common case: one more component for every prefix.
+                if let Some(alt) = segment.into_iter().next() {
+                    for prefix in &mut result {
+                        prefix.components.extend(alt.components.iter().cloned());
+                        prefix.optional |= alt.optional;
+                        prefix.sufficient |= alt.sufficient;
+                    }
+                }
+                if self.peek(i).is_punct(".") {
+                    i = self.advance(i);
+                    continue;
+                }
+                return Ok((i, (result, end)));
+            }
+            if result.len().saturating_mul(segment.len()) > MAX_EXPANDED_POINTS {
+                return self.error(
+                    t,
+                    format!("brace expansion yields more than {} probe points", MAX_EXPANDED_POINTS),
+                );
+            }
+            let mut next = Vec::with_capacity(result.len() * segment.len());
+            for prefix in &result {
+                for alt in &segment {
+                    let mut components = prefix.components.clone();
+                    components.extend(alt.components.iter().cloned());
+                    next.push(PointAlternative {
+                        components,
+                        optional: prefix.optional || alt.optional,
+                        sufficient: prefix.sufficient || alt.sufficient,
+                    });
+                }
+            }
+            result = next;
+            if self.peek(i).is_punct(".") {
+                i = self.advance(i);
+            } else {
+                return Ok((i, (result, end)));
+            }
+        }
+    }
+
+    /// `{ alt, alt? , ... }` at `i`.
+    fn brace_group<'a>(&'a self, i: Input<'a>) -> PResult<'a, (Vec<PointAlternative>, Span)> {
+        let (mut i, open) = self.expect(i, "{", "to start a brace group")?;
+        let mut all = Vec::new();
+        loop {
+            let (rest, (mut alts, _)) = self.point_alternatives(i)?;
+            i = rest;
+            loop {
+                let t = self.peek(i);
+                if t.is_punct("?") {
+                    alts.iter_mut().for_each(|a| a.optional = true);
+                } else if t.is_punct("!") {
+                    alts.iter_mut().for_each(|a| a.sufficient = true);
+                } else {
+                    break;
+                }
+                i = self.advance(i);
+            }
+            all.extend(alts);
+            if all.len() > MAX_EXPANDED_POINTS {
+                return self.error(
+                    self.peek(i),
+                    format!("brace expansion yields more than {} probe points", MAX_EXPANDED_POINTS),
+                );
+            }
+            let t = self.peek(i);
+            if t.is_punct(",") {
+                i = self.advance(i);
+            } else if t.is_punct("}") {
+                return Ok((self.advance(i), (all, t.span)));
+            } else {
+                return self
+                    .expect_close(i, "}", open, "probe point brace group")
+                    .map(|(r, s)| (r, (Vec::new(), s)));
+            }
+        }
     }
 
     /// One component: a name made of adjacent words and `*`s, then an
@@ -607,7 +785,7 @@ impl Parser {
         let t = self.peek(i);
         let piece = |t: &Token| -> Option<String> {
             match &t.tok {
-                Tok::Ident(n) if !n.starts_with('$') && !n.starts_with('@') => Some(n.clone()),
+                Tok::Ident(n) if !n.starts_with('$') && !n.starts_with('@') => Some(n.to_string()),
                 Tok::Punct("*") => Some("*".to_string()),
                 _ => None,
             }
@@ -619,13 +797,13 @@ impl Parser {
         let mut i = self.advance(i);
         loop {
             let n = self.peek(i);
-            if n.span.lo != span.hi || n.span.ctx != span.ctx {
+            if !n.joined {
                 break;
             }
             match piece(n) {
                 Some(more) => {
                     name.push_str(&more);
-                    span = span.to(n.span);
+                    span = span.join(n.span);
                     i = self.advance(i);
                 }
                 None => break,
@@ -648,7 +826,7 @@ impl Parser {
                 }
             };
             let (rest, close) = self.expect_close(rest, ")", open, "probe point argument")?;
-            span = span.to(close);
+            span = span.join(close);
             arg = Some(lit);
             i = rest;
         }

@@ -15,6 +15,7 @@
 
 use super::lexer::{lex, number_value, Tok, Token};
 use super::{MacroDef, Macros, ParseOptions};
+use super::SpanJoin;
 use crate::diag::{Diagnostic, SourceMap, Span};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -29,7 +30,8 @@ pub const BUILTIN_OPERATORS: &[&str] = &[
     "avg", "variance", "hist_log", "hist_linear", "kregister", "uregister", "define",
 ];
 
-type Params = HashMap<String, Vec<Token>>;
+/// A macro's parameters bound to their (expanded) argument tokens.
+type Params = Vec<(String, Vec<Token>)>;
 
 pub struct Preprocessor<'a> {
     opts: &'a ParseOptions,
@@ -39,6 +41,14 @@ pub struct Preprocessor<'a> {
     file: u32,
     /// Lexed macro bodies, keyed by the body span.
     bodies: HashMap<(u32, u32, u32), Vec<Token>>,
+    /// The macros being expanded right now (`@name` tokens), innermost last.
+    active: Vec<std::rc::Rc<str>>,
+    stack: Option<super::StackProbe>,
+    stack_exceeded: bool,
+    /// Definitions this file made, with what they replaced, so that
+    /// `forget_local_macros` can undo them (a `.stp` file's macros are its
+    /// own; only `.stpm` files publish theirs).
+    defined_here: Vec<(String, Option<MacroDef>)>,
 }
 
 type PpResult<T> = Result<T, Diagnostic>;
@@ -60,12 +70,57 @@ impl<'a> Preprocessor<'a> {
             sources,
             file,
             bodies: HashMap::new(),
+            active: Vec::new(),
+            stack: None,
+            stack_exceeded: false,
+            defined_here: Vec::new(),
         }
+    }
+
+    /// Undoes the file's own `@define`s (for a `.stp` file: SystemTap's
+    /// macros are local to the file that defines them unless it is a
+    /// `.stpm` library file).
+    pub fn forget_local_macros(&mut self) {
+        while let Some((name, old)) = self.defined_here.pop() {
+            match old {
+                Some(def) => {
+                    self.macros.defs.insert(name, def);
+                }
+                None => {
+                    self.macros.defs.remove(&name);
+                }
+            }
+        }
+    }
+
+    /// Stop (with an error) when the stack use passes the probe's budget.
+    pub(crate) fn set_stack_probe(&mut self, probe: super::StackProbe) {
+        self.stack = Some(probe);
+    }
+
+    /// Whether expansion stopped because the stack budget ran out.
+    pub fn stack_exceeded(&self) -> bool {
+        self.stack_exceeded
+    }
+
+    /// Whether `toks` holds anything for the preprocessor to do; if not,
+    /// the caller can use them as they are.
+    pub fn needed(toks: &[Token]) -> bool {
+        toks.iter().any(|t| match &t.tok {
+            Tok::Punct(p) => p.len() == 2 && p.starts_with('%') && *p != "%=",
+            Tok::Ident(n) => match n.as_bytes() {
+                [b'@', ..] => &n[1..] == "define" || !BUILTIN_OPERATORS.contains(&&n[1..]),
+                [b'$', b'#', ..] => true,
+                [b'$', d, ..] => d.is_ascii_digit(),
+                _ => false,
+            },
+            _ => false,
+        })
     }
 
     /// Expands a whole file's tokens.
     pub fn run(&mut self, toks: &[Token]) -> PpResult<Vec<Token>> {
-        let mut out = Vec::with_capacity(toks.len());
+        let mut out = super::lexer::take_buffer(toks.len() + 1);
         self.expand(toks, None, &mut out, 0)?;
         Ok(out)
     }
@@ -77,6 +132,10 @@ impl<'a> Preprocessor<'a> {
         out: &mut Vec<Token>,
         depth: usize,
     ) -> PpResult<()> {
+        if self.stack.is_some_and(|s| s.exceeded()) {
+            self.stack_exceeded = true;
+            return Err(Diagnostic::error("stack budget exceeded", None));
+        }
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
@@ -93,11 +152,12 @@ impl<'a> Preprocessor<'a> {
                         t.span,
                     ));
                 }
-                Tok::Ident(name) if name == "@define" => {
+                Tok::Ident(name) if &**name == "@define" => {
                     i = self.define(toks, i)?;
                 }
                 Tok::Ident(name) if name.len() > 1 && (name.starts_with('@') || name.starts_with('$')) => {
-                    i = self.at_or_dollar(toks, i, name, params, out, depth)?;
+                    let name = name.clone();
+                    i = self.at_or_dollar(toks, i, &name, params, out, depth)?;
                 }
                 _ => {
                     out.push(t.clone());
@@ -114,7 +174,7 @@ impl<'a> Preprocessor<'a> {
         &mut self,
         toks: &[Token],
         i: usize,
-        name: &str,
+        name: &std::rc::Rc<str>,
         params: Option<&Params>,
         out: &mut Vec<Token>,
         depth: usize,
@@ -127,9 +187,14 @@ impl<'a> Preprocessor<'a> {
             let tok = if sigil == "$" {
                 Tok::Number(n as u64)
             } else {
-                Tok::Str(n.to_string())
+                Tok::Str(n.to_string().into())
             };
-            out.push(Token { tok, span: t.span });
+            out.push(Token {
+                tok,
+                span: t.span,
+                joined: t.joined,
+                line_start: t.line_start,
+            });
             return Ok(i + 1);
         }
         if rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -140,7 +205,7 @@ impl<'a> Preprocessor<'a> {
             out.push(t.clone());
             return Ok(i + 1);
         }
-        if let Some(value) = params.and_then(|p| p.get(rest)) {
+        if let Some((_, value)) = params.and_then(|p| p.iter().find(|(n, _)| n == rest)) {
             out.extend(value.iter().cloned());
             return Ok(i + 1);
         }
@@ -148,26 +213,28 @@ impl<'a> Preprocessor<'a> {
             out.push(t.clone());
             return Ok(i + 1);
         }
-        let Some(def) = self.macros.defs.get(rest).cloned() else {
+        let Some(def) = self.macros.defs.get(rest) else {
             return Err(err(format!("unknown macro or operator `@{}`", rest), t.span));
         };
+        let body_span = def.body;
+        let param_names = if def.params.is_empty() { Vec::new() } else { def.params.clone() };
+        if self.active.iter().any(|a| a == name) {
+            return Err(err(format!("macro `@{}` invokes itself", rest), t.span));
+        }
         if depth >= MAX_EXPANSION_DEPTH {
-            return Err(err(
-                format!("macro `@{}` expands too deeply (does it invoke itself?)", rest),
-                t.span,
-            ));
+            return Err(err(format!("macro `@{}` expands too deeply", rest), t.span));
         }
         let mut next = i + 1;
         let mut site = t.span;
-        let mut bound = Params::new();
-        if !def.params.is_empty() {
+        let mut bound = Params::with_capacity(param_names.len());
+        if !param_names.is_empty() {
             let Some(open) = toks.get(next).filter(|o| o.is_punct("(")) else {
                 return Err(err(
                     format!(
                         "macro `@{}` takes {} argument{}: expected `(` after its name",
                         rest,
-                        def.params.len(),
-                        if def.params.len() == 1 { "" } else { "s" }
+                        param_names.len(),
+                        if param_names.len() == 1 { "" } else { "s" }
                     ),
                     t.span,
                 ));
@@ -176,32 +243,35 @@ impl<'a> Preprocessor<'a> {
                 err(format!("unclosed `(` in invocation of macro `@{}`", rest), open.span)
             })?;
             next = close + 1;
-            site = t.span.to(toks[close].span);
-            if args.len() != def.params.len() {
+            site = t.span.join(toks[close].span);
+            if args.len() != param_names.len() {
                 return Err(err(
                     format!(
                         "macro `@{}` takes {} argument{}, but {} {} given",
                         rest,
-                        def.params.len(),
-                        if def.params.len() == 1 { "" } else { "s" },
+                        param_names.len(),
+                        if param_names.len() == 1 { "" } else { "s" },
                         args.len(),
                         if args.len() == 1 { "was" } else { "were" }
                     ),
                     site,
                 ));
             }
-            for (p, (lo, hi)) in def.params.iter().zip(args) {
-                let mut value = Vec::new();
+            for (p, (lo, hi)) in param_names.into_iter().zip(args) {
+                let mut value = Vec::with_capacity(hi - lo);
                 self.expand(&toks[lo..hi], params, &mut value, depth + 1)?;
-                bound.insert(p.clone(), value);
+                bound.push((p, value));
             }
         }
         let ctx = self.sources.add_expansion(format!("macro `@{}`", rest), site);
-        let mut body = self.body_tokens(def.body)?;
+        let mut body = self.body_tokens(body_span)?;
         for b in &mut body {
             b.span.ctx = ctx;
         }
-        self.expand(&body, Some(&bound), out, depth + 1)?;
+        self.active.push(name.clone());
+        let result = self.expand(&body, Some(&bound), out, depth + 1);
+        self.active.pop();
+        result?;
         Ok(next)
     }
 
@@ -238,7 +308,12 @@ impl<'a> Preprocessor<'a> {
             ));
         };
         if as_string {
-            out.push(Token { tok: Tok::Str(arg.clone()), span });
+            out.push(Token {
+                tok: Tok::Str(arg.as_str().into()),
+                span,
+                joined: false,
+                line_start: false,
+            });
             return Ok(());
         }
         let trimmed = arg.trim();
@@ -248,16 +323,31 @@ impl<'a> Preprocessor<'a> {
         };
         if let Some(v) = number_value(digits) {
             if neg {
-                out.push(Token { tok: Tok::Punct("-"), span });
+                out.push(Token {
+                    tok: Tok::Punct("-"),
+                    span,
+                    joined: false,
+                    line_start: false,
+                });
             }
-            out.push(Token { tok: Tok::Number(v), span });
+            out.push(Token {
+                tok: Tok::Number(v),
+                span,
+                joined: neg,
+                line_start: false,
+            });
             return Ok(());
         }
         // Not a number: the argument is inserted as source tokens.
         let toks = lex(span.file, arg, 0, 0).map_err(|d| {
             err(format!("cannot read script argument `${}` as tokens: {}", digits, d.message), span)
         })?;
-        out.extend(toks.into_iter().map(|t| Token { tok: t.tok, span }));
+        out.extend(toks.into_iter().map(|t| Token {
+            tok: t.tok,
+            span,
+            joined: t.joined,
+            line_start: false,
+        }));
         Ok(())
     }
 
@@ -339,8 +429,7 @@ impl<'a> Preprocessor<'a> {
             }
         };
         let close = match_close(toks, j + 1).ok_or_else(|| {
-            err(format!("unterminated body of macro `@{}`: no matching `%)`", name), open.span)
-                .with_label(open.span, "body started here")
+            err(format!("unterminated body of macro `@{}`: no matching `%)` for this `%(`", name), open.span)
         })?;
         let body_toks = &toks[j + 1..close.0];
         let body = match (body_toks.first(), body_toks.last()) {
@@ -358,7 +447,8 @@ impl<'a> Preprocessor<'a> {
             let plain: Vec<Token> = body_toks.to_vec();
             self.bodies.insert((body.file, body.lo, body.hi), plain);
         }
-        self.macros.defs.insert(name, MacroDef { params, body });
+        let old = self.macros.defs.insert(name.clone(), MacroDef { params, body });
+        self.defined_here.push((name, old));
         Ok(close.0 + 1)
     }
 
@@ -384,20 +474,20 @@ impl<'a> Preprocessor<'a> {
             j += 1;
         }
         if j >= toks.len() {
-            return Err(err("unexpected end of file: expected `%?` after the preprocessor condition", open)
-                .with_label(open, "conditional started here"));
+            return Err(err(
+                "unexpected end of file: expected `%?` after the condition of this `%(`",
+                open,
+            ));
         }
         let mut cond = Vec::new();
         self.expand(&toks[i + 1..j], params, &mut cond, depth + 1)?;
         let then_lo = j + 1;
         let (then_hi, kind) = match_close(toks, then_lo).ok_or_else(|| {
-            err("unterminated preprocessor conditional: no matching `%)`", open)
-                .with_label(open, "conditional started here")
+            err("unterminated preprocessor conditional: no matching `%)` for this `%(`", open)
         })?;
         let (else_range, end) = if kind == "%:" {
             let (else_hi, kind2) = match_close(toks, then_hi + 1).ok_or_else(|| {
-                err("unterminated preprocessor conditional: no matching `%)`", open)
-                    .with_label(open, "conditional started here")
+                err("unterminated preprocessor conditional: no matching `%)` for this `%(`", open)
             })?;
             if kind2 == "%:" {
                 return Err(err("a second `%:` in one preprocessor conditional", toks[else_hi].span)
@@ -407,7 +497,7 @@ impl<'a> Preprocessor<'a> {
         } else {
             (None, then_hi)
         };
-        let cond_span = open.to(toks[j].span);
+        let cond_span = open.join(toks[j].span);
         let value = self.eval_condition(&cond, cond_span)?;
         if value {
             self.expand(&toks[then_lo..then_hi], params, out, depth + 1)?;
@@ -493,9 +583,9 @@ impl<'a> Preprocessor<'a> {
         match name {
             "kernel_v" | "kernel_vr" | "systemtap_v" => {
                 let have = match name {
-                    "kernel_v" => &self.opts.kernel_version,
-                    "kernel_vr" => &self.opts.kernel_release,
-                    _ => &self.opts.systemtap_version,
+                    "kernel_v" => self.opts.kernel_version.as_str(),
+                    "kernel_vr" => self.opts.kernel_release.as_str(),
+                    _ => or_default(&self.opts.systemtap_version, DEFAULT_SYSTEMTAP_VERSION),
                 };
                 let want = want_string(name)?;
                 if (op == "==" || op == "!=") && want.contains(['*', '?', '[']) {
@@ -506,9 +596,9 @@ impl<'a> Preprocessor<'a> {
             }
             "arch" | "runtime" | "systemtap_privilege" => {
                 let have = match name {
-                    "arch" => &self.opts.arch,
-                    "runtime" => &self.opts.runtime,
-                    _ => &self.opts.privilege,
+                    "arch" => self.opts.arch.as_str(),
+                    "runtime" => or_default(&self.opts.runtime, DEFAULT_RUNTIME),
+                    _ => self.opts.privilege.as_str(),
                 };
                 let want = want_string(name)?;
                 match op {
@@ -556,6 +646,21 @@ impl<'a> Preprocessor<'a> {
     }
 }
 
+/// `systemtap_v` when `ParseOptions::systemtap_version` is empty: the
+/// SystemTap release whose language and tapsets rstap follows.
+pub const DEFAULT_SYSTEMTAP_VERSION: &str = "5.0";
+
+/// `runtime` when `ParseOptions::runtime` is empty.
+pub const DEFAULT_RUNTIME: &str = "kernel";
+
+fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
+    if value.is_empty() {
+        default
+    } else {
+        value
+    }
+}
+
 enum Operand {
     Str(String),
     Num(i64),
@@ -564,7 +669,7 @@ enum Operand {
 /// A literal operand at the start of `toks`, and how many tokens it took.
 fn operand(toks: &[Token]) -> Option<(Operand, usize)> {
     match toks.first().map(|t| &t.tok) {
-        Some(Tok::Str(s)) => Some((Operand::Str(s.clone()), 1)),
+        Some(Tok::Str(s)) => Some((Operand::Str(s.to_string()), 1)),
         Some(Tok::Number(n)) => Some((Operand::Num(*n as i64), 1)),
         Some(Tok::Punct("-")) => match toks.get(1).map(|t| &t.tok) {
             Some(Tok::Number(n)) => Some((Operand::Num((*n as i64).wrapping_neg()), 2)),

@@ -14,7 +14,9 @@ use std::fmt::Write;
 pub fn print_file(file: &File) -> String {
     let mut p = Printer { out: String::new(), indent: 0 };
     for (k, item) in file.items.iter().enumerate() {
-        if k > 0 {
+        // A blank line between items, except within a run of globals.
+        let both_globals = k > 0 && matches!(item, Item::Global(_)) && matches!(file.items[k - 1], Item::Global(_));
+        if k > 0 && !both_globals {
             p.out.push('\n');
         }
         p.item(item);
@@ -27,6 +29,14 @@ pub fn print_expr(e: &Expr) -> String {
     let mut p = Printer { out: String::new(), indent: 0 };
     p.expr(e, 0);
     p.out
+}
+
+/// Prints one probe point as written (`kernel.function("vfs_read").return?`),
+/// for messages and `-l` listings.
+pub fn print_probe_point(p: &ProbePoint) -> String {
+    let mut pr = Printer { out: String::new(), indent: 0 };
+    pr.points(std::slice::from_ref(p));
+    pr.out
 }
 
 struct Printer {
@@ -184,7 +194,11 @@ impl Printer {
                         let _ = write!(self.out, ":{}", type_text(t));
                     }
                 }
-                self.out.push_str(") ");
+                self.out.push(')');
+                if let Some(p) = f.priority {
+                    let _ = write!(self.out, ":{}", p);
+                }
+                self.out.push(' ');
                 match &f.body {
                     FunctionBody::Script(b) => self.block(b),
                     FunctionBody::Embedded(e) => self.embedded(e),
@@ -251,7 +265,7 @@ impl Printer {
             StmtKind::If { cond, then, els } => {
                 self.out.push_str("if (");
                 self.expr(cond, ASSIGN);
-                self.out.push_str(") ");
+                self.out.push(')');
                 self.sub_stmt(then);
                 if let Some(e) = els {
                     if !matches!(then.kind, StmtKind::Block(_)) {
@@ -259,14 +273,20 @@ impl Printer {
                     } else {
                         self.out.push(' ');
                     }
-                    self.out.push_str("else ");
-                    self.sub_stmt(e);
+                    self.out.push_str("else");
+                    if matches!(e.kind, StmtKind::If { .. }) {
+                        // `else if` stays on one line.
+                        self.out.push(' ');
+                        self.stmt(e);
+                    } else {
+                        self.sub_stmt(e);
+                    }
                 }
             }
             StmtKind::While { cond, body } => {
                 self.out.push_str("while (");
                 self.expr(cond, ASSIGN);
-                self.out.push_str(") ");
+                self.out.push(')');
                 self.sub_stmt(body);
             }
             StmtKind::For { init, cond, step, body } => {
@@ -274,15 +294,17 @@ impl Printer {
                 if let Some(e) = init {
                     self.expr(e, ASSIGN);
                 }
-                self.out.push_str("; ");
+                self.out.push(';');
                 if let Some(e) = cond {
+                    self.out.push(' ');
                     self.expr(e, ASSIGN);
                 }
-                self.out.push_str("; ");
+                self.out.push(';');
                 if let Some(e) = step {
+                    self.out.push(' ');
                     self.expr(e, ASSIGN);
                 }
-                self.out.push_str(") ");
+                self.out.push(')');
                 self.sub_stmt(body);
             }
             StmtKind::Foreach(f) => self.foreach(f),
@@ -319,6 +341,7 @@ impl Printer {
     /// The body of if/while/for/foreach: blocks inline, others indented.
     fn sub_stmt(&mut self, s: &Stmt) {
         if matches!(s.kind, StmtKind::Block(_)) {
+            self.out.push(' ');
             self.stmt(s);
         } else {
             self.indent += 1;
@@ -373,7 +396,7 @@ impl Printer {
             self.out.push_str(" limit ");
             self.expr(l, ASSIGN);
         }
-        self.out.push_str(") ");
+        self.out.push(')');
         self.sub_stmt(&f.body);
     }
 
@@ -573,10 +596,13 @@ impl Printer {
             }
             TargetBase::Autocast(e) => {
                 // A call, name or index prints bare; anything else in parens.
-                let bare = matches!(
-                    e.kind,
-                    ExprKind::Call { .. } | ExprKind::Var(_) | ExprKind::Index { .. } | ExprKind::Entry(_)
-                );
+                // (`(arr)[0]` keeps its parentheses: `arr[0]` is an index.)
+                let starts_with_index = matches!(t.chain.first(), Some(TargetComponent::Index(_)));
+                let bare = match e.kind {
+                    ExprKind::Call { .. } | ExprKind::Entry(_) => true,
+                    ExprKind::Var(_) | ExprKind::Index { .. } => !starts_with_index,
+                    _ => false,
+                };
                 if bare {
                     self.expr(e, PRIMARY);
                 } else {

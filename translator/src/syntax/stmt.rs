@@ -10,24 +10,26 @@
 use super::ast::*;
 use super::lexer::Tok;
 use super::parser::{PResult, Parser};
+use super::SpanJoin;
 use crate::diag::Span;
 use nom::combinator::opt;
 
 impl Parser {
     /// `{ stmt* }`
     pub(super) fn block<'a>(&'a self, i: &'a [super::lexer::Token]) -> PResult<'a, Block> {
-        let open_tok = self.peek(i);
         let (mut i, open) = self.expect(i, "{", "to start a block")?;
-        let _guard = self.enter(open_tok)?;
+        // (Nesting is counted per statement, not again per block.)
         let mut stmts = Vec::new();
         loop {
             let t = self.peek(i);
             if t.is_punct("}") {
+                // Statements are large: give back the growth slack.
+                stmts.shrink_to_fit();
                 return Ok((
                     self.advance(i),
                     Block {
                         stmts,
-                        span: open.to(t.span),
+                        span: open.join(t.span),
                     },
                 ));
             }
@@ -54,7 +56,7 @@ impl Parser {
         let start = t.span;
         let stmt = |kind, end: Span| Stmt {
             kind,
-            span: start.to(end),
+            span: start.join(end),
         };
         match &t.tok {
             Tok::Punct("{") => {
@@ -67,13 +69,13 @@ impl Parser {
                 self.advance(i),
                 stmt(
                     StmtKind::Embedded(EmbeddedC {
-                        code: code.clone(),
+                        code: code.to_string(),
                         span: t.span,
                     }),
                     start,
                 ),
             )),
-            Tok::Ident(word) => match word.as_str() {
+            Tok::Ident(word) => match &**word {
                 "if" => self.if_stmt(i),
                 "while" => {
                     let (i, open) = self.expect(self.advance(i), "(", "after `while`")?;
@@ -101,7 +103,7 @@ impl Parser {
                     Ok((i, stmt(StmtKind::Delete(target), end)))
                 }
                 "next" | "break" | "continue" => {
-                    let kind = match word.as_str() {
+                    let kind = match &**word {
                         "next" => StmtKind::Next,
                         "break" => StmtKind::Break,
                         _ => StmtKind::Continue,
@@ -176,7 +178,7 @@ impl Parser {
                     then: Box::new(then),
                     els,
                 },
-                span: start.to(end),
+                span: start.join(end),
             },
         ))
     }
@@ -191,7 +193,7 @@ impl Parser {
         let (i, step) = self.expr_unless(i, ")")?;
         let (i, _) = self.expect_close(i, ")", open, "`for` header")?;
         let (i, body) = self.stmt(i)?;
-        let span = start.to(body.span);
+        let span = start.join(body.span);
         Ok((
             i,
             Stmt {
@@ -237,6 +239,8 @@ impl Parser {
                 let t = super::lexer::Token {
                     tok: Tok::Punct("+"),
                     span: at,
+                    joined: false,
+                    line_start: false,
                 };
                 return p
                     .error(&t, "only one sort mark (`+` or `-`) is allowed in a foreach")
@@ -342,7 +346,7 @@ impl Parser {
         }
         let (i, _) = self.expect_close(i, ")", open, "foreach header")?;
         let (i, body) = self.stmt(i)?;
-        let span = start.to(body.span);
+        let span = start.join(body.span);
         Ok((
             i,
             Stmt {
@@ -375,7 +379,7 @@ impl Parser {
         };
         if self.peek(i).is_punct("[") {
             let (i, (keys, close)) = self.index_keys(i)?;
-            let span = name.span.to(close);
+            let span = name.span.join(close);
             return Ok((
                 i,
                 Expr {
@@ -421,7 +425,7 @@ impl Parser {
             return self.error(t, format!("expected `{{` after `catch`, found {}", t.describe()));
         }
         let (i, catch_body) = self.block(i)?;
-        let span = start.to(catch_body.span);
+        let span = start.join(catch_body.span);
         Ok((
             i,
             Stmt {
