@@ -7,7 +7,7 @@
  * Input: values of script type long (int64_t) and string (NUL-terminated,
  * at most MAXSTRINGLEN bytes with the NUL). Output: values of those types;
  * errors are recorded with rstap_error() and a harmless value is returned.
- * Invariants: never traps (no division by zero, no INT64_MIN / -1), never
+ * Invariants: never traps (no division by 0, no INT64_MIN / -1), never
  * writes past MAXSTRINGLEN.
  */
 #ifndef RSTAP_OPS_H
@@ -17,7 +17,7 @@ static inline int64_t rstap_div(struct rstap_context_base *c, int64_t a,
 				int64_t b, const char *loc)
 {
 	if (unlikely(b == 0)) {
-		rstap_error(c, "division by zero", loc);
+		rstap_error(c, "division by 0", loc);
 		return 0;
 	}
 	if (unlikely(b == -1))
@@ -29,7 +29,7 @@ static inline int64_t rstap_mod(struct rstap_context_base *c, int64_t a,
 				int64_t b, const char *loc)
 {
 	if (unlikely(b == 0)) {
-		rstap_error(c, "division by zero", loc);
+		rstap_error(c, "division by 0", loc);
 		return 0;
 	}
 	if (unlikely(b == -1))

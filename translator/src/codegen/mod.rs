@@ -120,8 +120,7 @@ fn render(name: &str, template: &str, ctx: &Context) -> Result<String, String> {
     tera.render(name, ctx).map_err(|e| format!("internal error rendering {name}: {e:?}"))
 }
 
-/// The body of a `%{ %}` string without its trailing C-escapes issues:
-/// the text of the pp for a C string literal, without the quotes.
+/// `s` escaped for the inside of a C string literal (no quotes around it).
 fn c_literal_body(s: &str) -> String {
     let q = c_string(s);
     q[1..q.len() - 1].to_string()
