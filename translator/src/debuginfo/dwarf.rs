@@ -1,0 +1,922 @@
+//! The gimli-backed [`DebugInfo`]: one ELF file with DWARF 2-5.
+//!
+//! Input: a [`DebugFile`] (the mapped file) that outlives the
+//! [`DwarfDebugInfo`] borrowing it.
+//! Output: the [`DebugInfo`] queries. The function index (`scan`) is built
+//! on the first `functions` call; units are parsed by gimli only when a query
+//! reaches into them, and are cached.
+//! Invariants: no panics on malformed input; all DIE references are
+//! `.debug_info` offsets; relocatable objects (`ET_REL`, e.g. `.ko`) are
+//! refused with a clear error because their DWARF needs relocation first.
+
+#![allow(non_upper_case_globals)]
+
+use super::location::{self, FrameBase};
+use super::scan::{FuncEntry, FunctionIndex, Sections, Slice};
+use super::types::type_name;
+use super::*;
+use gimli::constants::*;
+use gimli::{AttributeValue, DebugInfoOffset, LittleEndian, UnitOffset};
+use object::{Object, ObjectSection};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A debuginfo file mapped into memory.
+pub struct DebugFile {
+    map: memmap2::Mmap,
+    path: String,
+}
+
+impl DebugFile {
+    pub fn open(path: &Path) -> Result<DebugFile> {
+        let f = std::fs::File::open(path)
+            .map_err(|e| DebugInfoError::Io(format!("cannot open {}: {e}", path.display())))?;
+        // SAFETY: the file is mapped read-only; a concurrent truncation by
+        // another process is outside what this tool defends against (as for
+        // every debugger).
+        let map = unsafe { memmap2::Mmap::map(&f) }
+            .map_err(|e| DebugInfoError::Io(format!("cannot map {}: {e}", path.display())))?;
+        Ok(DebugFile { map, path: path.display().to_string() })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+type Unit<'a> = gimli::Unit<Slice<'a>>;
+
+/// DWARF of one file, answering [`DebugInfo`] queries.
+pub struct DwarfDebugInfo<'a> {
+    path: String,
+    dwarf: gimli::Dwarf<Slice<'a>>,
+    secs: Sections<'a>,
+    debug_frame: Option<gimli::DebugFrame<Slice<'a>>>,
+    eh_frame: Option<(gimli::EhFrame<Slice<'a>>, u64)>,
+    /// Sorted offsets of all unit headers.
+    unit_offsets: Vec<u64>,
+    index: OnceLock<std::result::Result<FunctionIndex<'a>, DebugInfoError>>,
+    units: Mutex<HashMap<u64, Arc<Unit<'a>>>>,
+}
+
+impl<'a> DwarfDebugInfo<'a> {
+    /// Parses the ELF container and the unit headers.
+    pub fn new(file: &'a DebugFile) -> Result<DwarfDebugInfo<'a>> {
+        Self::from_bytes(file.bytes(), file.path())
+    }
+
+    /// Like [`DwarfDebugInfo::new`], over bytes already in memory.
+    pub fn from_bytes(data: &'a [u8], path: &str) -> Result<DwarfDebugInfo<'a>> {
+        let obj = object::File::parse(data)
+            .map_err(|e| DebugInfoError::Dwarf(format!("{path}: not an ELF file: {e}")))?;
+        if !obj.is_little_endian() || !obj.is_64() {
+            return Err(DebugInfoError::Dwarf(format!("{path}: only 64-bit little-endian ELF is supported")));
+        }
+        if obj.kind() == object::ObjectKind::Relocatable && obj.section_by_name(".rela.debug_info").is_some() {
+            return Err(DebugInfoError::Dwarf(format!(
+                "{path}: relocatable object (kernel module): DWARF relocation is not supported yet"
+            )));
+        }
+        let sec = |name: &str| -> &'a [u8] {
+            match obj.section_by_name(name) {
+                Some(s) => match s.data() {
+                    Ok(d) => d,
+                    Err(_) => &[],
+                },
+                None => &[],
+            }
+        };
+        if sec(".debug_info").is_empty() {
+            return Err(DebugInfoError::Dwarf(format!("{path}: no .debug_info section (not a debuginfo file)")));
+        }
+        for s in obj.sections() {
+            if let Ok(name) = s.name() {
+                if name.starts_with(".debug_") && s.compressed_file_range().map(|r| r.format != object::CompressionFormat::None).unwrap_or(false) {
+                    return Err(DebugInfoError::Dwarf(format!("{path}: compressed section {name} is not supported")));
+                }
+            }
+        }
+        let load = |id: gimli::SectionId| -> std::result::Result<Slice<'a>, gimli::Error> {
+            Ok(Slice::new(sec(id.name()), LittleEndian))
+        };
+        let dwarf = gimli::Dwarf::load(load)?;
+        let secs = Sections {
+            info: sec(".debug_info"),
+            str_: sec(".debug_str"),
+            line_str: sec(".debug_line_str"),
+            str_offsets: sec(".debug_str_offsets"),
+            addr: sec(".debug_addr"),
+        };
+        let df = sec(".debug_frame");
+        let debug_frame = (!df.is_empty()).then(|| {
+            let mut f = gimli::DebugFrame::new(df, LittleEndian);
+            f.set_address_size(8);
+            f
+        });
+        let eh_frame = obj.section_by_name(".eh_frame").and_then(|s| {
+            let d = s.data().ok()?;
+            (!d.is_empty()).then(|| (gimli::EhFrame::new(d, LittleEndian), s.address()))
+        });
+        let mut unit_offsets = Vec::new();
+        let mut it = dwarf.units();
+        while let Some(h) = it.next()? {
+            if let Some(o) = h.offset().as_debug_info_offset() {
+                unit_offsets.push(o.0 as u64);
+            }
+        }
+        Ok(DwarfDebugInfo {
+            path: path.to_string(),
+            dwarf,
+            secs,
+            debug_frame,
+            eh_frame,
+            unit_offsets,
+            index: OnceLock::new(),
+            units: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn index(&self) -> Result<&FunctionIndex<'a>> {
+        self.index
+            .get_or_init(|| FunctionIndex::build(&self.dwarf, self.secs))
+            .as_ref()
+            .map_err(|e| e.clone())
+    }
+
+    /// The unit holding the DIE at `off` and the unit-relative offset.
+    fn unit_of(&self, off: u64) -> Result<(Arc<Unit<'a>>, UnitOffset)> {
+        let i = self.unit_offsets.partition_point(|&u| u <= off);
+        if i == 0 {
+            return Err(DebugInfoError::Lookup(format!("no unit holds DIE offset {off:#x}")));
+        }
+        let unit = self.unit_at(self.unit_offsets[i - 1])?;
+        let uo = DebugInfoOffset(off as usize)
+            .to_unit_offset(&unit.header)
+            .ok_or_else(|| DebugInfoError::Lookup(format!("no unit holds DIE offset {off:#x}")))?;
+        Ok((unit, uo))
+    }
+
+    fn unit_at(&self, unit_off: u64) -> Result<Arc<Unit<'a>>> {
+        if let Some(u) = self.units.lock().map_err(|_| poisoned())?.get(&unit_off) {
+            return Ok(u.clone());
+        }
+        let header = self.dwarf.debug_info.header_from_offset(DebugInfoOffset(unit_off as usize))?;
+        let unit = Arc::new(self.dwarf.unit(header)?);
+        self.units.lock().map_err(|_| poisoned())?.insert(unit_off, unit.clone());
+        Ok(unit)
+    }
+
+    fn global(unit: &Unit<'a>, o: UnitOffset) -> u64 {
+        o.to_debug_info_offset(&unit.header).map(|d| d.0 as u64).unwrap_or(0)
+    }
+
+    /// Resolves a reference attribute value to a global offset.
+    fn ref_of(unit: &Unit<'a>, v: AttributeValue<Slice<'a>>) -> Option<u64> {
+        match v {
+            AttributeValue::UnitRef(o) => Some(Self::global(unit, o)),
+            AttributeValue::DebugInfoRef(o) => Some(o.0 as u64),
+            _ => None,
+        }
+    }
+
+    fn attr_str(&self, unit: &Unit<'a>, v: AttributeValue<Slice<'a>>) -> Option<String> {
+        self.dwarf.attr_string(unit, v).ok().map(|s| String::from_utf8_lossy(s.slice()).into_owned())
+    }
+
+    /// A file name of the unit's line table, relative to the comp dir.
+    fn file_name(&self, unit: &Unit<'a>, index: u64) -> Option<String> {
+        let lp = unit.line_program.as_ref()?;
+        let header = lp.header();
+        let file = header.file(index)?;
+        let name = self.attr_str(unit, file.path_name())?;
+        let dir = file.directory(header).and_then(|d| self.attr_str(unit, d)).unwrap_or_default();
+        let full = if name.starts_with('/') || dir.is_empty() { name } else { format!("{dir}/{name}") };
+        let comp = unit.comp_dir.map(|c| String::from_utf8_lossy(c.slice()).into_owned()).unwrap_or_default();
+        Some(match full.strip_prefix(&comp) {
+            Some(rest) if !comp.is_empty() && rest.starts_with('/') => rest[1..].to_string(),
+            _ => full,
+        })
+    }
+
+    /// Entry address of a DIE with pc attributes: `DW_AT_entry_pc`, else
+    /// `DW_AT_low_pc`, else the first range.
+    fn die_entry_pc(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<Option<u64>> {
+        let low = match die.attr_value(DW_AT_low_pc)? {
+            Some(AttributeValue::Addr(a)) => Some(a),
+            Some(v @ AttributeValue::DebugAddrIndex(_)) => self.dwarf.attr_address(unit, v)?,
+            _ => None,
+        };
+        let first_range = || -> Result<Option<u64>> {
+            let mut it = self.dwarf.die_ranges(unit, die)?;
+            Ok(it.next()?.map(|r| r.begin))
+        };
+        match die.attr_value(DW_AT_entry_pc)? {
+            Some(AttributeValue::Addr(a)) => return Ok(Some(a)),
+            Some(v @ AttributeValue::DebugAddrIndex(_)) => return Ok(self.dwarf.attr_address(unit, v)?),
+            Some(v) => {
+                if let Some(k) = v.udata_value() {
+                    let base = match low {
+                        Some(l) => Some(l),
+                        None => first_range()?,
+                    };
+                    return Ok(base.map(|b| b.wrapping_add(k)));
+                }
+            }
+            None => {}
+        }
+        match low {
+            Some(l) if die.attr_value(DW_AT_ranges)?.is_none() => Ok(Some(l)),
+            _ => first_range(),
+        }
+    }
+
+    /// Does the DIE have a pc range containing `pc`?
+    fn die_has_pc(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>, pc: u64) -> Result<bool> {
+        let mut it = self.dwarf.die_ranges(unit, die)?;
+        while let Some(r) = it.next()? {
+            if r.begin <= pc && pc < r.end {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Does the DIE's pc range contain `pc`? (No ranges at all: yes.)
+    fn die_contains(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>, pc: u64) -> Result<bool> {
+        let mut any = false;
+        let mut it = self.dwarf.die_ranges(unit, die)?;
+        while let Some(r) = it.next()? {
+            any = true;
+            if r.begin <= pc && pc < r.end {
+                return Ok(true);
+            }
+        }
+        Ok(!any)
+    }
+
+    /// Builds [`FunctionInfo`]s for index entries that all name one
+    /// function of one unit.
+    fn function_info(&self, group: &[&FuncEntry<'a>], pattern: &FunctionPattern) -> Result<Option<FunctionInfo>> {
+        let index = self.index()?;
+        let first = group[0];
+        let uinfo = &index.units[first.unit as usize];
+        let unit = self.unit_at(uinfo.offset)?;
+        let decl = group.iter().find(|e| e.decl_line != 0).unwrap_or(&first);
+        let decl_file = if decl.decl_file != 0 || unit.header.version() >= 5 {
+            self.file_name(&unit, decl.decl_file as u64)
+        } else {
+            None
+        };
+        if !pattern.matches_line(decl.decl_line) {
+            return Ok(None);
+        }
+        if pattern.file.is_some() && !decl_file.as_deref().map(|f| pattern.matches_file(f)).unwrap_or(false) {
+            return Ok(None);
+        }
+        // The out-of-line instance: an entry with a pc.
+        let concrete = group.iter().find(|e| e.low_pc.is_some() || e.has_ranges || e.entry_pc.is_some());
+        let (die, entry_pc, high_pc) = match concrete {
+            Some(c) => {
+                let entry = match (c.entry_pc, c.low_pc, c.has_ranges) {
+                    (Some(e), _, _) => Some(e),
+                    (None, Some(l), false) => Some(l),
+                    _ => {
+                        let (u, uo) = self.unit_of(c.die)?;
+                        let d = u.entry(uo)?;
+                        self.die_entry_pc(&u, &d)?
+                    }
+                };
+                (c.die, entry, c.high_pc)
+            }
+            None => (group.iter().find(|e| e.inline).unwrap_or(&first).die, None, None),
+        };
+        let roots: Vec<u64> = group.iter().filter(|e| e.inline).map(|e| e.die).collect();
+        let inline_instances = if roots.is_empty() { Vec::new() } else { self.inline_instances(&unit, &roots)? };
+        if entry_pc.is_none() && inline_instances.is_empty() {
+            return Ok(None);
+        }
+        let prologue_end = match entry_pc {
+            Some(e) => self.prologue_end(&unit, e, high_pc)?,
+            None => None,
+        };
+        Ok(Some(FunctionInfo {
+            name: String::from_utf8_lossy(first.name).into_owned(),
+            cu_name: String::from_utf8_lossy(uinfo.name).into_owned(),
+            decl_file,
+            decl_line: decl.decl_line,
+            external: group.iter().any(|e| e.external),
+            die,
+            entry_pc,
+            prologue_end,
+            optimized: uinfo.optimized,
+            inline_instances,
+        }))
+    }
+
+    /// All `DW_TAG_inlined_subroutine`s of `unit` whose abstract origin is
+    /// one of `roots`.
+    fn inline_instances(&self, unit: &Unit<'a>, roots: &[u64]) -> Result<Vec<InlineInstance>> {
+        let roots: HashSet<u64> = roots.iter().copied().collect();
+        let mut out = Vec::new();
+        let mut cursor = unit.entries();
+        while let Some((_, die)) = cursor.next_dfs()? {
+            if die.tag() != DW_TAG_inlined_subroutine {
+                continue;
+            }
+            let origin = match die.attr_value(DW_AT_abstract_origin)? {
+                Some(v) => Self::ref_of(unit, v),
+                None => None,
+            };
+            if !origin.map(|o| roots.contains(&o)).unwrap_or(false) {
+                continue;
+            }
+            let entry_pc = match self.die_entry_pc(unit, die)? {
+                Some(e) => e,
+                None => continue,
+            };
+            let call_file = match die.attr_value(DW_AT_call_file)?.and_then(|v| v.udata_value()) {
+                Some(f) => self.file_name(unit, f),
+                None => None,
+            };
+            let call_line = die.attr_value(DW_AT_call_line)?.and_then(|v| v.udata_value()).unwrap_or(0) as u32;
+            out.push(InlineInstance { die: Self::global(unit, die.offset()), entry_pc, call_file, call_line });
+        }
+        out.sort_by_key(|i| i.entry_pc);
+        Ok(out)
+    }
+
+    /// End of the prologue of the function at `[entry, high)` by the line
+    /// table: a row flagged `prologue_end`, else the first `is_stmt` row past
+    /// the entry whose line differs from the entry's line.
+    fn prologue_end(&self, unit: &Unit<'a>, entry: u64, high: Option<u64>) -> Result<Option<u64>> {
+        let lp = match &unit.line_program {
+            Some(lp) => lp.clone(),
+            None => return Ok(None),
+        };
+        let high = high.unwrap_or(u64::MAX);
+        let mut rows = lp.rows();
+        let mut entry_line: Option<u64> = None;
+        let mut candidate = None;
+        while let Some((_, row)) = rows.next_row()? {
+            let a = row.address();
+            if a < entry || a >= high || row.end_sequence() {
+                if entry_line.is_some() && a >= high {
+                    break;
+                }
+                continue;
+            }
+            let line = row.line().map(|l| l.get()).unwrap_or(0);
+            if row.prologue_end() {
+                return Ok(Some(a));
+            }
+            match entry_line {
+                None if a == entry => entry_line = Some(line),
+                Some(l) if a > entry && row.is_stmt() && line != l && line != 0 && candidate.is_none() => {
+                    candidate = Some(a)
+                }
+                _ => {}
+            }
+        }
+        Ok(candidate.or(Some(entry)))
+    }
+
+    /// The CFA at `pc` as a register + offset, from `.debug_frame` or
+    /// `.eh_frame`.
+    pub(crate) fn cfa_at(&self, pc: u64) -> Result<Option<(Reg, i64)>> {
+        use gimli::UnwindSection;
+        let mut ctx = Box::new(gimli::UnwindContext::new());
+        if let Some(df) = &self.debug_frame {
+            let bases = gimli::BaseAddresses::default();
+            if let Ok(fde) = df.fde_for_address(&bases, pc, gimli::DebugFrame::cie_from_offset) {
+                let row = fde.unwind_info_for_address(df, &bases, &mut ctx, pc)?;
+                if let gimli::CfaRule::RegisterAndOffset { register, offset } = row.cfa() {
+                    return Ok(Some((Reg(register.0), *offset)));
+                }
+                return Ok(None);
+            }
+        }
+        if let Some((eh, addr)) = &self.eh_frame {
+            let bases = gimli::BaseAddresses::default().set_eh_frame(*addr);
+            if let Ok(fde) = eh.fde_for_address(&bases, pc, gimli::EhFrame::cie_from_offset) {
+                let row = fde.unwind_info_for_address(eh, &bases, &mut ctx, pc)?;
+                if let gimli::CfaRule::RegisterAndOffset { register, offset } = row.cfa() {
+                    return Ok(Some((Reg(register.0), *offset)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The name and type of a variable DIE, following abstract origins.
+    fn var_name_type(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<(Option<String>, Option<u64>)> {
+        let mut name = die.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(unit, v));
+        let mut ty = die.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(unit, v));
+        let mut origin = die.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
+        let mut hops = 0;
+        while let (Some(o), true) = (origin, (name.is_none() || ty.is_none()) && hops < 4) {
+            hops += 1;
+            let (u, uo) = self.unit_of(o)?;
+            let d = u.entry(uo)?;
+            if name.is_none() {
+                name = d.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(&u, v));
+            }
+            if ty.is_none() {
+                ty = d.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(&u, v));
+            }
+            origin = d.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(&u, v));
+        }
+        Ok((name, ty))
+    }
+
+    /// The frame base of the subprogram around `scope` at `pc`.
+    fn frame_base(&self, unit: &Unit<'a>, scope_off: u64, pc: u64) -> Result<FrameBase> {
+        // The subprogram is `scope` itself or the top-level subprogram of
+        // the unit containing pc.
+        let mut fb_expr = None;
+        let (_, so) = self.unit_of(scope_off)?;
+        let sd = unit.entry(so)?;
+        if sd.tag() == DW_TAG_subprogram {
+            fb_expr = sd.attr_value(DW_AT_frame_base)?;
+        } else {
+            let mut tree = unit.entries_tree(None)?;
+            let root = tree.root()?;
+            let mut children = root.children();
+            while let Some(child) = children.next()? {
+                let e = child.entry();
+                if e.tag() == DW_TAG_subprogram && e.attr_value(DW_AT_frame_base)?.is_some() && self.die_has_pc(unit, e, pc)? {
+                    fb_expr = e.attr_value(DW_AT_frame_base)?;
+                    break;
+                }
+            }
+        }
+        let expr = match fb_expr {
+            Some(AttributeValue::Exprloc(e)) => e.0.slice().to_vec(),
+            Some(v) => match self.loclist_bytes(unit, v, pc)? {
+                Some(b) => b,
+                None => return Ok(FrameBase::Unknown),
+            },
+            None => return Ok(FrameBase::Unknown),
+        };
+        location::frame_base_from_expr(&expr, unit.encoding(), &|| self.cfa_at(pc))
+    }
+
+    /// The expression bytes of a location list entry covering `pc`.
+    fn loclist_bytes(&self, unit: &Unit<'a>, v: AttributeValue<Slice<'a>>, pc: u64) -> Result<Option<Vec<u8>>> {
+        let off = match v {
+            AttributeValue::LocationListsRef(o) => o,
+            AttributeValue::DebugLocListsIndex(i) => self.dwarf.locations_offset(unit, i)?,
+            AttributeValue::SecOffset(o) => gimli::LocationListsOffset(o),
+            _ => return Ok(None),
+        };
+        let mut it = self.dwarf.locations(unit, off)?;
+        while let Some(e) = it.next()? {
+            if e.range.begin <= pc && pc < e.range.end {
+                return Ok(Some(e.data.0.slice().to_vec()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn variable_of(
+        &self,
+        unit: &Unit<'a>,
+        die: &gimli::DebuggingInformationEntry<Slice<'a>>,
+        kind: VarKind,
+        pc: u64,
+        at_entry: bool,
+        fb: &dyn Fn() -> Result<FrameBase>,
+    ) -> Result<Option<Variable>> {
+        let (name, ty) = self.var_name_type(unit, die)?;
+        let name = match name {
+            Some(n) => n,
+            None => return Ok(None),
+        };
+        let location = match die.attr_value(DW_AT_location)? {
+            Some(AttributeValue::Exprloc(e)) => location::translate(e.0.slice(), unit.encoding(), at_entry, fb),
+            Some(v) => match self.loclist_bytes(unit, v, pc)? {
+                Some(b) if b.is_empty() => VarLocation::OptimizedOut,
+                Some(b) => location::translate(&b, unit.encoding(), at_entry, fb),
+                None => VarLocation::OptimizedOut,
+            },
+            None => match die.attr_value(DW_AT_const_value)? {
+                Some(v) => const_value(v),
+                None => VarLocation::OptimizedOut,
+            },
+        };
+        let type_name = match ty {
+            Some(t) => type_name(self, t),
+            None => "void".to_string(),
+        };
+        Ok(Some(Variable { name, kind, type_id: ty, type_name, location }))
+    }
+
+    fn collect_vars(
+        &self,
+        unit: &Unit<'a>,
+        node: gimli::EntriesTreeNode<Slice<'a>>,
+        pc: u64,
+        at_entry: bool,
+        top: bool,
+        fb: &dyn Fn() -> Result<FrameBase>,
+        params: &mut Vec<(Option<u64>, Variable)>,
+        locals: &mut Vec<(Option<u64>, Variable)>,
+    ) -> Result<()> {
+        let mut children = node.children();
+        while let Some(child) = children.next()? {
+            let e = child.entry();
+            match e.tag() {
+                DW_TAG_formal_parameter if top => {
+                    let o = e.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
+                    if let Some(v) = self.variable_of(unit, e, VarKind::Param, pc, at_entry, fb)? {
+                        params.push((o, v));
+                    }
+                }
+                DW_TAG_variable => {
+                    let o = e.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
+                    if let Some(v) = self.variable_of(unit, e, VarKind::Local, pc, at_entry, fb)? {
+                        locals.push((o, v));
+                    }
+                }
+                DW_TAG_lexical_block => {
+                    if self.die_contains(unit, e, pc)? {
+                        self.collect_vars(unit, child, pc, at_entry, false, fb, params, locals)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds a top-level type DIE by tag and name, preferring definitions.
+    fn find_type_die(&self, tags: &[DwTag], name: &str) -> Result<Option<u64>> {
+        let mut decl = None;
+        let mut it = self.dwarf.units();
+        while let Some(h) = it.next()? {
+            if let Some(found) = self.find_type_in_unit(&h, tags, name, &mut decl)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(decl)
+    }
+
+    /// Walks the top level of one unit (jumping over children with
+    /// `DW_AT_sibling`) for a type DIE named `name` with a tag in `tags`.
+    fn find_type_in_unit(
+        &self,
+        h: &gimli::UnitHeader<Slice<'a>>,
+        tags: &[DwTag],
+        name: &str,
+        decl: &mut Option<u64>,
+    ) -> Result<Option<u64>> {
+        let base = h.offset().as_debug_info_offset().map(|d| d.0 as u64).unwrap_or(0);
+        let abbrevs = self.dwarf.abbreviations(h)?;
+        let mut raw = h.entries_raw(&abbrevs, None)?;
+        // Depth of raw's depth 0 relative to the unit DIE.
+        let mut shift = 0isize;
+        let mut str_base = None;
+        while !raw.is_empty() {
+            let depth = raw.next_depth() + shift;
+            let off = raw.next_offset();
+            let ab = match raw.read_abbreviation()? {
+                Some(a) => a,
+                None => {
+                    if depth <= 1 {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let unit_die = depth == 0;
+            let want = depth == 1 && tags.contains(&ab.tag());
+            let mut sibling = None;
+            let mut nm: Option<&[u8]> = None;
+            let mut is_decl = false;
+            for spec in ab.attributes() {
+                if !want && !unit_die && spec.name() != DW_AT_sibling {
+                    raw.skip_attributes(std::slice::from_ref(spec))?;
+                    continue;
+                }
+                let a = raw.read_attribute(*spec)?;
+                match (a.name(), a.value()) {
+                    (DW_AT_sibling, AttributeValue::UnitRef(o)) => sibling = Some(o),
+                    (DW_AT_str_offsets_base, AttributeValue::DebugStrOffsetsBase(b)) => str_base = Some(b),
+                    (DW_AT_name, v) if want => {
+                        nm = match v {
+                            AttributeValue::String(s) => Some(s.slice()),
+                            AttributeValue::DebugStrRef(o) => self.dwarf.debug_str.get_str(o).ok().map(|s| s.slice()),
+                            AttributeValue::DebugLineStrRef(o) => {
+                                self.dwarf.debug_line_str.get_str(o).ok().map(|s| s.slice())
+                            }
+                            AttributeValue::DebugStrOffsetsIndex(i) => str_base
+                                .and_then(|b| self.dwarf.debug_str_offsets.get_str_offset(h.format(), b, i).ok())
+                                .and_then(|o| self.dwarf.debug_str.get_str(o).ok())
+                                .map(|s| s.slice()),
+                            _ => None,
+                        }
+                    }
+                    (DW_AT_declaration, AttributeValue::Flag(f)) => is_decl = f,
+                    _ => {}
+                }
+            }
+            if want && nm == Some(name.as_bytes()) {
+                let g = base + off.0 as u64;
+                if !is_decl {
+                    return Ok(Some(g));
+                }
+                decl.get_or_insert(g);
+            }
+            if ab.has_children() && depth == 1 {
+                if let Some(s) = sibling {
+                    if s.0 > off.0 {
+                        raw = h.entries_raw(&abbrevs, Some(s))?;
+                        shift = 1;
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn poisoned() -> DebugInfoError {
+    DebugInfoError::Dwarf("internal lock poisoned".into())
+}
+
+fn const_value(v: AttributeValue<Slice<'_>>) -> VarLocation {
+    let bytes = match v {
+        AttributeValue::Block(b) => b.slice().to_vec(),
+        AttributeValue::Sdata(x) => x.to_le_bytes().to_vec(),
+        AttributeValue::Udata(x) => x.to_le_bytes().to_vec(),
+        AttributeValue::Data1(x) => vec![x],
+        AttributeValue::Data2(x) => x.to_le_bytes().to_vec(),
+        AttributeValue::Data4(x) => x.to_le_bytes().to_vec(),
+        AttributeValue::Data8(x) => x.to_le_bytes().to_vec(),
+        _ => return VarLocation::Unsupported("DW_AT_const_value of an unsupported form".into()),
+    };
+    VarLocation::Available(Location::ImplicitValue(bytes))
+}
+
+impl<'a> DebugInfo for DwarfDebugInfo<'a> {
+    fn functions(&self, pattern: &FunctionPattern) -> Result<Vec<FunctionInfo>> {
+        let index = self.index()?;
+        // A file part naming a .c file restricts the units by their name.
+        let unit_filter: Option<Vec<bool>> = match &pattern.file {
+            Some(f) if f.ends_with(".c") => Some(
+                index
+                    .units
+                    .iter()
+                    .map(|u| super::pattern::file_match(f, &String::from_utf8_lossy(u.name)))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let exact = !pattern.is_wildcard();
+        let mut groups: HashMap<(u32, u64), Vec<&FuncEntry<'a>>> = HashMap::new();
+        for f in &index.funcs {
+            if let Some(uf) = &unit_filter {
+                if !uf.get(f.unit as usize).copied().unwrap_or(false) {
+                    continue;
+                }
+            }
+            let hit = if exact {
+                f.name == pattern.function.as_bytes()
+            } else {
+                super::pattern::glob_match(pattern.function.as_bytes(), f.name)
+            };
+            if hit {
+                // Group an out-of-line instance with its abstract root.
+                let key = (f.unit, f.origin.filter(|_| !f.inline).unwrap_or(f.die));
+                groups.entry(key).or_default().push(f);
+            }
+        }
+        let mut keys: Vec<_> = groups.keys().copied().collect();
+        keys.sort();
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some(fi) = self.function_info(&groups[&k], pattern)? {
+                out.push(fi);
+            }
+        }
+        out.sort_by(|a, b| {
+            a.name.cmp(&b.name).then(
+                a.entry_pc
+                    .or(a.inline_instances.first().map(|i| i.entry_pc))
+                    .cmp(&b.entry_pc.or(b.inline_instances.first().map(|i| i.entry_pc))),
+            )
+        });
+        Ok(out)
+    }
+
+    fn variables(&self, scope: DieRef, pc: u64) -> Result<Vec<Variable>> {
+        let (unit, uo) = self.unit_of(scope)?;
+        let die = unit.entry(uo)?;
+        if !matches!(die.tag(), DW_TAG_subprogram | DW_TAG_inlined_subroutine) {
+            return Err(DebugInfoError::Lookup(format!("DIE {scope:#x} is not a function")));
+        }
+        let at_entry = self.die_entry_pc(&unit, &die)? == Some(pc);
+        let fb_cell: OnceLock<Result<FrameBase>> = OnceLock::new();
+        let fb = || fb_cell.get_or_init(|| self.frame_base(&unit, scope, pc)).clone();
+        let (mut params, mut locals) = (Vec::new(), Vec::new());
+        {
+            let mut tree = unit.entries_tree(Some(uo))?;
+            let root = tree.root()?;
+            self.collect_vars(&unit, root, pc, at_entry, true, &fb, &mut params, &mut locals)?;
+        }
+        // Parameters of the abstract instance that the concrete one lacks
+        // were optimized away entirely; list them in the abstract order.
+        if let Some(o) = die.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(&unit, v)) {
+            let (ou, oo) = self.unit_of(o)?;
+            let mut tree = ou.entries_tree(Some(oo))?;
+            let root = tree.root()?;
+            let mut children = root.children();
+            let mut all = Vec::new();
+            while let Some(child) = children.next()? {
+                let e = child.entry();
+                if e.tag() != DW_TAG_formal_parameter {
+                    continue;
+                }
+                let g = Self::global(&ou, e.offset());
+                if let Some(p) = params.iter().position(|(po, _)| *po == Some(g)) {
+                    all.push(params.remove(p));
+                } else {
+                    let (name, ty) = self.var_name_type(&ou, e)?;
+                    if let Some(name) = name {
+                        let type_name = ty.map(|t| type_name(self, t)).unwrap_or_else(|| "void".into());
+                        let v = Variable { name, kind: VarKind::Param, type_id: ty, type_name, location: VarLocation::OptimizedOut };
+                        all.push((Some(g), v));
+                    }
+                }
+            }
+            all.append(&mut params);
+            params = all;
+        }
+        let mut out: Vec<Variable> = params.into_iter().map(|(_, v)| v).collect();
+        out.extend(locals.into_iter().map(|(_, v)| v));
+        Ok(out)
+    }
+
+    fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {
+        let (unit, uo) = self.unit_of(ty)?;
+        let die = unit.entry(uo)?;
+        let name = die.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(&unit, v));
+        let size = die.attr_value(DW_AT_byte_size)?.and_then(|v| v.udata_value());
+        let declaration = matches!(die.attr_value(DW_AT_declaration)?, Some(AttributeValue::Flag(true)));
+        let target = die.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(&unit, v));
+        let children = |f: &mut dyn FnMut(&gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<()>| -> Result<()> {
+            let mut tree = unit.entries_tree(Some(uo))?;
+            let root = tree.root()?;
+            let mut ch = root.children();
+            while let Some(c) = ch.next()? {
+                f(c.entry())?;
+            }
+            Ok(())
+        };
+        let kind = match die.tag() {
+            DW_TAG_base_type => {
+                let enc = die.attr_value(DW_AT_encoding)?;
+                TypeKind::Base(match enc {
+                    Some(AttributeValue::Encoding(e)) => match e {
+                        DW_ATE_signed | DW_ATE_signed_char => BaseEncoding::Signed,
+                        DW_ATE_unsigned | DW_ATE_unsigned_char | DW_ATE_UTF => BaseEncoding::Unsigned,
+                        DW_ATE_boolean => BaseEncoding::Bool,
+                        DW_ATE_float => BaseEncoding::Float,
+                        _ => BaseEncoding::Other,
+                    },
+                    _ => BaseEncoding::Other,
+                })
+            }
+            DW_TAG_unspecified_type => TypeKind::Void,
+            DW_TAG_pointer_type | DW_TAG_reference_type | DW_TAG_rvalue_reference_type => TypeKind::Pointer { target },
+            DW_TAG_typedef => TypeKind::Typedef { target },
+            DW_TAG_const_type => TypeKind::Const { target },
+            DW_TAG_volatile_type => TypeKind::Volatile { target },
+            DW_TAG_restrict_type | DW_TAG_atomic_type => TypeKind::Restrict { target },
+            DW_TAG_array_type => {
+                let mut dims = Vec::new();
+                children(&mut |c| {
+                    if c.tag() == DW_TAG_subrange_type || c.tag() == DW_TAG_enumeration_type {
+                        let count = match c.attr_value(DW_AT_count)?.and_then(|v| v.udata_value()) {
+                            Some(n) => Some(n),
+                            None => c.attr_value(DW_AT_upper_bound)?.and_then(|v| v.udata_value()).map(|u| u.wrapping_add(1)),
+                        };
+                        dims.push(count);
+                    }
+                    Ok(())
+                })?;
+                if dims.is_empty() {
+                    dims.push(None);
+                }
+                match target {
+                    Some(element) => TypeKind::Array { element, dims },
+                    None => TypeKind::Other("array without element type".into()),
+                }
+            }
+            DW_TAG_structure_type | DW_TAG_union_type | DW_TAG_class_type => {
+                let mut members = Vec::new();
+                let is_union = die.tag() == DW_TAG_union_type;
+                children(&mut |c| {
+                    if c.tag() != DW_TAG_member {
+                        return Ok(());
+                    }
+                    let name = c.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(&unit, v));
+                    let type_id = match c.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(&unit, v)) {
+                        Some(t) => t,
+                        None => return Ok(()),
+                    };
+                    let byte_off = match c.attr_value(DW_AT_data_member_location)? {
+                        Some(v) => v.udata_value().unwrap_or(0),
+                        None => 0,
+                    };
+                    let bit_size = c.attr_value(DW_AT_bit_size)?.and_then(|v| v.udata_value());
+                    let (offset, bitfield) = match bit_size {
+                        None => (byte_off, None),
+                        Some(bs) => {
+                            let total_bits = match c.attr_value(DW_AT_data_bit_offset)?.and_then(|v| v.udata_value()) {
+                                Some(b) => b,
+                                None => {
+                                    // DWARF 2/3: DW_AT_bit_offset counts from the
+                                    // most significant bit of a storage unit of
+                                    // DW_AT_byte_size bytes (little endian).
+                                    let storage = c.attr_value(DW_AT_byte_size)?.and_then(|v| v.udata_value()).unwrap_or(4);
+                                    let bo = c.attr_value(DW_AT_bit_offset)?.and_then(|v| v.udata_value()).unwrap_or(0);
+                                    byte_off * 8 + (storage * 8).saturating_sub(bo + bs)
+                                }
+                            };
+                            (total_bits / 8, Some(Bitfield { bit_offset: (total_bits % 8) as u32, bit_size: bs as u32 }))
+                        }
+                    };
+                    members.push(Member { name, type_id, offset: if is_union { 0 } else { offset }, bitfield });
+                    Ok(())
+                })?;
+                if is_union {
+                    TypeKind::Union { members }
+                } else {
+                    TypeKind::Struct { members }
+                }
+            }
+            DW_TAG_enumeration_type => {
+                let mut enumerators = Vec::new();
+                children(&mut |c| {
+                    if c.tag() == DW_TAG_enumerator {
+                        let n = c.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(&unit, v)).unwrap_or_default();
+                        let v = match c.attr_value(DW_AT_const_value)? {
+                            Some(AttributeValue::Sdata(x)) => x,
+                            Some(v) => v.udata_value().map(|x| x as i64).or(v.sdata_value()).unwrap_or(0),
+                            None => 0,
+                        };
+                        enumerators.push((n, v));
+                    }
+                    Ok(())
+                })?;
+                TypeKind::Enum { enumerators }
+            }
+            DW_TAG_subroutine_type => {
+                let mut params = Vec::new();
+                let mut variadic = false;
+                children(&mut |c| {
+                    match c.tag() {
+                        DW_TAG_formal_parameter => {
+                            if let Some(t) = c.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(&unit, v)) {
+                                params.push(t);
+                            }
+                        }
+                        DW_TAG_unspecified_parameters => variadic = true,
+                        _ => {}
+                    }
+                    Ok(())
+                })?;
+                TypeKind::Function { ret: target, params, variadic }
+            }
+            t => TypeKind::Other(format!("{t}")),
+        };
+        let size = size.or(match &kind {
+            TypeKind::Pointer { .. } => Some(unit.encoding().address_size as u64),
+            _ => None,
+        });
+        Ok(TypeInfo { id: ty, name, size, declaration, kind })
+    }
+
+    fn find_type(&self, name: &str) -> Result<Option<TypeId>> {
+        let name = name.trim();
+        let (tags, bare): (&[DwTag], &str) = if let Some(n) = name.strip_prefix("struct ") {
+            (&[DW_TAG_structure_type, DW_TAG_class_type], n.trim())
+        } else if let Some(n) = name.strip_prefix("union ") {
+            (&[DW_TAG_union_type], n.trim())
+        } else if let Some(n) = name.strip_prefix("enum ") {
+            (&[DW_TAG_enumeration_type], n.trim())
+        } else {
+            (&[DW_TAG_typedef, DW_TAG_base_type], name)
+        };
+        self.find_type_die(tags, bare)
+    }
+}
