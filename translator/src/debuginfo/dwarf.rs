@@ -111,6 +111,7 @@ impl<'a> DwarfDebugInfo<'a> {
             line_str: sec(".debug_line_str"),
             str_offsets: sec(".debug_str_offsets"),
             addr: sec(".debug_addr"),
+            abbrev: sec(".debug_abbrev"),
         };
         let df = sec(".debug_frame");
         let debug_frame = (!df.is_empty()).then(|| {

@@ -72,6 +72,7 @@ pub(crate) struct Sections<'a> {
     pub line_str: &'a [u8],
     pub str_offsets: &'a [u8],
     pub addr: &'a [u8],
+    pub abbrev: &'a [u8],
 }
 
 impl<'a> FunctionIndex<'a> {
@@ -97,11 +98,11 @@ impl<'a> FunctionIndex<'a> {
         }
         chunks.push(&headers[start..]);
         let results: Vec<Result<FunctionIndex<'a>>> = if chunks.len() == 1 {
-            vec![scan_units(dwarf, secs, chunks[0])]
+            vec![scan_units(secs, chunks[0])]
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> =
-                    chunks.iter().map(|c| s.spawn(move || scan_units(dwarf, secs, c))).collect();
+                    chunks.iter().map(|c| s.spawn(move || scan_units(secs, c))).collect();
                 handles
                     .into_iter()
                     .map(|h| h.join().unwrap_or_else(|_| Err(DebugInfoError::Dwarf("index thread failed".into()))))
@@ -123,7 +124,6 @@ impl<'a> FunctionIndex<'a> {
 }
 
 fn scan_units<'a>(
-    dwarf: &gimli::Dwarf<Slice<'a>>,
     secs: Sections<'a>,
     headers: &[gimli::UnitHeader<Slice<'a>>],
 ) -> Result<FunctionIndex<'a>> {
@@ -131,7 +131,7 @@ fn scan_units<'a>(
     let mut scratch = Scratch::default();
     for h in headers {
         let unit_idx = out.units.len() as u32;
-        match scan_unit(dwarf, secs, h, unit_idx, &mut out.funcs, &mut scratch)? {
+        match scan_unit(secs, h, unit_idx, &mut out.funcs, &mut scratch)? {
             Some(u) => out.units.push(u),
             None => continue,
         }
@@ -154,6 +154,8 @@ enum Step {
     Want(Want, DwForm, i64),
     /// `DW_FORM_indirect`: the form is in the data.
     Indirect(Want),
+    /// `DW_AT_sibling` as `DW_FORM_ref4` (the common case).
+    Sibling4,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,41 +269,78 @@ fn fixed_size(form: DwForm, enc: &Enc) -> Option<u32> {
     })
 }
 
-fn compile_plan(scratch: &mut Scratch, abbrev: &gimli::Abbreviation, enc: &Enc) -> Result<Plan> {
-    let start = scratch.steps.len() as u32;
-    let tag = abbrev.tag();
-    for spec in abbrev.attributes() {
-        let form = spec.form();
-        let want = want_of(tag, spec.name());
-        let step = if form == DW_FORM_indirect {
-            Step::Indirect(want)
-        } else if want != Want::None {
-            Step::Want(want, form, spec.implicit_const_value().unwrap_or(0))
-        } else if let Some(n) = fixed_size(form, enc) {
-            Step::Fixed(n)
-        } else {
-            match form {
-                DW_FORM_udata | DW_FORM_ref_udata | DW_FORM_strx | DW_FORM_addrx
-                | DW_FORM_loclistx | DW_FORM_rnglistx | DW_FORM_GNU_addr_index
-                | DW_FORM_GNU_str_index => Step::Uleb,
-                DW_FORM_sdata => Step::Sleb,
-                DW_FORM_string => Step::CStr,
-                DW_FORM_block1 => Step::Block1,
-                DW_FORM_block2 => Step::Block2,
-                DW_FORM_block4 => Step::Block4,
-                DW_FORM_block | DW_FORM_exprloc => Step::BlockUleb,
-                _ => return Err(DebugInfoError::Dwarf(format!("unsupported attribute form {form}"))),
-            }
-        };
-        // Merge runs of fixed sizes within this plan.
-        let in_plan = scratch.steps.len() as u32 > start;
-        match (scratch.steps.last_mut(), step) {
-            (Some(Step::Fixed(a)), Step::Fixed(b)) if in_plan => *a += b,
-            (_, Step::Fixed(0)) => {}
-            _ => scratch.steps.push(step),
+/// Compiles one attribute specification into a step appended to the plan
+/// being built (merging runs of fixed sizes).
+fn push_step(scratch: &mut Scratch, start: u32, tag: DwTag, at: DwAt, form: DwForm, implicit: i64, enc: &Enc) -> Result<()> {
+    let want = want_of(tag, at);
+    let step = if form == DW_FORM_indirect {
+        Step::Indirect(want)
+    } else if want == Want::Sibling && matches!(form, DW_FORM_ref4) {
+        Step::Sibling4
+    } else if want != Want::None {
+        Step::Want(want, form, implicit)
+    } else if let Some(n) = fixed_size(form, enc) {
+        Step::Fixed(n)
+    } else {
+        match form {
+            DW_FORM_udata | DW_FORM_ref_udata | DW_FORM_strx | DW_FORM_addrx | DW_FORM_loclistx
+            | DW_FORM_rnglistx | DW_FORM_GNU_addr_index | DW_FORM_GNU_str_index => Step::Uleb,
+            DW_FORM_sdata => Step::Sleb,
+            DW_FORM_string => Step::CStr,
+            DW_FORM_block1 => Step::Block1,
+            DW_FORM_block2 => Step::Block2,
+            DW_FORM_block4 => Step::Block4,
+            DW_FORM_block | DW_FORM_exprloc => Step::BlockUleb,
+            _ => return Err(DebugInfoError::Dwarf(format!("unsupported attribute form {form}"))),
         }
+    };
+    let in_plan = scratch.steps.len() as u32 > start;
+    match (scratch.steps.last_mut(), step) {
+        (Some(Step::Fixed(a)), Step::Fixed(b)) if in_plan => *a += b,
+        (_, Step::Fixed(0)) => {}
+        _ => scratch.steps.push(step),
     }
-    Ok(Plan { tag, has_children: abbrev.has_children(), start, len: scratch.steps.len() as u32 - start })
+    Ok(())
+}
+
+/// Parses the abbreviation table at `offset` of `.debug_abbrev` straight
+/// into plans (gimli's parser allocates per abbreviation; this is the hot
+/// path of the index).
+fn compile_abbrevs(abbrev: &[u8], offset: usize, scratch: &mut Scratch, enc: &Enc) -> Result<()> {
+    scratch.steps.clear();
+    scratch.plans.clear();
+    let bad = || DebugInfoError::Dwarf("malformed DWARF: bad abbreviation table".into());
+    if offset > abbrev.len() {
+        return Err(bad());
+    }
+    let mut cur = Cur { buf: abbrev, pos: offset };
+    loop {
+        let code = cur.uleb()?;
+        if code == 0 {
+            return Ok(());
+        }
+        if code > 1 << 20 {
+            return Err(DebugInfoError::Dwarf(format!("unsupported abbreviation code {code}")));
+        }
+        let tag = DwTag(u16::try_from(cur.uleb()?).map_err(|_| bad())?);
+        let has_children = cur.uint(1)? != 0;
+        let start = scratch.steps.len() as u32;
+        loop {
+            let at = cur.uleb()?;
+            let form = cur.uleb()?;
+            if at == 0 && form == 0 {
+                break;
+            }
+            let form = DwForm(u16::try_from(form).map_err(|_| bad())?);
+            let implicit = if form == DW_FORM_implicit_const { cur.sleb()? } else { 0 };
+            let at = DwAt(u16::try_from(at).map_err(|_| bad())?);
+            push_step(scratch, start, tag, at, form, implicit, enc)?;
+        }
+        if scratch.plans.len() <= code as usize {
+            scratch.plans.resize(code as usize + 1, None);
+        }
+        scratch.plans[code as usize] = Some(Plan { tag, has_children, start, len: scratch.steps.len() as u32 - start });
+    }
 }
 
 fn malformed() -> DebugInfoError {
@@ -543,14 +582,13 @@ fn skip_step(cur: &mut Cur<'_>, step: Step) -> Result<()> {
             let n = cur.uleb()?;
             cur.skip(n as usize)
         }
-        Step::Want(..) | Step::Indirect(_) => Ok(()),
+        Step::Want(..) | Step::Indirect(_) | Step::Sibling4 => Ok(()),
     }
 }
 
 /// Scans one unit; returns `None` for units that are not compile units
 /// (type units, skeleton units).
 fn scan_unit<'a>(
-    dwarf: &gimli::Dwarf<Slice<'a>>,
     secs: Sections<'a>,
     header: &gimli::UnitHeader<Slice<'a>>,
     unit_idx: u32,
@@ -565,9 +603,6 @@ fn scan_unit<'a>(
         return Ok(None);
     }
     let enc = header.encoding();
-    let abbrevs = dwarf.abbreviations(header)?;
-    scratch.steps.clear();
-    scratch.plans.clear();
     let end = (unit_start as usize).saturating_add(header.length_including_self());
     let entries = (unit_start as usize).saturating_add(header.header_size());
     if end > secs.info.len() || entries > end {
@@ -580,11 +615,11 @@ fn scan_unit<'a>(
         str_offsets_base: 0,
         addr_base: 0,
     };
+    compile_abbrevs(secs.abbrev, header.debug_abbrev_offset().0, scratch, &ctx.enc)?;
     let mut cur = Cur { buf: &secs.info[..end], pos: entries };
     let mut depth: i32 = 0;
     let mut unit = UnitInfo { offset: unit_start, name: b"", comp_dir: b"", optimized: false };
     let first_func = out.len();
-    let mut named: HashMap<u64, usize> = HashMap::new();
     while cur.pos < end {
         let die = cur.pos as u64;
         let code = cur.uleb()?;
@@ -595,22 +630,9 @@ fn scan_unit<'a>(
             }
             continue;
         }
-        let plan = match scratch.plans.get(code as usize).copied().flatten() {
-            Some(p) => p,
-            None => {
-                let ab = abbrevs.get(code).ok_or_else(|| {
-                    DebugInfoError::Dwarf(format!("malformed DWARF: unknown abbreviation code {code}"))
-                })?;
-                let p = compile_plan(scratch, ab, &ctx.enc)?;
-                if code < 100_000 {
-                    if scratch.plans.len() <= code as usize {
-                        scratch.plans.resize(code as usize + 1, None);
-                    }
-                    scratch.plans[code as usize] = Some(p);
-                }
-                p
-            }
-        };
+        let plan = scratch.plans.get(code as usize).copied().flatten().ok_or_else(|| {
+            DebugInfoError::Dwarf(format!("malformed DWARF: unknown abbreviation code {code}"))
+        })?;
         let mut vals = Vals::default();
         let mut sibling_only = true;
         for i in plan.start..plan.start + plan.len {
@@ -622,6 +644,7 @@ fn scan_unit<'a>(
                     }
                     read_want(&mut cur, &ctx, w, form, imp, &mut vals)?
                 }
+                Step::Sibling4 => vals.sibling = Some(unit_start + cur.uint(4)?),
                 Step::Indirect(w) => {
                     let form = DwForm(cur.uleb()? as u16);
                     read_want(&mut cur, &ctx, w, form, 0, &mut vals)?
@@ -644,9 +667,6 @@ fn scan_unit<'a>(
             continue;
         }
         if depth == 1 && plan.tag == DW_TAG_subprogram && !sibling_only && !vals.declaration {
-            if vals.name.is_some() {
-                named.insert(die, out.len());
-            }
             let high_pc = match (vals.high_pc, vals.low_pc) {
                 (Some((true, off)), Some(lo)) => Some(lo.wrapping_add(off)),
                 (Some((false, hi)), _) => Some(hi),
@@ -675,6 +695,12 @@ fn scan_unit<'a>(
         }
     }
     // Fill nameless concrete instances from their origin in this unit.
+    let nameless = out[first_func..].iter().any(|f| f.name.is_empty());
+    let named: HashMap<u64, usize> = if nameless {
+        (first_func..out.len()).map(|i| (out[i].die, i)).collect()
+    } else {
+        HashMap::new()
+    };
     for i in first_func..out.len() {
         if !out[i].name.is_empty() {
             continue;
@@ -715,14 +741,14 @@ fn scan_unit<'a>(
 /// Whether a `DW_AT_producer` string says the unit was optimized: an `-O`
 /// option other than `-O0` (GCC records its options there).
 pub(crate) fn producer_optimized(p: &[u8]) -> bool {
-    let s = String::from_utf8_lossy(p);
     let mut opt = false;
-    for w in s.split_whitespace() {
-        if let Some(level) = w.strip_prefix("-O") {
-            opt = level != "0";
+    for w in p.split(|&b| b == b' ') {
+        if let Some(level) = w.strip_prefix(b"-O") {
+            opt = level != b"0";
         }
     }
     // clang does not record options; it is treated as optimized when it
     // says nothing (its location lists are valid from the entry).
-    opt || (s.contains("clang") && !s.contains("-O0"))
+    let has = |needle: &[u8]| p.windows(needle.len()).any(|w| w == needle);
+    opt || (has(b"clang") && !has(b"-O0"))
 }

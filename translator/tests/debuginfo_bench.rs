@@ -1,0 +1,57 @@
+//! Timings on the real vmlinux (skips when its debuginfo is absent).
+//! Run: cargo test --release --test debuginfo_bench -- --nocapture
+
+mod debuginfo_common;
+
+use rstap::debuginfo::dwarf::{DebugFile, DwarfDebugInfo};
+use rstap::debuginfo::{types, AccessStep, DebugInfo, FunctionPattern, PrologueMode};
+use std::time::Instant;
+
+fn rss_kb() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn bench_vmlinux() {
+    let Some((rel, path)) = debuginfo_common::find_vmlinux() else {
+        eprintln!("note: no kernel debuginfo found (install linux-image-<rel>-dbg); skipping");
+        return;
+    };
+    eprintln!("vmlinux for {rel}: {}", path.display());
+
+    // 1. vfs_read with its variables and $file->f_pos.
+    let t = Instant::now();
+    let file = DebugFile::open(&path).unwrap();
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let t_open = t.elapsed();
+    let fs = di.functions(&FunctionPattern::parse("vfs_read").unwrap()).unwrap();
+    let t_find = t.elapsed();
+    let f = &fs[0];
+    let pc = f.probe_pc(PrologueMode::Auto).unwrap();
+    let vars = di.variables(f.die, pc).unwrap();
+    let fv = vars.iter().find(|v| v.name == "file").unwrap();
+    let acc = types::resolve_access(&di, fv.type_id.unwrap(), &[AccessStep::Field("f_pos".into())]).unwrap();
+    let t1 = t.elapsed();
+    eprintln!(
+        "vfs_read: open {:?}, index+lookup {:?}, total with vars and $file->f_pos {:?}; {:?}",
+        t_open, t_find, t1, acc.ops
+    );
+    for v in &vars {
+        eprintln!("  ${}:{} {:?}", v.name, v.type_name, v.location);
+    }
+
+    // 2. vfs_* on a fresh instance.
+    let t = Instant::now();
+    let di2 = DwarfDebugInfo::new(&file).unwrap();
+    let all = di2.functions(&FunctionPattern::parse("vfs_*").unwrap()).unwrap();
+    let t2 = t.elapsed();
+    let with_pc = all.iter().filter(|f| f.entry_pc.is_some()).count();
+    eprintln!("vfs_*: {} functions ({} out of line) in {:?}", all.len(), with_pc, t2);
+    eprintln!("peak RSS {} MB", rss_kb() / 1024);
+    eprintln!("TIMING vfs_read_s={:.3} vfs_star_s={:.3} rss_mb={}", t1.as_secs_f64(), t2.as_secs_f64(), rss_kb() / 1024);
+}
