@@ -124,3 +124,34 @@ fn finder_checks_build_id() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn module_debuginfo_is_relocated() {
+    let Some((rel, _)) = vmlinux() else { return };
+    let target = KernelTarget { release: rel.clone(), build_id: None };
+    let found = match find::find_module_debuginfo(&target, "af-key", &debuginfo_common::dbg_roots()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("note: {e}; skipping");
+            return;
+        }
+    };
+    assert!(found.path.ends_with("af_key.ko"), "{}", found.path.display());
+    let file = DebugFile::open(&found.path).unwrap();
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let fs = di.functions(&FunctionPattern::parse("pfkey_create").unwrap()).unwrap();
+    assert_eq!(fs.len(), 1);
+    let f = &fs[0];
+    assert_eq!(f.decl_file.as_deref(), Some("net/key/af_key.c"));
+    let entry = f.entry_pc.unwrap();
+    let (sec, _off) = file.section_of(entry).expect("entry in a section");
+    assert!(sec.starts_with(".text"), "{sec}");
+    let vars = di.variables(f.die, entry).unwrap();
+    let line = listing::listing_line("module(\"af_key\")", f, &vars);
+    eprintln!("{line}");
+    assert!(line.contains("$net:struct net* $sock:struct socket* $protocol:int $kern:int"), "{line}");
+    // Types resolve inside the module too.
+    let sock = vars.iter().find(|v| v.name == "sock").unwrap().type_id.unwrap();
+    let r = types::resolve_access(&di, sock, &[AccessStep::Field("sk".into()), AccessStep::Field("__sk_common".into()), AccessStep::Field("skc_family".into())]).unwrap();
+    assert_eq!(r.ops.iter().filter(|o| matches!(o, AccessOp::Load { .. })).count(), 1);
+}

@@ -7,7 +7,8 @@
 //! reaches into them, and are cached.
 //! Invariants: no panics on malformed input; all DIE references are
 //! `.debug_info` offsets; relocatable objects (`ET_REL`, e.g. `.ko`) are
-//! refused with a clear error because their DWARF needs relocation first.
+//! relocated by [`DebugFile::open`] (synthetic section addresses, see
+//! [`DebugFile::section_of`]); `from_bytes` refuses them.
 
 #![allow(non_upper_case_globals)]
 
@@ -22,10 +23,16 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// A debuginfo file mapped into memory.
+/// A debuginfo file mapped into memory. For a relocatable object (a
+/// kernel module `.ko`) it also owns relocated copies of the `.debug_*`
+/// sections: allocated sections get distinct synthetic addresses (their
+/// file offsets), see [`DebugFile::section_of`].
 pub struct DebugFile {
     map: memmap2::Mmap,
     path: String,
+    relocated: HashMap<String, Vec<u8>>,
+    /// Allocated sections of a relocatable object: (name, synthetic base, size).
+    alloc_sections: Vec<(String, u64, u64)>,
 }
 
 impl DebugFile {
@@ -37,7 +44,9 @@ impl DebugFile {
         // every debugger).
         let map = unsafe { memmap2::Mmap::map(&f) }
             .map_err(|e| DebugInfoError::Io(format!("cannot map {}: {e}", path.display())))?;
-        Ok(DebugFile { map, path: path.display().to_string() })
+        let mut file = DebugFile { map, path: path.display().to_string(), relocated: HashMap::new(), alloc_sections: Vec::new() };
+        file.relocate()?;
+        Ok(file)
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -46,6 +55,93 @@ impl DebugFile {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// For a relocatable object: the allocated section holding synthetic
+    /// address `addr`, and the offset in it (e.g. `(".text", 0x1c0)`).
+    pub fn section_of(&self, addr: u64) -> Option<(String, u64)> {
+        self.alloc_sections
+            .iter()
+            .find(|(_, base, size)| *base <= addr && addr < base + size)
+            .map(|(n, base, _)| (n.clone(), addr - base))
+    }
+
+    /// Applies `R_X86_64_64/32/32S` relocations to the `.debug_*` sections
+    /// of an `ET_REL` file.
+    fn relocate(&mut self) -> Result<()> {
+        use object::{ObjectSymbol, RelocationTarget, SectionKind};
+        let obj = match object::File::parse(&*self.map) {
+            Ok(o) => o,
+            Err(_) => return Ok(()), // reported by DwarfDebugInfo::new
+        };
+        if obj.kind() != object::ObjectKind::Relocatable {
+            return Ok(());
+        }
+        let alloc = |k: SectionKind| {
+            !matches!(k, SectionKind::Debug | SectionKind::Metadata | SectionKind::Other | SectionKind::Note | SectionKind::Linker | SectionKind::Unknown | SectionKind::DebugString | SectionKind::OtherString)
+        };
+        let mut bases: HashMap<object::SectionIndex, u64> = HashMap::new();
+        for sec in obj.sections() {
+            if alloc(sec.kind()) {
+                let base = sec.file_range().map(|r| r.0).unwrap_or(0);
+                bases.insert(sec.index(), base);
+                if let Ok(n) = sec.name() {
+                    self.alloc_sections.push((n.to_string(), base, sec.size()));
+                }
+            }
+        }
+        for sec in obj.sections() {
+            let name = match sec.name() {
+                Ok(n) if n.starts_with(".debug_") => n.to_string(),
+                _ => continue,
+            };
+            if sec.relocations().next().is_none() {
+                continue;
+            }
+            let mut data = sec
+                .uncompressed_data()
+                .map_err(|e| DebugInfoError::Dwarf(format!("{}: section {name}: {e}", self.path)))?
+                .into_owned();
+            for (off, rel) in sec.relocations() {
+                let sym_value = match rel.target() {
+                    RelocationTarget::Symbol(i) => match obj.symbol_by_index(i) {
+                        Ok(sym) => {
+                            let base = sym.section_index().and_then(|si| bases.get(&si).copied()).unwrap_or(0);
+                            base.wrapping_add(sym.address())
+                        }
+                        Err(_) => continue,
+                    },
+                    RelocationTarget::Section(si) => bases.get(&si).copied().unwrap_or(0),
+                    _ => continue,
+                };
+                let v = sym_value.wrapping_add(rel.addend() as u64);
+                let r_type = match rel.flags() {
+                    object::RelocationFlags::Elf { r_type } => r_type,
+                    _ => continue,
+                };
+                let at = off as usize;
+                let put = |data: &mut Vec<u8>, bytes: &[u8]| -> Result<()> {
+                    let dst = data.get_mut(at..at + bytes.len()).ok_or_else(|| {
+                        DebugInfoError::Dwarf(format!("{}: relocation outside {name}", self.path))
+                    })?;
+                    dst.copy_from_slice(bytes);
+                    Ok(())
+                };
+                match r_type {
+                    object::elf::R_X86_64_64 => put(&mut data, &v.to_le_bytes())?,
+                    object::elf::R_X86_64_32 | object::elf::R_X86_64_32S => put(&mut data, &(v as u32).to_le_bytes())?,
+                    object::elf::R_X86_64_NONE => {}
+                    t => {
+                        return Err(DebugInfoError::Dwarf(format!(
+                            "{}: unsupported relocation type {t} in {name}",
+                            self.path
+                        )))
+                    }
+                }
+            }
+            self.relocated.insert(name, data);
+        }
+        Ok(())
     }
 }
 
@@ -67,22 +163,30 @@ pub struct DwarfDebugInfo<'a> {
 impl<'a> DwarfDebugInfo<'a> {
     /// Parses the ELF container and the unit headers.
     pub fn new(file: &'a DebugFile) -> Result<DwarfDebugInfo<'a>> {
-        Self::from_bytes(file.bytes(), file.path())
+        Self::build(file.bytes(), file.path(), Some(&file.relocated))
     }
 
-    /// Like [`DwarfDebugInfo::new`], over bytes already in memory.
+    /// Like [`DwarfDebugInfo::new`], over bytes already in memory (no
+    /// relocation: relocatable objects are refused).
     pub fn from_bytes(data: &'a [u8], path: &str) -> Result<DwarfDebugInfo<'a>> {
+        Self::build(data, path, None)
+    }
+
+    fn build(data: &'a [u8], path: &str, relocated: Option<&'a HashMap<String, Vec<u8>>>) -> Result<DwarfDebugInfo<'a>> {
         let obj = object::File::parse(data)
             .map_err(|e| DebugInfoError::Dwarf(format!("{path}: not an ELF file: {e}")))?;
         if !obj.is_little_endian() || !obj.is_64() {
             return Err(DebugInfoError::Dwarf(format!("{path}: only 64-bit little-endian ELF is supported")));
         }
-        if obj.kind() == object::ObjectKind::Relocatable && obj.section_by_name(".rela.debug_info").is_some() {
+        if relocated.is_none() && obj.kind() == object::ObjectKind::Relocatable && obj.section_by_name(".rela.debug_info").is_some() {
             return Err(DebugInfoError::Dwarf(format!(
                 "{path}: relocatable object (kernel module): DWARF relocation is not supported yet"
             )));
         }
         let sec = |name: &str| -> &'a [u8] {
+            if let Some(d) = relocated.and_then(|r| r.get(name)) {
+                return d.as_slice();
+            }
             match obj.section_by_name(name) {
                 Some(s) => match s.data() {
                     Ok(d) => d,
