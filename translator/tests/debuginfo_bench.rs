@@ -45,6 +45,18 @@ fn bench_vmlinux() {
         eprintln!("  ${}:{} {:?}", v.name, v.type_name, v.location);
     }
 
+    // Index alone (a name that matches nothing), on a fresh instance.
+    let t = Instant::now();
+    let di0 = DwarfDebugInfo::new(&file).unwrap();
+    assert!(di0.functions(&FunctionPattern::parse("no_such_function_x").unwrap()).unwrap().is_empty());
+    eprintln!("index build alone: {:?}", t.elapsed());
+    // A type lookup (@cast) on a fresh instance.
+    let t = Instant::now();
+    let di0 = DwarfDebugInfo::new(&file).unwrap();
+    let task = di0.find_type("struct task_struct").unwrap().unwrap();
+    let tt = di0.type_info(task).unwrap();
+    eprintln!("find struct task_struct ({} members): {:?}", match tt.kind { rstap::debuginfo::TypeKind::Struct { members } => members.len(), _ => 0 }, t.elapsed());
+
     // 2. vfs_* on a fresh instance.
     let t = Instant::now();
     let di2 = DwarfDebugInfo::new(&file).unwrap();

@@ -185,10 +185,18 @@ struct Plan {
     has_children: bool,
     start: u32,
     len: u32,
+    /// Only a sibling (if anything) is wanted and every step before it has
+    /// a fixed size: the DIE can be handled without walking its steps.
+    fast: bool,
+    /// Byte position of a `DW_FORM_ref4` sibling within the DIE's data.
+    sib_at: Option<u32>,
+    /// Total data size, when every step is fixed.
+    fixed_len: Option<u32>,
 }
 
 #[derive(Default)]
 struct Scratch {
+    specs: Vec<(DwAt, DwForm, i64)>,
     steps: Vec<Step>,
     plans: Vec<Option<Plan>>,
 }
@@ -220,8 +228,7 @@ struct Enc {
     version: u16,
 }
 
-fn want_of(tag: DwTag, at: DwAt) -> Want {
-    let interesting = tag == DW_TAG_subprogram || tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit;
+fn want_of(interesting: bool, at: DwAt) -> Want {
     match at {
         DW_AT_sibling => Want::Sibling,
         _ if !interesting => Want::None,
@@ -271,8 +278,8 @@ fn fixed_size(form: DwForm, enc: &Enc) -> Option<u32> {
 
 /// Compiles one attribute specification into a step appended to the plan
 /// being built (merging runs of fixed sizes).
-fn push_step(scratch: &mut Scratch, start: u32, tag: DwTag, at: DwAt, form: DwForm, implicit: i64, enc: &Enc) -> Result<()> {
-    let want = want_of(tag, at);
+fn push_step(scratch: &mut Scratch, start: u32, interesting: bool, at: DwAt, form: DwForm, implicit: i64, enc: &Enc) -> Result<()> {
+    let want = want_of(interesting, at);
     let step = if form == DW_FORM_indirect {
         Step::Indirect(want)
     } else if want == Want::Sibling && matches!(form, DW_FORM_ref4) {
@@ -325,6 +332,7 @@ fn compile_abbrevs(abbrev: &[u8], offset: usize, scratch: &mut Scratch, enc: &En
         let tag = DwTag(u16::try_from(cur.uleb()?).map_err(|_| bad())?);
         let has_children = cur.uint(1)? != 0;
         let start = scratch.steps.len() as u32;
+        scratch.specs.clear();
         loop {
             let at = cur.uleb()?;
             let form = cur.uleb()?;
@@ -334,12 +342,45 @@ fn compile_abbrevs(abbrev: &[u8], offset: usize, scratch: &mut Scratch, enc: &En
             let form = DwForm(u16::try_from(form).map_err(|_| bad())?);
             let implicit = if form == DW_FORM_implicit_const { cur.sleb()? } else { 0 };
             let at = DwAt(u16::try_from(at).map_err(|_| bad())?);
-            push_step(scratch, start, tag, at, form, implicit, enc)?;
+            scratch.specs.push((at, form, implicit));
+        }
+        // Subprogram declarations (DW_AT_declaration as flag_present, the
+        // usual form) are skipped like any uninteresting DIE.
+        let decl = scratch.specs.iter().any(|&(at, form, _)| at == DW_AT_declaration && form == DW_FORM_flag_present);
+        let interesting = (tag == DW_TAG_subprogram && !decl) || tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit;
+        for i in 0..scratch.specs.len() {
+            let (at, form, implicit) = scratch.specs[i];
+            push_step(scratch, start, interesting, at, form, implicit, enc)?;
         }
         if scratch.plans.len() <= code as usize {
             scratch.plans.resize(code as usize + 1, None);
         }
-        scratch.plans[code as usize] = Some(Plan { tag, has_children, start, len: scratch.steps.len() as u32 - start });
+        let steps = &scratch.steps[start as usize..];
+        let mut pos = Some(0u32);
+        let (mut sib_at, mut fast) = (None, true);
+        for st in steps {
+            match st {
+                Step::Fixed(n) => pos = pos.map(|p| p + n),
+                Step::Sibling4 => {
+                    if sib_at.is_none() {
+                        sib_at = pos;
+                    }
+                    pos = pos.map(|p| p + 4);
+                }
+                Step::Want(..) | Step::Indirect(_) => fast = false,
+                _ => pos = None,
+            }
+        }
+        let plan = Plan {
+            tag,
+            has_children,
+            start,
+            len: steps.len() as u32,
+            fast: fast && tag != DW_TAG_compile_unit && tag != DW_TAG_partial_unit,
+            sib_at,
+            fixed_len: pos,
+        };
+        scratch.plans[code as usize] = Some(plan);
     }
 }
 
@@ -633,6 +674,33 @@ fn scan_unit<'a>(
         let plan = scratch.plans.get(code as usize).copied().flatten().ok_or_else(|| {
             DebugInfoError::Dwarf(format!("malformed DWARF: unknown abbreviation code {code}"))
         })?;
+        if plan.fast && depth >= 1 {
+            // Hot path: nothing wanted but the sibling.
+            if plan.has_children {
+                if let Some(at) = plan.sib_at {
+                    let p = cur.pos + at as usize;
+                    let b = cur.buf.get(p..p + 4).ok_or_else(malformed)?;
+                    let sib = unit_start as usize + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                    if sib > cur.pos && sib <= end {
+                        cur.pos = sib;
+                        continue;
+                    }
+                }
+            }
+            let walked = match plan.fixed_len {
+                Some(n) => {
+                    cur.skip(n as usize)?;
+                    true
+                }
+                None => false,
+            };
+            if walked {
+                if plan.has_children {
+                    depth += 1;
+                }
+                continue;
+            }
+        }
         let mut vals = Vals::default();
         let mut sibling_only = true;
         for i in plan.start..plan.start + plan.len {
