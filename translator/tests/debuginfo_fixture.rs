@@ -92,6 +92,9 @@ fn functions_and_patterns() {
         assert_eq!(f.probe_pc(PrologueMode::Never), Some(entry));
 
         let star = di.functions(&FunctionPattern::parse("use_*").unwrap()).unwrap();
+        // After the full index exists, exact lookups use it; same answer
+        // as the symbol-table fast path taken above.
+        assert_eq!(di.functions(&FunctionPattern::parse("process").unwrap()).unwrap(), fs, "{name}");
         assert_eq!(star.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["use_helper"], "{name}");
         let in_file = di.functions(&FunctionPattern::parse("*@shapes.c").unwrap()).unwrap();
         let names: Vec<&str> = in_file.iter().map(|f| f.name.as_str()).collect();

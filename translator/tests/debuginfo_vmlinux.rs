@@ -94,6 +94,11 @@ fn wildcards_and_types() {
         assert!(names.contains(&want), "{want} in {names:?}");
     }
     assert!(all.iter().all(|f| f.name.starts_with("vfs_")));
+    // The exact-name fast path (fresh instance) agrees with the full index.
+    let fresh = DwarfDebugInfo::new(&file).unwrap();
+    let fast = fresh.functions(&FunctionPattern::parse("vfs_write").unwrap()).unwrap();
+    let slow = di.functions(&FunctionPattern::parse("vfs_write").unwrap()).unwrap();
+    assert_eq!(fast, slow);
     if let Some(addr) = system_map(&path, &rel, "vfs_write") {
         assert_eq!(all.iter().find(|f| f.name == "vfs_write").unwrap().entry_pc, Some(addr));
     }

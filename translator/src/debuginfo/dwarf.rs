@@ -150,6 +150,7 @@ type Unit<'a> = gimli::Unit<Slice<'a>>;
 /// DWARF of one file, answering [`DebugInfo`] queries.
 pub struct DwarfDebugInfo<'a> {
     path: String,
+    data: &'a [u8],
     dwarf: gimli::Dwarf<Slice<'a>>,
     secs: Sections<'a>,
     debug_frame: Option<gimli::DebugFrame<Slice<'a>>>,
@@ -236,6 +237,7 @@ impl<'a> DwarfDebugInfo<'a> {
         }
         Ok(DwarfDebugInfo {
             path: path.to_string(),
+            data,
             dwarf,
             secs,
             debug_frame,
@@ -248,6 +250,59 @@ impl<'a> DwarfDebugInfo<'a> {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// Fast path for an exact name that is a global function symbol: a
+    /// global function is defined once and can be inlined only into its own
+    /// unit, so indexing the units that `.debug_aranges` gives for its
+    /// addresses is complete. `None` when the path does not apply (wildcard,
+    /// static or unknown symbol, no aranges, relocatable file, index built).
+    fn exact_global_index(&self, pattern: &FunctionPattern) -> Result<Option<FunctionIndex<'a>>> {
+        use object::{ObjectSymbol, SymbolKind};
+        if pattern.is_wildcard() || self.index.get().is_some() {
+            return Ok(None);
+        }
+        let obj = match object::File::parse(self.data) {
+            Ok(o) if o.kind() != object::ObjectKind::Relocatable => o,
+            _ => return Ok(None),
+        };
+        let mut addrs = Vec::new();
+        for sym in obj.symbols() {
+            if sym.kind() == SymbolKind::Text && sym.name_bytes().ok() == Some(pattern.function.as_bytes()) {
+                if !sym.is_global() {
+                    return Ok(None);
+                }
+                addrs.push(sym.address());
+            }
+        }
+        if addrs.is_empty() {
+            return Ok(None);
+        }
+        let mut units: Vec<u64> = Vec::new();
+        let mut found = vec![false; addrs.len()];
+        let mut headers = self.dwarf.debug_aranges.headers();
+        while let Some(h) = headers.next()? {
+            let mut entries = h.entries();
+            while let Some(e) = entries.next()? {
+                let r = e.range();
+                for (i, a) in addrs.iter().enumerate() {
+                    if r.begin <= *a && *a < r.end {
+                        found[i] = true;
+                        units.push(h.debug_info_offset().0 as u64);
+                    }
+                }
+            }
+        }
+        if found.iter().any(|f| !f) {
+            return Ok(None);
+        }
+        units.sort();
+        units.dedup();
+        let mut hs = Vec::new();
+        for u in units {
+            hs.push(self.dwarf.debug_info.header_from_offset(DebugInfoOffset(u as usize))?);
+        }
+        super::scan::build_for_units(self.secs, &hs).map(Some)
     }
 
     fn index(&self) -> Result<&FunctionIndex<'a>> {
@@ -370,8 +425,12 @@ impl<'a> DwarfDebugInfo<'a> {
 
     /// Builds [`FunctionInfo`]s for index entries that all name one
     /// function of one unit.
-    fn function_info(&self, group: &[&FuncEntry<'a>], pattern: &FunctionPattern) -> Result<Option<FunctionInfo>> {
-        let index = self.index()?;
+    fn function_info(
+        &self,
+        index: &FunctionIndex<'a>,
+        group: &[&FuncEntry<'a>],
+        pattern: &FunctionPattern,
+    ) -> Result<Option<FunctionInfo>> {
         let first = group[0];
         let uinfo = &index.units[first.unit as usize];
         let unit = self.unit_at(uinfo.offset)?;
@@ -773,7 +832,14 @@ fn const_value(v: AttributeValue<Slice<'_>>) -> VarLocation {
 
 impl<'a> DebugInfo for DwarfDebugInfo<'a> {
     fn functions(&self, pattern: &FunctionPattern) -> Result<Vec<FunctionInfo>> {
-        let index = self.index()?;
+        let fast;
+        let index = match self.exact_global_index(pattern)? {
+            Some(i) => {
+                fast = i;
+                &fast
+            }
+            None => self.index()?,
+        };
         // A file part naming a .c file restricts the units by their name.
         let unit_filter: Option<Vec<bool>> = match &pattern.file {
             Some(f) if f.ends_with(".c") => Some(
@@ -808,7 +874,7 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         keys.sort();
         let mut out = Vec::new();
         for k in keys {
-            if let Some(fi) = self.function_info(&groups[&k], pattern)? {
+            if let Some(fi) = self.function_info(index, &groups[&k], pattern)? {
                 out.push(fi);
             }
         }

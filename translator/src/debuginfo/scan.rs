@@ -123,6 +123,11 @@ impl<'a> FunctionIndex<'a> {
     }
 }
 
+/// Index of only the given units (for the exact-name fast path).
+pub(crate) fn build_for_units<'a>(secs: Sections<'a>, headers: &[gimli::UnitHeader<Slice<'a>>]) -> Result<FunctionIndex<'a>> {
+    scan_units(secs, headers)
+}
+
 fn scan_units<'a>(
     secs: Sections<'a>,
     headers: &[gimli::UnitHeader<Slice<'a>>],
