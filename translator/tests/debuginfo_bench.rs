@@ -67,3 +67,34 @@ fn bench_vmlinux() {
     eprintln!("peak RSS {} MB", rss_kb() / 1024);
     eprintln!("TIMING vfs_read_s={:.3} vfs_star_s={:.3} rss_mb={}", t1.as_secs_f64(), t2.as_secs_f64(), rss_kb() / 1024);
 }
+
+/// Only the full function index, for `perf stat` (CPU time vs wall time):
+/// `perf stat -e task-clock target/.../debuginfo_bench-* index_only`
+#[test]
+fn index_only() {
+    let Some((_, path)) = debuginfo_common::find_vmlinux() else { return };
+    let t = Instant::now();
+    let file = DebugFile::open(&path).unwrap();
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let all = di.functions(&FunctionPattern::parse("vfs_*").unwrap()).unwrap();
+    eprintln!("index_only: vfs_* {} functions in {:?}", all.len(), t.elapsed());
+}
+
+/// vfs_* with the on-disk index cache: the first instance writes it, the
+/// second (a later `stap` run) loads it.
+#[test]
+fn cached_index() {
+    let Some((_, path)) = debuginfo_common::find_vmlinux() else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let file = DebugFile::open(&path).unwrap();
+    let pat = FunctionPattern::parse("vfs_*").unwrap();
+    let t = Instant::now();
+    let a = DwarfDebugInfo::new(&file).unwrap().with_index_cache(cache.path()).functions(&pat).unwrap();
+    let t_first = t.elapsed();
+    let t = Instant::now();
+    let b = DwarfDebugInfo::new(&file).unwrap().with_index_cache(cache.path()).functions(&pat).unwrap();
+    let t_second = t.elapsed();
+    assert_eq!(a, b);
+    eprintln!("cached_index: vfs_* first run (scan + write) {t_first:?}, next run (cache) {t_second:?}");
+    eprintln!("TIMING vfs_star_cached_s={:.3}", t_second.as_secs_f64());
+}

@@ -311,3 +311,28 @@ fn malformed_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn index_cache_round_trip() {
+    let fx = build(&["-g", "-gdwarf-5", "-O2", "-Wl,--build-id"]);
+    let file = open(&fx.exe);
+    let cache = tempfile::tempdir().unwrap();
+    let all = FunctionPattern::parse("*").unwrap();
+    let first = DwarfDebugInfo::new(&file).unwrap().with_index_cache(cache.path()).functions(&all).unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "one cache file written");
+    let second = DwarfDebugInfo::new(&file).unwrap().with_index_cache(cache.path()).functions(&all).unwrap();
+    assert_eq!(first, second);
+    assert!(first.iter().any(|f| f.name == "helper") && first.iter().any(|f| f.name == "process"));
+    // A corrupt or truncated cache is ignored (and rewritten).
+    let bytes = std::fs::read(&files[0]).unwrap();
+    for cut in [0, 8, 20, bytes.len() / 2, bytes.len() - 1, bytes.len()] {
+        let mut b = bytes[..cut].to_vec();
+        if cut > 40 {
+            b[30] ^= 0x55;
+        }
+        std::fs::write(&files[0], &b).unwrap();
+        let again = DwarfDebugInfo::new(&file).unwrap().with_index_cache(cache.path()).functions(&all).unwrap();
+        assert_eq!(first, again, "cut at {cut}");
+    }
+}

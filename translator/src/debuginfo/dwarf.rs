@@ -158,6 +158,9 @@ pub struct DwarfDebugInfo<'a> {
     /// Sorted offsets of all unit headers.
     unit_offsets: Vec<u64>,
     index: OnceLock<std::result::Result<FunctionIndex<'a>, DebugInfoError>>,
+    /// Where to keep the function index between runs (opt-in).
+    index_cache: Option<std::path::PathBuf>,
+    build_id: Option<Vec<u8>>,
     units: Mutex<HashMap<u64, Arc<Unit<'a>>>>,
 }
 
@@ -244,6 +247,8 @@ impl<'a> DwarfDebugInfo<'a> {
             eh_frame,
             unit_offsets,
             index: OnceLock::new(),
+            index_cache: None,
+            build_id: obj.build_id().ok().flatten().map(|b| b.to_vec()),
             units: Mutex::new(HashMap::new()),
         })
     }
@@ -305,9 +310,33 @@ impl<'a> DwarfDebugInfo<'a> {
         super::scan::build_for_units(self.secs, &hs).map(Some)
     }
 
+    /// Keeps the function index in `dir` between runs (files named by
+    /// build id; files without a build id are not cached). The first
+    /// wildcard query writes it, later instances load it instead of
+    /// scanning `.debug_info`.
+    pub fn with_index_cache(mut self, dir: &Path) -> Self {
+        self.index_cache = Some(dir.to_path_buf());
+        self
+    }
+
     fn index(&self) -> Result<&FunctionIndex<'a>> {
         self.index
-            .get_or_init(|| FunctionIndex::build(&self.dwarf, self.secs))
+            .get_or_init(|| {
+                let path = match (&self.index_cache, &self.build_id) {
+                    (Some(dir), Some(id)) => Some(super::cache::cache_path(dir, id, self.secs.info.len())),
+                    _ => None,
+                };
+                if let Some(p) = &path {
+                    if let Some(idx) = super::cache::load(p, &self.secs) {
+                        return Ok(idx);
+                    }
+                }
+                let idx = FunctionIndex::build(&self.dwarf, self.secs)?;
+                if let Some(p) = &path {
+                    super::cache::save(p, &self.secs, &idx);
+                }
+                Ok(idx)
+            })
             .as_ref()
             .map_err(|e| e.clone())
     }

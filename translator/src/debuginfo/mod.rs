@@ -36,6 +36,7 @@
 //! }
 //! ```
 
+mod cache;
 pub mod dwarf;
 pub mod find;
 pub mod listing;
