@@ -459,6 +459,7 @@ impl<'a> DwarfDebugInfo<'a> {
         index: &FunctionIndex<'a>,
         group: &[&FuncEntry<'a>],
         pattern: &FunctionPattern,
+        memo: &mut UnitMemo,
     ) -> Result<Option<FunctionInfo>> {
         let first = group[0];
         let uinfo = &index.units[first.unit as usize];
@@ -492,13 +493,26 @@ impl<'a> DwarfDebugInfo<'a> {
             }
             None => (group.iter().find(|e| e.inline).unwrap_or(&first).die, None, None),
         };
-        let roots: Vec<u64> = group.iter().filter(|e| e.inline).map(|e| e.die).collect();
-        let inline_instances = if roots.is_empty() { Vec::new() } else { self.inline_instances(&unit, &roots)? };
+        let mut inline_instances = Vec::new();
+        for root in group.iter().filter(|e| e.inline) {
+            if memo.inline.is_none() {
+                memo.inline = Some(self.inline_instances(&unit, &memo.roots)?);
+            }
+            if let Some(v) = memo.inline.as_ref().and_then(|m| m.get(&root.die)) {
+                inline_instances.extend(v.iter().cloned());
+            }
+        }
+        inline_instances.sort_by_key(|i| i.entry_pc);
         if entry_pc.is_none() && inline_instances.is_empty() {
             return Ok(None);
         }
         let prologue_end = match entry_pc {
-            Some(e) => self.prologue_end(&unit, e, high_pc)?,
+            Some(e) => {
+                if memo.rows.is_none() {
+                    memo.rows = Some(self.line_rows(&unit)?);
+                }
+                prologue_end(memo.rows.as_deref().unwrap_or(&[]), e, high_pc)
+            }
             None => None,
         };
         Ok(Some(FunctionInfo {
@@ -517,9 +531,9 @@ impl<'a> DwarfDebugInfo<'a> {
 
     /// All `DW_TAG_inlined_subroutine`s of `unit` whose abstract origin is
     /// one of `roots`.
-    fn inline_instances(&self, unit: &Unit<'a>, roots: &[u64]) -> Result<Vec<InlineInstance>> {
+    fn inline_instances(&self, unit: &Unit<'a>, roots: &[u64]) -> Result<HashMap<u64, Vec<InlineInstance>>> {
         let roots: HashSet<u64> = roots.iter().copied().collect();
-        let mut out = Vec::new();
+        let mut out: HashMap<u64, Vec<InlineInstance>> = HashMap::new();
         let mut cursor = unit.entries();
         while let Some((_, die)) = cursor.next_dfs()? {
             if die.tag() != DW_TAG_inlined_subroutine {
@@ -529,9 +543,10 @@ impl<'a> DwarfDebugInfo<'a> {
                 Some(v) => Self::ref_of(unit, v),
                 None => None,
             };
-            if !origin.map(|o| roots.contains(&o)).unwrap_or(false) {
-                continue;
-            }
+            let origin = match origin {
+                Some(o) if roots.contains(&o) => o,
+                _ => continue,
+            };
             let entry_pc = match self.die_entry_pc(unit, die)? {
                 Some(e) => e,
                 None => continue,
@@ -541,45 +556,37 @@ impl<'a> DwarfDebugInfo<'a> {
                 None => None,
             };
             let call_line = die.attr_value(DW_AT_call_line)?.and_then(|v| v.udata_value()).unwrap_or(0) as u32;
-            out.push(InlineInstance { die: Self::global(unit, die.offset()), entry_pc, call_file, call_line });
+            out.entry(origin).or_default().push(InlineInstance {
+                die: Self::global(unit, die.offset()),
+                entry_pc,
+                call_file,
+                call_line,
+            });
         }
-        out.sort_by_key(|i| i.entry_pc);
         Ok(out)
     }
 
-    /// End of the prologue of the function at `[entry, high)` by the line
-    /// table: a row flagged `prologue_end`, else the first `is_stmt` row past
-    /// the entry whose line differs from the entry's line.
-    fn prologue_end(&self, unit: &Unit<'a>, entry: u64, high: Option<u64>) -> Result<Option<u64>> {
+    /// All rows of the unit's line table, sorted by address.
+    fn line_rows(&self, unit: &Unit<'a>) -> Result<Vec<LineRow>> {
         let lp = match &unit.line_program {
             Some(lp) => lp.clone(),
-            None => return Ok(None),
+            None => return Ok(Vec::new()),
         };
-        let high = high.unwrap_or(u64::MAX);
         let mut rows = lp.rows();
-        let mut entry_line: Option<u64> = None;
-        let mut candidate = None;
+        let mut out = Vec::new();
         while let Some((_, row)) = rows.next_row()? {
-            let a = row.address();
-            if a < entry || a >= high || row.end_sequence() {
-                if entry_line.is_some() && a >= high {
-                    break;
-                }
+            if row.end_sequence() {
                 continue;
             }
-            let line = row.line().map(|l| l.get()).unwrap_or(0);
-            if row.prologue_end() {
-                return Ok(Some(a));
-            }
-            match entry_line {
-                None if a == entry => entry_line = Some(line),
-                Some(l) if a > entry && row.is_stmt() && line != l && line != 0 && candidate.is_none() => {
-                    candidate = Some(a)
-                }
-                _ => {}
-            }
+            out.push(LineRow {
+                address: row.address(),
+                line: row.line().map(|l| l.get()).unwrap_or(0),
+                is_stmt: row.is_stmt(),
+                prologue_end: row.prologue_end(),
+            });
         }
-        Ok(candidate.or(Some(entry)))
+        out.sort_by_key(|r| r.address);
+        Ok(out)
     }
 
     /// The CFA at `pc` as a register + offset, from `.debug_frame` or
@@ -841,6 +848,46 @@ impl<'a> DwarfDebugInfo<'a> {
     }
 }
 
+/// One line-table row, as the prologue search needs it.
+struct LineRow {
+    address: u64,
+    line: u64,
+    is_stmt: bool,
+    prologue_end: bool,
+}
+
+/// Per-unit data shared by the functions of one query.
+#[derive(Default)]
+struct UnitMemo {
+    /// Abstract roots (inline functions) matched in this unit.
+    roots: Vec<u64>,
+    inline: Option<HashMap<u64, Vec<InlineInstance>>>,
+    rows: Option<Vec<LineRow>>,
+}
+
+/// End of the prologue of the function at `[entry, high)` by the line
+/// table: a row flagged `prologue_end`, else the first `is_stmt` row past
+/// the entry whose line differs from the entry's line, else the entry.
+fn prologue_end(rows: &[LineRow], entry: u64, high: Option<u64>) -> Option<u64> {
+    let high = high.unwrap_or(u64::MAX);
+    let start = rows.partition_point(|r| r.address < entry);
+    let mut entry_line = None;
+    let mut candidate = None;
+    for r in rows[start..].iter().take_while(|r| r.address < high) {
+        if r.prologue_end {
+            return Some(r.address);
+        }
+        match entry_line {
+            None if r.address == entry => entry_line = Some(r.line),
+            Some(l) if r.address > entry && r.is_stmt && r.line != l && r.line != 0 && candidate.is_none() => {
+                candidate = Some(r.address)
+            }
+            _ => {}
+        }
+    }
+    candidate.or(Some(entry))
+}
+
 fn poisoned() -> DebugInfoError {
     DebugInfoError::Dwarf("internal lock poisoned".into())
 }
@@ -901,10 +948,19 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         }
         let mut keys: Vec<_> = groups.keys().copied().collect();
         keys.sort();
+        let mut memos: HashMap<u32, UnitMemo> = HashMap::new();
+        for (k, g) in &groups {
+            memos.entry(k.0).or_default().roots.extend(g.iter().filter(|e| e.inline).map(|e| e.die));
+        }
         let mut out = Vec::new();
         for k in keys {
-            if let Some(fi) = self.function_info(index, &groups[&k], pattern)? {
+            let memo = memos.entry(k.0).or_default();
+            if let Some(fi) = self.function_info(index, &groups[&k], pattern, memo)? {
                 out.push(fi);
+            }
+            // Units are visited in order: drop a finished unit's memo.
+            if memos.keys().any(|&u| u < k.0) {
+                memos.retain(|&u, _| u >= k.0);
             }
         }
         out.sort_by(|a, b| {
