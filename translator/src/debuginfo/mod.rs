@@ -18,26 +18,37 @@
 //! (`"func@file:line"`), `scan` (the fast function index), `dwarf` (the
 //! gimli-backed implementation), `location` (DWARF expressions → [`LocOp`]),
 //! `types` (type names, member lookup, `$a->b[2]` resolution), `listing`
-//! (`stap -L` output).
+//! (`stap -L` output), `fake` (an in-memory `DebugInfo` for pass-2 tests),
+//! `cache` (optional on-disk function index).
 //!
-//! How pass 2 uses it:
+//! How pass 2 uses it (the driver owns the `DebugFile`, pass 2 sees only
+//! `&dyn DebugInfo`):
 //! ```no_run
-//! use rstap::debuginfo::{self, DebugInfo, FunctionPattern, PrologueMode, AccessStep};
-//! let path = debuginfo::find::find_kernel_debuginfo(&debuginfo::find::KernelTarget::for_release("6.1.0-56-cloud-amd64"), &[]).unwrap();
-//! let di = debuginfo::dwarf::DwarfDebugInfo::open(&path.path).unwrap();
+//! use rstap::debuginfo::{self, find, types, AccessStep, DebugInfo, FunctionPattern, PrologueMode};
+//! use rstap::debuginfo::dwarf::{DebugFile, DwarfDebugInfo};
+//! // Driver: find and map the debuginfo (roots: extracted -dbg packages).
+//! let target = find::KernelTarget::for_release("6.1.0-56-cloud-amd64");
+//! let found = find::find_kernel_debuginfo(&target, &[]).unwrap();
+//! let file = DebugFile::open(&found.path).unwrap();
+//! let di = DwarfDebugInfo::new(&file).unwrap();
+//! let di: &dyn DebugInfo = &di;
+//! // Pass 2: kernel.function("vfs_read@fs/read_write.c") { $file->f_pos }
 //! let pat = FunctionPattern::parse("vfs_read@fs/read_write.c").unwrap();
 //! for f in di.functions(&pat).unwrap() {
-//!     let pc = f.probe_pc(PrologueMode::Auto).unwrap();
+//!     let pc = f.probe_pc(PrologueMode::Auto).unwrap(); // + f.inline_instances
 //!     let vars = di.variables(f.die, pc).unwrap();
-//!     let file = vars.iter().find(|v| v.name == "file").unwrap();
-//!     let acc = debuginfo::types::resolve_access(&di, file.type_id.unwrap(),
+//!     let file_var = vars.iter().find(|v| v.name == "file").unwrap();
+//!     let acc = types::resolve_access(di, file_var.type_id.unwrap(),
 //!         &[AccessStep::Field("f_pos".into())]).unwrap();
-//!     println!("{} {:?} {:?}", f.name, file.location, acc.ops);
+//!     // file_var.location: Location::Register(Reg(5)) → regs->di;
+//!     // acc.ops: [Add(104)] → read size_of(acc.final_type) bytes at regs->di + 104.
+//!     println!("{} {:?} {:?}", f.name, file_var.location, acc.ops);
 //! }
 //! ```
 
 mod cache;
 pub mod dwarf;
+pub mod fake;
 pub mod find;
 pub mod listing;
 pub mod location;
