@@ -145,7 +145,7 @@ fn parameters_and_locations() {
         }
         let line = listing::listing_line("process(\"./shapes\")", &f, &vars[..3]);
         assert!(line.ends_with("$o:outer_t* $idx:int $tag:char const*"), "{line}");
-        assert!(line.contains(&format!("process@")), "{line}");
+        assert!(line.contains("process@"), "{line}");
     }
 }
 

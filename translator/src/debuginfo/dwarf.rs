@@ -12,9 +12,7 @@
 
 #![allow(non_upper_case_globals)]
 
-use super::location::{self, FrameBase};
 use super::scan::{FuncEntry, FunctionIndex, Sections, Slice};
-use super::types::type_name;
 use super::*;
 use gimli::constants::*;
 use gimli::{AttributeValue, DebugInfoOffset, LittleEndian, UnitOffset};
@@ -145,13 +143,13 @@ impl DebugFile {
     }
 }
 
-type Unit<'a> = gimli::Unit<Slice<'a>>;
+pub(super) type Unit<'a> = gimli::Unit<Slice<'a>>;
 
 /// DWARF of one file, answering [`DebugInfo`] queries.
 pub struct DwarfDebugInfo<'a> {
     path: String,
     data: &'a [u8],
-    dwarf: gimli::Dwarf<Slice<'a>>,
+    pub(super) dwarf: gimli::Dwarf<Slice<'a>>,
     secs: Sections<'a>,
     debug_frame: Option<gimli::DebugFrame<Slice<'a>>>,
     eh_frame: Option<(gimli::EhFrame<Slice<'a>>, u64)>,
@@ -342,7 +340,7 @@ impl<'a> DwarfDebugInfo<'a> {
     }
 
     /// The unit holding the DIE at `off` and the unit-relative offset.
-    fn unit_of(&self, off: u64) -> Result<(Arc<Unit<'a>>, UnitOffset)> {
+    pub(super) fn unit_of(&self, off: u64) -> Result<(Arc<Unit<'a>>, UnitOffset)> {
         let i = self.unit_offsets.partition_point(|&u| u <= off);
         if i == 0 {
             return Err(DebugInfoError::Lookup(format!("no unit holds DIE offset {off:#x}")));
@@ -354,7 +352,7 @@ impl<'a> DwarfDebugInfo<'a> {
         Ok((unit, uo))
     }
 
-    fn unit_at(&self, unit_off: u64) -> Result<Arc<Unit<'a>>> {
+    pub(super) fn unit_at(&self, unit_off: u64) -> Result<Arc<Unit<'a>>> {
         if let Some(u) = self.units.lock().map_err(|_| poisoned())?.get(&unit_off) {
             return Ok(u.clone());
         }
@@ -364,12 +362,12 @@ impl<'a> DwarfDebugInfo<'a> {
         Ok(unit)
     }
 
-    fn global(unit: &Unit<'a>, o: UnitOffset) -> u64 {
+    pub(super) fn global(unit: &Unit<'a>, o: UnitOffset) -> u64 {
         o.to_debug_info_offset(&unit.header).map(|d| d.0 as u64).unwrap_or(0)
     }
 
     /// Resolves a reference attribute value to a global offset.
-    fn ref_of(unit: &Unit<'a>, v: AttributeValue<Slice<'a>>) -> Option<u64> {
+    pub(super) fn ref_of(unit: &Unit<'a>, v: AttributeValue<Slice<'a>>) -> Option<u64> {
         match v {
             AttributeValue::UnitRef(o) => Some(Self::global(unit, o)),
             AttributeValue::DebugInfoRef(o) => Some(o.0 as u64),
@@ -377,12 +375,12 @@ impl<'a> DwarfDebugInfo<'a> {
         }
     }
 
-    fn attr_str(&self, unit: &Unit<'a>, v: AttributeValue<Slice<'a>>) -> Option<String> {
+    pub(super) fn attr_str(&self, unit: &Unit<'a>, v: AttributeValue<Slice<'a>>) -> Option<String> {
         self.dwarf.attr_string(unit, v).ok().map(|s| String::from_utf8_lossy(s.slice()).into_owned())
     }
 
     /// A file name of the unit's line table, relative to the comp dir.
-    fn file_name(&self, unit: &Unit<'a>, index: u64) -> Option<String> {
+    pub(super) fn file_name(&self, unit: &Unit<'a>, index: u64) -> Option<String> {
         let lp = unit.line_program.as_ref()?;
         let header = lp.header();
         let file = header.file(index)?;
@@ -398,7 +396,7 @@ impl<'a> DwarfDebugInfo<'a> {
 
     /// Entry address of a DIE with pc attributes: `DW_AT_entry_pc`, else
     /// `DW_AT_low_pc`, else the first range.
-    fn die_entry_pc(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<Option<u64>> {
+    pub(super) fn die_entry_pc(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<Option<u64>> {
         let low = match die.attr_value(DW_AT_low_pc)? {
             Some(AttributeValue::Addr(a)) => Some(a),
             Some(v @ AttributeValue::DebugAddrIndex(_)) => self.dwarf.attr_address(unit, v)?,
@@ -429,7 +427,7 @@ impl<'a> DwarfDebugInfo<'a> {
     }
 
     /// Does the DIE have a pc range containing `pc`?
-    fn die_has_pc(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>, pc: u64) -> Result<bool> {
+    pub(super) fn die_has_pc(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>, pc: u64) -> Result<bool> {
         let mut it = self.dwarf.die_ranges(unit, die)?;
         while let Some(r) = it.next()? {
             if r.begin <= pc && pc < r.end {
@@ -440,7 +438,7 @@ impl<'a> DwarfDebugInfo<'a> {
     }
 
     /// Does the DIE's pc range contain `pc`? (No ranges at all: yes.)
-    fn die_contains(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>, pc: u64) -> Result<bool> {
+    pub(super) fn die_contains(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>, pc: u64) -> Result<bool> {
         let mut any = false;
         let mut it = self.dwarf.die_ranges(unit, die)?;
         while let Some(r) = it.next()? {
@@ -591,7 +589,7 @@ impl<'a> DwarfDebugInfo<'a> {
 
     /// The CFA at `pc` as a register + offset, from `.debug_frame` or
     /// `.eh_frame`.
-    pub(crate) fn cfa_at(&self, pc: u64) -> Result<Option<(Reg, i64)>> {
+    pub(super) fn cfa_at(&self, pc: u64) -> Result<Option<(Reg, i64)>> {
         use gimli::UnwindSection;
         let mut ctx = Box::new(gimli::UnwindContext::new());
         if let Some(df) = &self.debug_frame {
@@ -614,147 +612,6 @@ impl<'a> DwarfDebugInfo<'a> {
             }
         }
         Ok(None)
-    }
-
-    /// The name and type of a variable DIE, following abstract origins.
-    fn var_name_type(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<(Option<String>, Option<u64>)> {
-        let mut name = die.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(unit, v));
-        let mut ty = die.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(unit, v));
-        let mut origin = die.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
-        let mut hops = 0;
-        while let (Some(o), true) = (origin, (name.is_none() || ty.is_none()) && hops < 4) {
-            hops += 1;
-            let (u, uo) = self.unit_of(o)?;
-            let d = u.entry(uo)?;
-            if name.is_none() {
-                name = d.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(&u, v));
-            }
-            if ty.is_none() {
-                ty = d.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(&u, v));
-            }
-            origin = d.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(&u, v));
-        }
-        Ok((name, ty))
-    }
-
-    /// The frame base of the subprogram around `scope` at `pc`.
-    fn frame_base(&self, unit: &Unit<'a>, scope_off: u64, pc: u64) -> Result<FrameBase> {
-        // The subprogram is `scope` itself or the top-level subprogram of
-        // the unit containing pc.
-        let mut fb_expr = None;
-        let (_, so) = self.unit_of(scope_off)?;
-        let sd = unit.entry(so)?;
-        if sd.tag() == DW_TAG_subprogram {
-            fb_expr = sd.attr_value(DW_AT_frame_base)?;
-        } else {
-            let mut tree = unit.entries_tree(None)?;
-            let root = tree.root()?;
-            let mut children = root.children();
-            while let Some(child) = children.next()? {
-                let e = child.entry();
-                if e.tag() == DW_TAG_subprogram && e.attr_value(DW_AT_frame_base)?.is_some() && self.die_has_pc(unit, e, pc)? {
-                    fb_expr = e.attr_value(DW_AT_frame_base)?;
-                    break;
-                }
-            }
-        }
-        let expr = match fb_expr {
-            Some(AttributeValue::Exprloc(e)) => e.0.slice().to_vec(),
-            Some(v) => match self.loclist_bytes(unit, v, pc)? {
-                Some(b) => b,
-                None => return Ok(FrameBase::Unknown),
-            },
-            None => return Ok(FrameBase::Unknown),
-        };
-        location::frame_base_from_expr(&expr, unit.encoding(), &|| self.cfa_at(pc))
-    }
-
-    /// The expression bytes of a location list entry covering `pc`.
-    fn loclist_bytes(&self, unit: &Unit<'a>, v: AttributeValue<Slice<'a>>, pc: u64) -> Result<Option<Vec<u8>>> {
-        let off = match v {
-            AttributeValue::LocationListsRef(o) => o,
-            AttributeValue::DebugLocListsIndex(i) => self.dwarf.locations_offset(unit, i)?,
-            AttributeValue::SecOffset(o) => gimli::LocationListsOffset(o),
-            _ => return Ok(None),
-        };
-        let mut it = self.dwarf.locations(unit, off)?;
-        while let Some(e) = it.next()? {
-            if e.range.begin <= pc && pc < e.range.end {
-                return Ok(Some(e.data.0.slice().to_vec()));
-            }
-        }
-        Ok(None)
-    }
-
-    fn variable_of(
-        &self,
-        unit: &Unit<'a>,
-        die: &gimli::DebuggingInformationEntry<Slice<'a>>,
-        kind: VarKind,
-        pc: u64,
-        at_entry: bool,
-        fb: &dyn Fn() -> Result<FrameBase>,
-    ) -> Result<Option<Variable>> {
-        let (name, ty) = self.var_name_type(unit, die)?;
-        let name = match name {
-            Some(n) => n,
-            None => return Ok(None),
-        };
-        let location = match die.attr_value(DW_AT_location)? {
-            Some(AttributeValue::Exprloc(e)) => location::translate(e.0.slice(), unit.encoding(), at_entry, fb),
-            Some(v) => match self.loclist_bytes(unit, v, pc)? {
-                Some(b) if b.is_empty() => VarLocation::OptimizedOut,
-                Some(b) => location::translate(&b, unit.encoding(), at_entry, fb),
-                None => VarLocation::OptimizedOut,
-            },
-            None => match die.attr_value(DW_AT_const_value)? {
-                Some(v) => const_value(v),
-                None => VarLocation::OptimizedOut,
-            },
-        };
-        let type_name = match ty {
-            Some(t) => type_name(self, t),
-            None => "void".to_string(),
-        };
-        Ok(Some(Variable { name, kind, type_id: ty, type_name, location }))
-    }
-
-    fn collect_vars(
-        &self,
-        unit: &Unit<'a>,
-        node: gimli::EntriesTreeNode<Slice<'a>>,
-        pc: u64,
-        at_entry: bool,
-        top: bool,
-        fb: &dyn Fn() -> Result<FrameBase>,
-        params: &mut Vec<(Option<u64>, Variable)>,
-        locals: &mut Vec<(Option<u64>, Variable)>,
-    ) -> Result<()> {
-        let mut children = node.children();
-        while let Some(child) = children.next()? {
-            let e = child.entry();
-            match e.tag() {
-                DW_TAG_formal_parameter if top => {
-                    let o = e.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
-                    if let Some(v) = self.variable_of(unit, e, VarKind::Param, pc, at_entry, fb)? {
-                        params.push((o, v));
-                    }
-                }
-                DW_TAG_variable => {
-                    let o = e.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
-                    if let Some(v) = self.variable_of(unit, e, VarKind::Local, pc, at_entry, fb)? {
-                        locals.push((o, v));
-                    }
-                }
-                DW_TAG_lexical_block => {
-                    if self.die_contains(unit, e, pc)? {
-                        self.collect_vars(unit, child, pc, at_entry, false, fb, params, locals)?;
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
     }
 
     /// Finds a top-level type DIE by tag and name, preferring definitions.
@@ -892,19 +749,6 @@ fn poisoned() -> DebugInfoError {
     DebugInfoError::Dwarf("internal lock poisoned".into())
 }
 
-fn const_value(v: AttributeValue<Slice<'_>>) -> VarLocation {
-    let bytes = match v {
-        AttributeValue::Block(b) => b.slice().to_vec(),
-        AttributeValue::Sdata(x) => x.to_le_bytes().to_vec(),
-        AttributeValue::Udata(x) => x.to_le_bytes().to_vec(),
-        AttributeValue::Data1(x) => vec![x],
-        AttributeValue::Data2(x) => x.to_le_bytes().to_vec(),
-        AttributeValue::Data4(x) => x.to_le_bytes().to_vec(),
-        AttributeValue::Data8(x) => x.to_le_bytes().to_vec(),
-        _ => return VarLocation::Unsupported("DW_AT_const_value of an unsupported form".into()),
-    };
-    VarLocation::Available(Location::ImplicitValue(bytes))
-}
 
 impl<'a> DebugInfo for DwarfDebugInfo<'a> {
     fn functions(&self, pattern: &FunctionPattern) -> Result<Vec<FunctionInfo>> {
@@ -974,51 +818,7 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
     }
 
     fn variables(&self, scope: DieRef, pc: u64) -> Result<Vec<Variable>> {
-        let (unit, uo) = self.unit_of(scope)?;
-        let die = unit.entry(uo)?;
-        if !matches!(die.tag(), DW_TAG_subprogram | DW_TAG_inlined_subroutine) {
-            return Err(DebugInfoError::Lookup(format!("DIE {scope:#x} is not a function")));
-        }
-        let at_entry = self.die_entry_pc(&unit, &die)? == Some(pc);
-        let fb_cell: OnceLock<Result<FrameBase>> = OnceLock::new();
-        let fb = || fb_cell.get_or_init(|| self.frame_base(&unit, scope, pc)).clone();
-        let (mut params, mut locals) = (Vec::new(), Vec::new());
-        {
-            let mut tree = unit.entries_tree(Some(uo))?;
-            let root = tree.root()?;
-            self.collect_vars(&unit, root, pc, at_entry, true, &fb, &mut params, &mut locals)?;
-        }
-        // Parameters of the abstract instance that the concrete one lacks
-        // were optimized away entirely; list them in the abstract order.
-        if let Some(o) = die.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(&unit, v)) {
-            let (ou, oo) = self.unit_of(o)?;
-            let mut tree = ou.entries_tree(Some(oo))?;
-            let root = tree.root()?;
-            let mut children = root.children();
-            let mut all = Vec::new();
-            while let Some(child) = children.next()? {
-                let e = child.entry();
-                if e.tag() != DW_TAG_formal_parameter {
-                    continue;
-                }
-                let g = Self::global(&ou, e.offset());
-                if let Some(p) = params.iter().position(|(po, _)| *po == Some(g)) {
-                    all.push(params.remove(p));
-                } else {
-                    let (name, ty) = self.var_name_type(&ou, e)?;
-                    if let Some(name) = name {
-                        let type_name = ty.map(|t| type_name(self, t)).unwrap_or_else(|| "void".into());
-                        let v = Variable { name, kind: VarKind::Param, type_id: ty, type_name, location: VarLocation::OptimizedOut };
-                        all.push((Some(g), v));
-                    }
-                }
-            }
-            all.append(&mut params);
-            params = all;
-        }
-        let mut out: Vec<Variable> = params.into_iter().map(|(_, v)| v).collect();
-        out.extend(locals.into_iter().map(|(_, v)| v));
-        Ok(out)
+        self.variables_at(scope, pc)
     }
 
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {

@@ -55,6 +55,7 @@ pub mod location;
 pub mod pattern;
 pub mod scan;
 pub mod types;
+mod vars;
 
 pub use pattern::FunctionPattern;
 
