@@ -79,6 +79,7 @@ fn functions_and_patterns() {
         assert!(f.decl_file.as_deref().unwrap().ends_with("shapes.c"), "{name}: {:?}", f.decl_file);
         assert!(f.external);
         assert!(f.entry_pc.is_some());
+        assert_eq!(f.return_type.map(|t| types::type_name(&di, t)).as_deref(), Some("long int"), "{name}");
         assert_eq!(f.optimized, !name.contains("-O0"), "{name}");
         // The probe address: entry for optimized code, after the prologue at -O0.
         let entry = f.entry_pc.unwrap();

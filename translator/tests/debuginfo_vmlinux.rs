@@ -39,6 +39,7 @@ fn vfs_read_params_and_access() {
     let f = &fs[0];
     assert_eq!(f.decl_file.as_deref(), Some("fs/read_write.c"));
     assert!(f.external && f.optimized);
+    assert_eq!(f.return_type.map(|t| types::type_name(&di, t)).as_deref(), Some("ssize_t"));
     if let Some(addr) = system_map(&path, &rel, "vfs_read") {
         assert_eq!(f.entry_pc, Some(addr), "entry pc against System.map");
     }

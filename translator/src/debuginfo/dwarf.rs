@@ -504,6 +504,11 @@ impl<'a> DwarfDebugInfo<'a> {
         if entry_pc.is_none() && inline_instances.is_empty() {
             return Ok(None);
         }
+        let return_type = {
+            let (u, uo) = self.unit_of(die)?;
+            let d = u.entry(uo)?;
+            self.var_name_type(&u, &d)?.1
+        };
         let prologue_end = match entry_pc {
             Some(e) => {
                 if memo.rows.is_none() {
@@ -524,6 +529,7 @@ impl<'a> DwarfDebugInfo<'a> {
             prologue_end,
             optimized: uinfo.optimized,
             inline_instances,
+            return_type,
         }))
     }
 

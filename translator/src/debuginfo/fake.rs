@@ -128,6 +128,7 @@ impl FakeDebugInfo {
                 prologue_end: Some(entry_pc),
                 optimized: true,
                 inline_instances: Vec::new(),
+                return_type: None,
             },
             vars,
         );

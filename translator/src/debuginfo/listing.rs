@@ -40,6 +40,7 @@ mod tests {
             prologue_end: None,
             optimized: true,
             inline_instances: vec![],
+            return_type: None,
         };
         let v = |n: &str, t: &str| Variable {
             name: n.into(),

@@ -152,6 +152,8 @@ pub struct FunctionInfo {
     /// `-O0`).
     pub optimized: bool,
     pub inline_instances: Vec<InlineInstance>,
+    /// The return type (`$return` of `.return` probes); `None` is `void`.
+    pub return_type: Option<TypeId>,
 }
 
 impl FunctionInfo {

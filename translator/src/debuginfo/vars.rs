@@ -73,7 +73,7 @@ impl<'a> DwarfDebugInfo<'a> {
 
 
     /// The name and type of a variable DIE, following abstract origins.
-    fn var_name_type(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<(Option<String>, Option<u64>)> {
+    pub(super) fn var_name_type(&self, unit: &Unit<'a>, die: &gimli::DebuggingInformationEntry<Slice<'a>>) -> Result<(Option<String>, Option<u64>)> {
         let mut name = die.attr_value(DW_AT_name)?.and_then(|v| self.attr_str(unit, v));
         let mut ty = die.attr_value(DW_AT_type)?.and_then(|v| Self::ref_of(unit, v));
         let mut origin = die.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
