@@ -337,3 +337,24 @@ fn index_cache_round_trip() {
         assert_eq!(first, again, "cut at {cut}");
     }
 }
+
+#[test]
+fn global_variables() {
+    use object::{Object, ObjectSymbol};
+    for (name, fx) in variants() {
+        let file = open(&fx.exe);
+        let di = DwarfDebugInfo::new(&file).unwrap();
+        let obj = object::File::parse(file.bytes()).unwrap();
+        let addr = |n: &str| obj.symbols().find(|s| s.name() == Ok(n)).map(|s| s.address()).unwrap();
+        let sink = di.global_variable("sink", None).unwrap().expect("sink");
+        assert_eq!(sink.type_name, "long int volatile", "{name}");
+        assert_eq!(sink.location, VarLocation::Available(Location::Memory(vec![LocOp::Const(addr("sink"))])), "{name}");
+        let gi = di.global_variable("global_inner", Some("shapes.c")).unwrap().expect("global_inner");
+        assert_eq!(gi.type_name, "struct inner");
+        assert_eq!(gi.location, VarLocation::Available(Location::Memory(vec![LocOp::Const(addr("global_inner"))])));
+        let fs = di.global_variable("file_static", Some("shapes.c")).unwrap().expect("file_static");
+        assert_eq!(fs.type_name, "int");
+        assert!(di.global_variable("sink", Some("other.c")).unwrap().is_none());
+        assert!(di.global_variable("no_such_global", None).unwrap().is_none());
+    }
+}

@@ -107,6 +107,13 @@ fn wildcards_and_types() {
     assert!(rw.len() > 20, "{}", rw.len());
     assert!(rw.iter().all(|f| f.decl_file.as_deref() == Some("fs/read_write.c")));
 
+    let jiffies = di.global_variable("jiffies", None).unwrap().expect("jiffies");
+    assert_eq!(jiffies.type_name, "long unsigned int volatile");
+    if let Some(addr) = system_map(&path, &rel, "jiffies") {
+        use rstap::debuginfo::{Location, LocOp, VarLocation};
+        assert_eq!(jiffies.location, VarLocation::Available(Location::Memory(vec![LocOp::Const(addr)])));
+    }
+
     let task = di.find_type("struct task_struct").unwrap().unwrap();
     let t = di.type_info(task).unwrap();
     assert!(!t.declaration);

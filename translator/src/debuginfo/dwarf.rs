@@ -148,7 +148,7 @@ pub(super) type Unit<'a> = gimli::Unit<Slice<'a>>;
 /// DWARF of one file, answering [`DebugInfo`] queries.
 pub struct DwarfDebugInfo<'a> {
     path: String,
-    data: &'a [u8],
+    pub(super) data: &'a [u8],
     pub(super) dwarf: gimli::Dwarf<Slice<'a>>,
     secs: Sections<'a>,
     debug_frame: Option<gimli::DebugFrame<Slice<'a>>>,
@@ -317,7 +317,7 @@ impl<'a> DwarfDebugInfo<'a> {
         self
     }
 
-    fn index(&self) -> Result<&FunctionIndex<'a>> {
+    pub(super) fn index(&self) -> Result<&FunctionIndex<'a>> {
         self.index
             .get_or_init(|| {
                 let path = match (&self.index_cache, &self.build_id) {
@@ -634,7 +634,7 @@ impl<'a> DwarfDebugInfo<'a> {
 
     /// Walks the top level of one unit (jumping over children with
     /// `DW_AT_sibling`) for a type DIE named `name` with a tag in `tags`.
-    fn find_type_in_unit(
+    pub(super) fn find_type_in_unit(
         &self,
         h: &gimli::UnitHeader<Slice<'a>>,
         tags: &[DwTag],
@@ -825,6 +825,10 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
 
     fn variables(&self, scope: DieRef, pc: u64) -> Result<Vec<Variable>> {
         self.variables_at(scope, pc)
+    }
+
+    fn global_variable(&self, name: &str, file: Option<&str>) -> Result<Option<Variable>> {
+        self.global_variable_impl(name, file)
     }
 
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {

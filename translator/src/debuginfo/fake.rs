@@ -28,6 +28,7 @@ pub struct FakeDebugInfo {
     types: Vec<TypeInfo>,
     functions: Vec<FunctionInfo>,
     vars: HashMap<DieRef, Vec<Variable>>,
+    globals: Vec<(Option<String>, Variable)>,
 }
 
 const TYPE_BASE: u64 = 0x1000;
@@ -142,6 +143,18 @@ impl FakeDebugInfo {
         self.functions.push(f);
     }
 
+    /// A global variable at `addr`, declared in `file` (if given).
+    pub fn global(&mut self, name: &str, file: Option<&str>, ty: TypeId, addr: u64) {
+        let v = Variable {
+            name: name.into(),
+            kind: VarKind::Global,
+            type_id: Some(ty),
+            type_name: types::type_name(self, ty),
+            location: VarLocation::Available(Location::Memory(vec![LocOp::Const(addr)])),
+        };
+        self.globals.push((file.map(str::to_string), v));
+    }
+
     /// Sets the variables of an inline instance DIE.
     pub fn set_variables(&mut self, die: DieRef, vars: Vec<Variable>) {
         self.vars.insert(die, vars);
@@ -169,6 +182,21 @@ impl DebugInfo for FakeDebugInfo {
             .get(&scope)
             .cloned()
             .ok_or_else(|| DebugInfoError::Lookup(format!("DIE {scope:#x} is not a function")))
+    }
+
+    fn global_variable(&self, name: &str, file: Option<&str>) -> Result<Option<Variable>> {
+        Ok(self
+            .globals
+            .iter()
+            .find(|(f, v)| {
+                v.name == name
+                    && match (file, f) {
+                        (None, _) => true,
+                        (Some(want), Some(have)) => super::pattern::file_match(want, have),
+                        (Some(_), None) => false,
+                    }
+            })
+            .map(|(_, v)| v.clone()))
     }
 
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {

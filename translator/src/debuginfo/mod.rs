@@ -194,6 +194,8 @@ pub struct InlineInstance {
 pub enum VarKind {
     Param,
     Local,
+    /// A file-scope variable (`@var("name@file")`).
+    Global,
 }
 
 /// A parameter or local variable visible at a probe address.
@@ -451,6 +453,12 @@ pub trait DebugInfo {
     /// locations at `pc`. Locals of nested lexical blocks are included when
     /// the block contains `pc`.
     fn variables(&self, scope: DieRef, pc: u64) -> Result<Vec<Variable>>;
+
+    /// A file-scope variable by name, for `@var("name[@file]")` and for
+    /// `$name` that is not a local. With `file`, only units whose name
+    /// matches it (as in [`FunctionPattern::matches_file`]) are searched.
+    /// Its location is `Memory([Const(address)])` (or a constant).
+    fn global_variable(&self, name: &str, file: Option<&str>) -> Result<Option<Variable>>;
 
     /// One type, one level deep.
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo>;

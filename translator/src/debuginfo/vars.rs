@@ -212,6 +212,77 @@ impl<'a> DwarfDebugInfo<'a> {
         Ok(())
     }
 
+
+    /// [`DebugInfo::global_variable`]: the first top-level
+    /// `DW_TAG_variable` named `name` (definition or declaration, for its
+    /// type); the address from its `DW_AT_location`, else from the ELF
+    /// symbol table (a declaration's definition is a nameless DIE with
+    /// `DW_AT_specification`, so the symbol is the simplest source).
+    pub(super) fn global_variable_impl(&self, name: &str, file: Option<&str>) -> Result<Option<Variable>> {
+        let allowed: Option<Vec<u64>> = match file {
+            Some(f) => Some(
+                self.index()?
+                    .units
+                    .iter()
+                    .filter(|u| super::pattern::file_match(f, &String::from_utf8_lossy(u.name)))
+                    .map(|u| u.offset)
+                    .collect(),
+            ),
+            None => None,
+        };
+        let mut it = self.dwarf.units();
+        while let Some(h) = it.next()? {
+            let uoff = h.offset().as_debug_info_offset().map(|d| d.0 as u64).unwrap_or(0);
+            if let Some(a) = &allowed {
+                if !a.contains(&uoff) {
+                    continue;
+                }
+            }
+            let mut decl = None;
+            let found = self.find_type_in_unit(&h, &[DW_TAG_variable], name, &mut decl)?.or(decl);
+            if let Some(off) = found {
+                return self.global_from_die(off, name, allowed.is_some()).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn global_from_die(&self, off: u64, name: &str, local_ok: bool) -> Result<Variable> {
+        let (unit, uo) = self.unit_of(off)?;
+        let die = unit.entry(uo)?;
+        let (_, ty) = self.var_name_type(&unit, &die)?;
+        let no_fb = || Ok(FrameBase::Unknown);
+        let mut location = match die.attr_value(DW_AT_location)? {
+            Some(AttributeValue::Exprloc(e)) => location::translate(e.0.slice(), unit.encoding(), false, &no_fb),
+            _ => match die.attr_value(DW_AT_const_value)? {
+                Some(v) => const_value(v),
+                None => VarLocation::OptimizedOut,
+            },
+        };
+        if location == VarLocation::OptimizedOut {
+            if let Some(addr) = self.data_symbol(name, local_ok) {
+                location = VarLocation::Available(Location::Memory(vec![LocOp::Const(addr)]));
+            }
+        }
+        let type_name = ty.map(|t| type_name(self, t)).unwrap_or_else(|| "void".into());
+        Ok(Variable { name: name.to_string(), kind: VarKind::Global, type_id: ty, type_name, location })
+    }
+
+    /// Address of a data symbol, preferring a global one.
+    fn data_symbol(&self, name: &str, local_ok: bool) -> Option<u64> {
+        use object::{Object, ObjectSymbol, SymbolKind};
+        let obj = object::File::parse(self.data).ok()?;
+        let mut local = None;
+        for sym in obj.symbols() {
+            if sym.kind() == SymbolKind::Data && sym.name_bytes().ok() == Some(name.as_bytes()) {
+                if sym.is_global() {
+                    return Some(sym.address());
+                }
+                local.get_or_insert(sym.address());
+            }
+        }
+        local.filter(|_| local_ok)
+    }
 }
 
 fn const_value(v: AttributeValue<Slice<'_>>) -> VarLocation {
