@@ -358,3 +358,38 @@ fn global_variables() {
         assert!(di.global_variable("no_such_global", None).unwrap().is_none());
     }
 }
+
+#[test]
+fn locations_follow_the_pc() {
+    use object::{Object, ObjectSymbol};
+    for (name, fx) in variants() {
+        if name.contains("-O0") {
+            continue;
+        }
+        let file = open(&fx.exe);
+        let di = DwarfDebugInfo::new(&file).unwrap();
+        let obj = object::File::parse(file.bytes()).unwrap();
+        let sym = obj.symbols().find(|s| s.name() == Ok("process")).unwrap();
+        let f = di.functions(&FunctionPattern::parse("process").unwrap()).unwrap().remove(0);
+        assert_eq!(f.entry_pc, Some(sym.address()));
+        let at_entry = di.variables(f.die, sym.address()).unwrap();
+        let mut changed = false;
+        for pc in sym.address()..sym.address() + sym.size() {
+            let vars = di.variables(f.die, pc).unwrap();
+            let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).filter(|n| ["o", "idx", "tag"].contains(n)).collect();
+            assert_eq!(names, ["o", "idx", "tag"], "{name} at {pc:#x}");
+            for (a, b) in at_entry.iter().zip(vars.iter()) {
+                if a.name == b.name && a.location != b.location {
+                    changed = true;
+                }
+                if let VarLocation::Available(Location::Value(ops)) = &b.location {
+                    // Away from the entry, entry values stay symbolic.
+                    if ops.iter().any(|o| matches!(o, LocOp::EntryValue(_))) {
+                        assert_ne!(pc, sym.address());
+                    }
+                }
+            }
+        }
+        assert!(changed, "{name}: locations never change across process()");
+    }
+}
