@@ -393,3 +393,21 @@ fn locations_follow_the_pc() {
         assert!(changed, "{name}: locations never change across process()");
     }
 }
+
+#[test]
+fn compressed_debug_sections() {
+    let fx = build(&["-g", "-gdwarf-5", "-O2", "-gz=zlib"]);
+    let bytes = std::fs::read(&fx.exe).unwrap();
+    {
+        use object::{Object, ObjectSection};
+        let obj = object::File::parse(&*bytes).unwrap();
+        let info = obj.section_by_name(".debug_info").unwrap();
+        assert_ne!(info.compressed_file_range().unwrap().format, object::CompressionFormat::None, "cc -gz compressed it");
+    }
+    assert!(DwarfDebugInfo::from_bytes(&bytes, "z").is_err(), "from_bytes cannot inflate");
+    let file = open(&fx.exe);
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let f = di.functions(&FunctionPattern::parse("process").unwrap()).unwrap().remove(0);
+    let vars = di.variables(f.die, f.entry_pc.unwrap()).unwrap();
+    assert_eq!(vars[0].type_name, "outer_t*");
+}

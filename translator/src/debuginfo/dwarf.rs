@@ -21,14 +21,16 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// A debuginfo file mapped into memory. For a relocatable object (a
-/// kernel module `.ko`) it also owns relocated copies of the `.debug_*`
-/// sections: allocated sections get distinct synthetic addresses (their
-/// file offsets), see [`DebugFile::section_of`].
+/// A debuginfo file mapped into memory. It also owns inflated copies of
+/// compressed `.debug_*` sections and, for a relocatable object (a kernel
+/// module `.ko`), relocated copies of the `.debug_*` sections: allocated
+/// sections get distinct synthetic addresses (their file offsets), see
+/// [`DebugFile::section_of`].
 pub struct DebugFile {
     map: memmap2::Mmap,
     path: String,
-    relocated: HashMap<String, Vec<u8>>,
+    /// Inflated and/or relocated `.debug_*` sections, by name.
+    owned: HashMap<String, Vec<u8>>,
     /// Allocated sections of a relocatable object: (name, synthetic base, size).
     alloc_sections: Vec<(String, u64, u64)>,
 }
@@ -42,7 +44,7 @@ impl DebugFile {
         // every debugger).
         let map = unsafe { memmap2::Mmap::map(&f) }
             .map_err(|e| DebugInfoError::Io(format!("cannot map {}: {e}", path.display())))?;
-        let mut file = DebugFile { map, path: path.display().to_string(), relocated: HashMap::new(), alloc_sections: Vec::new() };
+        let mut file = DebugFile { map, path: path.display().to_string(), owned: HashMap::new(), alloc_sections: Vec::new() };
         file.relocate()?;
         Ok(file)
     }
@@ -72,6 +74,21 @@ impl DebugFile {
             Ok(o) => o,
             Err(_) => return Ok(()), // reported by DwarfDebugInfo::new
         };
+        // Compressed sections (SHF_COMPRESSED, as Fedora ships them) are
+        // inflated once here.
+        for sec in obj.sections() {
+            let name = match sec.name() {
+                Ok(n) if n.starts_with(".debug_") => n.to_string(),
+                _ => continue,
+            };
+            let compressed = sec.compressed_file_range().map(|r| r.format != object::CompressionFormat::None).unwrap_or(false);
+            if compressed {
+                let data = sec
+                    .uncompressed_data()
+                    .map_err(|e| DebugInfoError::Dwarf(format!("{}: cannot decompress {name}: {e}", self.path)))?;
+                self.owned.insert(name, data.into_owned());
+            }
+        }
         if obj.kind() != object::ObjectKind::Relocatable {
             return Ok(());
         }
@@ -96,10 +113,13 @@ impl DebugFile {
             if sec.relocations().next().is_none() {
                 continue;
             }
-            let mut data = sec
-                .uncompressed_data()
-                .map_err(|e| DebugInfoError::Dwarf(format!("{}: section {name}: {e}", self.path)))?
-                .into_owned();
+            let mut data = match self.owned.remove(&name) {
+                Some(d) => d,
+                None => sec
+                    .uncompressed_data()
+                    .map_err(|e| DebugInfoError::Dwarf(format!("{}: section {name}: {e}", self.path)))?
+                    .into_owned(),
+            };
             for (off, rel) in sec.relocations() {
                 let sym_value = match rel.target() {
                     RelocationTarget::Symbol(i) => match obj.symbol_by_index(i) {
@@ -137,7 +157,7 @@ impl DebugFile {
                     }
                 }
             }
-            self.relocated.insert(name, data);
+            self.owned.insert(name, data);
         }
         Ok(())
     }
@@ -165,7 +185,7 @@ pub struct DwarfDebugInfo<'a> {
 impl<'a> DwarfDebugInfo<'a> {
     /// Parses the ELF container and the unit headers.
     pub fn new(file: &'a DebugFile) -> Result<DwarfDebugInfo<'a>> {
-        Self::build(file.bytes(), file.path(), Some(&file.relocated))
+        Self::build(file.bytes(), file.path(), Some(&file.owned))
     }
 
     /// Like [`DwarfDebugInfo::new`], over bytes already in memory (no
@@ -202,7 +222,8 @@ impl<'a> DwarfDebugInfo<'a> {
         }
         for s in obj.sections() {
             if let Ok(name) = s.name() {
-                if name.starts_with(".debug_") && s.compressed_file_range().map(|r| r.format != object::CompressionFormat::None).unwrap_or(false) {
+                let owned = relocated.map(|r| r.contains_key(name)).unwrap_or(false);
+                if !owned && name.starts_with(".debug_") && s.compressed_file_range().map(|r| r.format != object::CompressionFormat::None).unwrap_or(false) {
                     return Err(DebugInfoError::Dwarf(format!("{path}: compressed section {name} is not supported")));
                 }
             }
