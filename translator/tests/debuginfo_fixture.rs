@@ -411,3 +411,22 @@ fn compressed_debug_sections() {
     let vars = di.variables(f.die, f.entry_pc.unwrap()).unwrap();
     assert_eq!(vars[0].type_name, "outer_t*");
 }
+
+#[test]
+fn statement_lines() {
+    for (name, fx) in variants() {
+        let file = open(&fx.exe);
+        let di = DwarfDebugInfo::new(&file).unwrap();
+        let line = source_line("sink = total;");
+        let sites = di.line_addresses("shapes.c", line).unwrap();
+        assert!(!sites.is_empty(), "{name}");
+        for s in &sites {
+            assert!(s.file.ends_with("shapes.c"));
+            assert_eq!(s.function.as_ref().map(|f| f.0.as_str()), Some("process"), "{name}");
+            let (_, die) = s.function.clone().unwrap();
+            let vars = di.variables(die, s.address).unwrap();
+            assert!(vars.iter().any(|v| v.name == "total"), "{name}: {vars:?}");
+        }
+        assert!(di.line_addresses("shapes.c", 1).unwrap().is_empty(), "line 1 is a comment");
+    }
+}

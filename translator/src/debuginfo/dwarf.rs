@@ -852,6 +852,52 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         self.global_variable_impl(name, file)
     }
 
+    fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>> {
+        let index = self.index()?;
+        let by_name = file.ends_with(".c");
+        let mut out = Vec::new();
+        for (ui, u) in index.units.iter().enumerate() {
+            if by_name && !super::pattern::file_match(file, &String::from_utf8_lossy(u.name)) {
+                continue;
+            }
+            let unit = self.unit_at(u.offset)?;
+            let lp = match &unit.line_program {
+                Some(lp) => lp.clone(),
+                None => continue,
+            };
+            let mut names: HashMap<u64, Option<String>> = HashMap::new();
+            let mut rows = lp.rows();
+            let mut prev_match = false;
+            let mut hits = Vec::new();
+            while let Some((_, row)) = rows.next_row()? {
+                if row.end_sequence() {
+                    prev_match = false;
+                    continue;
+                }
+                let fidx = row.file_index();
+                let fname = names.entry(fidx).or_insert_with(|| self.file_name(&unit, fidx)).clone();
+                let hit = row.line().map(|l| l.get()) == Some(line as u64)
+                    && fname.as_deref().map(|n| super::pattern::file_match(file, n)).unwrap_or(false);
+                if hit && row.is_stmt() && !prev_match {
+                    hits.push((row.address(), fname.unwrap_or_default()));
+                }
+                prev_match = hit;
+            }
+            for (address, fname) in hits {
+                let function = index
+                    .funcs
+                    .iter()
+                    .filter(|f| f.unit as usize == ui)
+                    .find(|f| matches!((f.low_pc, f.high_pc), (Some(lo), Some(hi)) if lo <= address && address < hi))
+                    .map(|f| (String::from_utf8_lossy(f.name).into_owned(), f.die));
+                out.push(StatementSite { address, file: fname, line, function });
+            }
+        }
+        out.sort_by_key(|s| s.address);
+        out.dedup_by_key(|s| s.address);
+        Ok(out)
+    }
+
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {
         let (unit, uo) = self.unit_of(ty)?;
         let die = unit.entry(uo)?;

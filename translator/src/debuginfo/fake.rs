@@ -199,6 +199,22 @@ impl DebugInfo for FakeDebugInfo {
             .map(|(_, v)| v.clone()))
     }
 
+    fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>> {
+        Ok(self
+            .functions
+            .iter()
+            .filter(|f| f.decl_line == line && f.decl_file.as_deref().map(|d| super::pattern::file_match(file, d)).unwrap_or(false))
+            .filter_map(|f| {
+                Some(StatementSite {
+                    address: f.entry_pc?,
+                    file: f.decl_file.clone()?,
+                    line,
+                    function: Some((f.name.clone(), f.die)),
+                })
+            })
+            .collect())
+    }
+
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {
         ty.checked_sub(TYPE_BASE)
             .and_then(|i| self.types.get(i as usize))

@@ -189,6 +189,20 @@ pub struct InlineInstance {
     pub call_line: u32,
 }
 
+/// A place where a source line starts (`kernel.statement("*@file:N")`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementSite {
+    pub address: u64,
+    /// The source file as the line table names it (relative to the
+    /// compilation directory).
+    pub file: String,
+    pub line: u32,
+    /// The out-of-line function containing the address, if known: its
+    /// name and DIE (pass the DIE and `address` to
+    /// [`DebugInfo::variables`]).
+    pub function: Option<(String, DieRef)>,
+}
+
 /// Is a variable a parameter or a local?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VarKind {
@@ -459,6 +473,11 @@ pub trait DebugInfo {
     /// matches it (as in [`FunctionPattern::matches_file`]) are searched.
     /// Its location is `Memory([Const(address)])` (or a constant).
     fn global_variable(&self, name: &str, file: Option<&str>) -> Result<Option<Variable>>;
+
+    /// Where line `line` of files matching `file` starts: the first
+    /// address of each run of `is_stmt` line-table rows for that line,
+    /// sorted by address.
+    fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>>;
 
     /// One type, one level deep.
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo>;
