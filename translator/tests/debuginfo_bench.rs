@@ -98,3 +98,16 @@ fn cached_index() {
     eprintln!("cached_index: vfs_* first run (scan + write) {t_first:?}, next run (cache) {t_second:?}");
     eprintln!("TIMING vfs_star_cached_s={:.3}", t_second.as_secs_f64());
 }
+
+/// `stap -l 'kernel.function("*")'`: every function with its inline
+/// instances (informational).
+#[test]
+fn all_functions() {
+    let Some((_, path)) = debuginfo_common::find_vmlinux() else { return };
+    let file = DebugFile::open(&path).unwrap();
+    let t = Instant::now();
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let all = di.functions(&FunctionPattern::parse("*").unwrap()).unwrap();
+    let inl: usize = all.iter().map(|f| f.inline_instances.len()).sum();
+    eprintln!("all_functions: {} functions, {} inline instances in {:?}; peak RSS {} MB", all.len(), inl, t.elapsed(), rss_kb() / 1024);
+}

@@ -181,3 +181,80 @@ fn module_debuginfo_is_relocated() {
     let r = types::resolve_access(&di, sock, &[AccessStep::Field("sk".into()), AccessStep::Field("__sk_common".into()), AccessStep::Field("skc_family".into())]).unwrap();
     assert_eq!(r.ops.iter().filter(|o| matches!(o, AccessOp::Load { .. })).count(), 1);
 }
+
+/// Member offsets of a few central structs, DWARF against the kernel's
+/// own BTF (`.BTF`, an independent encoding of the same layouts).
+#[test]
+fn struct_offsets_match_btf() {
+    use object::{Object, ObjectSection};
+    let Some((_, path)) = vmlinux() else { return };
+    let file = DebugFile::open(&path).unwrap();
+    let obj = object::File::parse(file.bytes()).unwrap();
+    let Some(btf) = obj.section_by_name(".BTF").and_then(|s| s.data().ok()) else {
+        eprintln!("note: no .BTF in this vmlinux; skipping");
+        return;
+    };
+    let structs = btf_structs(btf);
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let mut compared = 0;
+    for name in ["file", "path", "dentry", "qstr", "inode", "task_struct", "super_block", "sock", "sk_buff", "mm_struct"] {
+        let Some(btf_members) = structs.get(name) else { panic!("BTF has no struct {name}") };
+        let id = di.find_type(&format!("struct {name}")).unwrap().unwrap();
+        let t = di.type_info(id).unwrap();
+        for (m, bits) in btf_members {
+            let dm = types::find_member(&di, &t, m).unwrap().unwrap_or_else(|| panic!("DWARF struct {name} lacks {m}"));
+            let dbits = dm.offset * 8 + dm.bitfield.map(|b| b.bit_offset as u64).unwrap_or(0);
+            assert_eq!(dbits, *bits, "struct {name}.{m}");
+            compared += 1;
+        }
+    }
+    eprintln!("compared {compared} member offsets with BTF");
+    assert!(compared > 300);
+}
+
+/// Named members (name → bit offset) of every named struct in a BTF blob.
+fn btf_structs(b: &[u8]) -> std::collections::HashMap<String, Vec<(String, u64)>> {
+    let u16_at = |p: usize| u16::from_le_bytes([b[p], b[p + 1]]);
+    let u32_at = |p: usize| u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]]);
+    assert_eq!(u16_at(0), 0xeb9f, "BTF magic");
+    let hdr = u32_at(4) as usize;
+    let (type_off, type_len) = (hdr + u32_at(8) as usize, u32_at(12) as usize);
+    let str_off = hdr + u32_at(16) as usize;
+    let s = |off: u32| -> String {
+        let start = str_off + off as usize;
+        let end = b[start..].iter().position(|&c| c == 0).unwrap() + start;
+        String::from_utf8_lossy(&b[start..end]).into_owned()
+    };
+    let mut out = std::collections::HashMap::new();
+    let mut p = type_off;
+    while p < type_off + type_len {
+        let (name_off, info) = (u32_at(p), u32_at(p + 4));
+        let vlen = (info & 0xffff) as usize;
+        let kind = (info >> 24) & 0x1f;
+        let kflag = info >> 31;
+        p += 12;
+        match kind {
+            1 | 14 | 17 => p += 4,
+            3 => p += 12,
+            4 | 5 => {
+                let mut members = Vec::new();
+                for i in 0..vlen {
+                    let q = p + i * 12;
+                    let (mname, off) = (u32_at(q), u32_at(q + 8));
+                    let bits = if kflag == 1 { off & 0xff_ffff } else { off } as u64;
+                    if mname != 0 {
+                        members.push((s(mname), bits));
+                    }
+                }
+                p += vlen * 12;
+                if kind == 4 && name_off != 0 && !members.is_empty() {
+                    out.entry(s(name_off)).or_insert(members);
+                }
+            }
+            6 | 13 => p += vlen * 8,
+            15 | 19 => p += vlen * 12,
+            _ => {}
+        }
+    }
+    out
+}
