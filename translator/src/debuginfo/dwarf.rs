@@ -173,8 +173,12 @@ pub struct DwarfDebugInfo<'a> {
     secs: Sections<'a>,
     debug_frame: Option<gimli::DebugFrame<Slice<'a>>>,
     eh_frame: Option<(gimli::EhFrame<Slice<'a>>, u64)>,
-    /// Sorted offsets of all unit headers.
-    unit_offsets: Vec<u64>,
+    /// Sorted offsets of all unit headers (read on first need: walking
+    /// every header touches pages all over `.debug_info`).
+    unit_offsets: OnceLock<Vec<u64>>,
+    /// Sorted offsets of the units `.debug_aranges` lists (a small
+    /// section): tried first.
+    code_unit_offsets: OnceLock<Vec<u64>>,
     index: OnceLock<std::result::Result<FunctionIndex<'a>, DebugInfoError>>,
     /// Where to keep the function index between runs (opt-in).
     index_cache: Option<std::path::PathBuf>,
@@ -250,13 +254,6 @@ impl<'a> DwarfDebugInfo<'a> {
             let d = s.data().ok()?;
             (!d.is_empty()).then(|| (gimli::EhFrame::new(d, LittleEndian), s.address()))
         });
-        let mut unit_offsets = Vec::new();
-        let mut it = dwarf.units();
-        while let Some(h) = it.next()? {
-            if let Some(o) = h.offset().as_debug_info_offset() {
-                unit_offsets.push(o.0 as u64);
-            }
-        }
         Ok(DwarfDebugInfo {
             path: path.to_string(),
             data,
@@ -264,7 +261,8 @@ impl<'a> DwarfDebugInfo<'a> {
             secs,
             debug_frame,
             eh_frame,
-            unit_offsets,
+            unit_offsets: OnceLock::new(),
+            code_unit_offsets: OnceLock::new(),
             index: OnceLock::new(),
             index_cache: None,
             build_id: obj.build_id().ok().flatten().map(|b| b.to_vec()),
@@ -362,15 +360,47 @@ impl<'a> DwarfDebugInfo<'a> {
 
     /// The unit holding the DIE at `off` and the unit-relative offset.
     pub(super) fn unit_of(&self, off: u64) -> Result<(Arc<Unit<'a>>, UnitOffset)> {
-        let i = self.unit_offsets.partition_point(|&u| u <= off);
-        if i == 0 {
-            return Err(DebugInfoError::Lookup(format!("no unit holds DIE offset {off:#x}")));
+        let code = self.code_unit_offsets.get_or_init(|| {
+            let mut v = Vec::new();
+            let mut headers = self.dwarf.debug_aranges.headers();
+            while let Ok(Some(h)) = headers.next() {
+                v.push(h.debug_info_offset().0 as u64);
+            }
+            v.sort();
+            v.dedup();
+            v
+        });
+        if let Some(found) = self.unit_in(code, off)? {
+            return Ok(found);
         }
-        let unit = self.unit_at(self.unit_offsets[i - 1])?;
-        let uo = DebugInfoOffset(off as usize)
-            .to_unit_offset(&unit.header)
-            .ok_or_else(|| DebugInfoError::Lookup(format!("no unit holds DIE offset {off:#x}")))?;
-        Ok((unit, uo))
+        let all = match self.unit_offsets.get() {
+            Some(v) => v,
+            None => {
+                let mut v = Vec::new();
+                let mut it = self.dwarf.units();
+                while let Some(h) = it.next()? {
+                    if let Some(o) = h.offset().as_debug_info_offset() {
+                        v.push(o.0 as u64);
+                    }
+                }
+                self.unit_offsets.get_or_init(|| v)
+            }
+        };
+        self.unit_in(all, off)?
+            .ok_or_else(|| DebugInfoError::Lookup(format!("no unit holds DIE offset {off:#x}")))
+    }
+
+    /// The unit among `starts` (sorted unit offsets) that holds `off`.
+    fn unit_in(&self, starts: &[u64], off: u64) -> Result<Option<(Arc<Unit<'a>>, UnitOffset)>> {
+        let i = starts.partition_point(|&u| u <= off);
+        if i == 0 {
+            return Ok(None);
+        }
+        let unit = match self.unit_at(starts[i - 1]) {
+            Ok(u) => u,
+            Err(_) => return Ok(None),
+        };
+        Ok(DebugInfoOffset(off as usize).to_unit_offset(&unit.header).map(|uo| (unit, uo)))
     }
 
     pub(super) fn unit_at(&self, unit_off: u64) -> Result<Arc<Unit<'a>>> {
