@@ -103,6 +103,10 @@ fn cached_index() {
 /// instances (informational).
 #[test]
 fn all_functions() {
+    if cfg!(debug_assertions) {
+        eprintln!("note: all_functions runs in release builds only (it takes minutes unoptimized)");
+        return;
+    }
     let Some((_, path)) = debuginfo_common::find_vmlinux() else { return };
     let file = DebugFile::open(&path).unwrap();
     let t = Instant::now();
