@@ -44,6 +44,9 @@ fn vfs_read_params_and_access() {
         assert_eq!(f.entry_pc, Some(addr), "entry pc against System.map");
     }
     let pc = f.probe_pc(PrologueMode::Auto).unwrap();
+    assert_eq!(di.section_of(pc).map(|s| s.0).as_deref(), Some(".text"));
+    let init = di.functions(&FunctionPattern::parse("start_kernel").unwrap()).unwrap();
+    assert_eq!(di.section_of(init[0].entry_pc.unwrap()).map(|s| s.0).as_deref(), Some(".init.text"));
     let vars = di.variables(f.die, pc).unwrap();
     let params: Vec<(&str, &str)> = vars
         .iter()
@@ -172,6 +175,7 @@ fn module_debuginfo_is_relocated() {
     let entry = f.entry_pc.unwrap();
     let (sec, _off) = file.section_of(entry).expect("entry in a section");
     assert!(sec.starts_with(".text"), "{sec}");
+    assert_eq!(di.section_of(entry), file.section_of(entry));
     let vars = di.variables(f.die, entry).unwrap();
     let line = listing::listing_line("module(\"af_key\")", f, &vars);
     eprintln!("{line}");

@@ -183,13 +183,19 @@ pub struct DwarfDebugInfo<'a> {
     /// Where to keep the function index between runs (opt-in).
     index_cache: Option<std::path::PathBuf>,
     build_id: Option<Vec<u8>>,
+    /// Allocated sections: (name, address, size).
+    sections: Vec<(String, u64, u64)>,
     units: Mutex<HashMap<u64, Arc<Unit<'a>>>>,
 }
 
 impl<'a> DwarfDebugInfo<'a> {
     /// Parses the ELF container and the unit headers.
     pub fn new(file: &'a DebugFile) -> Result<DwarfDebugInfo<'a>> {
-        Self::build(file.bytes(), file.path(), Some(&file.owned))
+        let mut di = Self::build(file.bytes(), file.path(), Some(&file.owned))?;
+        if !file.alloc_sections.is_empty() {
+            di.sections = file.alloc_sections.clone();
+        }
+        Ok(di)
     }
 
     /// Like [`DwarfDebugInfo::new`], over bytes already in memory (no
@@ -266,6 +272,11 @@ impl<'a> DwarfDebugInfo<'a> {
             index: OnceLock::new(),
             index_cache: None,
             build_id: obj.build_id().ok().flatten().map(|b| b.to_vec()),
+            sections: obj
+                .sections()
+                .filter(|s| s.address() != 0 && s.size() != 0)
+                .filter_map(|s| Some((s.name().ok()?.to_string(), s.address(), s.size())))
+                .collect(),
             units: Mutex::new(HashMap::new()),
         })
     }
@@ -926,6 +937,13 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         out.sort_by_key(|s| s.address);
         out.dedup_by_key(|s| s.address);
         Ok(out)
+    }
+
+    fn section_of(&self, addr: u64) -> Option<(String, u64)> {
+        self.sections
+            .iter()
+            .find(|(_, base, size)| *base <= addr && addr < base + size)
+            .map(|(n, base, _)| (n.clone(), addr - base))
     }
 
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo> {

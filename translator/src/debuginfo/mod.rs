@@ -479,6 +479,15 @@ pub trait DebugInfo {
     /// sorted by address.
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>>;
 
+    /// The ELF section holding `addr` and the offset in it, e.g.
+    /// `(".init.text", 0x40)`: pass 2 refuses probes in sections that are
+    /// gone or unprobeable at run time (`.init.*`, `.exit.*`,
+    /// `.noinstr.text`, `.entry.text`, `.kprobes.text`), and a module's
+    /// probe is placed at `section + offset`.
+    fn section_of(&self, _addr: u64) -> Option<(String, u64)> {
+        None
+    }
+
     /// One type, one level deep.
     fn type_info(&self, ty: TypeId) -> Result<TypeInfo>;
 
