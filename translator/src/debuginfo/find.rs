@@ -156,24 +156,52 @@ pub fn find_kernel_debuginfo(target: &KernelTarget, roots: &[PathBuf]) -> Result
 
 /// Finds the debuginfo of module `name` (`ext4`, `nf_tables`; `-` and `_`
 /// are the same) under `usr/lib/debug/lib/modules/RELEASE/` of each root,
-/// then in `lib/modules/RELEASE/` (a module that was not stripped). The
-/// build id is not verified (the module's is unknown before it loads).
+/// then in `lib/modules/RELEASE/` (a module that was not stripped). When
+/// the installed module (`lib/modules/RELEASE/.../NAME.ko`) is found too,
+/// their build ids must match (`verified`); a compressed installed module
+/// (`.ko.xz`) cannot be read and leaves the result unverified.
 pub fn find_module_debuginfo(target: &KernelTarget, name: &str, roots: &[PathBuf]) -> Result<FoundDebuginfo> {
     let want = name.replace('-', "_");
     let mut tried = Vec::new();
+    let mut debug = None;
+    let mut installed = None;
     for root in search_roots(roots) {
-        for dir in [
-            root.join(format!("usr/lib/debug/lib/modules/{}", target.release)),
-            root.join(format!("lib/modules/{}", target.release)),
-        ] {
-            tried.push(dir.display().to_string());
-            if let Some(p) = walk_for_module(&dir, &want, 0) {
-                let id = elf_build_id(&p).ok().flatten();
-                return Ok(FoundDebuginfo { path: p, build_id: id, verified: false });
-            }
+        let dbg_dir = root.join(format!("usr/lib/debug/lib/modules/{}", target.release));
+        let mod_dir = root.join(format!("lib/modules/{}", target.release));
+        if debug.is_none() {
+            tried.push(dbg_dir.display().to_string());
+            debug = walk_for_module(&dbg_dir, &want, 0);
+        }
+        if installed.is_none() {
+            installed = walk_for_module(&mod_dir, &want, 0);
         }
     }
-    Err(DebugInfoError::NotFound { what: format!("module {name}"), tried, package: target.dbg_package() })
+    let debug = match debug.or_else(|| installed.clone().filter(|p| has_debug_info(p))) {
+        Some(p) => p,
+        None => {
+            return Err(DebugInfoError::NotFound { what: format!("module {name}"), tried, package: target.dbg_package() })
+        }
+    };
+    let id = elf_build_id(&debug).ok().flatten();
+    let want_id = installed.as_ref().filter(|p| **p != debug).and_then(|p| elf_build_id(p).ok().flatten());
+    match (&id, &want_id) {
+        (Some(got), Some(want)) if got != want => Err(DebugInfoError::BuildIdMismatch {
+            path: debug.display().to_string(),
+            expected: hex(want),
+            found: hex(got),
+            package: target.dbg_package(),
+        }),
+        (Some(_), Some(_)) => Ok(FoundDebuginfo { path: debug, build_id: id, verified: true }),
+        _ => Ok(FoundDebuginfo { path: debug, build_id: id, verified: false }),
+    }
+}
+
+/// Whether an ELF file has a `.debug_info` section.
+fn has_debug_info(path: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(path) else { return false };
+    // SAFETY: read-only mapping; only section headers are read.
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&f) }) else { return false };
+    object::File::parse(&*map).map(|o| o.section_by_name(".debug_info").is_some()).unwrap_or(false)
 }
 
 fn walk_for_module(dir: &Path, want: &str, depth: usize) -> Option<PathBuf> {
@@ -193,7 +221,7 @@ fn walk_for_module(dir: &Path, want: &str, depth: usize) -> Option<PathBuf> {
             continue;
         }
         let fname = e.file_name().to_string_lossy().into_owned();
-        for suffix in [".ko", ".ko.debug"] {
+        for suffix in [".ko", ".ko.debug", ".ko.xz", ".ko.zst", ".ko.gz"] {
             if let Some(stem) = fname.strip_suffix(suffix) {
                 if stem.replace('-', "_") == want {
                     return Some(p);
@@ -221,6 +249,50 @@ mod tests {
         assert_eq!(parse_build_id_notes(&n), Some(vec![0xde, 0xad, 0xbe, 0xef]));
         assert_eq!(parse_build_id_notes(&n[..7]), None);
         assert_eq!(hex(&[0xde, 0xad]), "dead");
+    }
+
+    /// Builds `root/usr/lib/debug/lib/modules/R/kernel/m.ko` and
+    /// `root/lib/modules/R/kernel/m.ko` from C sources: the same binary
+    /// when the sources are equal, else two builds (different build ids).
+    fn module_tree(debug_src: &str, installed_src: &str) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let compile = |src: &str, out: &Path| {
+            let c = root.path().join("m.c");
+            std::fs::write(&c, src).unwrap();
+            let st = std::process::Command::new("cc")
+                .args(["-g", "-shared", "-fPIC", "-Wl,--build-id", "-o"])
+                .arg(out)
+                .arg(&c)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        };
+        let dbg = root.path().join("usr/lib/debug/lib/modules/R/kernel");
+        let inst = root.path().join("lib/modules/R/kernel");
+        std::fs::create_dir_all(&dbg).unwrap();
+        std::fs::create_dir_all(&inst).unwrap();
+        compile(debug_src, &dbg.join("m.ko"));
+        if debug_src == installed_src {
+            std::fs::copy(dbg.join("m.ko"), inst.join("m.ko")).unwrap();
+        } else {
+            compile(installed_src, &inst.join("m.ko"));
+        }
+        root
+    }
+
+    #[test]
+    fn module_build_ids() {
+        let t = KernelTarget { release: "R".into(), build_id: None };
+        let same = module_tree("int f(void){return 1;}", "int f(void){return 1;}");
+        let ok = find_module_debuginfo(&t, "m", &[same.path().to_path_buf()]).unwrap();
+        assert!(ok.verified && ok.path.starts_with(same.path().join("usr/lib/debug")));
+        let differ = module_tree("int f(void){return 1;}", "int f(void){return 2;}");
+        match find_module_debuginfo(&t, "m", &[differ.path().to_path_buf()]) {
+            Err(DebugInfoError::BuildIdMismatch { package, .. }) => assert_eq!(package, "linux-image-R-dbg"),
+            other => panic!("{other:?}"),
+        }
+        let e = find_module_debuginfo(&t, "nope", &[same.path().to_path_buf()]).unwrap_err();
+        assert!(e.to_string().contains("install package `linux-image-R-dbg`"), "{e}");
     }
 
     #[test]
