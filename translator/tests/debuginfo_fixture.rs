@@ -430,3 +430,23 @@ fn statement_lines() {
         assert!(di.line_addresses("shapes.c", 1).unwrap().is_empty(), "line 1 is a comment");
     }
 }
+
+#[test]
+fn stap_list_lines() {
+    let fx = build(&["-g", "-gdwarf-5", "-O2"]);
+    let file = open(&fx.exe);
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let l = listing::list_functions(&di, "kernel", "*e*@shapes.c", false).unwrap();
+    for (name, decl) in [("helper", "static inline int helper("), ("use_helper", "int use_helper("), ("process", "long process(")] {
+        let line = source_line(decl);
+        assert!(
+            l.iter().any(|x| x.starts_with(&format!("kernel.function(\"{name}@")) && x.ends_with(&format!("shapes.c:{line}\")"))),
+            "{name}:{line} in {l:?}"
+        );
+    }
+    assert!(!l.iter().any(|x| x.contains("\"main@")), "main has no 'e'");
+    // -L for an inline-only function shows the inline instance's variables.
+    let big = listing::list_functions(&di, "kernel", "helper", true).unwrap();
+    assert_eq!(big.len(), 1);
+    assert!(big[0].ends_with("$in:struct inner* $k:int"), "{big:?}");
+}

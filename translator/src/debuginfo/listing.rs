@@ -3,9 +3,10 @@
 //! Input: a [`FunctionInfo`] and (for `-L`) its [`Variable`]s at the probe
 //! pc. Output: the exact text SystemTap prints, e.g.
 //! `kernel.function("vfs_read@fs/read_write.c:450") $file:struct file* $buf:char* $count:size_t $pos:loff_t*`.
-//! Invariants: pure formatting, no lookups.
+//! Invariants: `probe_point` / `listing_line` are pure formatting;
+//! `list_functions` asks a [`DebugInfo`] and returns sorted, unique lines.
 
-use super::{FunctionInfo, Variable};
+use super::{DebugInfo, FunctionInfo, FunctionPattern, PrologueMode, Result, Variable};
 
 /// `PREFIX.function("name@file:line")`; `prefix` is `kernel` or
 /// `module("ext4")`.
@@ -20,6 +21,33 @@ pub fn listing_line(prefix: &str, f: &FunctionInfo, vars: &[Variable]) -> String
         s.push_str(&format!(" ${}:{}", v.name, v.type_name));
     }
     s
+}
+
+/// The lines of `stap -l` (`with_vars == false`) or `stap -L` for
+/// `PREFIX.function("PATTERN")`: one line per matching function, sorted
+/// and unique. `-L` shows the variables at the probe address of the
+/// out-of-line instance, or of the first inline instance.
+pub fn list_functions(di: &dyn DebugInfo, prefix: &str, pattern: &str, with_vars: bool) -> Result<Vec<String>> {
+    let pat = FunctionPattern::parse(pattern)?;
+    let mut lines = Vec::new();
+    for f in di.functions(&pat)? {
+        if !with_vars {
+            lines.push(probe_point(prefix, &f));
+            continue;
+        }
+        let site = match f.probe_pc(PrologueMode::Auto) {
+            Some(pc) => Some((f.die, pc)),
+            None => f.inline_instances.first().map(|i| (i.die, i.entry_pc)),
+        };
+        let vars = match site {
+            Some((die, pc)) => di.variables(die, pc)?,
+            None => Vec::new(),
+        };
+        lines.push(listing_line(prefix, &f, &vars));
+    }
+    lines.sort();
+    lines.dedup();
+    Ok(lines)
 }
 
 #[cfg(test)]
