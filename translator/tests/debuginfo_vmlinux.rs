@@ -262,3 +262,56 @@ fn btf_structs(b: &[u8]) -> std::collections::HashMap<String, Vec<(String, u64)>
     }
     out
 }
+
+/// Entry addresses of many functions (including hot/cold split ones,
+/// which have `DW_AT_ranges` instead of `low_pc`) against System.map.
+#[test]
+fn entry_pcs_match_system_map() {
+    let Some((rel, path)) = vmlinux() else { return };
+    let boot = path.parent().unwrap().join("../../../boot");
+    let map = std::fs::read_to_string(boot.join(format!("System.map-{rel}")))
+        .or_else(|_| std::fs::read_to_string(path.with_file_name(format!("System.map-{rel}"))));
+    let Ok(map) = map else {
+        eprintln!("note: no System.map next to the vmlinux; skipping");
+        return;
+    };
+    let mut addrs: std::collections::HashMap<&str, Vec<u64>> = std::collections::HashMap::new();
+    for l in map.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        if w.len() == 3 && (w[1] == "T" || w[1] == "t") {
+            if let Ok(a) = u64::from_str_radix(w[0], 16) {
+                addrs.entry(w[2]).or_default().push(a);
+            }
+        }
+    }
+    let file = DebugFile::open(&path).unwrap();
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let (mut checked, mut clones, mut bad) = (0, 0, Vec::new());
+    for pat in ["tcp_*", "ext4_*", "vfs_*", "sched_*"] {
+        for f in di.functions(&FunctionPattern::parse(pat).unwrap()).unwrap() {
+            let (Some(pc), Some(cands)) = (f.entry_pc, addrs.get(f.name.as_str())) else { continue };
+            checked += 1;
+            if !cands.contains(&pc) {
+                // A weak definition overridden at link time keeps its code
+                // and DWARF but loses its symbol: no symbol at all there.
+                if addrs.values().any(|v| v.contains(&pc)) {
+                    bad.push(format!("{} {pc:#x} not in {cands:x?}", f.name));
+                } else {
+                    eprintln!("note: {} at {pc:#x} has no symbol (overridden weak definition in {})", f.name, f.cu_name);
+                }
+            }
+            // Clones are at symbols named `NAME.part.N`, `NAME.isra.N`, ...
+            for c in &f.clones {
+                let ok = addrs.iter().any(|(n, a)| n.starts_with(&format!("{}.", f.name)) && a.contains(&c.entry_pc));
+                if !ok {
+                    bad.push(format!("clone of {} at {:#x} has no NAME.* symbol", f.name, c.entry_pc));
+                }
+                clones += 1;
+            }
+        }
+    }
+    eprintln!("checked {checked} entry pcs and {clones} clones against System.map");
+    assert!(clones > 3, "{clones}");
+    assert!(checked > 500, "{checked}");
+    assert!(bad.is_empty(), "{} mismatches: {:?}", bad.len(), &bad[..bad.len().min(10)]);
+}

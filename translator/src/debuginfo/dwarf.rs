@@ -183,6 +183,7 @@ pub struct DwarfDebugInfo<'a> {
     /// Where to keep the function index between runs (opt-in).
     index_cache: Option<std::path::PathBuf>,
     build_id: Option<Vec<u8>>,
+    func_symbols: OnceLock<HashMap<&'a [u8], Vec<u64>>>,
     /// Allocated sections: (name, address, size).
     sections: Vec<(String, u64, u64)>,
     units: Mutex<HashMap<u64, Arc<Unit<'a>>>>,
@@ -269,6 +270,7 @@ impl<'a> DwarfDebugInfo<'a> {
             eh_frame,
             unit_offsets: OnceLock::new(),
             code_unit_offsets: OnceLock::new(),
+            func_symbols: OnceLock::new(),
             index: OnceLock::new(),
             index_cache: None,
             build_id: obj.build_id().ok().flatten().map(|b| b.to_vec()),
@@ -345,6 +347,24 @@ impl<'a> DwarfDebugInfo<'a> {
     pub fn with_index_cache(mut self, dir: &Path) -> Self {
         self.index_cache = Some(dir.to_path_buf());
         self
+    }
+
+    /// Addresses of ELF function symbols by name (built on first use).
+    fn function_symbols(&self) -> &HashMap<&'a [u8], Vec<u64>> {
+        self.func_symbols.get_or_init(|| {
+            use object::{ObjectSymbol, SymbolKind};
+            let mut m: HashMap<&'a [u8], Vec<u64>> = HashMap::new();
+            if let Ok(obj) = object::File::parse(self.data) {
+                for sym in obj.symbols() {
+                    if sym.kind() == SymbolKind::Text {
+                        if let Ok(n) = sym.name_bytes() {
+                            m.entry(n).or_default().push(sym.address());
+                        }
+                    }
+                }
+            }
+            m
+        })
     }
 
     pub(super) fn index(&self) -> Result<&FunctionIndex<'a>> {
@@ -536,21 +556,35 @@ impl<'a> DwarfDebugInfo<'a> {
         if pattern.file.is_some() && !decl_file.as_deref().map(|f| pattern.matches_file(f)).unwrap_or(false) {
             return Ok(None);
         }
-        // The out-of-line instance: an entry with a pc.
-        let concrete = group.iter().find(|e| e.low_pc.is_some() || e.has_ranges || e.entry_pc.is_some());
-        let (die, entry_pc, high_pc) = match concrete {
-            Some(c) => {
-                let entry = match (c.entry_pc, c.low_pc, c.has_ranges) {
-                    (Some(e), _, _) => Some(e),
-                    (None, Some(l), false) => Some(l),
-                    _ => {
-                        let (u, uo) = self.unit_of(c.die)?;
-                        let d = u.entry(uo)?;
-                        self.die_entry_pc(&u, &d)?
-                    }
-                };
-                (c.die, entry, c.high_pc)
+        // Out-of-line instances: entries with a pc. More than one means
+        // compiler clones (`f.part.0`, `f.isra.0`, `f.constprop.0`); the
+        // primary is the one at the address of the ELF symbol `f`.
+        let mut concretes = Vec::new();
+        for c in group.iter().filter(|e| e.low_pc.is_some() || e.has_ranges || e.entry_pc.is_some()) {
+            let entry = match (c.entry_pc, c.low_pc, c.has_ranges) {
+                (Some(e), _, _) => Some(e),
+                (None, Some(l), false) => Some(l),
+                _ => {
+                    let (u, uo) = self.unit_of(c.die)?;
+                    let d = u.entry(uo)?;
+                    self.die_entry_pc(&u, &d)?
+                }
+            };
+            if let Some(e) = entry {
+                concretes.push((c.die, e, c.high_pc));
             }
+        }
+        concretes.sort_by_key(|c| c.1);
+        if concretes.len() > 1 {
+            if let Some(addrs) = self.function_symbols().get(first.name) {
+                if let Some(i) = concretes.iter().position(|c| addrs.contains(&c.1)) {
+                    let primary = concretes.remove(i);
+                    concretes.insert(0, primary);
+                }
+            }
+        }
+        let (die, entry_pc, high_pc) = match concretes.first() {
+            Some(&(d, e, h)) => (d, Some(e), h),
             None => (group.iter().find(|e| e.inline).unwrap_or(&first).die, None, None),
         };
         let mut inline_instances = Vec::new();
@@ -580,6 +614,14 @@ impl<'a> DwarfDebugInfo<'a> {
             }
             None => None,
         };
+        let mut clones = Vec::new();
+        for &(cdie, centry, chigh) in concretes.iter().skip(1) {
+            if memo.rows.is_none() {
+                memo.rows = Some(self.line_rows(&unit)?);
+            }
+            let pe = self::prologue_end(memo.rows.as_deref().unwrap_or(&[]), centry, chigh);
+            clones.push(CloneInstance { die: cdie, entry_pc: centry, prologue_end: pe });
+        }
         Ok(Some(FunctionInfo {
             name: String::from_utf8_lossy(first.name).into_owned(),
             cu_name: String::from_utf8_lossy(uinfo.name).into_owned(),
@@ -591,6 +633,7 @@ impl<'a> DwarfDebugInfo<'a> {
             prologue_end,
             optimized: uinfo.optimized,
             inline_instances,
+            clones,
             return_type,
         }))
     }

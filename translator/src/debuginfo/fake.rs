@@ -129,6 +129,7 @@ impl FakeDebugInfo {
                 prologue_end: Some(entry_pc),
                 optimized: true,
                 inline_instances: Vec::new(),
+                clones: Vec::new(),
                 return_type: None,
             },
             vars,

@@ -68,6 +68,7 @@ mod tests {
             prologue_end: None,
             optimized: true,
             inline_instances: vec![],
+            clones: Vec::new(),
             return_type: None,
         };
         let v = |n: &str, t: &str| Variable {

@@ -152,6 +152,10 @@ pub struct FunctionInfo {
     /// `-O0`).
     pub optimized: bool,
     pub inline_instances: Vec<InlineInstance>,
+    /// Other out-of-line copies made by the compiler (`f.part.0`,
+    /// `f.isra.0`, `f.constprop.0`); SystemTap probes them too. Their
+    /// parameters may differ from the source (IPA-SRA removes some).
+    pub clones: Vec<CloneInstance>,
     /// The return type (`$return` of `.return` probes); `None` is `void`.
     pub return_type: Option<TypeId>,
 }
@@ -175,6 +179,16 @@ impl FunctionInfo {
             None => self.name.clone(),
         }
     }
+}
+
+/// A compiler-made out-of-line copy of a function (see
+/// [`FunctionInfo::clones`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloneInstance {
+    /// Its `DW_TAG_subprogram`; pass it to [`DebugInfo::variables`].
+    pub die: DieRef,
+    pub entry_pc: u64,
+    pub prologue_end: Option<u64>,
 }
 
 /// One inlined copy of a function inside some caller.
