@@ -281,20 +281,24 @@ fn malformed_input_never_panics() {
     // Find .debug_info and corrupt it in many places.
     use object::{Object, ObjectSection};
     let obj = object::File::parse(&*bytes).unwrap();
-    let (start, len) = obj.section_by_name(".debug_info").unwrap().file_range().unwrap();
-    let (astart, alen) = obj.section_by_name(".debug_abbrev").unwrap().file_range().unwrap();
+    let ranges: Vec<(u64, u64)> = [".debug_info", ".debug_abbrev", ".debug_info", ".debug_line", ".debug_loclists", ".debug_str", ".debug_rnglists", ".debug_info"]
+        .iter()
+        .filter_map(|n| obj.section_by_name(n).and_then(|s| s.file_range()))
+        .collect();
     let mut seed = 0x2545F4914F6CDD1Du64;
-    for round in 0..200 {
+    for round in 0..400 {
         let mut b = bytes.clone();
         for _ in 0..4 {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let (s, l) = if round % 4 == 0 { (astart, alen) } else { (start, len) };
+            let (s, l) = ranges[round % ranges.len()];
             let at = (s + seed % l) as usize;
             b[at] = (seed >> 32) as u8;
         }
         if let Ok(di) = DwarfDebugInfo::from_bytes(&b, "corrupt") {
+            let _ = di.line_addresses("shapes.c", 60);
+            let _ = di.global_variable("sink", None);
             if let Ok(fs) = di.functions(&FunctionPattern::parse("*").unwrap()) {
                 for f in fs.iter().take(5) {
                     if let Some(pc) = f.entry_pc {

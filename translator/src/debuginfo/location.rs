@@ -252,4 +252,21 @@ mod tests {
         // Truncated: never panics.
         assert!(matches!(translate(&[0x91], enc(), false, &no_fb), VarLocation::Unsupported(_)));
     }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for len in 0..2000usize {
+            let bytes: Vec<u8> = (0..len % 24)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            let _ = translate(&bytes, enc(), len % 2 == 0, &no_fb);
+            let _ = frame_base_from_expr(&bytes, enc(), &|| Ok(Some((Reg(7), 8))));
+        }
+    }
 }
