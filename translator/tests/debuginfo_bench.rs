@@ -1,5 +1,16 @@
 //! Timings on the real vmlinux (skips when its debuginfo is absent).
-//! Run: cargo test --release --test debuginfo_bench -- --nocapture
+//! Run: cargo test --release --test debuginfo_bench -- --nocapture --test-threads 1
+//!
+//! Measured on Debian 6.1.0-56-cloud-amd64 (vmlinux 563 MB, .debug_info
+//! 164 MB, 2172 units), 2 cores shared with other builds (load 3-6):
+//! - `vfs_read` + its variables + `$file->f_pos`: 5-25 ms with the file in
+//!   the page cache, 80-90 ms with it evicted (symtab + aranges fast path,
+//!   no full index).
+//! - `vfs_*` (96 functions, names, entries, inline instances): 165-340 ms
+//!   wall, ~250 ms CPU for the whole process (the full index scan is ~60%
+//!   of it, page faults ~20%); 45-105 ms with the on-disk index cache.
+//! - peak RSS 232 MB (mostly mapped .debug_info pages); `*` (131,879
+//!   functions, 310,938 inline instances): 4.8 s, 420 MB.
 
 mod debuginfo_common;
 
