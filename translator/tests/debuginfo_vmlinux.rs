@@ -144,6 +144,18 @@ fn finder_checks_build_id() {
     let roots = debuginfo_common::dbg_roots();
     let ok = find::find_kernel_debuginfo(&KernelTarget { release: rel.clone(), build_id: Some(id.clone()) }, &roots).unwrap();
     assert!(ok.verified);
+    // The kernel image the testbed boots (bzImage, LZ4 payload) carries the
+    // same build id as the debuginfo.
+    let home = std::env::var("HOME").unwrap_or_default();
+    for image in [format!("{home}/.cache/rstap/testbed/{rel}/boot/vmlinuz-{rel}"), format!("/boot/vmlinuz-{rel}")] {
+        if std::path::Path::new(&image).is_file() {
+            let t = KernelTarget::from_image(&rel, std::path::Path::new(&image)).unwrap();
+            assert_eq!(t.build_id.as_ref(), Some(&id), "{image}");
+            let found = find::find_kernel_debuginfo(&t, &roots).unwrap();
+            assert!(found.verified);
+            eprintln!("verified {} against {image}", found.path.display());
+        }
+    }
     let mut wrong = id.clone();
     wrong[0] ^= 0xff;
     match find::find_kernel_debuginfo(&KernelTarget { release: rel.clone(), build_id: Some(wrong) }, &roots) {

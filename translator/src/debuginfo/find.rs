@@ -40,17 +40,31 @@ impl KernelTarget {
         Ok(KernelTarget { release: rel.trim().to_string(), build_id })
     }
 
-    /// Another release (`stap -r`). Its build id is known only if it is the
-    /// running kernel or `/boot/vmlinux-RELEASE` is an uncompressed ELF.
+    /// Another release (`stap -r`). Its build id comes from the running
+    /// kernel if it is that release, else from `/boot/vmlinux-RELEASE` or
+    /// `/boot/vmlinuz-RELEASE` (see [`super::image`]); otherwise unknown.
     pub fn for_release(release: &str) -> KernelTarget {
         if let Ok(run) = KernelTarget::running() {
             if run.release == release {
                 return run;
             }
         }
-        let vmlinux = PathBuf::from(format!("/boot/vmlinux-{release}"));
-        let build_id = elf_build_id(&vmlinux).ok().flatten();
-        KernelTarget { release: release.to_string(), build_id }
+        for name in [format!("/boot/vmlinux-{release}"), format!("/boot/vmlinuz-{release}")] {
+            if let Ok(t) = KernelTarget::from_image(release, Path::new(&name)) {
+                if t.build_id.is_some() {
+                    return t;
+                }
+            }
+        }
+        KernelTarget { release: release.to_string(), build_id: None }
+    }
+
+    /// A release whose kernel image (ELF vmlinux or bzImage vmlinuz) is at
+    /// `image`, e.g. the one a test VM boots.
+    pub fn from_image(release: &str, image: &Path) -> Result<KernelTarget> {
+        let data = std::fs::read(image).map_err(|e| DebugInfoError::Io(format!("cannot read {}: {e}", image.display())))?;
+        let build_id = super::image::image_build_id(&data)?;
+        Ok(KernelTarget { release: release.to_string(), build_id })
     }
 
     /// The Debian package holding this kernel's debuginfo.

@@ -50,6 +50,7 @@ mod cache;
 pub mod dwarf;
 pub mod fake;
 pub mod find;
+pub mod image;
 pub mod listing;
 pub mod location;
 pub mod pattern;
