@@ -14,12 +14,14 @@
 //! - Addresses are link-time addresses of the file (for vmlinux: the kernel's
 //!   virtual addresses before KASLR).
 //!
-//! Submodules: `find` (locate debuginfo files as SystemTap does), `pattern`
-//! (`"func@file:line"`), `scan` (the fast function index), `dwarf` (the
-//! gimli-backed implementation), `location` (DWARF expressions → [`LocOp`]),
-//! `types` (type names, member lookup, `$a->b[2]` resolution), `listing`
-//! (`stap -L` output), `fake` (an in-memory `DebugInfo` for pass-2 tests),
-//! `cache` (optional on-disk function index).
+//! Submodules: `find` (locate debuginfo files as SystemTap does), `image`
+//! (build id of a kernel image, for `-r RELEASE`), `pattern`
+//! (`"func@file:line"`), `scan` (the fast function index), `cache`
+//! (optional on-disk copy of that index), `dwarf` (the gimli-backed
+//! implementation), `vars` (variables at a pc), `location` (DWARF
+//! expressions → [`LocOp`]), `types` (type names, member lookup,
+//! `$a->b[2]` resolution), `listing` (`stap -l` / `-L` lines), `fake` (an
+//! in-memory `DebugInfo` for pass-2 tests).
 //!
 //! How pass 2 uses it (the driver owns the `DebugFile`, pass 2 sees only
 //! `&dyn DebugInfo`):
@@ -35,7 +37,9 @@
 //! // Pass 2: kernel.function("vfs_read@fs/read_write.c") { $file->f_pos }
 //! let pat = FunctionPattern::parse("vfs_read@fs/read_write.c").unwrap();
 //! for f in di.functions(&pat).unwrap() {
-//!     let pc = f.probe_pc(PrologueMode::Auto).unwrap(); // + f.inline_instances
+//!     // One probe site per out-of-line copy; f.inline_instances and
+//!     // f.clones are further sites (each with its own DIE and entry pc).
+//!     let pc = f.probe_pc(PrologueMode::Auto).unwrap();
 //!     let vars = di.variables(f.die, pc).unwrap();
 //!     let file_var = vars.iter().find(|v| v.name == "file").unwrap();
 //!     let acc = types::resolve_access(di, file_var.type_id.unwrap(),
@@ -54,7 +58,7 @@ pub mod image;
 pub mod listing;
 pub mod location;
 pub mod pattern;
-pub mod scan;
+mod scan;
 pub mod types;
 mod vars;
 
