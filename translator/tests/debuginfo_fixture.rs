@@ -91,6 +91,8 @@ fn functions_and_patterns() {
             assert_eq!(f.probe_pc(PrologueMode::Auto), Some(entry));
         }
         assert_eq!(f.probe_pc(PrologueMode::Never), Some(entry));
+        assert_eq!(di.symbol_at(entry), Some(("process".to_string(), 0)), "{name}");
+        assert_eq!(di.symbol_at(pe), Some(("process".to_string(), pe - entry)), "{name}");
 
         let star = di.functions(&FunctionPattern::parse("use_*").unwrap()).unwrap();
         // After the full index exists, exact lookups use it; same answer
@@ -165,6 +167,8 @@ fn inline_instances() {
         assert!(!f.external);
         let inst = &f.inline_instances[0];
         assert_eq!(inst.call_line, source_line("return helper(in, k) + helper"), "{name}");
+        let (sym, off) = di.symbol_at(inst.entry_pc).unwrap();
+        assert!(sym == "use_helper" || sym == "main", "{name}: {sym}+{off:#x}");
         let vars = di.variables(inst.die, inst.entry_pc).unwrap();
         let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(&names[..2], ["in", "k"], "{name}");

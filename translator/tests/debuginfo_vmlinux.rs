@@ -45,6 +45,7 @@ fn vfs_read_params_and_access() {
     }
     let pc = f.probe_pc(PrologueMode::Auto).unwrap();
     assert_eq!(di.section_of(pc).map(|s| s.0).as_deref(), Some(".text"));
+    assert_eq!(di.symbol_at(pc), Some(("vfs_read".to_string(), pc - f.entry_pc.unwrap())));
     let init = di.functions(&FunctionPattern::parse("start_kernel").unwrap()).unwrap();
     assert_eq!(di.section_of(init[0].entry_pc.unwrap()).map(|s| s.0).as_deref(), Some(".init.text"));
     let vars = di.variables(f.die, pc).unwrap();
@@ -188,6 +189,7 @@ fn module_debuginfo_is_relocated() {
     let (sec, _off) = file.section_of(entry).expect("entry in a section");
     assert!(sec.starts_with(".text"), "{sec}");
     assert_eq!(di.section_of(entry), file.section_of(entry));
+    assert_eq!(di.symbol_at(entry), Some(("pfkey_create".to_string(), 0)));
     let vars = di.variables(f.die, entry).unwrap();
     let line = listing::listing_line("module(\"af_key\")", f, &vars);
     eprintln!("{line}");

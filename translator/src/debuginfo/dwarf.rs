@@ -33,6 +33,8 @@ pub struct DebugFile {
     owned: HashMap<String, Vec<u8>>,
     /// Allocated sections of a relocatable object: (name, synthetic base, size).
     alloc_sections: Vec<(String, u64, u64)>,
+    /// Synthetic base of each allocated section, by section index.
+    section_bases: HashMap<usize, u64>,
 }
 
 impl DebugFile {
@@ -44,7 +46,7 @@ impl DebugFile {
         // every debugger).
         let map = unsafe { memmap2::Mmap::map(&f) }
             .map_err(|e| DebugInfoError::Io(format!("cannot map {}: {e}", path.display())))?;
-        let mut file = DebugFile { map, path: path.display().to_string(), owned: HashMap::new(), alloc_sections: Vec::new() };
+        let mut file = DebugFile { map, path: path.display().to_string(), owned: HashMap::new(), alloc_sections: Vec::new(), section_bases: HashMap::new() };
         file.relocate()?;
         Ok(file)
     }
@@ -100,6 +102,7 @@ impl DebugFile {
             if alloc(sec.kind()) {
                 let base = sec.file_range().map(|r| r.0).unwrap_or(0);
                 bases.insert(sec.index(), base);
+                self.section_bases.insert(sec.index().0, base);
                 if let Ok(n) = sec.name() {
                     self.alloc_sections.push((n.to_string(), base, sec.size()));
                 }
@@ -184,6 +187,10 @@ pub struct DwarfDebugInfo<'a> {
     index_cache: Option<std::path::PathBuf>,
     build_id: Option<Vec<u8>>,
     func_symbols: OnceLock<HashMap<&'a [u8], Vec<u64>>>,
+    /// Function symbols sorted by address (built on first use).
+    func_table: OnceLock<Vec<FuncSym<'a>>>,
+    /// For a relocatable object: synthetic base by section index.
+    section_bases: HashMap<usize, u64>,
     /// Allocated sections: (name, address, size).
     sections: Vec<(String, u64, u64)>,
     units: Mutex<HashMap<u64, Arc<Unit<'a>>>>,
@@ -195,6 +202,7 @@ impl<'a> DwarfDebugInfo<'a> {
         let mut di = Self::build(file.bytes(), file.path(), Some(&file.owned))?;
         if !file.alloc_sections.is_empty() {
             di.sections = file.alloc_sections.clone();
+            di.section_bases = file.section_bases.clone();
         }
         Ok(di)
     }
@@ -271,6 +279,8 @@ impl<'a> DwarfDebugInfo<'a> {
             unit_offsets: OnceLock::new(),
             code_unit_offsets: OnceLock::new(),
             func_symbols: OnceLock::new(),
+            func_table: OnceLock::new(),
+            section_bases: HashMap::new(),
             index: OnceLock::new(),
             index_cache: None,
             build_id: obj.build_id().ok().flatten().map(|b| b.to_vec()),
@@ -349,19 +359,36 @@ impl<'a> DwarfDebugInfo<'a> {
         self
     }
 
+    /// ELF function symbols sorted by address (synthetic addresses for a
+    /// relocatable object), globals before locals at the same address.
+    fn function_table(&self) -> &[FuncSym<'a>] {
+        self.func_table.get_or_init(|| {
+            use object::{ObjectSymbol, SymbolKind};
+            let mut v = Vec::new();
+            if let Ok(obj) = object::File::parse(self.data) {
+                for sym in obj.symbols() {
+                    if sym.kind() != SymbolKind::Text {
+                        continue;
+                    }
+                    let Ok(name) = sym.name_bytes() else { continue };
+                    if name.is_empty() {
+                        continue;
+                    }
+                    let base = sym.section_index().and_then(|i| self.section_bases.get(&i.0).copied()).unwrap_or(0);
+                    v.push(FuncSym { addr: base.wrapping_add(sym.address()), size: sym.size(), name, global: sym.is_global() });
+                }
+            }
+            v.sort_by_key(|f| (f.addr, !f.global));
+            v
+        })
+    }
+
     /// Addresses of ELF function symbols by name (built on first use).
     fn function_symbols(&self) -> &HashMap<&'a [u8], Vec<u64>> {
         self.func_symbols.get_or_init(|| {
-            use object::{ObjectSymbol, SymbolKind};
             let mut m: HashMap<&'a [u8], Vec<u64>> = HashMap::new();
-            if let Ok(obj) = object::File::parse(self.data) {
-                for sym in obj.symbols() {
-                    if sym.kind() == SymbolKind::Text {
-                        if let Ok(n) = sym.name_bytes() {
-                            m.entry(n).or_default().push(sym.address());
-                        }
-                    }
-                }
+            for f in self.function_table() {
+                m.entry(f.name).or_default().push(f.addr);
             }
             m
         })
@@ -816,6 +843,14 @@ impl<'a> DwarfDebugInfo<'a> {
     }
 }
 
+/// One ELF function symbol.
+struct FuncSym<'a> {
+    addr: u64,
+    size: u64,
+    name: &'a [u8],
+    global: bool,
+}
+
 /// One line-table row, as the prologue search needs it.
 struct LineRow {
     address: u64,
@@ -980,6 +1015,19 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         out.sort_by_key(|s| s.address);
         out.dedup_by_key(|s| s.address);
         Ok(out)
+    }
+
+    fn symbol_at(&self, addr: u64) -> Option<(String, u64)> {
+        let t = self.function_table();
+        let i = t.partition_point(|f| f.addr <= addr);
+        // The closest symbol at or below addr whose extent covers it (an
+        // unsized symbol covers up to the next one).
+        let at = t[..i].last()?.addr;
+        let first = t[..i].partition_point(|f| f.addr < at);
+        t[first..i]
+            .iter()
+            .find(|f| f.size == 0 || addr < f.addr + f.size)
+            .map(|f| (String::from_utf8_lossy(f.name).into_owned(), addr - f.addr))
     }
 
     fn section_of(&self, addr: u64) -> Option<(String, u64)> {

@@ -498,6 +498,14 @@ pub trait DebugInfo {
     /// sorted by address.
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>>;
 
+    /// The ELF function symbol containing `addr` and the offset from it,
+    /// e.g. `("vfs_read", 0)` or `("use_helper", 0x12)` for an inlined
+    /// copy: kprobes are registered as symbol + offset, which survives
+    /// KASLR and module loading.
+    fn symbol_at(&self, _addr: u64) -> Option<(String, u64)> {
+        None
+    }
+
     /// The ELF section holding `addr` and the offset in it, e.g.
     /// `(".init.text", 0x40)`: pass 2 refuses probes in sections that are
     /// gone or unprobeable at run time (`.init.*`, `.exit.*`,
