@@ -73,6 +73,17 @@ impl KernelTarget {
     }
 }
 
+/// Where to keep the function index cache
+/// ([`super::dwarf::DwarfDebugInfo::with_index_cache`]):
+/// `$XDG_CACHE_HOME/rstap/debuginfo`, else `$HOME/.cache/rstap/debuginfo`.
+pub fn default_index_cache_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(base.join("rstap").join("debuginfo"))
+}
+
 /// Hex form of a build id.
 pub fn hex(id: &[u8]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
