@@ -64,7 +64,7 @@ impl DebugFile {
     pub fn section_of(&self, addr: u64) -> Option<(String, u64)> {
         self.alloc_sections
             .iter()
-            .find(|(_, base, size)| *base <= addr && addr < base + size)
+            .find(|(_, base, size)| *base <= addr && addr < base.saturating_add(*size))
             .map(|(n, base, _)| (n.clone(), addr - base))
     }
 
@@ -142,7 +142,7 @@ impl DebugFile {
                 };
                 let at = off as usize;
                 let put = |data: &mut Vec<u8>, bytes: &[u8]| -> Result<()> {
-                    let dst = data.get_mut(at..at + bytes.len()).ok_or_else(|| {
+                    let dst = at.checked_add(bytes.len()).and_then(|e| data.get_mut(at..e)).ok_or_else(|| {
                         DebugInfoError::Dwarf(format!("{}: relocation outside {name}", self.path))
                     })?;
                     dst.copy_from_slice(bytes);
@@ -1026,14 +1026,14 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         let first = t[..i].partition_point(|f| f.addr < at);
         t[first..i]
             .iter()
-            .find(|f| f.size == 0 || addr < f.addr + f.size)
+            .find(|f| f.size == 0 || addr < f.addr.saturating_add(f.size))
             .map(|f| (String::from_utf8_lossy(f.name).into_owned(), addr - f.addr))
     }
 
     fn section_of(&self, addr: u64) -> Option<(String, u64)> {
         self.sections
             .iter()
-            .find(|(_, base, size)| *base <= addr && addr < base + size)
+            .find(|(_, base, size)| *base <= addr && addr < base.saturating_add(*size))
             .map(|(n, base, _)| (n.clone(), addr - base))
     }
 
@@ -1121,7 +1121,7 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
                                     // DW_AT_byte_size bytes (little endian).
                                     let storage = c.attr_value(DW_AT_byte_size)?.and_then(|v| v.udata_value()).unwrap_or(4);
                                     let bo = c.attr_value(DW_AT_bit_offset)?.and_then(|v| v.udata_value()).unwrap_or(0);
-                                    byte_off * 8 + (storage * 8).saturating_sub(bo + bs)
+                                    byte_off.wrapping_mul(8).wrapping_add(storage.saturating_mul(8).saturating_sub(bo.saturating_add(bs)))
                                 }
                             };
                             (total_bits / 8, Some(Bitfield { bit_offset: (total_bits % 8) as u32, bit_size: bs as u32 }))

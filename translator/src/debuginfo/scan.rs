@@ -526,11 +526,11 @@ fn read_want<'a>(
         DW_FORM_sdata => V::U(cur.sleb()? as u64),
         DW_FORM_implicit_const => V::U(implicit as u64),
         DW_FORM_flag_present => V::U(1),
-        DW_FORM_ref1 => V::Ref(ctx.unit_start + cur.uint(1)?),
-        DW_FORM_ref2 => V::Ref(ctx.unit_start + cur.uint(2)?),
-        DW_FORM_ref4 => V::Ref(ctx.unit_start + cur.uint(4)?),
-        DW_FORM_ref8 => V::Ref(ctx.unit_start + cur.uint(8)?),
-        DW_FORM_ref_udata => V::Ref(ctx.unit_start + cur.uleb()?),
+        DW_FORM_ref1 => V::Ref(ctx.unit_start.wrapping_add(cur.uint(1)?)),
+        DW_FORM_ref2 => V::Ref(ctx.unit_start.wrapping_add(cur.uint(2)?)),
+        DW_FORM_ref4 => V::Ref(ctx.unit_start.wrapping_add(cur.uint(4)?)),
+        DW_FORM_ref8 => V::Ref(ctx.unit_start.wrapping_add(cur.uint(8)?)),
+        DW_FORM_ref_udata => V::Ref(ctx.unit_start.wrapping_add(cur.uleb()?)),
         DW_FORM_ref_addr => {
             let n = if ctx.enc.version <= 2 { ctx.enc.address_size as usize } else { os };
             V::Ref(cur.uint(n)?)
@@ -717,7 +717,7 @@ fn scan_unit<'a>(
                     }
                     read_want(&mut cur, &ctx, w, form, imp, &mut vals)?
                 }
-                Step::Sibling4 => vals.sibling = Some(unit_start + cur.uint(4)?),
+                Step::Sibling4 => vals.sibling = Some(unit_start.wrapping_add(cur.uint(4)?)),
                 Step::Indirect(w) => {
                     let form = DwForm(cur.uleb()? as u16);
                     read_want(&mut cur, &ctx, w, form, 0, &mut vals)?

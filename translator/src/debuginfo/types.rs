@@ -154,7 +154,7 @@ fn find_member_depth<D: DebugInfo + ?Sized>(di: &D, ty: &TypeInfo, name: &str, d
         if m.name.is_none() {
             if let Some(inner) = strip(di, m.type_id)? {
                 if let Some(mut found) = find_member_depth(di, &inner, name, depth + 1)? {
-                    found.offset += m.offset;
+                    found.offset = found.offset.wrapping_add(m.offset);
                     return Ok(Some(found));
                 }
             }

@@ -36,7 +36,7 @@ impl<'a> DwarfDebugInfo<'a> {
         {
             let mut tree = unit.entries_tree(Some(uo))?;
             let root = tree.root()?;
-            self.collect_vars(&unit, root, pc, at_entry, true, &fb, &mut params, &mut locals)?;
+            self.collect_vars(&unit, root, pc, at_entry, 0, &fb, &mut params, &mut locals)?;
         }
         // Parameters of the abstract instance that the concrete one lacks
         // were optimized away entirely; list them in the abstract order.
@@ -182,7 +182,7 @@ impl<'a> DwarfDebugInfo<'a> {
         node: gimli::EntriesTreeNode<Slice<'a>>,
         pc: u64,
         at_entry: bool,
-        top: bool,
+        depth: usize,
         fb: &dyn Fn() -> Result<FrameBase>,
         params: &mut Vec<(Option<u64>, Variable)>,
         locals: &mut Vec<(Option<u64>, Variable)>,
@@ -191,7 +191,7 @@ impl<'a> DwarfDebugInfo<'a> {
         while let Some(child) = children.next()? {
             let e = child.entry();
             match e.tag() {
-                DW_TAG_formal_parameter if top => {
+                DW_TAG_formal_parameter if depth == 0 => {
                     let o = e.attr_value(DW_AT_abstract_origin)?.and_then(|v| Self::ref_of(unit, v));
                     if let Some(v) = self.variable_of(unit, e, VarKind::Param, pc, at_entry, fb)? {
                         params.push((o, v));
@@ -203,8 +203,10 @@ impl<'a> DwarfDebugInfo<'a> {
                         locals.push((o, v));
                     }
                 }
-                DW_TAG_lexical_block if self.die_contains(unit, e, pc)? => {
-                    self.collect_vars(unit, child, pc, at_entry, false, fb, params, locals)?;
+                // Blocks nest as deep as the source; the bound only stops
+                // corrupt DWARF from exhausting the stack.
+                DW_TAG_lexical_block if depth < 64 && self.die_contains(unit, e, pc)? => {
+                    self.collect_vars(unit, child, pc, at_entry, depth + 1, fb, params, locals)?;
                 }
                 _ => {}
             }
