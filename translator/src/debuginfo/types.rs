@@ -15,6 +15,15 @@ const MAX_DEPTH: usize = 64;
 /// The type as SystemTap's listing prints it: `struct file*`,
 /// `char const*`, `size_t`, `unsigned int[]`, `void*`.
 pub fn type_name<D: DebugInfo + ?Sized>(di: &D, ty: TypeId) -> String {
+    type_name_nested(di, ty, 0)
+}
+
+/// [`type_name`] with a bound on function-pointer nesting (corrupt DWARF
+/// could make a function type refer to itself).
+fn type_name_nested<D: DebugInfo + ?Sized>(di: &D, ty: TypeId, nesting: usize) -> String {
+    if nesting > 8 {
+        return "?".into();
+    }
     let mut suffix = String::new();
     let mut cur = Some(ty);
     for _ in 0..MAX_DEPTH {
@@ -38,8 +47,8 @@ pub fn type_name<D: DebugInfo + ?Sized>(di: &D, ty: TypeId) -> String {
                 // A pointer to a function prints as C does.
                 if let Some(t) = target {
                     if let Ok(TypeInfo { kind: TypeKind::Function { ret, params, variadic }, .. }) = di.type_info(*t) {
-                        let r = ret.map(|r| type_name(di, r)).unwrap_or_else(|| "void".into());
-                        let mut ps: Vec<String> = params.iter().map(|p| type_name(di, *p)).collect();
+                        let r = ret.map(|r| type_name_nested(di, r, nesting + 1)).unwrap_or_else(|| "void".into());
+                        let mut ps: Vec<String> = params.iter().map(|p| type_name_nested(di, *p, nesting + 1)).collect();
                         if variadic {
                             ps.push("...".into());
                         }
