@@ -98,7 +98,7 @@ fn functions_and_patterns() {
         // After the full index exists, exact lookups use it; same answer
         // as the symbol-table fast path taken above.
         assert_eq!(di.functions(&FunctionPattern::parse("process").unwrap()).unwrap(), fs, "{name}");
-        assert_eq!(star.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["use_helper"], "{name}");
+        assert_eq!(star.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["use_helper", "use_pair"], "{name}");
         let in_file = di.functions(&FunctionPattern::parse("*@shapes.c").unwrap()).unwrap();
         let names: Vec<&str> = in_file.iter().map(|f| f.name.as_str()).collect();
         for want in ["main", "process", "use_helper"] {
@@ -457,4 +457,27 @@ fn stap_list_lines() {
     let big = listing::list_functions(&di, "kernel", "helper", true).unwrap();
     assert_eq!(big.len(), 1);
     assert!(big[0].ends_with("$in:struct inner* $k:int"), "{big:?}");
+}
+
+#[test]
+fn implicit_pointers() {
+    let fx = build(&["-g", "-gdwarf-5", "-O2"]);
+    let file = open(&fx.exe);
+    let di = DwarfDebugInfo::new(&file).unwrap();
+    let f = di.functions(&FunctionPattern::parse("sum_pair").unwrap()).unwrap().remove(0);
+    let mut seen = false;
+    for inst in &f.inline_instances {
+        let vars = di.variables(inst.die, inst.entry_pc).unwrap();
+        let p = vars.iter().find(|v| v.name == "p").unwrap();
+        assert_eq!(p.type_name, "struct pair const*");
+        if let VarLocation::Available(Location::ImplicitPointer { target, offset }) = p.location {
+            assert_eq!(offset, 0);
+            let q = di.variable_at(target, inst.entry_pc).unwrap();
+            assert_eq!(q.name, "q");
+            assert_eq!(q.type_name, "struct pair");
+            assert!(matches!(q.location, VarLocation::Available(_)), "{q:?}");
+            seen = true;
+        }
+    }
+    assert!(seen, "gcc describes sum_pair's p with DW_OP_implicit_pointer");
 }

@@ -971,6 +971,10 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         self.global_variable_impl(name, file)
     }
 
+    fn variable_at(&self, var: DieRef, pc: u64) -> Result<Variable> {
+        self.variable_at_impl(var, pc)
+    }
+
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>> {
         let index = self.index()?;
         let by_name = file.ends_with(".c");

@@ -185,6 +185,10 @@ impl DebugInfo for FakeDebugInfo {
             .ok_or_else(|| DebugInfoError::Lookup(format!("DIE {scope:#x} is not a function")))
     }
 
+    fn variable_at(&self, var: DieRef, _pc: u64) -> Result<Variable> {
+        Err(DebugInfoError::Lookup(format!("the fake has no variable DIE {var:#x}")))
+    }
+
     fn global_variable(&self, name: &str, file: Option<&str>) -> Result<Option<Variable>> {
         Ok(self
             .globals

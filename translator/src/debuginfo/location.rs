@@ -70,6 +70,7 @@ enum Seg {
     Register(Reg),
     Value(Vec<LocOp>),
     Implicit(Vec<u8>),
+    ImplicitPointer(u64, i64),
 }
 
 fn finish(seg: Seg) -> Option<Location> {
@@ -79,6 +80,7 @@ fn finish(seg: Seg) -> Option<Location> {
         Seg::Register(r) => Some(Location::Register(r)),
         Seg::Value(ops) => Some(Location::Value(ops)),
         Seg::Implicit(b) => Some(Location::ImplicitValue(b)),
+        Seg::ImplicitPointer(target, offset) => Some(Location::ImplicitPointer { target, offset }),
     }
 }
 
@@ -189,7 +191,12 @@ fn translate_inner(
                     _ => return Err("DW_OP_entry_value of something other than a register".into()),
                 }
             }
-            Operation::ImplicitPointer { .. } => return Err("DW_OP_implicit_pointer (pointer to an optimized-out object)".into()),
+            Operation::ImplicitPointer { value, byte_offset } => {
+                if !ops.is_empty() {
+                    return Err("DW_OP_implicit_pointer after other operations".into());
+                }
+                seg = Seg::ImplicitPointer(value.0 as u64, byte_offset);
+            }
             Operation::Bra { .. } | Operation::Skip { .. } => return Err("control flow in a location expression".into()),
             other => return Err(format!("unsupported location operation {other:?}")),
         }

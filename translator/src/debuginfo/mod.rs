@@ -294,6 +294,11 @@ impl Reg {
 /// - `ImplicitValue(bytes)`: the value's bytes, little endian (constant).
 /// - `Pieces`: the value is assembled from pieces in order, lowest bytes
 ///   first; a piece with `location: None` is optimized out.
+/// - `ImplicitPointer { target, offset }` (`DW_OP_implicit_pointer`): the
+///   variable is a pointer whose value no longer exists, but what it points
+///   to does: `*var` / `var->field` is the object of variable DIE `target`
+///   (ask [`DebugInfo::variable_at`] for its location at the same pc),
+///   `offset` bytes in. The pointer value itself cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     Register(Reg),
@@ -301,6 +306,7 @@ pub enum Location {
     Value(Vec<LocOp>),
     ImplicitValue(Vec<u8>),
     Pieces(Vec<Piece>),
+    ImplicitPointer { target: DieRef, offset: i64 },
 }
 
 /// One piece of a composite location.
@@ -486,6 +492,10 @@ pub trait DebugInfo {
     /// locations at `pc`. Locals of nested lexical blocks are included when
     /// the block contains `pc`.
     fn variables(&self, scope: DieRef, pc: u64) -> Result<Vec<Variable>>;
+
+    /// One variable DIE (e.g. the target of a
+    /// [`Location::ImplicitPointer`]) with its location at `pc`.
+    fn variable_at(&self, var: DieRef, pc: u64) -> Result<Variable>;
 
     /// A file-scope variable by name, for `@var("name[@file]")` and for
     /// `$name` that is not a local. With `file`, only units whose name

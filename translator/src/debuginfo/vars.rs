@@ -215,6 +215,21 @@ impl<'a> DwarfDebugInfo<'a> {
     }
 
 
+    /// [`DebugInfo::variable_at`].
+    pub(super) fn variable_at_impl(&self, var: DieRef, pc: u64) -> Result<Variable> {
+        let (unit, uo) = self.unit_of(var)?;
+        let die = unit.entry(uo)?;
+        let kind = match die.tag() {
+            DW_TAG_formal_parameter => VarKind::Param,
+            DW_TAG_variable => VarKind::Local,
+            t => return Err(DebugInfoError::Lookup(format!("DIE {var:#x} is a {t}, not a variable"))),
+        };
+        let fb_cell: OnceLock<Result<FrameBase>> = OnceLock::new();
+        let fb = || fb_cell.get_or_init(|| self.frame_base(&unit, var, pc)).clone();
+        self.variable_of(&unit, &die, kind, pc, false, &fb)?
+            .ok_or_else(|| DebugInfoError::Lookup(format!("variable DIE {var:#x} has no name")))
+    }
+
     /// [`DebugInfo::global_variable`]: the first top-level
     /// `DW_TAG_variable` named `name` (definition or declaration, for its
     /// type); the address from its `DW_AT_location`, else from the ELF
