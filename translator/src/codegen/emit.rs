@@ -61,31 +61,6 @@ pub fn local_field(locals: &[crate::ir::Local], params: usize, i: usize) -> Stri
     }
 }
 
-fn binary_c_op(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::BitAnd => "&",
-        BinaryOp::BitOr => "|",
-        BinaryOp::BitXor => "^",
-        BinaryOp::LogAnd => "&&",
-        BinaryOp::LogOr => "||",
-        BinaryOp::Lt => "<",
-        BinaryOp::Le => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Shl => "<<",
-        BinaryOp::Shr => ">>",
-        BinaryOp::Concat => ".",
-        BinaryOp::RegexMatch => "=~",
-        BinaryOp::RegexNoMatch => "!~",
-    }
-}
 
 impl<'p> Emitter<'p> {
     pub fn new(prog: &'p Program, sources: &'p SourceMap, locals: &'p [crate::ir::Local], params: usize, ret: Option<Type>) -> Emitter<'p> {
@@ -144,7 +119,7 @@ impl<'p> Emitter<'p> {
             let to = (span.hi as usize).clamp(from, text.len());
             let at = text
                 .get(from..to)
-                .and_then(|t| t.find(binary_c_op(op)))
+                .and_then(|t| t.find(op.symbol()))
                 .map(|i| (from + i) as u32)
                 .unwrap_or(span.lo);
             self.sources.line_col(span.file, at)
@@ -152,7 +127,7 @@ impl<'p> Emitter<'p> {
             (0, 0)
         };
         let name = if (span.file as usize) < self.sources.files.len() { self.sources.name(span.file) } else { "?" };
-        c_string(&format!("operator '{}' at {}:{}:{}", binary_c_op(op), name, line, col))
+        c_string(&format!("operator '{}' at {}:{}:{}", op.symbol(), name, line, col))
     }
 
     fn var(&self, v: Var) -> String {
@@ -228,7 +203,7 @@ impl<'p> Emitter<'p> {
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
                 if lhs.ty == Type::String =>
             {
-                format!("((int64_t)(rstap_strcmp({l}, {r}) {} 0))", binary_c_op(op))
+                format!("((int64_t)(rstap_strcmp({l}, {r}) {} 0))", op.symbol())
             }
             BinaryOp::Lt
             | BinaryOp::Le
@@ -237,8 +212,8 @@ impl<'p> Emitter<'p> {
             | BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::LogAnd
-            | BinaryOp::LogOr => format!("((int64_t)({l} {} {r}))", binary_c_op(op)),
-            _ => format!("({l} {} {r})", binary_c_op(op)),
+            | BinaryOp::LogOr => format!("((int64_t)({l} {} {r}))", op.symbol()),
+            _ => format!("({l} {} {r})", op.symbol()),
         }
     }
 
@@ -257,7 +232,7 @@ impl<'p> Emitter<'p> {
             Some(BinaryOp::Mod) => format!("({v} = rstap_mod(CB, {v}, {x}, {}))", self.op_location(BinaryOp::Mod, span, span.lo)),
             Some(BinaryOp::Shl) => format!("({v} = rstap_shl({v}, {x}))"),
             Some(BinaryOp::Shr) => format!("({v} = rstap_shr({v}, {x}))"),
-            Some(o) => format!("({v} {}= {x})", binary_c_op(o)),
+            Some(o) => format!("({v} {}= {x})", o.symbol()),
         }
     }
 
