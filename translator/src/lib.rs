@@ -10,6 +10,7 @@ pub mod debuginfo;
 pub mod diag;
 pub mod driver;
 pub mod elaborate;
+pub mod glob;
 pub mod ir;
 pub mod probes;
 pub mod run;

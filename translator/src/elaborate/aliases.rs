@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use super::lower::Scope;
 use super::{Def, Elab};
 use crate::diag::Diagnostic;
+use crate::glob::glob_match;
 use crate::ir::{DerivedProbe, ProbeBody, ProbeKind, Stmt, StmtKind};
 use crate::probes::{self, format_point};
 use crate::syntax::ast::{self, AliasKind, ProbePoint};
@@ -30,33 +31,6 @@ struct Expanded<'a> {
     epilogue: Vec<Piece<'a>>,
 }
 
-/// Glob match with `*` (any run) and `?` (one character).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
 
 fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
     name.components.len() == point.components.len()
@@ -208,21 +182,5 @@ impl<'a> Elab<'a> {
                 self.expand_point(target, &pro, &epi, depth + 1, out);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*", "open"));
-        assert!(glob_match("op*", "open"));
-        assert!(glob_match("*en", "open"));
-        assert!(glob_match("o?en", "open"));
-        assert!(!glob_match("o?en", "oopen"));
-        assert!(!glob_match("read*", "open"));
-        assert!(glob_match("a*b*c", "aXXbYYc"));
     }
 }
