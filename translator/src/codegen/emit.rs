@@ -277,19 +277,21 @@ impl<'p> Emitter<'p> {
     }
 
     fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool) -> String {
-        // Arguments go to temporaries first so that nothing is printed when
-        // evaluating them fails.
+        // Every argument is evaluated into a C local first (strings as
+        // pointers into their buffers), so that nothing is printed when
+        // evaluating one of them fails.
         let mut code = String::from("({ ");
         let mut temps = Vec::new();
         for a in args {
             let x = self.expr(a);
+            self.temps += 1;
+            let t = format!("__a{}", self.temps);
             if a.ty == Type::String {
-                temps.push(x);
+                code.push_str(&format!("const char *{t} = {x}; "));
             } else {
-                let t = self.temp(Type::Long);
-                code.push_str(&format!("{t} = {x}; "));
-                temps.push(t);
+                code.push_str(&format!("int64_t {t} = {x}; "));
             }
+            temps.push(t);
         }
         let mut fmt = String::new();
         let mut c_args = Vec::new();
