@@ -14,8 +14,10 @@
 //!   apt-get (`qemu-system-x86 busybox-static make linux-headers-REL`),
 //!   downloads and extracts `linux-image-REL` into the cache
 //!   (`~/.cache/rstap/testbed`, or `$RSTAP_TESTBED_DIR`). REL comes from the
-//!   `linux-headers-cloud-amd64` / `linux-image-cloud-amd64` metapackages,
-//!   or `$RSTAP_TESTBED_RELEASE`, or [`SetupOptions::release`].
+//!   `linux-headers-cloud-amd64` / `linux-image-cloud-amd64` metapackages
+//!   (another line with [`SetupOptions::flavour`] / `$RSTAP_TESTBED_FLAVOUR`,
+//!   e.g. `6.12-cloud-amd64`), or `$RSTAP_TESTBED_RELEASE`, or
+//!   [`SetupOptions::release`].
 //! - [`run_jobs`] / [`run_jobs_with_stats`]: boots ONE guest, runs every job in
 //!   order, returns each job's output and exit status.
 //!

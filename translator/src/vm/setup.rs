@@ -28,11 +28,14 @@ pub struct SetupOptions {
     pub release: Option<String>,
     /// Cache root instead of `$RSTAP_TESTBED_DIR` / `~/.cache/rstap/testbed`.
     pub cache: Option<PathBuf>,
+    /// Metapackage suffix naming the kernel line: `cloud-amd64` (default,
+    /// also `$RSTAP_TESTBED_FLAVOUR`) or e.g. `6.12-cloud-amd64` for the
+    /// second line; resolves `linux-headers-<flavour>`.
+    pub flavour: Option<String>,
 }
 
-/// The metapackage whose dependency names the current release.
-const HEADERS_META: &str = "linux-headers-cloud-amd64";
-const IMAGE_META: &str = "linux-image-cloud-amd64";
+/// The default kernel line: metapackages `linux-{headers,image}-cloud-amd64`.
+const DEFAULT_FLAVOUR: &str = "cloud-amd64";
 
 /// [`setup_with`] with the defaults.
 pub fn setup(verbose: bool) -> Result<Testbed, String> {
@@ -46,7 +49,14 @@ pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
     let mut updated = false;
     let release = match opts.release.clone().or_else(|| env::var("RSTAP_TESTBED_RELEASE").ok().filter(|s| !s.is_empty())) {
         Some(r) => r,
-        None => resolve_release(v, &mut updated)?,
+        None => {
+            let flavour = opts
+                .flavour
+                .clone()
+                .or_else(|| env::var("RSTAP_TESTBED_FLAVOUR").ok().filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| DEFAULT_FLAVOUR.to_string());
+            resolve_release(&flavour, v, &mut updated)?
+        }
     };
     if release.is_empty() || release.contains('/') || release.contains(char::is_whitespace) {
         return Err(format!("bad kernel release {release:?}"));
@@ -66,6 +76,7 @@ pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
             headers.display()
         ));
     }
+    super::initramfs::find_busybox()?;
     if which("qemu-system-x86_64").is_none() {
         return Err("qemu-system-x86_64 is not in PATH although qemu-system-x86 is installed".into());
     }
@@ -176,18 +187,20 @@ fn depends_of(meta: &str, prefix: &str, verbose: bool) -> Result<Option<String>,
 }
 
 /// The release named by the headers metapackage (checked against the image one).
-fn resolve_release(verbose: bool, updated: &mut bool) -> Result<String, String> {
-    let mut rel = depends_of(HEADERS_META, "linux-headers-", verbose)?;
+fn resolve_release(flavour: &str, verbose: bool, updated: &mut bool) -> Result<String, String> {
+    let headers_meta = format!("linux-headers-{flavour}");
+    let image_meta = format!("linux-image-{flavour}");
+    let mut rel = depends_of(&headers_meta, "linux-headers-", verbose)?;
     if rel.is_none() {
         apt_update(verbose, updated)?;
-        rel = depends_of(HEADERS_META, "linux-headers-", verbose)?;
+        rel = depends_of(&headers_meta, "linux-headers-", verbose)?;
     }
     let rel = rel.ok_or_else(|| {
-        format!("apt knows no {HEADERS_META} package: is this Debian with the main component enabled?")
+        format!("apt knows no {headers_meta} package: is this Debian with the main component enabled?")
     })?;
-    match depends_of(IMAGE_META, "linux-image-", verbose)? {
+    match depends_of(&image_meta, "linux-image-", verbose)? {
         Some(img) if img != rel => Err(format!(
-            "{HEADERS_META} wants {rel} but {IMAGE_META} wants {img}; set RSTAP_TESTBED_RELEASE to choose"
+            "{headers_meta} wants {rel} but {image_meta} wants {img}; set RSTAP_TESTBED_RELEASE to choose"
         )),
         _ => Ok(rel),
     }
