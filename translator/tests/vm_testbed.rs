@@ -44,6 +44,10 @@ fn runs_several_jobs_in_one_boot() {
     let mut cat = GuestJob::cmd(&["cat", "sub/dir/data.txt"]);
     cat.files.push((data.clone(), "sub/dir/data.txt".into()));
 
+    // Our own static runner drops in as one file.
+    let mut staprun = GuestJob::cmd(&["./staprun", "--help"]);
+    staprun.files.push((PathBuf::from(env!("CARGO_BIN_EXE_staprun")), "staprun".into()));
+
     let jobs = vec![
         GuestJob::cmd(&["echo", "hello"]),
         sh("echo to-stderr >&2"),
@@ -54,6 +58,7 @@ fn runs_several_jobs_in_one_boot() {
         cat,
         sh("test -d /sys/kernel/debug/tracing || test -d /sys/kernel/tracing/events && grep -q debugfs /proc/mounts && nproc"),
         GuestJob::cmd(&["no-such-command"]),
+        staprun,
     ];
     let (res, stats) = vm::run_jobs_with_stats(&tb, &jobs, &opts(240)).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("stats: {stats:?}");
@@ -74,6 +79,8 @@ fn runs_several_jobs_in_one_boot() {
     assert_eq!((s(&res[7].stdout), res[7].status), ("2\n".into(), 0), "stderr: {}", s(&res[7].stderr));
     assert_eq!(res[8].status, 127, "stderr: {}", s(&res[8].stderr));
     assert!(!res[8].stderr.is_empty());
+    // staprun ran (whatever it thinks of --help): not an exec failure.
+    assert!(![126, 127].contains(&res[9].status), "staprun: {} {}", res[9].status, s(&res[9].stderr));
 }
 
 fn build_hello_module(tb: &Testbed) -> (tempfile::TempDir, PathBuf) {
@@ -129,10 +136,12 @@ fn timeout_kills_the_guest_and_shows_the_console() {
     let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tb = testbed();
     let t0 = Instant::now();
-    let err = vm::run_jobs(&tb, &[GuestJob::cmd(&["sleep", "1000"])], &opts(25)).expect_err("must time out");
+    let err = vm::run_jobs(&tb, &[sh("echo partial; sleep 1000")], &opts(25)).expect_err("must time out");
     assert!(t0.elapsed() < Duration::from_secs(40), "took {:?}", t0.elapsed());
+    eprintln!("{err}");
     assert!(err.contains("timed out"), "{err}");
     assert!(err.contains("job 0"), "{err}");
+    assert!(err.contains("job 0 stdout so far (tail) ---\npartial"), "{err}");
     assert!(err.contains("kernel console"), "{err}");
 }
 
@@ -220,4 +229,17 @@ fn throughput() {
             2.0 * (n as f64) / (1 << 20) as f64 / jobs.as_secs_f64()
         );
     }
+}
+
+#[test]
+fn boot_failure_is_an_error_with_the_console() {
+    let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tb = testbed();
+    std::env::set_var("RSTAP_TESTBED_CMDLINE", "rdinit=/no-such-init");
+    let r = vm::run_jobs(&tb, &[GuestJob::cmd(&["true"])], &opts(120));
+    std::env::remove_var("RSTAP_TESTBED_CMDLINE");
+    let err = r.expect_err("the guest cannot boot");
+    eprintln!("{err}");
+    assert!(err.contains("before its /init was ready"), "{err}");
+    assert!(err.contains("Kernel panic"), "{err}");
 }

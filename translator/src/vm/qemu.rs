@@ -539,10 +539,15 @@ fn event_loop(
                 Some(_) => "the boot".to_string(),
                 None => "the poweroff".to_string(),
             };
-            return Err(format!(
-                "timed out after {:.1}s waiting for {what}",
-                (now - spawned).as_secs_f64()
-            ));
+            let mut msg = format!("timed out after {:.1}s waiting for {what}", (now - spawned).as_secs_f64());
+            if let Some(j) = st.pending_job() {
+                for (name, bytes) in [("stdout", &st.results[j].stdout), ("stderr", &st.results[j].stderr)] {
+                    if !bytes.is_empty() {
+                        msg.push_str(&format!("\n--- job {j} {name} so far (tail) ---\n{}", tail_lines(bytes, 10)));
+                    }
+                }
+            }
+            return Err(msg);
         }
         let wait = Duration::from_millis(50).min(deadline - now);
         match rx.recv_timeout(wait) {
