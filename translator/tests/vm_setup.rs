@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rstap::vm::initramfs::{self, Channel, CpioWriter, GuestSpec};
 use rstap::vm::kmod::{self, VirtioPlan};
-use rstap::vm::{self, GuestJob, RunOptions, SetupOptions};
+use rstap::vm::{self, GuestJob, SetupOptions};
 
 #[test]
 fn setup_is_idempotent() {
@@ -104,19 +104,4 @@ fn bad_guest_names_and_argv_are_errors() {
     let spec = GuestSpec { jobs: &jobs, channel: Channel::Serial, modules: &[], nonce: "n" };
     assert!(initramfs::build(&out, &spec).unwrap_err().contains("empty argv"));
     assert_eq!(initramfs::sh_quote("it's"), "'it'\\''s'");
-}
-
-/// The second kernel line (`linux-*-6.12-cloud-amd64`): downloads ~100 MB.
-/// `cargo test --test vm_setup second_kernel_line -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn second_kernel_line() {
-    let tb = vm::setup_with(&SetupOptions { flavour: Some("6.12-cloud-amd64".into()), ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(tb.release.starts_with("6.12"), "{}", tb.release);
-    let opts = RunOptions { timeout: Duration::from_secs(240), ..Default::default() };
-    let (res, stats) = vm::run_jobs_with_stats(&tb, &[GuestJob::cmd(&["uname", "-r"])], &opts)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(String::from_utf8_lossy(&res[0].stdout), format!("{}\n", tb.release));
-    eprintln!("{}: {stats:?}", tb.release);
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rstap::vm::{self, GuestJob, RunOptions, Testbed};
+use rstap::vm::{self, GuestJob, RunOptions, SetupOptions, Testbed};
 
 static ONE_GUEST_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -242,4 +242,25 @@ fn boot_failure_is_an_error_with_the_console() {
     eprintln!("{err}");
     assert!(err.contains("before its /init was ready"), "{err}");
     assert!(err.contains("Kernel panic"), "{err}");
+}
+
+/// The second kernel line (`linux-*-6.12-cloud-amd64`, virtio built in,
+/// xz modules): downloads ~100 MB the first time.
+/// `cargo test --test vm_testbed second_kernel_line -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn second_kernel_line() {
+    let tb = vm::setup_with(&SetupOptions { flavour: Some("6.12-cloud-amd64".into()), ..Default::default() })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(tb.release.starts_with("6.12"), "{}", tb.release);
+    let (_dir, ko) = build_hello_module(&tb);
+    let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut load = GuestJob::cmd(&["insmod", "rstap_hello.ko"]);
+    load.files.push((ko, "rstap_hello.ko".into()));
+    let jobs = [GuestJob::cmd(&["uname", "-r"]), load, sh("dmesg | grep -o 'rstap_hello: loaded'")];
+    let (res, stats) = vm::run_jobs_with_stats(&tb, &jobs, &opts(240)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{}: {stats:?}", tb.release);
+    assert_eq!(String::from_utf8_lossy(&res[0].stdout), format!("{}\n", tb.release));
+    assert_eq!(res[1].status, 0, "insmod: {}", String::from_utf8_lossy(&res[1].stderr));
+    assert_eq!(String::from_utf8_lossy(&res[2].stdout), "rstap_hello: loaded\n");
 }

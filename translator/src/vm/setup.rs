@@ -34,6 +34,9 @@ pub struct SetupOptions {
     pub flavour: Option<String>,
 }
 
+/// Other engineers' apt runs hold the dpkg lock: wait for it instead of failing.
+const LOCK_WAIT: &str = "-oDPkg::Lock::Timeout=300";
+
 /// The default kernel line: metapackages `linux-{headers,image}-cloud-amd64`.
 const DEFAULT_FLAVOUR: &str = "cloud-amd64";
 
@@ -155,7 +158,7 @@ fn apt_update(verbose: bool, updated: &mut bool) -> Result<(), String> {
     if !is_root() {
         return Err("the package lists need `apt-get update`, which needs root".into());
     }
-    let out = run("apt-get", &["update"], None, verbose)?;
+    let out = run("apt-get", &[LOCK_WAIT, "update"], None, verbose)?;
     if !out.status.success() {
         return Err(format!(
             "`apt-get update` failed (no network?):\n{}",
@@ -225,7 +228,7 @@ fn install(pkgs: &[&str], verbose: bool, updated: &mut bool) -> Result<(), Strin
     if verbose {
         eprintln!("testbed: installing {}", pkgs.join(" "));
     }
-    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    let mut args = vec![LOCK_WAIT, "install", "-y", "--no-install-recommends"];
     args.extend_from_slice(pkgs);
     let out = run("apt-get", &args, None, verbose)?;
     if out.status.success() {
