@@ -164,8 +164,14 @@ fn ctrl_c_reaches_the_guest_job() {
     let o = RunOptions { live: true, ..opts(120) };
     let res = vm::run_jobs(&tb, &[job, GuestJob::cmd(&["echo", "after"])], &o).unwrap_or_else(|e| panic!("{e}"));
     poker.join().unwrap();
-    assert_eq!(String::from_utf8_lossy(&res[0].stdout), "started\ngot-INT\n");
-    assert_eq!(res[0].status, 7);
+    // Normally the INT reaches the running job's trap; on a machine so loaded
+    // that the boot took over 25 s, it interrupts the job before it starts.
+    let out = String::from_utf8_lossy(&res[0].stdout).to_string();
+    assert!(
+        (out == "started\ngot-INT\n" && res[0].status == 7) || (out.is_empty() && res[0].status == 130),
+        "status {} stdout {out:?}",
+        res[0].status
+    );
     assert_eq!(String::from_utf8_lossy(&res[1].stdout), "after\n");
 }
 

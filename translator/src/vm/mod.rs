@@ -44,6 +44,27 @@
 //! `kill -INT <job pid>` (or, between jobs, marks the next job as
 //! interrupted). A second Ctrl-C kills qemu and returns an error.
 //!
+//! Typical use (pass 5 in the guest):
+//! ```no_run
+//! use rstap::vm::{self, GuestJob, RunOptions};
+//! # fn main() -> Result<(), String> {
+//! let tb = vm::setup(false)?; // build the module against tb.headers / tb.release
+//! let job = GuestJob::cmd(&["./staprun", "stap_x.ko"])
+//!     .file("target/x86_64-unknown-linux-gnu/debug/staprun", "staprun")
+//!     .file("/tmp/build/stap_x.ko", "stap_x.ko");
+//! let opts = RunOptions { live: true, ..Default::default() };
+//! let res = vm::run_jobs(&tb, &[job], &opts)?;
+//! std::process::exit(res[0].status);
+//! # }
+//! ```
+//!
+//! Knobs for experiments: `RSTAP_TESTBED_CHANNEL=serial|virtio`,
+//! `RSTAP_TESTBED_CMDLINE` (appended to the kernel command line, e.g.
+//! `loglevel=7`), `RSTAP_TESTBED_QEMU_ARGS` (appended to qemu's).
+//! Concurrent runs in one process are fine except that only one may be
+//! `live` (the SIGINT handler is process-wide); `last-console.log` is the
+//! console of whichever run finished last.
+//!
 //! Invariants: never panics on bad input or a failing guest; every wait has a
 //! deadline (`RunOptions::timeout` for the whole run); qemu always runs with
 //! `-accel tcg -smp 2` and dies with its parent (PR_SET_PDEATHSIG).
@@ -89,6 +110,12 @@ impl GuestJob {
     /// A job running `argv` with no files.
     pub fn cmd<S: AsRef<str>>(argv: &[S]) -> GuestJob {
         GuestJob { files: Vec::new(), argv: argv.iter().map(|s| s.as_ref().to_string()).collect() }
+    }
+
+    /// Adds a host file, copied to `/work/<name>` in the guest.
+    pub fn file(mut self, host: impl Into<PathBuf>, name: impl Into<String>) -> GuestJob {
+        self.files.push((host.into(), name.into()));
+        self
     }
 }
 

@@ -222,6 +222,9 @@ fn qemu_command(tb: &Testbed, dir: &Path, cpio: &Path, channel: Channel) -> Comm
             }
         }
     }
+    if let Ok(extra) = std::env::var("RSTAP_TESTBED_QEMU_ARGS") {
+        c.args(extra.split_whitespace());
+    }
     c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     c.process_group(0);
     // SAFETY: die_with_parent only calls prctl, which is async-signal-safe.
