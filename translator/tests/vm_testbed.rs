@@ -86,7 +86,7 @@ fn runs_several_jobs_in_one_boot() {
 fn build_hello_module(tb: &Testbed) -> (tempfile::TempDir, PathBuf) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vm_hello");
     let dir = tempfile::tempdir().unwrap();
-    for f in ["hello.c", "Kbuild"] {
+    for f in ["hello.c", "kprobe.c", "Kbuild"] {
         std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
     }
     let out = Command::new("make")
@@ -111,15 +111,17 @@ fn build_hello_module(tb: &Testbed) -> (tempfile::TempDir, PathBuf) {
 fn builds_and_loads_a_module() {
     let tb = testbed();
     let (_dir, ko) = build_hello_module(&tb);
+    let kprobe_ko = ko.with_file_name("rstap_kprobe.ko");
     let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut load = GuestJob::cmd(&["insmod", "rstap_hello.ko"]);
-    load.files.push((ko, "rstap_hello.ko".into()));
+    let load = GuestJob::cmd(&["insmod", "rstap_hello.ko"]).file(ko, "rstap_hello.ko");
     let jobs = vec![
         load,
         sh("grep -o '^rstap_hello ' /proc/modules"),
         sh("dmesg | grep -o 'rstap_hello: loaded'"),
         GuestJob::cmd(&["rmmod", "rstap_hello"]),
         sh("dmesg | grep -o 'rstap_hello: unloaded'; uname -r"),
+        sh("insmod rstap_kprobe.ko && cat /proc/version /proc/cmdline >/dev/null && rmmod rstap_kprobe && dmesg | grep -o 'rstap_kprobe: hits=[0-9]*'")
+            .file(kprobe_ko, "rstap_kprobe.ko"),
     ];
     let res = vm::run_jobs(&tb, &jobs, &opts(240)).unwrap_or_else(|e| panic!("{e}"));
     let s = |i: usize| String::from_utf8_lossy(&res[i].stdout).to_string();
@@ -129,6 +131,8 @@ fn builds_and_loads_a_module() {
     assert_eq!(s(2), "rstap_hello: loaded\n");
     assert_eq!(res[3].status, 0, "rmmod: {}", e(3));
     assert_eq!(s(4), format!("rstap_hello: unloaded\n{}\n", tb.release));
+    let hits: u64 = s(5).trim().trim_start_matches("rstap_kprobe: hits=").parse().unwrap_or(0);
+    assert!(hits >= 2, "kprobe job: status {} stdout {:?} stderr {:?}", res[5].status, s(5), e(5));
 }
 
 #[test]

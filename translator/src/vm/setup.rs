@@ -15,6 +15,8 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Testbed;
 
@@ -47,6 +49,9 @@ pub fn setup(verbose: bool) -> Result<Testbed, String> {
 
 /// Installs what is missing and returns the testbed. See the module header.
 pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
+    // Test threads call setup concurrently: one apt/dpkg sequence at a time.
+    static ONE_SETUP_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_SETUP_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let v = opts.verbose;
     let cache = cache_dir(opts)?;
     let mut updated = false;
@@ -247,7 +252,8 @@ fn install(pkgs: &[&str], verbose: bool, updated: &mut bool) -> Result<(), Strin
 
 /// Downloads `linux-image-REL` and extracts it to `<cache>/<REL>`.
 fn fetch_image(cache: &Path, release: &str, verbose: bool, updated: &mut bool) -> Result<(), String> {
-    let tmp = cache.join(format!(".{release}.tmp.{}", std::process::id()));
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let tmp = cache.join(format!(".{release}.tmp.{}.{nanos}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let result = fetch_into(&tmp, cache, release, verbose, updated);
@@ -297,6 +303,9 @@ fn fetch_into(tmp: &Path, cache: &Path, release: &str, verbose: bool, updated: &
         return Err(format!("the package linux-image-{release} has no boot/vmlinuz-{release}"));
     }
     let dest = cache.join(release);
+    if dest.join(".complete").is_file() {
+        return Ok(()); // another process finished the same download first
+    }
     let _ = fs::remove_dir_all(&dest);
     fs::rename(&root, &dest).map_err(|e| format!("cannot move the image to {}: {e}", dest.display()))?;
     fs::write(dest.join(".complete"), format!("{}\n", deb.file_name().unwrap_or_default().to_string_lossy()))
