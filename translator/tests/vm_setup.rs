@@ -96,12 +96,12 @@ fn bad_guest_names_and_argv_are_errors() {
         let mut j = GuestJob::cmd(&["true"]);
         j.files.push((host.clone(), bad.into()));
         let jobs = [j];
-        let spec = GuestSpec { jobs: &jobs, channel: Channel::Serial, modules: &[], nonce: "n" };
+        let spec = GuestSpec { jobs: &jobs, channel: Channel::Serial, modules: &[], nonce: "n", job_timeout: None };
         let e = initramfs::build(&out, &spec).expect_err(bad);
         assert!(e.contains("bad guest file name"), "{e}");
     }
     let jobs = [GuestJob::cmd::<&str>(&[])];
-    let spec = GuestSpec { jobs: &jobs, channel: Channel::Serial, modules: &[], nonce: "n" };
+    let spec = GuestSpec { jobs: &jobs, channel: Channel::Serial, modules: &[], nonce: "n", job_timeout: None };
     assert!(initramfs::build(&out, &spec).unwrap_err().contains("empty argv"));
     assert_eq!(initramfs::sh_quote("it's"), "'it'\\''s'");
 }

@@ -274,3 +274,37 @@ fn second_kernel_line() {
     assert_eq!(res[1].status, 0, "insmod: {}", String::from_utf8_lossy(&res[1].stderr));
     assert_eq!(String::from_utf8_lossy(&res[2].stdout), "rstap_hello: loaded\n");
 }
+
+/// Ctrl-C typed on a real terminal (run it in a pty, press Ctrl-C once the
+/// guest printed `started`): the job's trap runs and the run ends normally.
+/// `(sleep 20; printf '\003'; sleep 30) | script -qfc "$(ls target/*/debug/deps/vm_testbed-* | grep -v '\.d$') ctrl_c_from_a_terminal --ignored --nocapture" /dev/null`
+#[test]
+#[ignore]
+fn ctrl_c_from_a_terminal() {
+    let tb = testbed();
+    let job = sh("trap 'echo got-INT; exit 7' INT; echo started; while :; do sleep 0.2; done");
+    let o = RunOptions { live: true, ..opts(120) };
+    let res = vm::run_jobs(&tb, &[job], &o).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&res[0].stdout), "started\ngot-INT\n");
+    assert_eq!(res[0].status, 7);
+    eprintln!("ctrl-c from a terminal: ok, job status {}", res[0].status);
+}
+
+#[test]
+fn a_hanging_job_times_out_alone() {
+    let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tb = testbed();
+    let jobs = [
+        sh("echo before; sleep 1000"),
+        sh("trap 'echo cleanup; exit 5' INT; while :; do sleep 0.2; done"),
+        sh("trap '' INT; sleep 1000"),
+        GuestJob::cmd(&["echo", "next"]),
+    ];
+    let limits = vm::JobLimits { per_job: Some(Duration::from_secs(3)) };
+    let (res, _) = vm::run_jobs_limited(&tb, &jobs, &opts(180), &limits).unwrap_or_else(|e| panic!("{e}"));
+    let s = |i: usize| String::from_utf8_lossy(&res[i].stdout).to_string();
+    assert_eq!((s(0), res[0].status, res[0].timed_out), ("before\n".into(), 130, true));
+    assert_eq!((s(1), res[1].status, res[1].timed_out), ("cleanup\n".into(), 5, true));
+    assert_eq!((res[2].status, res[2].timed_out), (137, true));
+    assert_eq!((s(3), res[3].status, res[3].timed_out), ("next\n".into(), 0, false));
+}

@@ -18,8 +18,9 @@
 //!   (another line with [`SetupOptions::flavour`] / `$RSTAP_TESTBED_FLAVOUR`,
 //!   e.g. `6.12-cloud-amd64`), or `$RSTAP_TESTBED_RELEASE`, or
 //!   [`SetupOptions::release`].
-//! - [`run_jobs`] / [`run_jobs_with_stats`]: boots ONE guest, runs every job in
-//!   order, returns each job's output and exit status.
+//! - [`run_jobs`] / [`run_jobs_with_stats`] / [`run_jobs_limited`]: boots ONE
+//!   guest, runs every job in order, returns each job's output and exit
+//!   status (plus timings; plus a per-job timeout with [`JobLimits`]).
 //!
 //! Channels out of the guest (they never share one stream):
 //! - kernel console: `ttyS0` (8250, built into the cloud kernel) → kept in
@@ -78,7 +79,7 @@ pub mod sigint;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use qemu::{run_jobs, run_jobs_with_stats, RunStats};
+pub use qemu::{run_jobs, run_jobs_limited, run_jobs_with_stats, RunStats};
 pub use setup::{setup, setup_with, SetupOptions};
 
 /// A kernel the testbed can boot, with the headers to build modules for it.
@@ -126,6 +127,19 @@ pub struct JobResult {
     pub stderr: Vec<u8>,
     /// Exit status as the guest shell reports it (128+N when killed by signal N).
     pub status: i32,
+    /// The job ran past [`JobLimits::per_job`] and was interrupted (SIGINT,
+    /// then SIGKILL 10 s later).
+    pub timed_out: bool,
+}
+
+/// Limits beyond [`RunOptions`] (kept apart so `RunOptions { .. }` literals
+/// stay valid).
+#[derive(Debug, Clone, Default)]
+pub struct JobLimits {
+    /// Each job's own deadline, enforced in the guest: a job that hangs is
+    /// interrupted and the later jobs still run. `None`: only the run's
+    /// overall timeout applies.
+    pub per_job: Option<Duration>,
 }
 
 /// How to run the guest.

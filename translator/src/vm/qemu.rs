@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use super::initramfs::{self, Channel, GuestSpec};
 use super::kmod::{self, VirtioPlan};
 use super::sigint::{self, SigintGuard};
-use super::{GuestJob, JobResult, RunOptions, Testbed};
+use super::{GuestJob, JobLimits, JobResult, RunOptions, Testbed};
 
 /// Timings of one run, measured on the host from qemu's spawn.
 #[derive(Debug, Clone)]
@@ -66,6 +66,16 @@ pub fn run_jobs_with_stats(
     jobs: &[GuestJob],
     opts: &RunOptions,
 ) -> Result<(Vec<JobResult>, RunStats), String> {
+    run_jobs_limited(tb, jobs, opts, &JobLimits::default())
+}
+
+/// [`run_jobs_with_stats`] with per-job limits.
+pub fn run_jobs_limited(
+    tb: &Testbed,
+    jobs: &[GuestJob],
+    opts: &RunOptions,
+    limits: &JobLimits,
+) -> Result<(Vec<JobResult>, RunStats), String> {
     let deadline = Instant::now() + opts.timeout;
     let (channel, modules) = choose_channel(tb, opts.verbose)?;
     let dir = tempfile::Builder::new()
@@ -74,7 +84,7 @@ pub fn run_jobs_with_stats(
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let nonce = format!("{:016x}", RandomState::new().build_hasher().finish());
     let cpio = dir.path().join("initramfs.cpio");
-    initramfs::build(&cpio, &GuestSpec { jobs, channel, modules: &modules, nonce: &nonce })?;
+    initramfs::build(&cpio, &GuestSpec { jobs, channel, modules: &modules, nonce: &nonce, job_timeout: limits.per_job })?;
     let initramfs_bytes = std::fs::metadata(&cpio).map(|m| m.len()).unwrap_or(0);
 
     let mut listeners = Vec::new();
@@ -485,6 +495,13 @@ impl Collect {
                         if n < self.status.len() {
                             self.status[n] = Some(s);
                             self.results[n].status = s;
+                        }
+                    }
+                }
+                ["RSTAP-JOB", n, "TIMEOUT"] => {
+                    if let Ok(n) = n.parse::<usize>() {
+                        if n < self.results.len() {
+                            self.results[n].timed_out = true;
                         }
                     }
                 }
