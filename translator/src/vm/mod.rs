@@ -11,7 +11,7 @@
 //!
 //! API:
 //! - [`setup`] / [`setup_with`]: idempotent; installs missing packages with
-//!   apt-get (`qemu-system-x86 busybox-static make linux-headers-REL`),
+//!   apt-get (`qemu-system-x86 busybox-static make gcc linux-headers-REL`),
 //!   downloads and extracts `linux-image-REL` into the cache
 //!   (`~/.cache/rstap/testbed`, or `$RSTAP_TESTBED_DIR`). REL comes from the
 //!   `linux-headers-cloud-amd64` / `linux-image-cloud-amd64` metapackages
@@ -31,6 +31,12 @@
 //!   from the extracted image when the kernel has them as `=m`), or, when the
 //!   image has no virtio console (or `RSTAP_TESTBED_CHANNEL=serial`), the
 //!   serial ports `ttyS1..3`. Each is a host unix socket.
+//!
+//! Measured on the 2-core dev machine (shared, so ±50%): spawn → /init ready
+//! 3.9–6 s (6.1 kernel; the virtio modules cost ~0.8 s of it), first job
+//! output ~0.05 s later; 6.12 ~6 s. Output throughput: virtio ~30 MiB/s,
+//! 16550 serial ~0.3 MiB/s (`cargo test --test vm_testbed throughput --
+//! --ignored --nocapture`), hence virtio by default.
 //!
 //! Framing: after job N ends, the guest writes the marker
 //! `\x01RSTAP-END-<nonce>-N\x01` on the stdout and on the stderr channel and
