@@ -78,8 +78,9 @@ pub fn run_jobs_limited(
 ) -> Result<(Vec<JobResult>, RunStats), String> {
     let deadline = Instant::now() + opts.timeout;
     let (channel, modules) = choose_channel(tb, opts.verbose)?;
+    remove_stale_dirs();
     let dir = tempfile::Builder::new()
-        .prefix("rstap-vm")
+        .prefix(&format!("rstap-vm-{}-", std::process::id()))
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let nonce = format!("{:016x}", RandomState::new().build_hasher().finish());
@@ -176,6 +177,21 @@ pub fn run_jobs_limited(
     Ok((st.results, stats))
 }
 
+/// Removes `rstap-vm-<pid>-*` scratch dirs (tens of MB each) left behind by
+/// runs whose process died (killed by Ctrl-C, say), so /tmp does not fill up.
+fn remove_stale_dirs() {
+    let tmp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&tmp) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("rstap-vm-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn choose_channel(tb: &Testbed, verbose: bool) -> Result<(Channel, Vec<(String, Vec<u8>)>), String> {
     let forced = std::env::var("RSTAP_TESTBED_CHANNEL").unwrap_or_default();
     match forced.as_str() {
@@ -205,6 +221,8 @@ fn qemu_command(tb: &Testbed, dir: &Path, cpio: &Path, channel: Channel) -> Comm
         append.push_str(&extra);
     }
     let sock = |name: &str| format!("socket,id={name},path={}", dir.join(format!("{name}.sock")).display());
+    // `-display none -monitor none` rather than `-nographic`: no monitor or
+    // serial muxed on stdio, so qemu never touches the user's terminal.
     let mut c = Command::new("qemu-system-x86_64");
     c.args(["-accel", "tcg", "-smp", "2", "-m", "1024M", "-nodefaults", "-display", "none", "-monitor", "none"])
         .arg("-no-reboot")
