@@ -76,7 +76,9 @@ pub fn run_jobs_limited(
     opts: &RunOptions,
     limits: &JobLimits,
 ) -> Result<(Vec<JobResult>, RunStats), String> {
-    let deadline = Instant::now() + opts.timeout;
+    let now = Instant::now();
+    // A huge timeout means "no timeout"; Instant + Duration would overflow.
+    let deadline = now.checked_add(opts.timeout).unwrap_or(now + Duration::from_secs(100 * 365 * 86400));
     let (channel, modules) = choose_channel(tb, opts.verbose)?;
     remove_stale_dirs();
     let dir = tempfile::Builder::new()
