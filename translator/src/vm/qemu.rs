@@ -194,7 +194,7 @@ fn remove_stale_dirs() {
     }
 }
 
-fn choose_channel(tb: &Testbed, verbose: bool) -> Result<(Channel, Vec<(String, Vec<u8>)>), String> {
+fn choose_channel(tb: &Testbed, verbose: bool) -> Result<(Channel, kmod::ModuleList), String> {
     let forced = std::env::var("RSTAP_TESTBED_CHANNEL").unwrap_or_default();
     match forced.as_str() {
         "serial" => return Ok((Channel::Serial, Vec::new())),
