@@ -105,7 +105,7 @@ pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
     Ok(Testbed { release, vmlinuz, headers, cache, image })
 }
 
-fn cache_dir(opts: &SetupOptions) -> Result<PathBuf, String> {
+pub(crate) fn cache_dir(opts: &SetupOptions) -> Result<PathBuf, String> {
     let dir = if let Some(c) = &opts.cache {
         c.clone()
     } else if let Some(d) = env::var_os("RSTAP_TESTBED_DIR").filter(|s| !s.is_empty()) {
