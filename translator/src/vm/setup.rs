@@ -63,7 +63,7 @@ pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
                 .clone()
                 .or_else(|| env::var("RSTAP_TESTBED_FLAVOUR").ok().filter(|s| !s.is_empty()))
                 .unwrap_or_else(|| DEFAULT_FLAVOUR.to_string());
-            resolve_release(&flavour, v, &mut updated)?
+            resolve_release_memo(&cache, &flavour, v, &mut updated)?
         }
     };
     if release.is_empty() || release.contains('/') || release.contains(char::is_whitespace) {
@@ -192,6 +192,45 @@ fn depends_of(meta: &str, prefix: &str, verbose: bool) -> Result<Option<String>,
         }
     }
     Ok(None)
+}
+
+/// [`resolve_release`], remembered: `apt-cache` takes 1-2 s here (no
+/// pkgcache.bin), and tests call setup often. The answer is kept in memory
+/// and in `<cache>/.release-<flavour>`, which is trusted only while it is newer
+/// than the apt lists (an `apt-get update` may move the release).
+fn resolve_release_memo(cache: &Path, flavour: &str, verbose: bool, updated: &mut bool) -> Result<String, String> {
+    static MEMO: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    let lists_mtime = fs::metadata("/var/lib/apt/lists").and_then(|m| m.modified()).ok();
+    let memo_file = cache.join(format!(".release-{flavour}"));
+    let file_fresh = || -> Option<String> {
+        let lists = lists_mtime?;
+        let meta = fs::metadata(&memo_file).ok()?;
+        if meta.modified().ok()? < lists {
+            return None;
+        }
+        let rel = fs::read_to_string(&memo_file).ok()?.trim().to_string();
+        (!rel.is_empty()).then_some(rel)
+    };
+    if let Some(rel) = file_fresh() {
+        if let Ok(mut m) = MEMO.lock() {
+            if !m.iter().any(|(f, _)| f == flavour) {
+                m.push((flavour.to_string(), rel.clone()));
+            }
+        }
+        return Ok(rel);
+    }
+    if let Some((_, rel)) = MEMO.lock().ok().and_then(|m| m.iter().find(|(f, _)| f == flavour).cloned()) {
+        if lists_mtime.is_none() {
+            return Ok(rel);
+        }
+    }
+    let rel = resolve_release(flavour, verbose, updated)?;
+    let _ = fs::write(&memo_file, format!("{rel}\n"));
+    if let Ok(mut m) = MEMO.lock() {
+        m.retain(|(f, _)| f != flavour);
+        m.push((flavour.to_string(), rel.clone()));
+    }
+    Ok(rel)
 }
 
 /// The release named by the headers metapackage (checked against the image one).
