@@ -9,6 +9,7 @@
 //! functions and globals enter the program only when the script uses them.
 
 pub mod aliases;
+pub mod arrays;
 pub mod format;
 pub mod locks;
 pub mod print;
@@ -77,16 +78,21 @@ impl<'a> Elab<'a> {
             Some(ir::Init::String(_)) => Type::String,
             None => Type::Unknown,
         };
-        if g.is_array || g.size.is_some() {
-            self.diags.error("global arrays are not supported by rstap yet", g.span);
-        }
         let idx = self.prog.globals.len();
-        self.prog.globals.push(ir::Global {
-            name: name.to_string(),
-            ty,
-            init,
-            span: g.span,
-        });
+        let mut global = ir::Global::scalar(name, ty, init, g.span);
+        if g.is_array || g.size.is_some() || g.wrap {
+            if global.init.is_some() {
+                self.diags.error(format!("array `{name}` cannot have an initial value"), g.span);
+            }
+            // The arity is settled by the first use (`arrays::use_array`).
+            global.keys = Some(Vec::new());
+            global.max_entries = g.size;
+            global.wrap = g.wrap;
+            if g.size == Some(0) {
+                self.diags.error(format!("array `{name}` must have room for at least one entry"), g.span);
+            }
+        }
+        self.prog.globals.push(global);
         self.global_ids.insert(name.to_string(), idx);
         Some(idx)
     }
