@@ -138,7 +138,8 @@ static inline void rstap_hist_label_text(const struct rstap_hist *h, int i, char
 /*
  * Prints the histogram: a header, one row per bucket from two empty rows
  * before the first non-empty bucket to two after the last (clamped to the
- * buckets that exist; linear under/overflow rows only when non-empty), with
+ * buckets that exist; linear under/overflow rows only when non-empty; log
+ * rows of the other sign only when a value has that sign), with
  * runs of empty rows farther than two from any non-empty bucket shown as
  * one "~" row, and a blank line at the end.
  */
@@ -162,6 +163,11 @@ static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const 
 		return;
 	first = h->kind == RSTAP_HIST_LINEAR ? 1 : 0;
 	last = h->kind == RSTAP_HIST_LINEAR ? h->nb - 2 : h->nb - 1;
+	/* Log: no negative rows without negative values, and vice versa. */
+	if (h->kind == RSTAP_HIST_LOG && lo >= 64)
+		first = 64;
+	if (h->kind == RSTAP_HIST_LOG && hi <= 64)
+		last = 64;
 	if (lo > first)
 		lo = max(first, lo - 2);
 	if (hi < last && hi >= first)
