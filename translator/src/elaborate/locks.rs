@@ -14,8 +14,6 @@ struct Uses {
     /// global index -> written
     globals: BTreeMap<usize, bool>,
     calls: Vec<usize>,
-    /// Globals whose value is read (not only written or incremented).
-    reads: Vec<usize>,
 }
 
 impl Uses {
@@ -37,15 +35,9 @@ impl Uses {
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Long(_) | ExprKind::Str(_) => {}
-            ExprKind::Var(v) => {
-                self.touch(*v, false);
-                if let Var::Global(g) = v {
-                    self.reads.push(*g);
-                }
-            }
+            ExprKind::Var(v) => self.touch(*v, false),
             ExprKind::Index { global, keys } | ExprKind::In { global, keys } => {
                 self.touch_global(*global, false);
-                self.reads.push(*global);
                 self.keys(keys);
             }
             ExprKind::IndexAssign { global, keys, value, .. } => {
@@ -66,7 +58,6 @@ impl Uses {
             // Reading merges every CPU's data: the write lock.
             ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, .. } => {
                 self.touch_global(*global, true);
-                self.reads.push(*global);
                 self.keys(keys);
             }
             ExprKind::Call { func, args } => {
@@ -98,7 +89,6 @@ impl Uses {
                 // A statistic array is merged into its aggregate map first.
                 let stat = prog.globals[*global].ty == crate::ir::Type::Stat;
                 self.touch_global(*global, stat);
-                self.reads.push(*global);
                 if let Some(l) = limit {
                     self.expr(l);
                 }
@@ -189,15 +179,6 @@ pub fn compute(prog: &mut Program) {
             u
         })
         .collect();
-    let mut read = vec![false; prog.globals.len()];
-    for u in funcs.iter().chain(bodies.iter()) {
-        for &g in &u.reads {
-            read[g] = true;
-        }
-    }
-    for (g, r) in prog.globals.iter_mut().zip(read) {
-        g.read = r;
-    }
     for p in prog.probes.iter_mut() {
         p.locks = bodies[p.body].globals.iter().map(|(&g, &w)| (g, w)).collect();
     }

@@ -10,6 +10,7 @@
 
 pub mod aliases;
 pub mod arrays;
+pub mod dump;
 pub mod format;
 pub mod locks;
 pub mod print;
@@ -192,10 +193,15 @@ pub fn elaborate(
     }
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit in later issues).
+    let mut user_globals = Vec::new();
     for file in user {
         for item in &file.items {
             if let ast::Item::Global(g) = item {
-                e.global_index(&g.name.name);
+                if let Some(i) = e.global_index(&g.name.name) {
+                    if !user_globals.contains(&i) {
+                        user_globals.push(i);
+                    }
+                }
             }
             if let ast::Item::Embedded(c) = item {
                 let (line, _) = e.sources.line_col(c.span.file, c.span.lo);
@@ -230,6 +236,7 @@ pub fn elaborate(
     let mut prog = e.prog;
     let diags = e.diags;
     types::infer(&mut prog, diags);
+    dump::add_dump_probe(&mut prog, &user_globals);
     locks::compute(&mut prog);
     if diags.error_count() > errors_before {
         return None;
