@@ -159,6 +159,25 @@ static inline int rstap_kv_equal(const struct rstap_map *m, int32_t i, const str
 	return 1;
 }
 
+/* Whether entry i matches kv on the keys whose bit is set in mask (slices). */
+static __maybe_unused int rstap_map_match(const struct rstap_map *m, int32_t i,
+			   const struct rstap_kv *kv, unsigned int mask)
+{
+	int k;
+
+	for (k = 0; k < m->nkeys; k++) {
+		if (!(mask & (1u << k)))
+			continue;
+		if (m->key_types[k] == RSTAP_KEY_STRING) {
+			if (strncmp(rstap_map_key_str(m, i, k), kv[k].s, MAXSTRINGLEN - 1))
+				return 0;
+		} else if (rstap_map_key_long(m, i, k) != kv[k].n) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static __maybe_unused int32_t rstap_map_find(const struct rstap_map *m, const struct rstap_kv *kv)
 {
 	u32 h = rstap_kv_hash(m, kv);
@@ -201,6 +220,32 @@ static __maybe_unused void rstap_map_delete(struct rstap_map *m, const struct rs
 
 	if (i >= 0)
 		rstap_map_remove(m, i);
+}
+
+/* `delete a[*, k]`: removes every entry matching the slice. */
+static __maybe_unused void rstap_map_delete_slice(struct rstap_map *m, const struct rstap_kv *kv,
+				   unsigned int mask)
+{
+	int32_t i = m->first, next;
+
+	while (i >= 0) {
+		next = rstap_map_entry(m, i)->onext;
+		if (rstap_map_match(m, i, kv, mask))
+			rstap_map_remove(m, i);
+		i = next;
+	}
+}
+
+/* `[*, k] in a` */
+static __maybe_unused int rstap_map_exists_slice(const struct rstap_map *m, const struct rstap_kv *kv,
+				  unsigned int mask)
+{
+	int32_t i;
+
+	for (i = m->first; i >= 0; i = rstap_map_entry(m, i)->onext)
+		if (rstap_map_match(m, i, kv, mask))
+			return 1;
+	return 0;
 }
 
 /*
@@ -396,6 +441,26 @@ static __maybe_unused void rstap_pmap_clear(struct rstap_pmap *p)
 		rstap_map_clear(&p->cpu[cpu]);
 }
 
+static __maybe_unused void rstap_pmap_delete_slice(struct rstap_pmap *p, const struct rstap_kv *kv,
+				    unsigned int mask)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		rstap_map_delete_slice(&p->cpu[cpu], kv, mask);
+}
+
+static __maybe_unused int rstap_pmap_exists_slice(struct rstap_pmap *p, const struct rstap_kv *kv,
+				   unsigned int mask)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (rstap_map_exists_slice(&p->cpu[cpu], kv, mask))
+			return 1;
+	return 0;
+}
+
 /* Merges every CPU's map into p->agg (for foreach); write lock held. */
 static __maybe_unused struct rstap_map *rstap_pmap_aggregate(struct rstap_context_base *c,
 					      struct rstap_pmap *p, const char *loc)
@@ -564,11 +629,14 @@ static inline void rstap_iter_reset(void)
 }
 
 /*
- * Pushes a snapshot of m's entries (sorted when column >= 0) and returns
- * its base on the stack; *n gets the number of entries. -1 on error.
+ * Pushes a snapshot of m's entries (only those matching kv on the keys of
+ * `mask`, for slices; sorted when column >= 0) and returns its base on the
+ * stack; *n gets the number of entries. -1 on error.
  */
 static __maybe_unused int rstap_iter_push(struct rstap_context_base *c, const struct rstap_map *m,
-			   int column, int desc, int stat_op, int *n, const char *loc)
+			   int column, int desc, int stat_op,
+			   const struct rstap_kv *kv, unsigned int mask,
+			   int *n, const char *loc)
 {
 	int cpu = smp_processor_id(), base = rstap_iter_top[cpu], k = 0;
 	int32_t *v, i;
@@ -580,7 +648,8 @@ static __maybe_unused int rstap_iter_push(struct rstap_context_base *c, const st
 	}
 	v = rstap_iter_stack[cpu] + base;
 	for (i = m->first; i >= 0 && k < m->count; i = rstap_map_entry(m, i)->onext)
-		v[k++] = i;
+		if (!mask || rstap_map_match(m, i, kv, mask))
+			v[k++] = i;
 	if (column >= 0) {
 		struct rstap_sort s = { m, column, desc, stat_op };
 

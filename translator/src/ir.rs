@@ -181,6 +181,9 @@ pub enum StmtKind {
     /// keys and value are bound to locals of the body.
     Foreach {
         global: usize,
+        /// `foreach (k in a[*, 5])`: one entry per key, None for `*`
+        /// (empty: no slice).
+        slice: Vec<Option<Expr>>,
         keys: Vec<usize>,
         value: Option<usize>,
         sort: Option<Sort>,
@@ -191,6 +194,11 @@ pub enum StmtKind {
     Delete {
         global: usize,
         keys: Option<Vec<Expr>>,
+    },
+    /// `delete a[*, k]`: every element matching the keys that are given.
+    DeleteSlice {
+        global: usize,
+        keys: Vec<Option<Expr>>,
     },
     Break,
     Continue,
@@ -277,6 +285,11 @@ pub enum ExprKind {
     In {
         global: usize,
         keys: Vec<Expr>,
+    },
+    /// `[*, k] in a`: whether any element matches the keys given.
+    InSlice {
+        global: usize,
+        keys: Vec<Option<Expr>>,
     },
     /// `s <<< value` (keys empty) or `s[k] <<< value`.
     Accumulate {

@@ -105,3 +105,15 @@ fn foreach_sort_column_must_exist() {
     let e = rejects("global a probe begin { a[1] = 1; foreach ([k] in a) println(k); foreach ([x, y+] in a) println(x) }");
     assert!(e.contains("array `a` used with 2 keys here but 1 elsewhere"), "{e}");
 }
+
+#[test]
+fn slice_must_match_the_foreach_keys() {
+    let e = rejects("global a probe begin { a[1, 2] = 1; foreach ([k] in a[*, 2]) println(k) }");
+    assert!(e.contains("the slice has 2 keys but foreach binds 1"), "{e}");
+}
+
+#[test]
+fn slice_key_types_are_checked() {
+    let e = rejects("global a probe begin { a[1, 2] = 1; delete a[*, \"x\"] }");
+    assert!(e.contains("type mismatch for key 2 of array `a`"), "{e}");
+}

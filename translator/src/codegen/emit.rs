@@ -222,6 +222,7 @@ impl<'p> Emitter<'p> {
                 self.index_incdec(*global, keys, *increment, *prefix, e.span)
             }
             ExprKind::In { global, keys } => self.exists(*global, keys),
+            ExprKind::InSlice { global, keys } => self.exists_slice(*global, keys),
             ExprKind::Accumulate { global, keys, value } => self.accumulate(*global, keys, value, e.span),
             ExprKind::Stat { op, global, keys } => self.stat(*op, *global, keys, e.span),
             ExprKind::PrintHist { global, keys, newline } => self.print_hist(*global, keys, *newline),
@@ -437,8 +438,13 @@ impl<'p> Emitter<'p> {
             StmtKind::Break => out.push_str(&format!("{ind}break;\n")),
             StmtKind::Continue => out.push_str(&format!("{ind}continue;\n")),
             StmtKind::Next => out.push_str(&format!("{ind}goto out;\n")),
-            StmtKind::Foreach { global, keys, value, sort, limit, body } => {
-                self.foreach(*global, keys, *value, *sort, limit.as_ref(), body, s.span, depth, out)
+            StmtKind::Foreach { global, slice, keys, value, sort, limit, body } => {
+                let spec = super::map::ForeachSpec { global: *global, slice, keys, value: *value, sort: *sort, limit: limit.as_ref() };
+                self.foreach(&spec, body, s.span, depth, out)
+            }
+            StmtKind::DeleteSlice { global, keys } => {
+                let code = self.delete_slice(*global, keys);
+                out.push_str(&format!("{ind}{code};\n"));
             }
             StmtKind::Delete { global, keys } => {
                 let code = self.delete(*global, keys.as_deref());

@@ -89,6 +89,16 @@ fn stat_index(op: StatOp) -> u8 {
     }
 }
 
+/// What a foreach iterates and binds (see `StmtKind::Foreach`).
+pub struct ForeachSpec<'a> {
+    pub global: usize,
+    pub slice: &'a [Option<Expr>],
+    pub keys: &'a [usize],
+    pub value: Option<usize>,
+    pub sort: Option<Sort>,
+    pub limit: Option<&'a Expr>,
+}
+
 impl Emitter<'_> {
     fn fresh(&mut self) -> usize {
         self.temps += 1;
@@ -120,6 +130,43 @@ impl Emitter<'_> {
             })
             .collect();
         format!("((const struct rstap_kv[]){{ {} }})", parts.join(", "))
+    }
+
+    /// A slice's keys (`*` as a zero placeholder) and the mask of the
+    /// keys that are given, as C.
+    fn slice_kv(&mut self, keys: &[Option<Expr>]) -> (String, String) {
+        let mut mask = 0u32;
+        let parts: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match k {
+                None => "{ .n = 0 }".to_string(),
+                Some(k) => {
+                    mask |= 1 << i;
+                    let x = self.expr(k);
+                    if k.ty == Type::String {
+                        format!("{{ .s = {x} }}")
+                    } else {
+                        format!("{{ .n = {x} }}")
+                    }
+                }
+            })
+            .collect();
+        (format!("((const struct rstap_kv[]){{ {} }})", parts.join(", ")), format!("{mask}u"))
+    }
+
+    pub(super) fn exists_slice(&mut self, global: usize, keys: &[Option<Expr>]) -> String {
+        let m = self.map_ref(global);
+        let (kv, mask) = self.slice_kv(keys);
+        let f = if self.is_stat(global) { "rstap_pmap_exists_slice" } else { "rstap_map_exists_slice" };
+        format!("((int64_t){f}({m}, {kv}, {mask}))")
+    }
+
+    pub(super) fn delete_slice(&mut self, global: usize, keys: &[Option<Expr>]) -> String {
+        let m = self.map_ref(global);
+        let (kv, mask) = self.slice_kv(keys);
+        let f = if self.is_stat(global) { "rstap_pmap_delete_slice" } else { "rstap_map_delete_slice" };
+        format!("{f}({m}, {kv}, {mask})")
     }
 
     pub(super) fn index(&mut self, global: usize, keys: &[Expr]) -> String {
@@ -250,19 +297,8 @@ impl Emitter<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn foreach(
-        &mut self,
-        global: usize,
-        keys: &[usize],
-        value: Option<usize>,
-        sort: Option<Sort>,
-        limit: Option<&Expr>,
-        body: &Stmt,
-        span: Span,
-        depth: usize,
-        out: &mut String,
-    ) {
+    pub(super) fn foreach(&mut self, spec: &ForeachSpec, body: &Stmt, span: Span, depth: usize, out: &mut String) {
+        let ForeachSpec { global, slice, keys, value, sort, limit } = *spec;
         let ind = "\t".repeat(depth);
         let n = self.fresh();
         let loc = self.location(span);
@@ -279,12 +315,13 @@ impl Emitter<'_> {
         if let Some(l) = &lim {
             out.push_str(&format!("{ind}\tint64_t lim{n}_ = {l};\n"));
         }
+        let (kv, mask) = if slice.is_empty() { ("NULL".to_string(), "0u".to_string()) } else { self.slice_kv(slice) };
         let (column, desc, stat) = match sort {
             Some(s) => (s.column as i64, (!s.ascending) as u8, stat_index(s.stat)),
             None => (-1, 0, 0),
         };
         out.push_str(&format!(
-            "{ind}\t{bv} = CB->last_error ? -1 : rstap_iter_push(CB, {mv}, {column}, {desc}, {stat}, &{nv}, {loc});\n"
+            "{ind}\t{bv} = CB->last_error ? -1 : rstap_iter_push(CB, {mv}, {column}, {desc}, {stat}, {kv}, {mask}, &{nv}, {loc});\n"
         ));
         out.push_str(&format!("{ind}\tif ({bv} >= 0) {{\n"));
         out.push_str(&format!("{ind}\t\tfor ({iv} = 0; {iv} < {nv}; {iv}++) {{\n"));

@@ -90,6 +90,16 @@ impl<'a> Elab<'a> {
         Some(keys.iter().map(|k| self.lower_expr(scope, k)).collect())
     }
 
+    /// Keys that may contain `*` (slices): None stands for `*`.
+    fn lower_slice_keys(&mut self, scope: &mut Scope, keys: &[ast::Expr]) -> Vec<Option<Expr>> {
+        keys.iter()
+            .map(|k| match k.kind {
+                ast::ExprKind::Star => None,
+                _ => Some(self.lower_expr(scope, k)),
+            })
+            .collect()
+    }
+
     /// `a[k1, k2]` read.
     pub fn lower_index(&mut self, scope: &mut Scope, array: &ast::Ident, keys: &[ast::Expr], span: Span) -> Expr {
         let Some(keys) = self.lower_keys(scope, keys) else { return zero(span) };
@@ -138,6 +148,11 @@ impl<'a> Elab<'a> {
             self.diags.error("`in` needs an array name on its right", array.span);
             return zero(span);
         };
+        if keys.iter().any(|k| matches!(k.kind, ast::ExprKind::Star)) {
+            let keys = self.lower_slice_keys(scope, keys);
+            let Some(global) = self.array_global(scope, id, keys.len()) else { return zero(span) };
+            return expr(ExprKind::InSlice { global, keys }, span);
+        }
         let Some(keys) = self.lower_keys(scope, keys) else { return zero(span) };
         let Some(global) = self.array_global(scope, id, keys.len()) else { return zero(span) };
         expr(ExprKind::In { global, keys }, span)
@@ -238,6 +253,11 @@ impl<'a> Elab<'a> {
                 };
                 StmtKind::Delete { global, keys: None }
             }
+            ast::ExprKind::Index { array, keys } if keys.iter().any(|k| matches!(k.kind, ast::ExprKind::Star)) => {
+                let keys = self.lower_slice_keys(scope, keys);
+                let Some(global) = self.array_global(scope, array, keys.len()) else { return StmtKind::Empty };
+                StmtKind::DeleteSlice { global, keys }
+            }
             ast::ExprKind::Index { array, keys } => {
                 let Some(keys) = self.lower_keys(scope, keys) else { return StmtKind::Empty };
                 let Some(global) = self.array_global(scope, array, keys.len()) else { return StmtKind::Empty };
@@ -252,11 +272,19 @@ impl<'a> Elab<'a> {
 
     /// `foreach (v = [k1, k2] in a- limit n) body`
     pub fn lower_foreach(&mut self, scope: &mut Scope, f: &ast::Foreach, span: Span) -> StmtKind {
+        let mut slice = Vec::new();
         let id = match &f.array.kind {
             ast::ExprKind::Var(id) => id,
-            ast::ExprKind::Index { .. } => {
-                self.diags.error("foreach over array slices is not supported by rstap yet", f.array.span);
-                return StmtKind::Empty;
+            ast::ExprKind::Index { array, keys } => {
+                slice = self.lower_slice_keys(scope, keys);
+                if slice.len() != f.keys.len() {
+                    self.diags.error(
+                        format!("the slice has {} keys but foreach binds {}", slice.len(), f.keys.len()),
+                        f.array.span,
+                    );
+                    return StmtKind::Empty;
+                }
+                array
             }
             _ => {
                 self.diags.error("foreach over histograms is not supported by rstap yet", f.array.span);
@@ -283,7 +311,7 @@ impl<'a> Elab<'a> {
             let name = self.prog.globals[global].name.clone();
             self.diags.error(format!("variable `{name}` modified during `foreach` iteration"), at);
         }
-        StmtKind::Foreach { global, keys, value, sort, limit, body: Box::new(body) }
+        StmtKind::Foreach { global, slice, keys, value, sort, limit, body: Box::new(body) }
     }
 }
 
@@ -315,7 +343,7 @@ fn modifies(s: &Stmt, global: usize) -> Option<Span> {
             _ => {}
         },
         &mut |st: &Stmt| {
-            if let StmtKind::Delete { global: g, .. } = &st.kind {
+            if let StmtKind::Delete { global: g, .. } | StmtKind::DeleteSlice { global: g, .. } = &st.kind {
                 if *g == global {
                     note(st.span);
                 }
@@ -348,13 +376,15 @@ pub fn walk_stmt(s: &Stmt, fe: &mut dyn FnMut(&Expr), fs: &mut dyn FnMut(&Stmt))
             }
             walk_stmt(body, fe, fs);
         }
-        StmtKind::Foreach { limit, body, .. } => {
+        StmtKind::Foreach { slice, limit, body, .. } => {
+            slice.iter().flatten().for_each(|k| walk_expr(k, fe));
             if let Some(l) = limit {
                 walk_expr(l, fe);
             }
             walk_stmt(body, fe, fs);
         }
         StmtKind::Delete { keys: Some(keys), .. } => keys.iter().for_each(|k| walk_expr(k, fe)),
+        StmtKind::DeleteSlice { keys, .. } => keys.iter().flatten().for_each(|k| walk_expr(k, fe)),
         StmtKind::Return(Some(e)) => walk_expr(e, fe),
         _ => {}
     }
@@ -382,6 +412,7 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         | ExprKind::In { keys, .. }
         | ExprKind::Stat { keys, .. }
         | ExprKind::PrintHist { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
+        ExprKind::InSlice { keys, .. } => keys.iter().flatten().for_each(|k| walk_expr(k, f)),
         ExprKind::IndexAssign { keys, value, .. } | ExprKind::Accumulate { keys, value, .. } => {
             keys.iter().for_each(|k| walk_expr(k, f));
             walk_expr(value, f);

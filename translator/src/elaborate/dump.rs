@@ -26,6 +26,7 @@ fn uses(prog: &Program) -> (Vec<bool>, Vec<bool>) {
         ExprKind::Var(Var::Global(g)) => read[*g] = true,
         ExprKind::Index { global, .. }
         | ExprKind::In { global, .. }
+        | ExprKind::InSlice { global, .. }
         | ExprKind::Stat { global, .. }
         | ExprKind::PrintHist { global, .. } => read[*global] = true,
         ExprKind::Assign { var: Var::Global(g), .. } | ExprKind::IncDec { var: Var::Global(g), .. } => {
@@ -176,7 +177,7 @@ pub fn add_dump_probe(prog: &mut Program, user_globals: &[usize]) {
             (Some(l), printf(pieces, args, sp))
         };
         stmts.push(stmt(
-            StmtKind::Foreach { global: gi, keys, value, sort: None, limit: None, body: Box::new(body) },
+            StmtKind::Foreach { global: gi, slice: Vec::new(), keys, value, sort: None, limit: None, body: Box::new(body) },
             sp,
         ));
     }

@@ -40,6 +40,10 @@ impl Uses {
                 self.touch_global(*global, false);
                 self.keys(keys);
             }
+            ExprKind::InSlice { global, keys } => {
+                self.touch_global(*global, false);
+                keys.iter().flatten().for_each(|k| self.expr(k));
+            }
             ExprKind::IndexAssign { global, keys, value, .. } => {
                 self.touch_global(*global, true);
                 self.keys(keys);
@@ -85,7 +89,8 @@ impl Uses {
 
     fn stmt(&mut self, s: &Stmt, prog: &Program) {
         match &s.kind {
-            StmtKind::Foreach { global, limit, body, .. } => {
+            StmtKind::Foreach { global, slice, limit, body, .. } => {
+                slice.iter().flatten().for_each(|k| self.expr(k));
                 // A statistic array is merged into its aggregate map first.
                 let stat = prog.globals[*global].ty == crate::ir::Type::Stat;
                 self.touch_global(*global, stat);
@@ -93,6 +98,10 @@ impl Uses {
                     self.expr(l);
                 }
                 self.stmt(body, prog);
+            }
+            StmtKind::DeleteSlice { global, keys } => {
+                self.touch_global(*global, true);
+                keys.iter().flatten().for_each(|k| self.expr(k));
             }
             StmtKind::Delete { global, keys } => {
                 self.touch_global(*global, true);

@@ -204,6 +204,10 @@ impl Infer<'_> {
                 self.keys(locals, g, keys);
                 Type::Long
             }
+            ExprKind::InSlice { global, keys } => {
+                self.slice_keys(locals, *global, keys);
+                Type::Long
+            }
             ExprKind::Accumulate { global, keys, value } => {
                 let g = *global;
                 self.keys(locals, g, keys);
@@ -288,6 +292,23 @@ impl Infer<'_> {
         }
     }
 
+    /// Like `keys`, for slices whose `*` positions are None.
+    fn slice_keys(&mut self, locals: &mut [crate::ir::Local], g: usize, keys: &mut [Option<Expr>]) {
+        let name = self.globals[g].name.clone();
+        for (i, k) in keys.iter_mut().enumerate() {
+            let Some(k) = k else { continue };
+            let kt = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
+            let at = self.expr(locals, k, kt);
+            if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                let mut cur = *slot;
+                self.unify(&mut cur, at, k.span, &format!("key {} of array `{name}`", i + 1));
+                if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                    *slot = cur;
+                }
+            }
+        }
+    }
+
     /// Unifies a local with a slot of a global (foreach keys and values).
     fn unify_local_with(&mut self, locals: &mut [crate::ir::Local], l: usize, slot: &mut Type, span: Span, what: &str) {
         let lt = locals[l].ty;
@@ -349,8 +370,9 @@ impl Infer<'_> {
                     self.sigs[f].1 = r;
                 }
             }
-            StmtKind::Foreach { global, keys, value, limit, body, .. } => {
+            StmtKind::Foreach { global, slice, keys, value, limit, body, .. } => {
                 let g = *global;
+                self.slice_keys(locals, g, slice);
                 let name = self.globals[g].name.clone();
                 for (i, &l) in keys.iter().enumerate() {
                     let mut slot = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
@@ -379,6 +401,7 @@ impl Infer<'_> {
                     self.keys(locals, *global, keys);
                 }
             }
+            StmtKind::DeleteSlice { global, keys } => self.slice_keys(locals, *global, keys),
             StmtKind::Return(None)
             | StmtKind::Break
             | StmtKind::Continue
