@@ -22,7 +22,10 @@ pub struct Emitter<'p> {
     pub fields: Vec<String>,
     /// The current function's return type (None in a probe body).
     pub ret: Option<Type>,
-    temps: usize,
+    pub(super) temps: usize,
+    /// The snapshot-base variables of the foreach loops around the
+    /// statement being emitted, outermost first.
+    pub(super) foreach_bases: Vec<String>,
 }
 
 /// A C string literal for `s`, escaped.
@@ -75,10 +78,11 @@ impl<'p> Emitter<'p> {
             fields,
             ret,
             temps: 0,
+            foreach_bases: Vec::new(),
         }
     }
 
-    fn temp(&mut self, ty: Type) -> String {
+    pub(super) fn temp(&mut self, ty: Type) -> String {
         self.temps += 1;
         let name = format!("__t{}", self.temps);
         self.fields.push(c_type_decl(ty, &name));
@@ -86,7 +90,7 @@ impl<'p> Emitter<'p> {
     }
 
     /// "operator '/' at <input>:1:30", as a C string literal.
-    fn location(&self, span: Span) -> String {
+    pub(super) fn location(&self, span: Span) -> String {
         if (span.file as usize) >= self.sources.files.len() {
             return c_string("unknown location");
         }
@@ -98,6 +102,8 @@ impl<'p> Emitter<'p> {
             .collect();
         let what = if token.is_empty() {
             "statement".to_string()
+        } else if token.starts_with('@') {
+            format!("operator '{token}'")
         } else if ["if", "else", "while", "for", "foreach", "return", "next", "break", "continue", "delete", "try"]
             .contains(&token.as_str())
         {
@@ -112,7 +118,7 @@ impl<'p> Emitter<'p> {
 
     /// Where operator `op` stands inside `span` (an expression that uses it,
     /// starting at `after`): the first occurrence of its text there.
-    fn op_location(&self, op: BinaryOp, span: Span, after: u32) -> String {
+    pub(super) fn op_location(&self, op: BinaryOp, span: Span, after: u32) -> String {
         let (line, col) = if (span.file as usize) < self.sources.files.len() {
             let text = self.sources.text(span.file);
             let from = (after.max(span.lo) as usize).min(text.len());
@@ -130,7 +136,7 @@ impl<'p> Emitter<'p> {
         c_string(&format!("operator '{}' at {}:{}:{}", op.symbol(), name, line, col))
     }
 
-    fn var(&self, v: Var) -> String {
+    pub(super) fn var(&self, v: Var) -> String {
         match v {
             Var::Local(i) => format!("l->{}", local_field(self.locals, self.params, i)),
             Var::Global(g) => format!("rstap_globals.g_{}", self.prog.globals[g].name),
@@ -185,6 +191,16 @@ impl<'p> Emitter<'p> {
             }
             ExprKind::Call { func, args } => self.call(*func, args, e.span),
             ExprKind::Format { pieces, args, to_string } => self.format(pieces, args, *to_string),
+            ExprKind::Index { global, keys } => self.index(*global, keys),
+            ExprKind::IndexAssign { global, keys, op, value } => self.index_assign(*global, keys, *op, value, e.span),
+            ExprKind::IndexIncDec { global, keys, increment, prefix } => {
+                self.index_incdec(*global, keys, *increment, *prefix, e.span)
+            }
+            ExprKind::In { global, keys } => self.exists(*global, keys),
+            ExprKind::InSlice { global, keys } => self.exists_slice(*global, keys),
+            ExprKind::Accumulate { global, keys, value } => self.accumulate(*global, keys, value, e.span),
+            ExprKind::Stat { op, global, keys } => self.stat(*op, *global, keys, e.span),
+            ExprKind::PrintHist { global, keys, newline } => self.print_hist(*global, keys, *newline),
         }
     }
 
@@ -399,6 +415,18 @@ impl<'p> Emitter<'p> {
             StmtKind::Break => out.push_str(&format!("{ind}break;\n")),
             StmtKind::Continue => out.push_str(&format!("{ind}continue;\n")),
             StmtKind::Next => out.push_str(&format!("{ind}goto out;\n")),
+            StmtKind::Foreach { global, slice, keys, value, sort, limit, body } => {
+                let spec = super::map::ForeachSpec { global: *global, slice, keys, value: *value, sort: *sort, limit: limit.as_ref() };
+                self.foreach(&spec, body, s.span, depth, out)
+            }
+            StmtKind::DeleteSlice { global, keys } => {
+                let code = self.delete_slice(*global, keys);
+                out.push_str(&format!("{ind}{code};\n"));
+            }
+            StmtKind::Delete { global, keys } => {
+                let code = self.delete(*global, keys.as_deref());
+                out.push_str(&format!("{ind}{code};\n"));
+            }
             StmtKind::Return(value) => {
                 if let Some(v) = value {
                     let x = self.expr(v);
@@ -407,6 +435,9 @@ impl<'p> Emitter<'p> {
                     } else {
                         out.push_str(&format!("{ind}l->__retvalue = {x};\n"));
                     }
+                }
+                if let Some(base) = self.foreach_bases.first() {
+                    out.push_str(&format!("{ind}rstap_iter_pop({base});\n"));
                 }
                 out.push_str(&format!("{ind}goto out;\n"));
             }

@@ -9,6 +9,8 @@
 //! functions and globals enter the program only when the script uses them.
 
 pub mod aliases;
+pub mod arrays;
+pub mod dump;
 pub mod format;
 pub mod locks;
 pub mod print;
@@ -77,16 +79,21 @@ impl<'a> Elab<'a> {
             Some(ir::Init::String(_)) => Type::String,
             None => Type::Unknown,
         };
-        if g.is_array || g.size.is_some() {
-            self.diags.error("global arrays are not supported by rstap yet", g.span);
-        }
         let idx = self.prog.globals.len();
-        self.prog.globals.push(ir::Global {
-            name: name.to_string(),
-            ty,
-            init,
-            span: g.name.span,
-        });
+        let mut global = ir::Global::scalar(name, ty, init, g.name.span);
+        if g.is_array || g.size.is_some() || g.wrap {
+            if global.init.is_some() {
+                self.diags.error(format!("array `{name}` cannot have an initial value"), g.span);
+            }
+            // The arity is settled by the first use (`arrays::use_array`).
+            global.keys = Some(Vec::new());
+            global.max_entries = g.size;
+            global.wrap = g.wrap;
+            if g.size == Some(0) {
+                self.diags.error(format!("array `{name}` must have room for at least one entry"), g.span);
+            }
+        }
+        self.prog.globals.push(global);
         self.global_ids.insert(name.to_string(), idx);
         Some(idx)
     }
@@ -186,10 +193,15 @@ pub fn elaborate(
     }
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit in later issues).
+    let mut user_globals = Vec::new();
     for file in user {
         for item in &file.items {
             if let ast::Item::Global(g) = item {
-                e.global_index(&g.name.name);
+                if let Some(i) = e.global_index(&g.name.name) {
+                    if !user_globals.contains(&i) {
+                        user_globals.push(i);
+                    }
+                }
             }
             if let ast::Item::Embedded(c) = item {
                 let (line, _) = e.sources.line_col(c.span.file, c.span.lo);
@@ -234,6 +246,9 @@ pub fn elaborate(
         }
     }
     types::infer(&mut prog, diags);
+    // The end-of-script dump reads globals, so its locks come after it.
+    dump::add_dump_probe(&mut prog, &user_globals);
+    locks::compute(&mut prog);
     if diags.error_count() > errors_before {
         return None;
     }
