@@ -9,6 +9,7 @@
 //! functions and globals enter the program only when the script uses them.
 
 pub mod aliases;
+mod conditions;
 pub mod format;
 pub mod locks;
 pub mod print;
