@@ -122,12 +122,15 @@ impl<'a> Elab<'a> {
         let saved = self.in_tapset;
         for (block, from_tapset) in prologue {
             self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
         self.in_tapset = false;
+        self.current_file = probe.span.file;
         stmts.push(self.lower_block(&mut scope, &probe.body));
         for (block, from_tapset) in epilogue {
             self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
         self.in_tapset = saved;

@@ -19,6 +19,7 @@ impl<'a> Elab<'a> {
         let mut guard: Option<Expr> = None;
         for c in conditions {
             let mut scope = Scope::new(false);
+            self.current_file = c.span.file;
             let lowered = self.lower_expr(&mut scope, c);
             if let Some(local) = scope.locals.first() {
                 self.diags.error(

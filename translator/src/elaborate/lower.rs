@@ -155,7 +155,7 @@ impl<'a> Elab<'a> {
         if let Some(&i) = scope.names.get(&id.name) {
             return Var::Local(i);
         }
-        if let Some(g) = self.global_index(&id.name) {
+        if let Some(g) = self.global_index_at(&id.name, Some(id.span)) {
             return Var::Global(g);
         }
         Var::Local(scope.declare(&id.name, Type::Unknown, id.span))
@@ -257,7 +257,7 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        let Some(func) = self.function_index(&name.name) else {
+        let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
             self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
             return expr(ExprKind::Long(0), span);
         };
