@@ -23,6 +23,9 @@ pub struct Emitter<'p> {
     /// The current function's return type (None in a probe body).
     pub ret: Option<Type>,
     temps: usize,
+    /// Where a pending error jumps: `out`, or the catch label of the
+    /// enclosing `try` (see `try_catch`).
+    pub(super) error_label: String,
 }
 
 /// A C string literal for `s`, escaped.
@@ -100,6 +103,7 @@ impl<'p> Emitter<'p> {
             fields,
             ret,
             temps: 0,
+            error_label: "out".to_string(),
         }
     }
 
@@ -381,8 +385,9 @@ impl<'p> Emitter<'p> {
         let ind = "\t".repeat(depth);
         if !matches!(s.kind, StmtKind::Block(_) | StmtKind::Empty) {
             out.push_str(&format!(
-                "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto out;\n",
-                self.location(s.span)
+                "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto {};\n",
+                self.location(s.span),
+                self.error_label
             ));
         }
         match &s.kind {
@@ -437,9 +442,10 @@ impl<'p> Emitter<'p> {
                 out.push_str(&format!("{ind}{{\n{code}\n{ind}}}\n"));
             }
             StmtKind::Empty => {}
+            StmtKind::Try { body, catch_var, catch_body } => self.try_catch(s, body, *catch_var, catch_body, depth, out),
         }
         if matches!(s.kind, StmtKind::Expr(_)) {
-            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto out;\n"));
+            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto {};\n", self.error_label));
         }
     }
 }

@@ -8,6 +8,7 @@
 //! IR does not say; output compiles without warnings.
 
 pub mod emit;
+mod try_catch;
 
 use serde::Serialize;
 use tera::{Context, Tera};

@@ -73,6 +73,10 @@ impl Uses {
                 self.stmt(body);
             }
             StmtKind::Return(Some(e)) => self.expr(e),
+            StmtKind::Try { body, catch_body, .. } => {
+                self.stmt(body);
+                self.stmt(catch_body);
+            }
             _ => {}
         }
     }

@@ -69,6 +69,15 @@ fn print_builtin(name: &str) -> Option<(bool, bool, bool)> {
 }
 
 impl<'a> Elab<'a> {
+    /// A name bound by a construct (`catch (msg)`): a local of that name,
+    /// declared with type `ty` if it is new.
+    pub(super) fn bind_local(&mut self, scope: &mut Scope, id: &ast::Ident, ty: Type) -> usize {
+        match scope.names.get(&id.name) {
+            Some(&i) => i,
+            None => scope.declare(&id.name, ty, id.span),
+        }
+    }
+
     pub fn lower_block(&mut self, scope: &mut Scope, block: &ast::Block) -> Stmt {
         let stmts = block.stmts.iter().map(|s| self.lower_stmt(scope, s)).collect();
         Stmt {
@@ -134,7 +143,9 @@ impl<'a> Elab<'a> {
             ast::StmtKind::Empty => StmtKind::Empty,
             ast::StmtKind::Foreach(_) => self.unsupported(s.span, "foreach"),
             ast::StmtKind::Delete(_) => self.unsupported(s.span, "delete"),
-            ast::StmtKind::Try { .. } => self.unsupported(s.span, "try/catch"),
+            ast::StmtKind::Try { body, catch_var, catch_body } => {
+                self.lower_try(scope, body, catch_var.as_ref(), catch_body)
+            }
         };
         Stmt { kind, span: s.span }
     }

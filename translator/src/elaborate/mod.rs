@@ -15,6 +15,7 @@ pub mod locks;
 pub mod print;
 pub mod lower;
 pub mod types;
+mod try_catch;
 mod visibility;
 
 use std::collections::HashMap;
