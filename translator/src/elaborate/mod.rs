@@ -13,6 +13,7 @@ mod conditions;
 pub mod format;
 pub mod locks;
 pub mod print;
+mod print_body;
 pub mod lower;
 pub mod types;
 mod try_catch;
