@@ -208,6 +208,14 @@ pub enum StmtKind {
     /// `%{ %}` inside a body (guru mode).
     Embedded(String),
     Empty,
+    /// `try { body } catch (var) { catch_body }`: a run-time error in
+    /// `body` abandons it and runs `catch_body` with the message in the
+    /// local `catch_var` (a string). See `codegen::try_catch`.
+    Try {
+        body: Box<Stmt>,
+        catch_var: Option<usize>,
+        catch_body: Box<Stmt>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,9 @@ pub struct Emitter<'p> {
     /// The snapshot-base variables of the foreach loops around the
     /// statement being emitted, outermost first.
     pub(super) foreach_bases: Vec<String>,
+    /// Where a pending error jumps: `out`, or the catch label of the
+    /// enclosing `try` (see `try_catch`).
+    pub(super) error_label: String,
 }
 
 /// A C string literal for `s`, escaped.
@@ -79,6 +82,7 @@ impl<'p> Emitter<'p> {
             ret,
             temps: 0,
             foreach_bases: Vec::new(),
+            error_label: "out".to_string(),
         }
     }
 
@@ -374,8 +378,9 @@ impl<'p> Emitter<'p> {
         let ind = "\t".repeat(depth);
         if !matches!(s.kind, StmtKind::Block(_) | StmtKind::Empty) {
             out.push_str(&format!(
-                "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto out;\n",
-                self.location(s.span)
+                "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto {};\n",
+                self.location(s.span),
+                self.error_label
             ));
         }
         match &s.kind {
@@ -445,9 +450,10 @@ impl<'p> Emitter<'p> {
                 out.push_str(&format!("{ind}{{\n{code}\n{ind}}}\n"));
             }
             StmtKind::Empty => {}
+            StmtKind::Try { body, catch_var, catch_body } => self.try_catch(s, body, *catch_var, catch_body, depth, out),
         }
         if matches!(s.kind, StmtKind::Expr(_)) {
-            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto out;\n"));
+            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto {};\n", self.error_label));
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod emit;
 pub mod map;
+mod try_catch;
 
 use serde::Serialize;
 use tera::{Context, Tera};

@@ -29,6 +29,9 @@ struct Expanded<'a> {
     pp: String,
     prologue: Vec<Piece<'a>>,
     epilogue: Vec<Piece<'a>>,
+    /// `if (cond)` of the user's point and of the alias points it went
+    /// through: the handler runs only while all of them hold.
+    conditions: Vec<&'a ast::Expr>,
 }
 
 
@@ -40,26 +43,29 @@ fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
 }
 
 impl<'a> Elab<'a> {
+    /// Expands every point of `probe`. A point with the `!` (sufficient)
+    /// suffix that resolves ends the list: later points are not tried.
     pub fn expand_probe(&mut self, probe: &'a ast::Probe) {
         for point in &probe.points {
-            if let Some(cond) = &point.condition {
-                self.diags.error("probe point conditions (`if`) are not supported by rstap yet", cond.span);
-            }
             let mut out = Vec::new();
-            self.expand_point(point, &[], &[], 0, &mut out);
-            // Derived probes that went through the same aliases share a body.
-            let mut groups: HashMap<Vec<*const ast::Block>, usize> = HashMap::new();
+            self.expand_point(point, &[], &[], &[], 0, &mut out);
+            let resolved = !out.is_empty();
+            // Derived probes that went through the same aliases (and
+            // conditions) share a body.
+            let mut groups: HashMap<Vec<usize>, usize> = HashMap::new();
             for x in out {
-                let key: Vec<*const ast::Block> = x
+                let key: Vec<usize> = x
                     .prologue
                     .iter()
                     .chain(&x.epilogue)
-                    .map(|(b, _)| *b as *const ast::Block)
+                    .map(|(b, _)| *b as *const ast::Block as usize)
+                    .chain(std::iter::once(0))
+                    .chain(x.conditions.iter().map(|c| *c as *const ast::Expr as usize))
                     .collect();
                 let body = match groups.get(&key) {
                     Some(&b) => b,
                     None => {
-                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue);
+                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
                         groups.insert(key, b);
                         b
                     }
@@ -72,30 +78,44 @@ impl<'a> Elab<'a> {
                     span: point.span,
                 });
             }
+            if point.sufficient && resolved {
+                break;
+            }
         }
     }
 
-    fn lower_probe_body(&mut self, probe: &'a ast::Probe, prologue: &[Piece<'a>], epilogue: &[Piece<'a>]) -> usize {
+    fn lower_probe_body(
+        &mut self,
+        probe: &'a ast::Probe,
+        prologue: &[Piece<'a>],
+        epilogue: &[Piece<'a>],
+        conditions: &[&'a ast::Expr],
+    ) -> usize {
         let mut scope = Scope::new(false);
         let mut stmts: Vec<Stmt> = Vec::new();
         let saved = self.in_tapset;
         for (block, from_tapset) in prologue {
             self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
         self.in_tapset = false;
+        self.current_file = probe.span.file;
         stmts.push(self.lower_block(&mut scope, &probe.body));
         for (block, from_tapset) in epilogue {
             self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
         self.in_tapset = saved;
+        let mut body = Stmt {
+            kind: StmtKind::Block(stmts),
+            span: probe.body.span,
+        };
+        body = self.guard_with_conditions(conditions, body);
         self.prog.bodies.push(ProbeBody {
             locals: scope.locals,
-            body: Stmt {
-                kind: StmtKind::Block(stmts),
-                span: probe.body.span,
-            },
+            body,
             span: probe.span,
         });
         self.prog.bodies.len() - 1
@@ -103,12 +123,17 @@ impl<'a> Elab<'a> {
 
     fn expand_point(
         &mut self,
-        point: &ProbePoint,
+        point: &'a ProbePoint,
         prologue: &[Piece<'a>],
         epilogue: &[Piece<'a>],
+        conditions: &[&'a ast::Expr],
         depth: usize,
         out: &mut Vec<Expanded<'a>>,
     ) {
+        let mut conditions = conditions.to_vec();
+        if let Some(c) = &point.condition {
+            conditions.push(c);
+        }
         if depth > MAX_ALIAS_DEPTH {
             self.diags.error(
                 format!("probe alias expansion of `{}` is nested too deeply (recursive alias?)", format_point(&point.components)),
@@ -124,6 +149,7 @@ impl<'a> Elab<'a> {
                         pp,
                         prologue: prologue.to_vec(),
                         epilogue: epilogue.to_vec(),
+                        conditions: conditions.clone(),
                     });
                 }
                 return;
@@ -179,7 +205,11 @@ impl<'a> Elab<'a> {
                 }
             };
             for target in &alias.item.points {
-                self.expand_point(target, &pro, &epi, depth + 1, out);
+                let before = out.len();
+                self.expand_point(target, &pro, &epi, &conditions, depth + 1, out);
+                if target.sufficient && out.len() > before {
+                    break;
+                }
             }
         }
     }

@@ -129,6 +129,10 @@ impl Uses {
                 self.stmt(body, prog);
             }
             StmtKind::Return(Some(e)) => self.expr(e),
+            StmtKind::Try { body, catch_body, .. } => {
+                self.stmt(body, prog);
+                self.stmt(catch_body, prog);
+            }
             _ => {}
         }
     }

@@ -81,6 +81,15 @@ fn print_builtin(name: &str) -> Option<(bool, bool, bool)> {
 }
 
 impl<'a> Elab<'a> {
+    /// A name bound by a construct (`catch (msg)`): a local of that name,
+    /// declared with type `ty` if it is new.
+    pub(super) fn bind_local(&mut self, scope: &mut Scope, id: &ast::Ident, ty: Type) -> usize {
+        match scope.names.get(&id.name) {
+            Some(&i) => i,
+            None => scope.declare(&id.name, ty, id.span),
+        }
+    }
+
     pub fn lower_block(&mut self, scope: &mut Scope, block: &ast::Block) -> Stmt {
         let stmts = block.stmts.iter().map(|s| self.lower_stmt(scope, s)).collect();
         Stmt {
@@ -150,14 +159,11 @@ impl<'a> Elab<'a> {
             ast::StmtKind::Empty => StmtKind::Empty,
             ast::StmtKind::Foreach(f) => self.lower_foreach(scope, f, s.span),
             ast::StmtKind::Delete(target) => self.lower_delete(scope, target, s.span),
-            ast::StmtKind::Try { .. } => self.unsupported(s.span, "try/catch"),
+            ast::StmtKind::Try { body, catch_var, catch_body } => {
+                self.lower_try(scope, body, catch_var.as_ref(), catch_body)
+            }
         };
         Stmt { kind, span: s.span }
-    }
-
-    fn unsupported(&mut self, span: Span, what: &str) -> StmtKind {
-        self.diags.error(format!("{what} is not supported by rstap yet"), span);
-        StmtKind::Empty
     }
 
     fn unsupported_expr(&mut self, span: Span, what: &str) -> Expr {
@@ -171,7 +177,7 @@ impl<'a> Elab<'a> {
         if let Some(&i) = scope.names.get(&id.name) {
             return Var::Local(i);
         }
-        if let Some(g) = self.global_index(&id.name) {
+        if let Some(g) = self.global_index_at(&id.name, Some(id.span)) {
             return Var::Global(g);
         }
         Var::Local(scope.declare(&id.name, Type::Unknown, id.span))
@@ -289,7 +295,7 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        let Some(func) = self.function_index(&name.name) else {
+        let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
             self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
             return expr(ExprKind::Long(0), span);
         };

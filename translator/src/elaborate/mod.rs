@@ -10,12 +10,16 @@
 
 pub mod aliases;
 pub mod arrays;
+mod conditions;
 pub mod dump;
 pub mod format;
 pub mod locks;
 pub mod print;
+mod print_body;
 pub mod lower;
 pub mod types;
+mod try_catch;
+mod visibility;
 
 use std::collections::HashMap;
 
@@ -60,15 +64,27 @@ pub struct Elab<'a> {
     pending: Vec<(usize, Def<'a, ast::Function>)>,
     /// Lowering tapset code: embedded C is allowed without -g.
     pub in_tapset: bool,
+    /// `private` functions and globals, by (declaring file, name).
+    private_functions: HashMap<(u32, &'a str), Def<'a, ast::Function>>,
+    private_globals: HashMap<(u32, &'a str), Def<'a, ast::Global>>,
+    /// The file whose code is being lowered: it sees its own privates.
+    current_file: u32,
 }
 
 impl<'a> Elab<'a> {
     /// The index of a global, pulling a tapset global into the program.
     pub fn global_index(&mut self, name: &str) -> Option<usize> {
-        if let Some(&i) = self.global_ids.get(name) {
+        self.global_index_at(name, None)
+    }
+
+    /// `global_index` for a use at `at` (private globals of other files
+    /// are reported there).
+    pub fn global_index_at(&mut self, name: &str, at: Option<crate::diag::Span>) -> Option<usize> {
+        let (key, def) = self.find_global(name, at)?;
+        if let Some(&i) = self.global_ids.get(&key) {
             return Some(i);
         }
-        let def = *self.globals.get(name)?;
+        let name = key.as_str();
         let g = def.item;
         let init = g.init.as_ref().map(|l| match l {
             ast::Literal::Number(n) => ir::Init::Long(*n),
@@ -94,16 +110,22 @@ impl<'a> Elab<'a> {
             }
         }
         self.prog.globals.push(global);
-        self.global_ids.insert(name.to_string(), idx);
+        self.global_ids.insert(key, idx);
         Some(idx)
     }
 
     /// The index of a function, queueing its body for lowering.
     pub fn function_index(&mut self, name: &str) -> Option<usize> {
-        if let Some(&i) = self.function_ids.get(name) {
+        self.function_index_at(name, None)
+    }
+
+    /// `function_index` for a call at `at`.
+    pub fn function_index_at(&mut self, name: &str, at: Option<crate::diag::Span>) -> Option<usize> {
+        let (key, def) = self.find_function(name, at)?;
+        if let Some(&i) = self.function_ids.get(&key) {
             return Some(i);
         }
-        let def = *self.functions.get(name)?;
+        let name = key.as_str();
         let f = def.item;
         let idx = self.prog.functions.len();
         let mut locals = Vec::new();
@@ -122,13 +144,14 @@ impl<'a> Elab<'a> {
             body: ir::FunctionBody::Embedded(String::new()),
             span: f.span,
         });
-        self.function_ids.insert(name.to_string(), idx);
+        self.function_ids.insert(key, idx);
         self.pending.push((idx, def));
         Some(idx)
     }
 
     fn lower_pending_functions(&mut self) {
         while let Some((idx, def)) = self.pending.pop() {
+            self.current_file = def.item.span.file;
             self.lower_function(idx, def.item, def.from_tapset);
         }
     }
@@ -157,12 +180,21 @@ pub fn elaborate(
         global_ids: HashMap::new(),
         pending: Vec::new(),
         in_tapset: false,
+        private_functions: HashMap::new(),
+        private_globals: HashMap::new(),
+        current_file: 0,
     };
     // Tapset definitions first, so that the user's own override them.
     for (files, from_tapset) in [(tapsets, true), (user, false)] {
         for file in files {
             for item in &file.items {
                 match item {
+                    ast::Item::Function(f) if f.private => {
+                        e.private_functions.insert((f.span.file, &f.name.name), Def { item: f, from_tapset });
+                    }
+                    ast::Item::Global(g) if g.private => {
+                        e.private_globals.insert((g.span.file, &g.name.name), Def { item: g, from_tapset });
+                    }
                     ast::Item::Function(f) => {
                         if !from_tapset {
                             if let Some(prev) = e.functions.get(f.name.name.as_str()) {
@@ -197,6 +229,7 @@ pub fn elaborate(
     for file in user {
         for item in &file.items {
             if let ast::Item::Global(g) = item {
+                e.current_file = g.span.file;
                 if let Some(i) = e.global_index(&g.name.name) {
                     if !user_globals.contains(&i) {
                         user_globals.push(i);

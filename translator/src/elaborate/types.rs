@@ -402,6 +402,15 @@ impl Infer<'_> {
                 }
             }
             StmtKind::DeleteSlice { global, keys } => self.slice_keys(locals, *global, keys),
+            StmtKind::Try { body, catch_var, catch_body } => {
+                if let Some(v) = catch_var {
+                    let mut t = locals[*v].ty;
+                    self.unify(&mut t, Type::String, s.span, "the `catch` variable (the error message)");
+                    locals[*v].ty = t;
+                }
+                self.stmt(locals, body);
+                self.stmt(locals, catch_body);
+            }
             StmtKind::Return(None)
             | StmtKind::Break
             | StmtKind::Continue

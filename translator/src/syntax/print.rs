@@ -75,14 +75,7 @@ fn binary_text(op: BinaryOp) -> &'static str {
 }
 
 fn stat_text(op: StatOp) -> &'static str {
-    match op {
-        StatOp::Count => "@count",
-        StatOp::Sum => "@sum",
-        StatOp::Min => "@min",
-        StatOp::Max => "@max",
-        StatOp::Avg => "@avg",
-        StatOp::Variance => "@variance",
-    }
+    op.symbol()
 }
 
 fn literal_text(l: &Literal) -> String {
