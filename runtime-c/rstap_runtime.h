@@ -29,5 +29,6 @@
 #include "rstap_transport.h"
 #include "rstap_context.h"
 #include "rstap_ops.h"
+#include "rstap_deref.h"
 
 #endif /* RSTAP_RUNTIME_H */

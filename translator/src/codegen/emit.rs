@@ -103,7 +103,7 @@ impl<'p> Emitter<'p> {
         }
     }
 
-    fn temp(&mut self, ty: Type) -> String {
+    pub(crate) fn temp(&mut self, ty: Type) -> String {
         self.temps += 1;
         let name = format!("__t{}", self.temps);
         self.fields.push(c_type_decl(ty, &name));
@@ -111,7 +111,7 @@ impl<'p> Emitter<'p> {
     }
 
     /// "operator '/' at <input>:1:30", as a C string literal.
-    fn location(&self, span: Span) -> String {
+    pub(crate) fn location(&self, span: Span) -> String {
         if (span.file as usize) >= self.sources.files.len() {
             return c_string("unknown location");
         }
@@ -210,6 +210,7 @@ impl<'p> Emitter<'p> {
             }
             ExprKind::Call { func, args } => self.call(*func, args, e.span),
             ExprKind::Format { pieces, args, to_string } => self.format(pieces, args, *to_string),
+            ExprKind::Target(t) => self.target(t, e.span),
         }
     }
 

@@ -8,6 +8,7 @@
 //! IR does not say; output compiles without warnings.
 
 pub mod emit;
+pub mod target;
 
 use serde::Serialize;
 use tera::{Context, Tera};
@@ -30,6 +31,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_transport.h", include_str!("../../../runtime-c/rstap_transport.h")),
     ("rstap_context.h", include_str!("../../../runtime-c/rstap_context.h")),
     ("rstap_ops.h", include_str!("../../../runtime-c/rstap_ops.h")),
+    ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.c.tera");

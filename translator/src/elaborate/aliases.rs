@@ -28,6 +28,8 @@ struct Expanded<'a> {
     pp: String,
     prologue: Vec<Piece<'a>>,
     epilogue: Vec<Piece<'a>>,
+    /// A DWARF probe: its body is lowered for this site alone.
+    site: Option<crate::probes::dwarf::DwarfSite>,
 }
 
 /// Glob match with `*` (any run) and `?` (one character).
@@ -83,6 +85,12 @@ impl<'a> Elab<'a> {
                     .map(|(b, _)| *b as *const ast::Block)
                     .collect();
                 let body = match groups.get(&key) {
+                    _ if x.site.is_some() => {
+                        self.site = x.site.clone();
+                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue);
+                        self.site = None;
+                        b
+                    }
                     Some(&b) => b,
                     None => {
                         let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue);
@@ -142,7 +150,23 @@ impl<'a> Elab<'a> {
             );
             return;
         }
-        match probes::resolve_builtin(point, self.symbols) {
+        let resolved = match self.resolve_dwarf_point(point) {
+            Ok(Some(d)) => {
+                for p in d.probes {
+                    out.push(Expanded {
+                        kind: p.kind,
+                        pp: p.pp,
+                        prologue: prologue.to_vec(),
+                        epilogue: epilogue.to_vec(),
+                        site: Some(p.site),
+                    });
+                }
+                return;
+            }
+            Ok(None) => probes::resolve_builtin(point, self.symbols),
+            Err(e) => Err(e),
+        };
+        match resolved {
             Ok(Some(list)) => {
                 for (kind, pp) in list {
                     out.push(Expanded {
@@ -150,6 +174,7 @@ impl<'a> Elab<'a> {
                         pp,
                         prologue: prologue.to_vec(),
                         epilogue: epilogue.to_vec(),
+                        site: None,
                     });
                 }
                 return;

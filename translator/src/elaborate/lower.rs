@@ -232,9 +232,9 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Accumulate { .. } | ast::ExprKind::Stat { .. } | ast::ExprKind::Hist { .. } => {
                 return self.unsupported_expr(span, "statistics aggregates (<<<)")
             }
-            ast::ExprKind::Target(_) | ast::ExprKind::Defined(_) | ast::ExprKind::Entry(_) => {
-                return self.unsupported_expr(span, "target variables ($var)")
-            }
+            ast::ExprKind::Target(t) => return self.lower_target(scope, t, span),
+            ast::ExprKind::Defined(inner) => return self.lower_defined(scope, inner, span),
+            ast::ExprKind::Entry(_) => return self.unsupported_expr(span, "@entry"),
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { .. } | ast::ExprKind::HistBucket { .. } => {
                 return self.unsupported_expr(span, "statistics aggregates (<<<)")

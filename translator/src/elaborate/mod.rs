@@ -13,6 +13,7 @@ pub mod format;
 pub mod locks;
 pub mod print;
 pub mod lower;
+pub mod target;
 pub mod types;
 
 use std::collections::HashMap;
@@ -58,6 +59,15 @@ pub struct Elab<'a> {
     pending: Vec<(usize, Def<'a, ast::Function>)>,
     /// Lowering tapset code: embedded C is allowed without -g.
     pub in_tapset: bool,
+    /// The kernel's DWARF (`kernel.function`, `$var`, `@cast`), if any.
+    pub debuginfo: Option<&'a dyn crate::debuginfo::DebugInfo>,
+    /// Why `debuginfo` is `None` (an error message naming the package).
+    pub debuginfo_missing: String,
+    /// The DWARF probe whose body is being lowered (for `$var`).
+    pub site: Option<crate::probes::dwarf::DwarfSite>,
+    /// Target expressions `@defined` found undefined: later uses are not
+    /// errors (they sit in branches SystemTap elides).
+    pub undefined_targets: std::collections::HashSet<String>,
 }
 
 impl<'a> Elab<'a> {
@@ -127,7 +137,7 @@ impl<'a> Elab<'a> {
     }
 }
 
-/// Runs pass 2.
+/// Runs pass 2 without debuginfo.
 pub fn elaborate(
     opts: &ElabOptions,
     user: &[ast::File],
@@ -135,6 +145,20 @@ pub fn elaborate(
     symbols: &dyn KernelSymbols,
     sources: &SourceMap,
     diags: &mut Diagnostics,
+) -> Option<Program> {
+    let dwarf = target::Dwarf { debuginfo: None, missing: "no kernel debuginfo was loaded".into() };
+    elaborate_with(opts, user, tapsets, symbols, &dwarf, sources, diags)
+}
+
+/// Runs pass 2; `dwarf` is the kernel's debuginfo (or why it is missing).
+pub fn elaborate_with<'a>(
+    opts: &'a ElabOptions,
+    user: &'a [ast::File],
+    tapsets: &'a [ast::File],
+    symbols: &'a dyn KernelSymbols,
+    dwarf: &'a target::Dwarf<'a>,
+    sources: &'a SourceMap,
+    diags: &'a mut Diagnostics,
 ) -> Option<Program> {
     let errors_before = diags.error_count();
     let mut e = Elab {
@@ -150,6 +174,10 @@ pub fn elaborate(
         global_ids: HashMap::new(),
         pending: Vec::new(),
         in_tapset: false,
+        debuginfo: dwarf.debuginfo,
+        debuginfo_missing: dwarf.missing.clone(),
+        site: None,
+        undefined_targets: Default::default(),
     };
     // Tapset definitions first, so that the user's own override them.
     for (files, from_tapset) in [(tapsets, true), (user, false)] {
