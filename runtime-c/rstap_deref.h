@@ -12,6 +12,7 @@
 #define RSTAP_DEREF_H
 
 #include <linux/uaccess.h>
+#include <linux/kallsyms.h>
 
 /* A pt_regs field, or 0 when the probe has no registers. */
 #define rstap_reg(c, field) ((c)->regs ? (uint64_t)(c)->regs->field : (uint64_t)0)

@@ -82,6 +82,11 @@ fn runok_suite() {
         .filter(|p| p.extension().is_some_and(|x| x == "stp"))
         .collect();
     scripts.sort();
+    // RSTAP_RUNOK_ONLY=a,b runs only the scripts whose names contain a or b.
+    if let Ok(only) = std::env::var("RSTAP_RUNOK_ONLY") {
+        let pats: Vec<&str> = only.split(',').filter(|p| !p.is_empty()).collect();
+        scripts.retain(|s| pats.iter().any(|p| s.file_stem().is_some_and(|n| n.to_string_lossy().contains(p))));
+    }
     assert!(!scripts.is_empty(), "no runok scripts");
     let work = tempfile::tempdir().unwrap();
     let mut cases = Vec::new();
