@@ -31,6 +31,10 @@ pub enum TargetBase {
     Program(Vec<LocOp>),
     /// `cur` is the value of a script expression (`@cast`).
     Expr(Box<Expr>),
+    /// `cur` is the run-time (KASLR-shifted) address of the kernel object
+    /// at link-time address `link`: `&anchor - anchor_link + link`, where
+    /// `anchor` is an exported kernel function the module can reference.
+    KernelAddress { link: u64, anchor: String, anchor_link: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +70,7 @@ impl TargetAccess {
     pub fn subexprs(&self) -> impl Iterator<Item = &Expr> {
         let base = match &self.base {
             TargetBase::Expr(e) => Some(&**e),
-            TargetBase::Program(_) => None,
+            TargetBase::Program(_) | TargetBase::KernelAddress { .. } => None,
         };
         base.into_iter().chain(self.steps.iter().filter_map(|s| match s {
             TargetStep::Index { index, .. } => Some(&**index),

@@ -117,6 +117,11 @@ impl<'p> Emitter<'p> {
                     code.push_str(&format!("{cur} = 0; rstap_error(CB, \"malformed DWARF location\", {loc}); "));
                 }
             },
+            TargetBase::KernelAddress { link, anchor, anchor_link } => {
+                code.push_str(&format!(
+                    "{cur} = (int64_t)((uint64_t)(unsigned long)&{anchor} - 0x{anchor_link:x}ULL + 0x{link:x}ULL); "
+                ));
+            }
             TargetBase::Expr(e) => {
                 let x = self.expr(e);
                 code.push_str(&format!("{cur} = {x}; "));

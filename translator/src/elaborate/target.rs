@@ -145,7 +145,7 @@ impl<'a> Elab<'a> {
                     .ok_or_else(|| format!("no global variable \"{name}\" in the kernel's debuginfo"))?;
                 let ty = v.type_id.ok_or_else(|| format!("@var(\"{name}\") has no type"))?;
                 let (b, st) = self.location_base(&v.location, ty, di, name)?;
-                (b, ty, st)
+                (relocate(di, b)?, ty, st)
             }
             ast::TargetBase::Autocast(_) => {
                 return Err("`->` on a value that is not a target variable (autocast) is not supported by rstap yet".into())
@@ -254,13 +254,15 @@ impl<'a> Elab<'a> {
                 }
             },
         };
-        if site.ret && var.kind != crate::debuginfo::VarKind::Global {
+        let global = var.kind == crate::debuginfo::VarKind::Global;
+        if site.ret && !global {
             return Err(format!(
                 "`${name}` in a .return probe needs its value at entry (@entry), which rstap does not support yet"
             ));
         }
         let ty = var.type_id.ok_or_else(|| format!("`${name}` has no type in the debuginfo"))?;
         let (b, st) = self.location_base(&var.location, ty, di, name)?;
+        let b = if global { relocate(di, b)? } else { b };
         Ok((b, ty, st))
     }
 
@@ -298,6 +300,30 @@ impl<'a> Elab<'a> {
         }
         Ok((TargetBase::Program(ops), state))
     }
+}
+
+/// The exported function whose run-time address gives the KASLR shift.
+const ANCHOR: &str = "kfree";
+
+/// A global's `DW_OP_addr` location becomes a KASLR-shifted address.
+fn relocate(di: &dyn DebugInfo, b: TargetBase) -> R<TargetBase> {
+    let TargetBase::Program(ops) = &b else {
+        return Ok(b);
+    };
+    let [LocOp::Const(link)] = ops.as_slice() else {
+        return Ok(b);
+    };
+    if *link < 0xffff_ffff_8000_0000 {
+        return Err("per-CPU and module variables are not supported by rstap yet".into());
+    }
+    let pat = crate::debuginfo::FunctionPattern::parse(ANCHOR).map_err(|e| e.to_string())?;
+    let anchor_link = di
+        .functions(&pat)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .find_map(|f| f.entry_pc)
+        .ok_or_else(|| format!("the kernel's debuginfo has no {ANCHOR}(), needed to place global variables"))?;
+    Ok(TargetBase::KernelAddress { link: *link, anchor: ANCHOR.into(), anchor_link })
 }
 
 /// Size and signedness of a scalar type.
