@@ -187,3 +187,24 @@ fn errors_name_what_is_wrong() {
     let e = elab(r#"probe kernel.function("nothing_like_it") { }"#).unwrap_err();
     assert!(e.contains("no kernel function matches \"nothing_like_it\""), "{e}");
 }
+
+#[test]
+fn var_lists_are_sprintf() {
+    let p = elab(r#"probe kernel.function("vfs_*") { println($$parms) }"#).unwrap();
+    let StmtKind::Block(outer) = &p.bodies[1].body.kind else { panic!() };
+    let mut found = None;
+    fn find(s: &Stmt, found: &mut Option<Vec<rstap::ir::FormatPiece>>) {
+        match &s.kind {
+            StmtKind::Block(l) => l.iter().for_each(|s| find(s, found)),
+            StmtKind::Expr(Expr { kind: ExprKind::Format { args, .. }, .. }) => {
+                if let Some(Expr { kind: ExprKind::Format { pieces, .. }, .. }) = args.first() {
+                    *found = Some(pieces.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    outer.iter().for_each(|s| find(s, &mut found));
+    // vfs_write's $file is optimized out.
+    assert_eq!(found.unwrap(), vec![rstap::ir::FormatPiece::Text("file=?".into())]);
+}

@@ -103,6 +103,13 @@ impl<'a> Elab<'a> {
     /// A target expression as an IR node, or an error and a 0.
     pub fn lower_target(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
         let text = self.sources.snippet(span).to_string();
+        if let ast::TargetBase::Var(id) = &t.base {
+            if let Some(which) = id.name.strip_prefix('$') {
+                if t.chain.is_empty() && !t.addr_of {
+                    return self.lower_var_list(scope, which, span);
+                }
+            }
+        }
         match self.target_access(scope, t, &text) {
             Ok(acc) => long(ExprKind::Target(Box::new(acc)), span),
             Err(msg) => {
@@ -114,6 +121,73 @@ impl<'a> Elab<'a> {
                 long(ExprKind::Long(0), span)
             }
         }
+    }
+
+    /// `$$parms`, `$$locals`, `$$vars`, `$$return`: a string
+    /// `name=0x... name=?` built with sprintf at run time (integers and
+    /// pointers in hex, structs as `{...}`, optimized-out values as `?`).
+    fn lower_var_list(&mut self, scope: &mut Scope, which: &str, span: Span) -> Expr {
+        use crate::debuginfo::VarKind;
+        use crate::ir::FormatPiece;
+        let str_expr = |s: String| Expr { kind: ExprKind::Str(s), ty: Type::String, span };
+        let Some(site) = self.site.clone() else {
+            self.diags.error(format!("`$${which}` is only available in kernel.function probes"), span);
+            return str_expr(String::new());
+        };
+        let Some(di) = self.debuginfo else {
+            return str_expr(String::new());
+        };
+        let names: Vec<(String, bool)> = if which == "return" {
+            if !site.ret || site.return_type.is_none() {
+                self.diags.error("`$$return` is only available in .return probes of functions that return a value", span);
+                return str_expr(String::new());
+            }
+            vec![("return".into(), false)]
+        } else {
+            let want: &[VarKind] = match which {
+                "parms" => &[VarKind::Param],
+                "locals" => &[VarKind::Local],
+                "vars" => &[VarKind::Param, VarKind::Local],
+                _ => {
+                    self.diags.error(format!("unknown target variable list `$${which}`; use $$parms, $$locals, $$vars or $$return"), span);
+                    return str_expr(String::new());
+                }
+            };
+            match di.variables(site.die, site.pc) {
+                Ok(v) => v.into_iter().filter(|v| want.contains(&v.kind)).map(|v| (v.name, true)).collect(),
+                Err(e) => {
+                    self.diags.error(e.to_string(), span);
+                    return str_expr(String::new());
+                }
+            }
+        };
+        let mut pieces = Vec::new();
+        let mut args = Vec::new();
+        for (i, (name, _)) in names.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let t = ast::TargetExpr {
+                base: ast::TargetBase::Var(ast::Ident { name: name.clone(), span }),
+                chain: Vec::new(),
+                addr_of: false,
+                pretty: 0,
+            };
+            let shown = format!("${name}");
+            let r = if site.ret && name != "return" {
+                Err(String::new())
+            } else {
+                self.target_access(scope, &t, &shown)
+            };
+            match r {
+                Ok(acc) if acc.fin == TargetFinal::Address => pieces.push(FormatPiece::Text(format!("{sep}{name}={{...}}"))),
+                Ok(acc) => {
+                    pieces.push(FormatPiece::Text(format!("{sep}{name}=")));
+                    pieces.push(FormatPiece::Conv { arg: args.len(), flags: "#".into(), width: None, precision: None, conv: 'x' });
+                    args.push(long(ExprKind::Target(Box::new(acc)), span));
+                }
+                Err(_) => pieces.push(FormatPiece::Text(format!("{sep}{name}=?"))),
+            }
+        }
+        Expr { kind: ExprKind::Format { pieces, args, to_string: true }, ty: Type::String, span }
     }
 
     fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {

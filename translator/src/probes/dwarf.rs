@@ -114,11 +114,23 @@ pub fn resolve(point: &ProbePoint, di: Option<&dyn DebugInfo>, missing: &str) ->
     let mut out = DwarfResolved::default();
     let mut seen = std::collections::HashSet::new();
     let wildcard = pat.is_wildcard();
+    // Each out-of-line copy: the function itself, then the compiler's
+    // clones (`f.isra.0`, `f.constprop.0`), which SystemTap probes too.
+    let mut sites: Vec<(crate::debuginfo::FunctionInfo, u64, DieRef, bool)> = Vec::new();
     for f in funcs {
-        let Some(pc) = f.probe_pc(PrologueMode::Auto) else {
-            out.notes.push(format!("{} exists only inlined; inline instances are not probed by rstap yet", f.name));
-            continue;
-        };
+        match f.probe_pc(PrologueMode::Auto) {
+            Some(pc) => sites.push((f.clone(), pc, f.die, Some(pc) == f.entry_pc)),
+            None if f.clones.is_empty() => {
+                out.notes.push(format!("{} exists only inlined; inline instances are not probed by rstap yet", f.name));
+            }
+            None => {}
+        }
+        for c in &f.clones {
+            let pc = if f.optimized { c.entry_pc } else { c.prologue_end.unwrap_or(c.entry_pc) };
+            sites.push((f.clone(), pc, c.die, pc == c.entry_pc));
+        }
+    }
+    for (f, pc, die, at_entry) in sites {
         if let Some((sec, _)) = di.section_of(pc) {
             if unprobeable_section(&sec) {
                 out.notes.push(format!("{} is in section {sec}, which cannot be probed", f.name));
@@ -143,9 +155,9 @@ pub fn resolve(point: &ProbePoint, di: Option<&dyn DebugInfo>, missing: &str) ->
         let pp = format!("kernel.function(\"{}\"){suffix}", f.spec());
         let site = DwarfSite {
             function: f.name.clone(),
-            die: f.die,
+            die,
             pc,
-            at_entry: Some(pc) == f.entry_pc,
+            at_entry,
             ret,
             return_type: f.return_type,
         };
