@@ -34,5 +34,6 @@
 #include "rstap_ops.h"
 #include "rstap_stat.h"
 #include "rstap_map.h"
+#include "rstap_deref.h"
 
 #endif /* RSTAP_RUNTIME_H */

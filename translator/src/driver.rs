@@ -42,6 +42,8 @@ pub struct Options {
     pub target_pid: Option<i32>,
     pub vm: bool,
     pub no_cache: bool,
+    /// `-l PROBE` (false) / `-L PROBE` (true): list matching probe points.
+    pub listing: Option<(String, bool)>,
 }
 
 fn running_release() -> String {
@@ -186,7 +188,20 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         .or_else(|| crate::vm::kallsyms::cached_image(&release));
     let symbols = LazySystemMap::new(&release, image_root);
     let eopts = ElabOptions { guru: opts.guru, args: opts.args.clone() };
-    let prog = elaborate::elaborate(&eopts, std::slice::from_ref(&user), &library.files, &symbols, sources, diags);
+    let wants_dwarf = crate::driver_dwarf::needs_dwarf(&text);
+    let dbg_file = crate::driver_dwarf::open_kernel(&release, testbed.as_ref(), wants_dwarf, opts.verbose > 0);
+    let dbg_di = match &dbg_file {
+        Ok(f) => crate::driver_dwarf::dwarf(f),
+        Err(e) => Err(e.clone()),
+    };
+    let dwarf = match &dbg_di {
+        Ok(di) => elaborate::target::Dwarf { debuginfo: Some(di), missing: String::new() },
+        Err(e) => elaborate::target::Dwarf { debuginfo: None, missing: e.clone() },
+    };
+    if let Some((point, with_vars)) = &opts.listing {
+        return crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, &user, &library.files, &symbols, sources, diags);
+    }
+    let prog = elaborate::elaborate_with(&eopts, std::slice::from_ref(&user), &library.files, &symbols, &dwarf, sources, diags);
     t.done(2, "analyzed script");
     let Some(prog) = prog else {
         return Err(String::new());

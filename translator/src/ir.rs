@@ -324,6 +324,8 @@ pub enum ExprKind {
         args: Vec<Expr>,
         to_string: bool,
     },
+    /// A target variable read (`$var->f`), see `ir_target`.
+    Target(Box<crate::ir_target::TargetAccess>),
 }
 
 /// A piece of a printf format after pass 2 parsed it.

@@ -59,6 +59,12 @@ struct Args {
     /// Do not use or fill the module cache.
     #[arg(long = "disable-cache")]
     disable_cache: bool,
+    /// List the probe points matching PROBE (e.g. 'kernel.function("vfs_*")').
+    #[arg(short = 'l', value_name = "PROBE")]
+    list: Option<String>,
+    /// Like -l, with the target variables of each probe point.
+    #[arg(short = 'L', value_name = "PROBE")]
+    list_vars: Option<String>,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(trailing_var_arg = true)]
     rest: Vec<String>,
@@ -67,9 +73,11 @@ struct Args {
 fn main() {
     let a = Args::parse();
     let mut rest = a.rest.into_iter();
-    let script = match a.script {
-        Some(text) => Some(Script::Inline(text)),
-        None => rest.next().map(|f| if f == "-" { Script::File("/dev/stdin".into()) } else { Script::File(f.into()) }),
+    let listing = a.list.map(|p| (p, false)).or(a.list_vars.map(|p| (p, true)));
+    let script = match (&listing, a.script) {
+        (Some((p, _)), _) => Some(Script::Inline(format!("probe {p} {{}}"))),
+        (None, Some(text)) => Some(Script::Inline(text)),
+        (None, None) => rest.next().map(|f| if f == "-" { Script::File("/dev/stdin".into()) } else { Script::File(f.into()) }),
     };
     let (release, kernel_build_dir) = match a.release {
         Some(r) if r.contains('/') => {
@@ -103,6 +111,7 @@ fn main() {
         target_pid: a.target,
         vm: a.vm,
         no_cache: a.disable_cache,
+        listing,
     };
     std::process::exit(driver::run(&opts));
 }

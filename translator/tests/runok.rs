@@ -9,7 +9,8 @@
 //! `-g` or `-DMAXACTION=10`). Every script is built with the real `stap`
 //! binary (`-p4`, against the testbed kernel), then all of them run in ONE
 //! guest boot with the real `staprun`. In `.err`, `{N}` stands for any
-//! number (a count that depends on timing); a missing `.out` leaves stdout
+//! number (a count that depends on timing); `NAME.only` holds a kernel
+//! release prefix the script is limited to (DWARF scripts: `6.1.`); a missing `.out` leaves stdout
 //! unchecked (for scripts whose output is cut by design). Set RSTAP_BLESS=1 to write the
 //! expected files from what the run printed (then read them before
 //! committing: they are the specification).
@@ -102,7 +103,15 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             .collect();
         assert!(!found.is_empty(), "no scripts in {}", dir.display());
         found.sort();
+        // NAME.only holds a release prefix: the script runs only there
+        // (DWARF scripts need that kernel's -dbg package).
+        found.retain(|p| read_opt(&p.with_extension("only")).is_none_or(|o| tb.release.starts_with(o.trim())));
         scripts.extend(found.into_iter().map(|p| (p, *prefix, *flags)));
+    }
+    // RSTAP_RUNOK_ONLY=a,b runs only the scripts whose names contain a or b.
+    if let Ok(only) = std::env::var("RSTAP_RUNOK_ONLY") {
+        let pats: Vec<&str> = only.split(',').filter(|p| !p.is_empty()).collect();
+        scripts.retain(|(s, _, _)| pats.iter().any(|p| s.file_stem().is_some_and(|n| n.to_string_lossy().contains(p))));
     }
     let work = tempfile::tempdir().unwrap();
     let mut cases = Vec::new();

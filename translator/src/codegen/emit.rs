@@ -86,7 +86,7 @@ impl<'p> Emitter<'p> {
         }
     }
 
-    pub(super) fn temp(&mut self, ty: Type) -> String {
+    pub(crate) fn temp(&mut self, ty: Type) -> String {
         self.temps += 1;
         let name = format!("__t{}", self.temps);
         self.fields.push(c_type_decl(ty, &name));
@@ -94,7 +94,7 @@ impl<'p> Emitter<'p> {
     }
 
     /// "operator '/' at <input>:1:30", as a C string literal.
-    pub(super) fn location(&self, span: Span) -> String {
+    pub(crate) fn location(&self, span: Span) -> String {
         if (span.file as usize) >= self.sources.files.len() {
             return c_string("unknown location");
         }
@@ -205,6 +205,7 @@ impl<'p> Emitter<'p> {
             ExprKind::Accumulate { global, keys, value } => self.accumulate(*global, keys, value, e.span),
             ExprKind::Stat { op, global, keys } => self.stat(*op, *global, keys, e.span),
             ExprKind::PrintHist { global, keys, newline } => self.print_hist(*global, keys, *newline),
+            ExprKind::Target(t) => self.target(t, e.span),
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod emit;
 pub mod map;
 mod try_catch;
+pub mod target;
 
 use serde::Serialize;
 use tera::{Context, Tera};
@@ -34,6 +35,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_ops.h", include_str!("../../../runtime-c/rstap_ops.h")),
     ("rstap_stat.h", include_str!("../../../runtime-c/rstap_stat.h")),
     ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
+    ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.c.tera");

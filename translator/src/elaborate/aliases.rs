@@ -32,8 +32,9 @@ struct Expanded<'a> {
     /// `if (cond)` of the user's point and of the alias points it went
     /// through: the handler runs only while all of them hold.
     conditions: Vec<&'a ast::Expr>,
+    /// A DWARF probe: its body is lowered for this site alone.
+    site: Option<crate::probes::dwarf::DwarfSite>,
 }
-
 
 fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
     name.components.len() == point.components.len()
@@ -63,6 +64,12 @@ impl<'a> Elab<'a> {
                     .chain(x.conditions.iter().map(|c| *c as *const ast::Expr as usize))
                     .collect();
                 let body = match groups.get(&key) {
+                    _ if x.site.is_some() => {
+                        self.site = x.site.clone();
+                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
+                        self.site = None;
+                        b
+                    }
                     Some(&b) => b,
                     None => {
                         let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
@@ -141,7 +148,24 @@ impl<'a> Elab<'a> {
             );
             return;
         }
-        match probes::resolve_builtin(point, self.symbols) {
+        let resolved = match self.resolve_dwarf_point(point) {
+            Ok(Some(d)) => {
+                for p in d.probes {
+                    out.push(Expanded {
+                        kind: p.kind,
+                        pp: p.pp,
+                        prologue: prologue.to_vec(),
+                        epilogue: epilogue.to_vec(),
+                        conditions: conditions.clone(),
+                        site: Some(p.site),
+                    });
+                }
+                return;
+            }
+            Ok(None) => probes::resolve_builtin(point, self.symbols),
+            Err(e) => Err(e),
+        };
+        match resolved {
             Ok(Some(list)) => {
                 for (kind, pp) in list {
                     out.push(Expanded {
@@ -150,6 +174,7 @@ impl<'a> Elab<'a> {
                         prologue: prologue.to_vec(),
                         epilogue: epilogue.to_vec(),
                         conditions: conditions.clone(),
+                        site: None,
                     });
                 }
                 return;

@@ -417,5 +417,15 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             keys.iter().for_each(|k| walk_expr(k, f));
             walk_expr(value, f);
         }
+        ExprKind::Target(t) => {
+            if let crate::ir_target::TargetBase::Expr(base) = &t.base {
+                walk_expr(base, f);
+            }
+            for step in &t.steps {
+                if let crate::ir_target::TargetStep::Index { index, .. } = step {
+                    walk_expr(index, f);
+                }
+            }
+        }
     }
 }

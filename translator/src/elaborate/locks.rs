@@ -84,6 +84,7 @@ impl Uses {
                 self.expr(els);
             }
             ExprKind::Format { args, .. } => args.iter().for_each(|a| self.expr(a)),
+            ExprKind::Target(t) => t.subexprs().for_each(|a| self.expr(a)),
         }
     }
 

@@ -266,9 +266,9 @@ impl<'a> Elab<'a> {
                 self.diags.error("a histogram can only be printed: print(@hist_log(s)) or println(...)", span);
                 ExprKind::Long(0)
             }
-            ast::ExprKind::Target(_) | ast::ExprKind::Defined(_) | ast::ExprKind::Entry(_) => {
-                return self.unsupported_expr(span, "target variables ($var)")
-            }
+            ast::ExprKind::Target(t) => return self.lower_target(scope, t, span),
+            ast::ExprKind::Defined(inner) => return self.lower_defined(scope, inner, span),
+            ast::ExprKind::Entry(_) => return self.unsupported_expr(span, "@entry"),
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
             ast::ExprKind::HistBucket { .. } => return self.unsupported_expr(span, "histogram buckets (`@hist_log(s)[i]`)"),

@@ -17,6 +17,7 @@ pub mod locks;
 pub mod print;
 mod print_body;
 pub mod lower;
+pub mod target;
 pub mod types;
 mod try_catch;
 mod visibility;
@@ -69,6 +70,15 @@ pub struct Elab<'a> {
     private_globals: HashMap<(u32, &'a str), Def<'a, ast::Global>>,
     /// The file whose code is being lowered: it sees its own privates.
     current_file: u32,
+    /// The kernel's DWARF (`kernel.function`, `$var`, `@cast`), if any.
+    pub debuginfo: Option<&'a dyn crate::debuginfo::DebugInfo>,
+    /// Why `debuginfo` is `None` (an error message naming the package).
+    pub debuginfo_missing: String,
+    /// The DWARF probe whose body is being lowered (for `$var`).
+    pub site: Option<crate::probes::dwarf::DwarfSite>,
+    /// Target expressions `@defined` found undefined: later uses are not
+    /// errors (they sit in branches SystemTap elides).
+    pub undefined_targets: std::collections::HashSet<String>,
 }
 
 impl<'a> Elab<'a> {
@@ -157,7 +167,7 @@ impl<'a> Elab<'a> {
     }
 }
 
-/// Runs pass 2.
+/// Runs pass 2 without debuginfo.
 pub fn elaborate(
     opts: &ElabOptions,
     user: &[ast::File],
@@ -165,6 +175,20 @@ pub fn elaborate(
     symbols: &dyn KernelSymbols,
     sources: &SourceMap,
     diags: &mut Diagnostics,
+) -> Option<Program> {
+    let dwarf = target::Dwarf { debuginfo: None, missing: "no kernel debuginfo was loaded".into() };
+    elaborate_with(opts, user, tapsets, symbols, &dwarf, sources, diags)
+}
+
+/// Runs pass 2; `dwarf` is the kernel's debuginfo (or why it is missing).
+pub fn elaborate_with<'a>(
+    opts: &'a ElabOptions,
+    user: &'a [ast::File],
+    tapsets: &'a [ast::File],
+    symbols: &'a dyn KernelSymbols,
+    dwarf: &'a target::Dwarf<'a>,
+    sources: &'a SourceMap,
+    diags: &'a mut Diagnostics,
 ) -> Option<Program> {
     let errors_before = diags.error_count();
     let mut e = Elab {
@@ -183,6 +207,10 @@ pub fn elaborate(
         private_functions: HashMap::new(),
         private_globals: HashMap::new(),
         current_file: 0,
+        debuginfo: dwarf.debuginfo,
+        debuginfo_missing: dwarf.missing.clone(),
+        site: None,
+        undefined_targets: Default::default(),
     };
     // Tapset definitions first, so that the user's own override them.
     for (files, from_tapset) in [(tapsets, true), (user, false)] {

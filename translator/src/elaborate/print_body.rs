@@ -94,6 +94,7 @@ impl<'p> BodyPrinter<'p> {
                 self.out.push_str(" : ");
                 self.operand(els);
             }
+            ExprKind::Target(t) => self.out.push_str(&t.text),
             ExprKind::Index { global, keys } => self.element(*global, keys),
             ExprKind::IndexAssign { global, keys, op, value } => {
                 self.element(*global, keys);

@@ -256,6 +256,13 @@ impl Infer<'_> {
                     Type::Long
                 }
             }
+            ExprKind::Target(t) => {
+                for a in t.subexprs_mut() {
+                    self.expr(locals, a, Type::Long);
+                    self.check(a, Type::Long, "target variable operand");
+                }
+                Type::Long
+            }
         };
         if e.ty == Type::Unknown && t != Type::Unknown {
             e.ty = t;

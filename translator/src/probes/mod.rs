@@ -7,6 +7,7 @@
 //! error with the span of the offending component.
 
 pub mod begin_end;
+pub mod dwarf;
 pub mod kprobe;
 pub mod timer;
 
@@ -53,7 +54,7 @@ impl ProbeError {
 pub type Resolved = Vec<(ProbeKind, String)>;
 
 /// Names of the built-in probe families (the first component).
-pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe"];
+pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel"];
 
 /// Resolves a point of a built-in family; `Ok(None)` when the first
 /// component is not a built-in family.

@@ -79,6 +79,7 @@
 pub mod initramfs;
 pub mod kallsyms;
 pub mod kmod;
+pub mod dbg;
 pub mod qemu;
 pub mod setup;
 pub mod sigint;

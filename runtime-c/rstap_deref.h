@@ -1,0 +1,103 @@
+/* rstap_deref.h: fault-tolerant reads of kernel memory and registers for
+ * target variables ($var->field, @cast).
+ *
+ * Input: addresses computed by the generated code from pt_regs and DWARF
+ * offsets. Output: the value read (zero-extended), or 0 with the handler's
+ * error set ("kernel read fault at 0x... (addr)") when the address is bad.
+ * Invariants: every read goes through copy_from_kernel_nofault, so a bad
+ * pointer ends the script with an error, never an oops; once an error is
+ * pending no further memory is touched.
+ */
+#ifndef RSTAP_DEREF_H
+#define RSTAP_DEREF_H
+
+#include <linux/uaccess.h>
+#include <linux/kallsyms.h>
+
+/* A pt_regs field, or 0 when the probe has no registers. */
+#define rstap_reg(c, field) ((c)->regs ? (uint64_t)(c)->regs->field : (uint64_t)0)
+
+static __maybe_unused uint64_t rstap_kread(struct rstap_context_base *c, uint64_t addr,
+					   unsigned int size, const char *loc)
+{
+	uint64_t v = 0;
+	char msg[64];
+
+	if (unlikely(c->last_error))
+		return 0;
+	if (size > sizeof(v))
+		size = sizeof(v);
+	if (unlikely(copy_from_kernel_nofault(&v, (const void *)(unsigned long)addr, size))) {
+		snprintf(msg, sizeof(msg), "kernel read fault at 0x%016llx (addr)",
+			 (unsigned long long)addr);
+		rstap_error(c, msg, loc);
+		return 0;
+	}
+	return v;
+}
+
+/* The low `size` bytes of v, sign-extended. */
+static __maybe_unused int64_t rstap_sext(uint64_t v, unsigned int size)
+{
+	unsigned int shift = 64 - 8 * size;
+
+	if (size >= 8)
+		return (int64_t)v;
+	return (int64_t)(v << shift) >> shift;
+}
+
+/* The low `size` bytes of v, zero-extended. */
+static __maybe_unused int64_t rstap_zext(uint64_t v, unsigned int size)
+{
+	if (size >= 8)
+		return (int64_t)v;
+	return (int64_t)(v & ((1ULL << (8 * size)) - 1));
+}
+
+/* Bits [off, off + bits) of v, sign-extended when is_signed. */
+static __maybe_unused int64_t rstap_bits(uint64_t v, unsigned int off, unsigned int bits,
+					 int is_signed)
+{
+	uint64_t x = v >> off;
+
+	if (bits >= 64)
+		return (int64_t)x;
+	x &= (1ULL << bits) - 1;
+	if (is_signed && (x >> (bits - 1)) & 1)
+		x |= ~((1ULL << bits) - 1);
+	return (int64_t)x;
+}
+
+/*
+ * Copies a NUL-terminated kernel string into dst (MAXSTRINGLEN bytes,
+ * always terminated), a page at a time through copy_from_kernel_nofault
+ * (strncpy_from_kernel_nofault is not exported to modules). Returns the
+ * length, or -EFAULT when the first byte cannot be read or a later page
+ * faults before the terminator.
+ */
+static __maybe_unused long rstap_kstrcpy(char *dst, uint64_t addr)
+{
+	size_t done = 0;
+
+	while (done < MAXSTRINGLEN - 1) {
+		uint64_t a = addr + done;
+		size_t chunk = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+		size_t i;
+
+		if (chunk > MAXSTRINGLEN - 1 - done)
+			chunk = MAXSTRINGLEN - 1 - done;
+		if (copy_from_kernel_nofault(dst + done, (const void *)(unsigned long)a, chunk)) {
+			dst[done] = '\0';
+			return -EFAULT;
+		}
+		for (i = 0; i < chunk; i++) {
+			if (dst[done + i] == '\0')
+				return done + i;
+		}
+		done += chunk;
+	}
+	dst[done] = '\0';
+	return done;
+}
+
+#endif /* RSTAP_DEREF_H */

@@ -1,0 +1,186 @@
+//! C for target-variable reads (`ir::ExprKind::Target`).
+//!
+//! Input: a `TargetAccess` decided in pass 2. Output: one C statement
+//! expression of type int64_t that computes `cur` from `pt_regs` fields
+//! (`rstap_reg`) or a script value, applies the offsets and loads, and
+//! reads the final value. Invariants: every memory access is
+//! `rstap_kread` (copy_from_kernel_nofault; a fault sets the handler's
+//! error); location programs are evaluated symbolically here, so the C has
+//! no run-time stack.
+
+use super::emit::Emitter;
+use crate::debuginfo::{AccessOp, BinOp, LocOp, UnOp};
+use crate::diag::Span;
+use crate::ir::Type;
+use crate::ir_target::{TargetAccess, TargetBase, TargetFinal, TargetStep};
+
+/// `rstap_reg(CB, field)` for a DWARF register (pass 2 checked it exists).
+fn reg(r: crate::debuginfo::Reg) -> String {
+    format!("rstap_reg(CB, {})", r.pt_regs_field().unwrap_or("ip"))
+}
+
+fn binop(op: BinOp, a: &str, b: &str) -> String {
+    let s = |x: &str| format!("(int64_t){x}");
+    match op {
+        BinOp::Add => format!("({a} + {b})"),
+        BinOp::Sub => format!("({a} - {b})"),
+        BinOp::Mul => format!("({a} * {b})"),
+        BinOp::Div => format!("({b} ? (uint64_t)({} / {}) : 0ULL)", s(a), s(b)),
+        BinOp::Mod => format!("({b} ? (uint64_t)({} % {}) : 0ULL)", s(a), s(b)),
+        BinOp::And => format!("({a} & {b})"),
+        BinOp::Or => format!("({a} | {b})"),
+        BinOp::Xor => format!("({a} ^ {b})"),
+        BinOp::Shl => format!("({b} < 64 ? {a} << {b} : 0ULL)"),
+        BinOp::Shr => format!("({b} < 64 ? {a} >> {b} : 0ULL)"),
+        BinOp::Shra => format!("(uint64_t)({} >> ({b} < 64 ? {b} : 63))", s(a)),
+        BinOp::Eq => format!("(uint64_t)({} == {})", s(a), s(b)),
+        BinOp::Ne => format!("(uint64_t)({} != {})", s(a), s(b)),
+        BinOp::Lt => format!("(uint64_t)({} < {})", s(a), s(b)),
+        BinOp::Le => format!("(uint64_t)({} <= {})", s(a), s(b)),
+        BinOp::Gt => format!("(uint64_t)({} > {})", s(a), s(b)),
+        BinOp::Ge => format!("(uint64_t)({} >= {})", s(a), s(b)),
+    }
+}
+
+/// C (uint64_t) for a location program's result, or None when the program
+/// is malformed (stack underflow).
+fn program(ops: &[LocOp], loc: &str) -> Option<String> {
+    let mut st: Vec<String> = Vec::new();
+    for op in ops {
+        match op {
+            LocOp::Reg(r) | LocOp::EntryValue(r) => st.push(reg(*r)),
+            LocOp::RegOffset(r, k) => st.push(format!("({} + (uint64_t){k}LL)", reg(*r))),
+            LocOp::Const(k) => st.push(format!("{k}ULL")),
+            LocOp::Plus(k) => {
+                let a = st.pop()?;
+                st.push(format!("({a} + (uint64_t){k}LL)"));
+            }
+            LocOp::Deref { size } => {
+                let a = st.pop()?;
+                st.push(format!("rstap_kread(CB, {a}, {size}, {loc})"));
+            }
+            LocOp::Dup => st.push(st.last()?.clone()),
+            LocOp::Drop => {
+                st.pop()?;
+            }
+            LocOp::Swap => {
+                let n = st.len();
+                if n < 2 {
+                    return None;
+                }
+                st.swap(n - 1, n - 2);
+            }
+            LocOp::Over => {
+                let n = st.len();
+                st.push(st.get(n.checked_sub(2)?)?.clone());
+            }
+            LocOp::Rot => {
+                let c = st.pop()?;
+                let b = st.pop()?;
+                let a = st.pop()?;
+                st.push(c);
+                st.push(a);
+                st.push(b);
+            }
+            LocOp::Pick(i) => {
+                let n = st.len();
+                st.push(st.get(n.checked_sub(1 + *i as usize)?)?.clone());
+            }
+            LocOp::Binary(b) => {
+                let y = st.pop()?;
+                let x = st.pop()?;
+                st.push(binop(*b, &x, &y));
+            }
+            LocOp::Unary(u) => {
+                let a = st.pop()?;
+                st.push(match u {
+                    UnOp::Neg => format!("(uint64_t)(-(int64_t){a})"),
+                    UnOp::Not => format!("(~{a})"),
+                    UnOp::Abs => format!("(uint64_t)((int64_t){a} < 0 ? -(int64_t){a} : (int64_t){a})"),
+                });
+            }
+        }
+    }
+    st.pop()
+}
+
+impl<'p> Emitter<'p> {
+    /// C for a target-variable read.
+    pub fn target(&mut self, t: &TargetAccess, span: Span) -> String {
+        let loc = self.location(span);
+        let cur = self.temp(Type::Long);
+        let mut code = String::from("({ ");
+        match &t.base {
+            TargetBase::Program(ops) => match program(ops, &loc) {
+                Some(x) => code.push_str(&format!("{cur} = (int64_t){x}; ")),
+                None => {
+                    code.push_str(&format!("{cur} = 0; rstap_error(CB, \"malformed DWARF location\", {loc}); "));
+                }
+            },
+            TargetBase::KernelAddress { link, anchor, anchor_link } => {
+                code.push_str(&format!(
+                    "{cur} = (int64_t)((uint64_t)(unsigned long)&{anchor} - 0x{anchor_link:x}ULL + 0x{link:x}ULL); "
+                ));
+            }
+            TargetBase::Expr(e) => {
+                let x = self.expr(e);
+                code.push_str(&format!("{cur} = {x}; "));
+            }
+        }
+        for s in &t.steps {
+            match s {
+                TargetStep::Op(AccessOp::Add(k)) => code.push_str(&format!("{cur} = (int64_t)((uint64_t){cur} + (uint64_t){k}LL); ")),
+                TargetStep::Op(AccessOp::Load { size }) => {
+                    code.push_str(&format!("{cur} = (int64_t)rstap_kread(CB, (uint64_t){cur}, {size}, {loc}); "))
+                }
+                TargetStep::Index { index, stride } => {
+                    let i = self.expr(index);
+                    code.push_str(&format!("{cur} = (int64_t)((uint64_t){cur} + (uint64_t)({i}) * {stride}ULL); "));
+                }
+            }
+        }
+        match t.fin {
+            TargetFinal::Address => code.push_str(&format!("{cur}; }})")),
+            TargetFinal::Value { size, signed } => {
+                let f = if signed { "rstap_sext" } else { "rstap_zext" };
+                code.push_str(&format!("{f}((uint64_t){cur}, {size}); }})"));
+            }
+            TargetFinal::Load(r) => {
+                let read = |size: u8| format!("rstap_kread(CB, (uint64_t){cur}, {size}, {loc})");
+                match r.bitfield {
+                    Some(b) => {
+                        let size = if b.bit_offset + b.bit_size > r.size as u32 * 8 { 8 } else { r.size };
+                        code.push_str(&format!(
+                            "rstap_bits({}, {}, {}, {}); }})",
+                            read(size),
+                            b.bit_offset,
+                            b.bit_size,
+                            r.signed as u8
+                        ));
+                    }
+                    None => {
+                        let f = if r.signed { "rstap_sext" } else { "rstap_zext" };
+                        code.push_str(&format!("{f}({}, {}); }})", read(r.size), r.size));
+                    }
+                }
+            }
+        }
+        code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debuginfo::Reg;
+
+    #[test]
+    fn programs() {
+        assert_eq!(program(&[LocOp::Reg(Reg(5))], "L").unwrap(), "rstap_reg(CB, di)");
+        assert_eq!(
+            program(&[LocOp::RegOffset(Reg(7), 8), LocOp::Deref { size: 8 }], "L").unwrap(),
+            "rstap_kread(CB, (rstap_reg(CB, sp) + (uint64_t)8LL), 8, L)"
+        );
+        assert!(program(&[LocOp::Drop], "L").is_none());
+    }
+}

@@ -1,0 +1,112 @@
+//! The driver's side of debuginfo: which kernel DWARF pass 2 gets.
+//!
+//! Input: the target release, the testbed (for `--vm`), the environment
+//! (`RSTAP_DBG_ROOT`: extra search roots, `:`-separated). Output: the
+//! opened vmlinux debuginfo, or the message pass 2 reports when a script
+//! needs it (naming `linux-image-RELEASE-dbg`). Invariants: the -dbg
+//! package is downloaded (into the testbed cache) only for `--vm` and only
+//! when the script needs DWARF; otherwise this only reads files.
+
+use std::path::PathBuf;
+
+use crate::debuginfo::dwarf::{DebugFile, DwarfDebugInfo};
+use crate::debuginfo::find::{self, KernelTarget};
+use crate::vm::Testbed;
+
+/// Does the script text use DWARF (`kernel.function`, `$var`, `@cast`,
+/// `@var`)? A cheap textual test: it only decides whether a missing -dbg
+/// package is worth downloading.
+pub fn needs_dwarf(text: &str) -> bool {
+    if text.contains("kernel.function") || text.contains("@cast") || text.contains("@var") {
+        return true;
+    }
+    let b = text.as_bytes();
+    b.windows(2).any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_' || w[1] == b'$'))
+}
+
+/// The search roots: `$RSTAP_DBG_ROOT`, then the testbed cache's root for
+/// this release.
+pub fn roots(release: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::env::var("RSTAP_DBG_ROOT")
+        .ok()
+        .map(|v| v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect())
+        .unwrap_or_default();
+    if let Ok(cache) = crate::vm::setup::cache_dir(&Default::default()) {
+        out.push(crate::vm::dbg::dbg_root(&cache, release));
+    }
+    out
+}
+
+/// The kernel's debuginfo file, or why there is none.
+pub fn open_kernel(release: &str, testbed: Option<&Testbed>, fetch: bool, verbose: bool) -> Result<DebugFile, String> {
+    let target = match testbed {
+        Some(tb) => KernelTarget::from_image(release, &tb.vmlinuz).unwrap_or_else(|_| KernelTarget::for_release(release)),
+        None => KernelTarget::for_release(release),
+    };
+    let found = match find::find_kernel_debuginfo(&target, &roots(release)) {
+        Ok(f) => f,
+        Err(e) => {
+            let Some(tb) = testbed.filter(|_| fetch) else {
+                let hint = if testbed.is_some() { "" } else { "; or set RSTAP_DBG_ROOT to a directory where it is extracted" };
+                return Err(format!("{e}{hint}"));
+            };
+            crate::vm::dbg::fetch(&tb.cache, release, verbose)?;
+            find::find_kernel_debuginfo(&target, &roots(release)).map_err(|e| e.to_string())?
+        }
+    };
+    if verbose {
+        eprintln!("debuginfo: {}{}", found.path.display(), if found.verified { " (build id verified)" } else { "" });
+    }
+    DebugFile::open(&found.path).map_err(|e| e.to_string())
+}
+
+/// DWARF over an opened file, with the function index cached on disk.
+pub fn dwarf(file: &DebugFile) -> Result<DwarfDebugInfo<'_>, String> {
+    let di = DwarfDebugInfo::new(file).map_err(|e| e.to_string())?;
+    Ok(match find::default_index_cache_dir() {
+        Some(dir) => di.with_index_cache(&dir),
+        None => di,
+    })
+}
+
+/// `stap -l` / `-L`: prints the probe points `point` expands to (for
+/// `kernel.function("PATTERN")`: SystemTap's `name@file:line` form, with
+/// ` $var:type` for -L). Returns the exit status.
+#[allow(clippy::too_many_arguments)]
+pub fn list(
+    point: &str,
+    with_vars: bool,
+    dwarf: &crate::elaborate::target::Dwarf<'_>,
+    eopts: &crate::elaborate::ElabOptions,
+    user: &crate::syntax::ast::File,
+    tapsets: &[crate::syntax::ast::File],
+    symbols: &dyn crate::probes::KernelSymbols,
+    sources: &crate::diag::SourceMap,
+    diags: &mut crate::diag::Diagnostics,
+) -> Result<i32, String> {
+    let kernel_fn = point
+        .strip_prefix("kernel.function(\"")
+        .and_then(|r| r.strip_suffix("\")"))
+        .filter(|p| !p.contains('"'));
+    let mut lines = Vec::new();
+    if let Some(pattern) = kernel_fn {
+        let Some(di) = dwarf.debuginfo else {
+            return Err(dwarf.missing.clone());
+        };
+        lines = crate::debuginfo::listing::list_functions(di, "kernel", pattern, with_vars).map_err(|e| e.to_string())?;
+    } else {
+        let prog = crate::elaborate::elaborate_with(eopts, std::slice::from_ref(user), tapsets, symbols, dwarf, sources, diags);
+        let Some(prog) = prog else {
+            return Err(String::new());
+        };
+        for p in &prog.probes {
+            lines.push(p.pp.clone());
+        }
+        lines.sort();
+        lines.dedup();
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(0)
+}

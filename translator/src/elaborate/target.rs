@@ -1,0 +1,423 @@
+//! Target variables in pass 2: `$var`, `$var->f[i]`, `$return`,
+//! `@cast(p, "struct T")->f`, `@var("name")`, `&$var->f`, `@defined(...)`,
+//! and `kernel.function` points.
+//!
+//! Input: the AST of a target expression, the DWARF probe site being
+//! lowered (`Elab::site`) and the kernel's debuginfo. Output: an
+//! `ir::ExprKind::Target` node (see `ir_target`) of type long, with every
+//! location, offset, size and signedness decided here. Invariants: every
+//! failure (no such variable, optimized out, no such member, no debuginfo)
+//! is one error at the expression's span; nothing here does IO.
+
+use crate::debuginfo::{
+    types, AccessOp, AccessStep, BaseEncoding, DebugInfo, LocOp, Location, Reg, TypeId, TypeInfo, TypeKind, VarLocation,
+};
+use crate::diag::Span;
+use crate::ir::{Expr, ExprKind, Type};
+use crate::ir_target::{TargetAccess, TargetBase, TargetFinal, TargetRead, TargetStep};
+use crate::probes::dwarf::{self, DwarfResolved};
+use crate::probes::ProbeError;
+use crate::syntax::ast;
+
+use super::lower::Scope;
+use super::Elab;
+
+/// The kernel's debuginfo as pass 2 receives it.
+pub struct Dwarf<'a> {
+    pub debuginfo: Option<&'a dyn DebugInfo>,
+    /// Why `debuginfo` is `None`: the error `kernel.function` reports.
+    pub missing: String,
+}
+
+/// What `cur` holds while an access is being built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cur {
+    /// The value of an object of the current type (a pointer, or a scalar
+    /// in a register).
+    Value,
+    /// The address of an object of the current type.
+    Address,
+}
+
+type R<T> = Result<T, String>;
+
+fn long(kind: ExprKind, span: Span) -> Expr {
+    Expr { kind, ty: Type::Long, span }
+}
+
+fn is_pointer(t: &Option<TypeInfo>) -> bool {
+    matches!(t.as_ref().map(|t| &t.kind), Some(TypeKind::Pointer { .. }))
+}
+
+fn is_aggregate(t: &Option<TypeInfo>) -> bool {
+    matches!(t.as_ref().map(|t| &t.kind), Some(TypeKind::Struct { .. } | TypeKind::Union { .. } | TypeKind::Array { .. }))
+}
+
+/// Replaces entry values (valid only at the function's entry) and checks
+/// that every register is in `pt_regs`.
+fn check_program(ops: &[LocOp], at_entry: bool) -> R<Vec<LocOp>> {
+    let reg_ok = |r: Reg| -> R<()> {
+        match r.pt_regs_field() {
+            Some(_) => Ok(()),
+            None => Err(format!("its location uses register {}, which a probe cannot read", r.name())),
+        }
+    };
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        match op {
+            LocOp::Reg(r) | LocOp::RegOffset(r, _) => reg_ok(*r)?,
+            LocOp::EntryValue(r) => {
+                reg_ok(*r)?;
+                if !at_entry {
+                    return Err("its value is only known at the function's entry (DW_OP_entry_value)".into());
+                }
+                out.push(LocOp::Reg(*r));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(op.clone());
+    }
+    Ok(out)
+}
+
+impl<'a> Elab<'a> {
+    /// `kernel.function(...)` points; `Ok(None)` for other families.
+    pub fn resolve_dwarf_point(&mut self, point: &ast::ProbePoint) -> Result<Option<DwarfResolved>, ProbeError> {
+        dwarf::resolve(point, self.debuginfo, &self.debuginfo_missing)
+    }
+
+    /// `@defined(expr)`: 1 when `expr` resolves, else 0 (and later uses of
+    /// the same text are not errors).
+    pub fn lower_defined(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
+        let before = self.diags.list.len();
+        let _ = self.lower_expr(scope, inner);
+        let ok = self.diags.list.len() == before;
+        self.diags.list.truncate(before);
+        if !ok {
+            self.undefined_targets.insert(self.sources.snippet(inner.span).to_string());
+        }
+        long(ExprKind::Long(ok as i64), span)
+    }
+
+    /// A target expression as an IR node, or an error and a 0.
+    pub fn lower_target(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
+        let text = self.sources.snippet(span).to_string();
+        if let ast::TargetBase::Var(id) = &t.base {
+            if let Some(which) = id.name.strip_prefix('$') {
+                if t.chain.is_empty() && !t.addr_of {
+                    return self.lower_var_list(scope, which, span);
+                }
+            }
+        }
+        match self.target_access(scope, t, &text) {
+            Ok(acc) => long(ExprKind::Target(Box::new(acc)), span),
+            Err(msg) => {
+                // `@defined($x)` was false: `$x...` sits in a branch that
+                // SystemTap elides, so it is not an error.
+                if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
+                    self.diags.error(msg, span);
+                }
+                long(ExprKind::Long(0), span)
+            }
+        }
+    }
+
+    /// `$$parms`, `$$locals`, `$$vars`, `$$return`: a string
+    /// `name=0x... name=?` built with sprintf at run time (integers and
+    /// pointers in hex, structs as `{...}`, optimized-out values as `?`).
+    fn lower_var_list(&mut self, scope: &mut Scope, which: &str, span: Span) -> Expr {
+        use crate::debuginfo::VarKind;
+        use crate::ir::FormatPiece;
+        let str_expr = |s: String| Expr { kind: ExprKind::Str(s), ty: Type::String, span };
+        let Some(site) = self.site.clone() else {
+            self.diags.error(format!("`$${which}` is only available in kernel.function probes"), span);
+            return str_expr(String::new());
+        };
+        let Some(di) = self.debuginfo else {
+            return str_expr(String::new());
+        };
+        let names: Vec<(String, bool)> = if which == "return" {
+            if !site.ret || site.return_type.is_none() {
+                self.diags.error("`$$return` is only available in .return probes of functions that return a value", span);
+                return str_expr(String::new());
+            }
+            vec![("return".into(), false)]
+        } else {
+            let want: &[VarKind] = match which {
+                "parms" => &[VarKind::Param],
+                "locals" => &[VarKind::Local],
+                "vars" => &[VarKind::Param, VarKind::Local],
+                _ => {
+                    self.diags.error(format!("unknown target variable list `$${which}`; use $$parms, $$locals, $$vars or $$return"), span);
+                    return str_expr(String::new());
+                }
+            };
+            match di.variables(site.die, site.pc) {
+                Ok(v) => v.into_iter().filter(|v| want.contains(&v.kind)).map(|v| (v.name, true)).collect(),
+                Err(e) => {
+                    self.diags.error(e.to_string(), span);
+                    return str_expr(String::new());
+                }
+            }
+        };
+        let mut pieces = Vec::new();
+        let mut args = Vec::new();
+        for (i, (name, _)) in names.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let t = ast::TargetExpr {
+                base: ast::TargetBase::Var(ast::Ident { name: name.clone(), span }),
+                chain: Vec::new(),
+                addr_of: false,
+                pretty: 0,
+            };
+            let shown = format!("${name}");
+            let r = if site.ret && name != "return" {
+                Err(String::new())
+            } else {
+                self.target_access(scope, &t, &shown)
+            };
+            match r {
+                Ok(acc) if acc.fin == TargetFinal::Address => pieces.push(FormatPiece::Text(format!("{sep}{name}={{...}}"))),
+                Ok(acc) => {
+                    pieces.push(FormatPiece::Text(format!("{sep}{name}=")));
+                    pieces.push(FormatPiece::Conv { arg: args.len(), flags: "#".into(), width: None, precision: None, conv: 'x' });
+                    args.push(long(ExprKind::Target(Box::new(acc)), span));
+                }
+                Err(_) => pieces.push(FormatPiece::Text(format!("{sep}{name}=?"))),
+            }
+        }
+        Expr { kind: ExprKind::Format { pieces, args, to_string: true }, ty: Type::String, span }
+    }
+
+    fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {
+        if t.pretty > 0 {
+            return Err(format!("pretty-printing target variables (`{text}`) is not supported by rstap yet"));
+        }
+        let Some(di) = self.debuginfo else {
+            return Err(format!("cannot resolve `{text}`: {}", self.debuginfo_missing));
+        };
+        // The base: a location program (or an expression) and its type.
+        let (base, ty, mut state) = match &t.base {
+            ast::TargetBase::Var(id) => self.target_base_var(di, &id.name)?,
+            ast::TargetBase::Cast { operand, type_name, .. } => {
+                let ty = di
+                    .find_type(type_name)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("type \"{type_name}\" is not in the kernel's debuginfo"))?;
+                let e = self.lower_expr(scope, operand);
+                (TargetBase::Expr(Box::new(e)), ty, Cur::Address)
+            }
+            ast::TargetBase::AtVar { name, .. } => {
+                let (n, file) = match name.split_once('@') {
+                    Some((n, f)) => (n, Some(f)),
+                    None => (name.as_str(), None),
+                };
+                let v = di
+                    .global_variable(n, file)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("no global variable \"{name}\" in the kernel's debuginfo"))?;
+                let ty = v.type_id.ok_or_else(|| format!("@var(\"{name}\") has no type"))?;
+                let (b, st) = self.location_base(&v.location, ty, di, name)?;
+                (relocate(di, b)?, ty, st)
+            }
+            ast::TargetBase::Autocast(_) => {
+                return Err("`->` on a value that is not a target variable (autocast) is not supported by rstap yet".into())
+            }
+        };
+        let mut steps: Vec<TargetStep> = Vec::new();
+        let mut cur_ty = ty;
+        let mut pending: Vec<AccessStep> = Vec::new();
+        let mut bitfield = None;
+        // Resolve runs of constant steps with the library; run-time indices
+        // are added between them.
+        let flush = |steps: &mut Vec<TargetStep>, cur_ty: &mut TypeId, state: &mut Cur, pending: &mut Vec<AccessStep>, bitfield: &mut Option<crate::debuginfo::Bitfield>| -> R<()> {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let info = types::strip(di, *cur_ty).map_err(|e| e.to_string())?;
+            if *state == Cur::Address && is_pointer(&info) {
+                steps.push(TargetStep::Op(AccessOp::Load { size: 8 }));
+                *state = Cur::Value;
+            }
+            let acc = types::resolve_access(di, *cur_ty, pending).map_err(|e| e.to_string())?;
+            steps.extend(acc.ops.into_iter().map(TargetStep::Op));
+            *cur_ty = acc.final_type;
+            *state = Cur::Address;
+            *bitfield = acc.bitfield;
+            pending.clear();
+            Ok(())
+        };
+        for c in &t.chain {
+            match c {
+                ast::TargetComponent::Field(id) => pending.push(AccessStep::Field(id.name.clone())),
+                ast::TargetComponent::Index(e) => {
+                    if let ast::ExprKind::Number(n) = e.kind {
+                        pending.push(AccessStep::Index(n));
+                        continue;
+                    }
+                    flush(&mut steps, &mut cur_ty, &mut state, &mut pending, &mut bitfield)?;
+                    let info = types::strip(di, cur_ty).map_err(|e| e.to_string())?;
+                    let (elem, value_first) = match info.map(|i| i.kind) {
+                        Some(TypeKind::Pointer { target: Some(t) }) => (t, true),
+                        Some(TypeKind::Array { element, dims }) if dims.len() == 1 => (element, false),
+                        Some(TypeKind::Array { .. }) => {
+                            return Err("run-time indices into multi-dimensional arrays are not supported by rstap yet".into())
+                        }
+                        _ => return Err(format!("cannot index {}", types::type_name(di, cur_ty))),
+                    };
+                    if value_first && state == Cur::Address {
+                        steps.push(TargetStep::Op(AccessOp::Load { size: 8 }));
+                    }
+                    let stride = types::size_of(di, elem).map_err(|e| e.to_string())?;
+                    let index = self.lower_expr(scope, e);
+                    steps.push(TargetStep::Index { index: Box::new(index), stride });
+                    cur_ty = elem;
+                    state = Cur::Address;
+                    bitfield = None;
+                }
+            }
+        }
+        flush(&mut steps, &mut cur_ty, &mut state, &mut pending, &mut bitfield)?;
+        let info = types::strip(di, cur_ty).map_err(|e| e.to_string())?;
+        let fin = if t.addr_of {
+            if state != Cur::Address || bitfield.is_some() {
+                return Err(format!("cannot take the address of `{}`", text.trim_start_matches('&')));
+            }
+            TargetFinal::Address
+        } else if state == Cur::Address && is_aggregate(&info) {
+            TargetFinal::Address
+        } else {
+            let (size, signed) = scalar_shape(di, cur_ty, &info)?;
+            match state {
+                Cur::Value => TargetFinal::Value { size, signed },
+                Cur::Address => TargetFinal::Load(TargetRead { size, signed, bitfield }),
+            }
+        };
+        Ok(TargetAccess { base, steps, fin, text: text.to_string() })
+    }
+
+    /// `$name` / `$return` at the current site.
+    fn target_base_var(&mut self, di: &dyn DebugInfo, name: &str) -> R<(TargetBase, TypeId, Cur)> {
+        let Some(site) = self.site.clone() else {
+            return Err(format!("target variable `${name}` is only available in kernel.function probes"));
+        };
+        if name.starts_with('$') {
+            return Err(format!("`$${}` is not supported by rstap yet", &name[1..]));
+        }
+        if name == "return" {
+            if !site.ret {
+                return Err("`$return` is only available in .return probes".into());
+            }
+            let ty = site.return_type.ok_or_else(|| format!("`$return`: function {} returns void", site.function))?;
+            let (b, st) = self.location_base(&VarLocation::Available(Location::Register(Reg(0))), ty, di, name)?;
+            return Ok((b, ty, st));
+        }
+        let vars = di.variables(site.die, site.pc).map_err(|e| e.to_string())?;
+        let var = match vars.iter().find(|v| v.name == name) {
+            Some(v) => v.clone(),
+            None => match di.global_variable(name, None).map_err(|e| e.to_string())? {
+                Some(g) => g,
+                None => {
+                    let alts: Vec<String> = vars.iter().map(|v| format!("${}", v.name)).collect();
+                    return Err(format!(
+                        "unable to find target variable `${name}` in {} (alternatives: {})",
+                        site.function,
+                        if alts.is_empty() { "none".to_string() } else { alts.join(" ") }
+                    ));
+                }
+            },
+        };
+        let global = var.kind == crate::debuginfo::VarKind::Global;
+        if site.ret && !global {
+            return Err(format!(
+                "`${name}` in a .return probe needs its value at entry (@entry), which rstap does not support yet"
+            ));
+        }
+        let ty = var.type_id.ok_or_else(|| format!("`${name}` has no type in the debuginfo"))?;
+        let (b, st) = self.location_base(&var.location, ty, di, name)?;
+        let b = if global { relocate(di, b)? } else { b };
+        Ok((b, ty, st))
+    }
+
+    fn location_base(&self, loc: &VarLocation, ty: TypeId, di: &dyn DebugInfo, name: &str) -> R<(TargetBase, Cur)> {
+        let at_entry = self.site.as_ref().map(|s| s.at_entry || s.ret).unwrap_or(false);
+        let loc = match loc {
+            VarLocation::Available(l) => l,
+            VarLocation::OptimizedOut => {
+                return Err(format!("target variable `${name}` is optimized out at this probe point"))
+            }
+            VarLocation::Unsupported(why) => {
+                return Err(format!("the location of `${name}` is not supported: {why}"))
+            }
+        };
+        let info = types::strip(di, ty).map_err(|e| e.to_string())?;
+        let (ops, state) = match loc {
+            Location::Register(r) => (vec![LocOp::Reg(*r)], Cur::Value),
+            Location::Memory(ops) => (ops.clone(), Cur::Address),
+            Location::Value(ops) => (ops.clone(), Cur::Value),
+            Location::ImplicitValue(bytes) => {
+                let mut v = [0u8; 8];
+                for (i, b) in bytes.iter().take(8).enumerate() {
+                    v[i] = *b;
+                }
+                (vec![LocOp::Const(u64::from_le_bytes(v))], Cur::Value)
+            }
+            Location::Pieces(_) => return Err(format!("`${name}` is split over several places (DW_OP_piece), which rstap does not read yet")),
+            Location::ImplicitPointer { .. } => {
+                return Err(format!("`${name}` is an optimized-away pointer (DW_OP_implicit_pointer), which rstap does not read yet"))
+            }
+        };
+        let ops = check_program(&ops, at_entry).map_err(|e| format!("cannot read `${name}`: {e}"))?;
+        if state == Cur::Value && is_aggregate(&info) {
+            return Err(format!("`${name}` is a {} held in registers, which rstap does not read yet", types::type_name(di, ty)));
+        }
+        Ok((TargetBase::Program(ops), state))
+    }
+}
+
+/// The exported function whose run-time address gives the KASLR shift.
+const ANCHOR: &str = "kfree";
+
+/// A global's `DW_OP_addr` location becomes a KASLR-shifted address.
+fn relocate(di: &dyn DebugInfo, b: TargetBase) -> R<TargetBase> {
+    let TargetBase::Program(ops) = &b else {
+        return Ok(b);
+    };
+    let [LocOp::Const(link)] = ops.as_slice() else {
+        return Ok(b);
+    };
+    if *link < 0xffff_ffff_8000_0000 {
+        return Err("per-CPU and module variables are not supported by rstap yet".into());
+    }
+    let pat = crate::debuginfo::FunctionPattern::parse(ANCHOR).map_err(|e| e.to_string())?;
+    let anchor_link = di
+        .functions(&pat)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .find_map(|f| f.entry_pc)
+        .ok_or_else(|| format!("the kernel's debuginfo has no {ANCHOR}(), needed to place global variables"))?;
+    Ok(TargetBase::KernelAddress { link: *link, anchor: ANCHOR.into(), anchor_link })
+}
+
+/// Size and signedness of a scalar type.
+fn scalar_shape(di: &dyn DebugInfo, ty: TypeId, info: &Option<TypeInfo>) -> R<(u8, bool)> {
+    let Some(info) = info else {
+        return Err("cannot read a value of type void".into());
+    };
+    let signed = match &info.kind {
+        TypeKind::Base(BaseEncoding::Signed) => true,
+        TypeKind::Base(BaseEncoding::Float) => {
+            return Err(format!("floating-point values ({}) are not supported", types::type_name(di, ty)))
+        }
+        TypeKind::Enum { .. } => true,
+        TypeKind::Base(_) | TypeKind::Pointer { .. } => false,
+        TypeKind::Function { .. } => return Err("cannot read a function".into()),
+        _ => return Err(format!("cannot read a value of type {}", types::type_name(di, ty))),
+    };
+    let size = types::size_of(di, ty).map_err(|e| e.to_string())?;
+    match size {
+        1 | 2 | 4 | 8 => Ok((size as u8, signed)),
+        _ => Err(format!("cannot read a {size}-byte value of type {}", types::type_name(di, ty))),
+    }
+}
