@@ -141,13 +141,15 @@ static inline void rstap_hist_label_text(const struct rstap_hist *h, int i, char
  * buckets that exist; linear under/overflow rows only when non-empty; log
  * rows of the other sign only when a value has that sign), with
  * runs of empty rows farther than two from any non-empty bucket shown as
- * one "~" row, and a blank line at the end.
+ * one "~" row, and a blank line at the end. Each row is the label right
+ * aligned to the widest label (at least "value"), " |", a bar of '@' padded
+ * to 50 columns, a space and the count right aligned to the largest count.
  */
 static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const struct rstap_hist *h,
 			     const struct rstap_stat *st)
 {
 	int lo = -1, hi = -1, first, last, i, j, width = 5, cwidth = 1, elided = 0;
-	int64_t maxcount = 0;
+	int64_t maxcount = 0, scale;
 	char label[32];
 
 	for (i = 0; i < h->nb; i++) {
@@ -177,6 +179,8 @@ static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const 
 		width = max(width, (int)strlen(label));
 	}
 	cwidth = rstap_num_width(maxcount);
+	/* One '@' per value up to 50; beyond, one per ceil(max / 50) values. */
+	scale = div64_s64(maxcount + RSTAP_HIST_WIDTH - 1, RSTAP_HIST_WIDTH);
 	rstap_printf(c, "%*s |", width, "value");
 	for (j = 0; j < RSTAP_HIST_WIDTH; j++)
 		rstap_print_bytes(c, "-", 1);
@@ -196,7 +200,7 @@ static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const 
 		elided = 0;
 		rstap_hist_label_text(h, i, label, sizeof(label));
 		rstap_printf(c, "%*s |", width, label);
-		bar = (int)div64_s64(st->bucket[i] * RSTAP_HIST_WIDTH, maxcount);
+		bar = (int)div64_s64(st->bucket[i], scale);
 		for (j = 0; j < RSTAP_HIST_WIDTH; j++)
 			rstap_print_bytes(c, j < bar ? "@" : " ", 1);
 		rstap_printf(c, " %*lld\n", cwidth, (long long)st->bucket[i]);
