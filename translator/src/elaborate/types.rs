@@ -414,6 +414,9 @@ impl Infer<'_> {
 
 /// Settles every type in `prog`, pushing conflicts and unresolved names.
 pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
+    // A probe whose point did not resolve was never lowered, so the globals
+    // it alone uses have no types: after earlier errors, saying so is noise.
+    let earlier_errors = diags.has_errors();
     let mut sigs: Vec<(Vec<Type>, Type)> = prog
         .functions
         .iter()
@@ -482,7 +485,7 @@ pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
     for f in &prog.functions {
         unresolved(&f.locals, diags);
     }
-    for g in &prog.globals {
+    for g in prog.globals.iter().filter(|_| !earlier_errors) {
         if let Some(keys) = &g.keys {
             if keys.is_empty() {
                 diags.error(format!("array `{}` is never indexed, so its keys are unknown", g.name), g.span);
