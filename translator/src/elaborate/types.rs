@@ -485,7 +485,18 @@ pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
     for f in &prog.functions {
         unresolved(&f.locals, diags);
     }
-    for g in prog.globals.iter().filter(|_| !earlier_errors) {
+    for g in prog.globals.iter_mut().filter(|_| !earlier_errors) {
+        // Declared and never used: SystemTap warns and elides it; rstap
+        // warns and keeps a long (array of long by long) that nothing uses.
+        let unused_array = g.keys.as_ref().is_some_and(|k| k.is_empty()) && g.ty == Type::Unknown;
+        if unused_array || (g.keys.is_none() && g.ty == Type::Unknown && g.init.is_none()) {
+            diags.warning(format!("eliding unused variable `{}`", g.name), g.span);
+            if unused_array {
+                g.keys = Some(vec![Type::Long]);
+            }
+            g.ty = Type::Long;
+            continue;
+        }
         if let Some(keys) = &g.keys {
             if keys.is_empty() {
                 diags.error(format!("array `{}` is never indexed, so its keys are unknown", g.name), g.span);
