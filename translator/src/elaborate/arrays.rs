@@ -293,7 +293,7 @@ impl<'a> Elab<'a> {
             }
         };
         let Some(global) = self.array_global(scope, id, f.keys.len()) else { return StmtKind::Empty };
-        let limit = f.limit.as_ref().map(|e| self.lower_expr(scope, e));
+        let limit = f.limit.as_ref().map(|e| Box::new(self.lower_expr(scope, e)));
         let keys: Vec<usize> = f.keys.iter().map(|k| scope.local_for(&k.name, k.span)).collect();
         let value = f.value.as_ref().map(|v| scope.local_for(&v.name, v.span));
         let sort = match f.sort {
