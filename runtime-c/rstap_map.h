@@ -8,7 +8,7 @@
  * Invariants: every map is preallocated at module load (rstap_map_init) with
  * room for `cap` entries and never allocates afterwards; a full map either
  * evicts its oldest entry (wrap, `global a%[N]`) or records "Array overflow"
- * and the store does nothing; callers hold the global's lock (read lock is
+ * ("aggregation overflow" for statistics) and the store does nothing; callers hold the global's lock (read lock is
  * enough for a per-CPU statistic map's own CPU); no recursion, every loop is
  * bounded by the map's capacity.
  */
@@ -250,7 +250,7 @@ static __maybe_unused int rstap_map_exists_slice(const struct rstap_map *m, cons
 
 /*
  * The entry for kv, created (zeroed) when missing. Returns -1 after
- * recording "Array overflow" when the map is full and does not wrap.
+ * recording an overflow error when the map is full and does not wrap.
  */
 static __maybe_unused int32_t rstap_map_insert(struct rstap_context_base *c, struct rstap_map *m,
 				const struct rstap_kv *kv, const char *loc)
@@ -263,7 +263,9 @@ static __maybe_unused int32_t rstap_map_insert(struct rstap_context_base *c, str
 		return i;
 	if (m->free_list < 0) {
 		if (!m->wrap || m->first < 0) {
-			rstap_error(c, "Array overflow, check MAXMAPENTRIES", loc);
+			rstap_error(c, m->value_type == RSTAP_VAL_STAT ?
+				    "aggregation overflow, check MAXMAPENTRIES" :
+				    "Array overflow, check MAXMAPENTRIES", loc);
 			return -1;
 		}
 		rstap_map_remove(m, m->first);

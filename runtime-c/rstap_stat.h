@@ -55,9 +55,10 @@ static inline void rstap_stat_add(const struct rstap_hist *h, struct rstap_stat 
 		st->min = v;
 	if (st->count == 0 || v > st->max)
 		st->max = v;
+	/* Wrapping arithmetic: no signed overflow in C. */
 	st->count++;
-	st->sum += v;
-	st->sumsq += v * v;
+	st->sum = (int64_t)((u64)st->sum + (u64)v);
+	st->sumsq = (int64_t)((u64)st->sumsq + (u64)v * (u64)v);
 	if (h->kind == RSTAP_HIST_LOG) {
 		st->bucket[rstap_hist_log_index(v)]++;
 	} else if (h->kind == RSTAP_HIST_LINEAR) {
@@ -68,7 +69,7 @@ static inline void rstap_stat_add(const struct rstap_hist *h, struct rstap_stat 
 		else if (v >= h->stop)
 			i = h->nb - 1;
 		else
-			i = 1 + (int)div64_s64(v - h->start, h->interval);
+			i = 1 + (int)div64_u64((u64)v - (u64)h->start, (u64)h->interval);
 		if (i > h->nb - 1)
 			i = h->nb - 1;
 		st->bucket[i]++;
@@ -88,20 +89,29 @@ static inline void rstap_stat_merge(const struct rstap_hist *h, struct rstap_sta
 	if (dst->count == 0 || src->max > dst->max)
 		dst->max = src->max;
 	dst->count += src->count;
-	dst->sum += src->sum;
-	dst->sumsq += src->sumsq;
+	dst->sum = (int64_t)((u64)dst->sum + (u64)src->sum);
+	dst->sumsq = (int64_t)((u64)dst->sumsq + (u64)src->sumsq);
 	for (i = 0; i < h->nb; i++)
 		dst->bucket[i] += src->bucket[i];
 }
 
-/* Sample variance, sum of squared deviations over (count - 1). */
+/*
+ * Sample variance, the sum of squared deviations over (count - 1), from
+ * count, sum and sum of squares in 64-bit integers (values whose squares
+ * or sums pass 2^63 give a wrong result, never a trap).
+ */
 static inline int64_t rstap_stat_variance(const struct rstap_stat *st)
 {
-	int64_t n = st->count;
+	u64 n = st->count;
+	int64_t num, den;
 
-	if (n < 2)
+	if (st->count < 2)
 		return 0;
-	return div64_s64(n * st->sumsq - st->sum * st->sum, n * (n - 1));
+	num = (int64_t)(n * (u64)st->sumsq - (u64)st->sum * (u64)st->sum);
+	den = (int64_t)(n * (n - 1));
+	if (den <= 0)
+		return 0;
+	return div64_s64(num, den);
 }
 
 /* The value a histogram row is labelled with. */
@@ -141,13 +151,15 @@ static inline void rstap_hist_label_text(const struct rstap_hist *h, int i, char
  * buckets that exist; linear under/overflow rows only when non-empty; log
  * rows of the other sign only when a value has that sign), with
  * runs of empty rows farther than two from any non-empty bucket shown as
- * one "~" row, and a blank line at the end.
+ * one "~" row, and a blank line at the end. Each row is the label right
+ * aligned to the widest label (at least "value"), " |", a bar of '@' padded
+ * to 50 columns, a space and the count right aligned to the largest count.
  */
 static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const struct rstap_hist *h,
 			     const struct rstap_stat *st)
 {
 	int lo = -1, hi = -1, first, last, i, j, width = 5, cwidth = 1, elided = 0;
-	int64_t maxcount = 0;
+	int64_t maxcount = 0, scale;
 	char label[32];
 
 	for (i = 0; i < h->nb; i++) {
@@ -177,6 +189,8 @@ static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const 
 		width = max(width, (int)strlen(label));
 	}
 	cwidth = rstap_num_width(maxcount);
+	/* One '@' per value up to 50; beyond, one per ceil(max / 50) values. */
+	scale = div64_s64(maxcount + RSTAP_HIST_WIDTH - 1, RSTAP_HIST_WIDTH);
 	rstap_printf(c, "%*s |", width, "value");
 	for (j = 0; j < RSTAP_HIST_WIDTH; j++)
 		rstap_print_bytes(c, "-", 1);
@@ -196,7 +210,7 @@ static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const 
 		elided = 0;
 		rstap_hist_label_text(h, i, label, sizeof(label));
 		rstap_printf(c, "%*s |", width, label);
-		bar = (int)div64_s64(st->bucket[i] * RSTAP_HIST_WIDTH, maxcount);
+		bar = (int)div64_s64(st->bucket[i], scale);
 		for (j = 0; j < RSTAP_HIST_WIDTH; j++)
 			rstap_print_bytes(c, j < bar ? "@" : " ", 1);
 		rstap_printf(c, " %*lld\n", cwidth, (long long)st->bucket[i]);

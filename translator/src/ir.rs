@@ -187,7 +187,7 @@ pub enum StmtKind {
         keys: Vec<usize>,
         value: Option<usize>,
         sort: Option<Sort>,
-        limit: Option<Expr>,
+        limit: Option<Box<Expr>>,
         body: Box<Stmt>,
     },
     /// `delete a[k]` (keys Some) or `delete a` / `delete scalar` (None).

@@ -117,3 +117,12 @@ fn slice_key_types_are_checked() {
     let e = rejects("global a probe begin { a[1, 2] = 1; delete a[*, \"x\"] }");
     assert!(e.contains("type mismatch for key 2 of array `a`"), "{e}");
 }
+
+#[test]
+fn unused_globals_are_warnings() {
+    let o = stap_p2("global a[10], b probe begin { }");
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    assert!(e.contains("warning: eliding unused variable `a`"), "{e}");
+    assert!(e.contains("warning: eliding unused variable `b`"), "{e}");
+}

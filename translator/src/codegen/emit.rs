@@ -422,7 +422,7 @@ impl<'p> Emitter<'p> {
             StmtKind::Continue => out.push_str(&format!("{ind}continue;\n")),
             StmtKind::Next => out.push_str(&format!("{ind}goto out;\n")),
             StmtKind::Foreach { global, slice, keys, value, sort, limit, body } => {
-                let spec = super::map::ForeachSpec { global: *global, slice, keys, value: *value, sort: *sort, limit: limit.as_ref() };
+                let spec = super::map::ForeachSpec { global: *global, slice, keys, value: *value, sort: *sort, limit: limit.as_deref() };
                 self.foreach(&spec, body, s.span, depth, out)
             }
             StmtKind::DeleteSlice { global, keys } => {

@@ -30,7 +30,7 @@ fn hist_desc(g: &Global) -> String {
         None => ("RSTAP_HIST_NONE", 0, 0, 0, "0".to_string()),
         Some(HistSpec::Log) => ("RSTAP_HIST_LOG", 0, 0, 0, "RSTAP_HIST_LOG_BUCKETS".to_string()),
         Some(HistSpec::Linear { start, stop, interval }) => {
-            let n = (stop - start + interval - 1) / interval + 2;
+            let n = ((stop as i128 - start as i128) + interval as i128 - 1) / interval as i128 + 2;
             ("RSTAP_HIST_LINEAR", start, stop, interval, n.to_string())
         }
     };

@@ -187,7 +187,8 @@ impl<'a> Elab<'a> {
     }
 
     /// `@variance(s, shift)`: the shift (a literal 0..12) only tunes the
-    /// precision of SystemTap's computation; rstap's is exact in 64 bits.
+    /// precision of SystemTap's computation; rstap computes the variance
+    /// from the count, sum and sum of squares and ignores it.
     pub fn lower_variance(&mut self, scope: &mut Scope, operand: &ast::Expr, shift: &ast::Expr, span: Span) -> Expr {
         match literal(shift) {
             Some(n) if (0..=12).contains(&n) => {}
@@ -212,7 +213,7 @@ impl<'a> Elab<'a> {
                             self.diags.error("@hist_linear needs start < stop", hist.span);
                             return zero(span);
                         }
-                        if (stop - start) / interval > 1000 {
+                        if (stop as i128 - start as i128) / interval as i128 > 1000 {
                             self.diags.error("@hist_linear would have more than 1000 buckets", hist.span);
                             return zero(span);
                         }
@@ -292,7 +293,7 @@ impl<'a> Elab<'a> {
             }
         };
         let Some(global) = self.array_global(scope, id, f.keys.len()) else { return StmtKind::Empty };
-        let limit = f.limit.as_ref().map(|e| self.lower_expr(scope, e));
+        let limit = f.limit.as_ref().map(|e| Box::new(self.lower_expr(scope, e)));
         let keys: Vec<usize> = f.keys.iter().map(|k| scope.local_for(&k.name, k.span)).collect();
         let value = f.value.as_ref().map(|v| scope.local_for(&v.name, v.span));
         let sort = match f.sort {

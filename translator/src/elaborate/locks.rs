@@ -14,6 +14,8 @@ struct Uses {
     /// global index -> written
     globals: BTreeMap<usize, bool>,
     calls: Vec<usize>,
+    /// Which globals are statistics (reading one merges every CPU's data).
+    stats: Vec<bool>,
 }
 
 impl Uses {
@@ -37,11 +39,12 @@ impl Uses {
             ExprKind::Long(_) | ExprKind::Str(_) => {}
             ExprKind::Var(v) => self.touch(*v, false),
             ExprKind::Index { global, keys } | ExprKind::In { global, keys } => {
-                self.touch_global(*global, false);
+                // `k in s` on a statistic looks at every CPU's map.
+                self.touch_global(*global, self.stats[*global]);
                 self.keys(keys);
             }
             ExprKind::InSlice { global, keys } => {
-                self.touch_global(*global, false);
+                self.touch_global(*global, self.stats[*global]);
                 keys.iter().flatten().for_each(|k| self.expr(k));
             }
             ExprKind::IndexAssign { global, keys, value, .. } => {
@@ -155,11 +158,12 @@ impl Uses {
 }
 
 pub fn compute(prog: &mut Program) {
+    let stats: Vec<bool> = prog.globals.iter().map(|g| g.ty == crate::ir::Type::Stat).collect();
     let mut funcs: Vec<Uses> = prog
         .functions
         .iter()
         .map(|f| {
-            let mut u = Uses::default();
+            let mut u = Uses { stats: stats.clone(), ..Uses::default() };
             if let FunctionBody::Script(b) = &f.body {
                 u.stmt(b, prog);
             }
@@ -184,7 +188,7 @@ pub fn compute(prog: &mut Program) {
         .bodies
         .iter()
         .map(|b| {
-            let mut u = Uses::default();
+            let mut u = Uses { stats: stats.clone(), ..Uses::default() };
             u.stmt(&b.body, prog);
             for c in u.calls.clone() {
                 let callee = funcs[c].clone();

@@ -296,16 +296,7 @@ pub fn elaborate_with<'a>(
     }
     let mut prog = e.prog;
     let diags = e.diags;
-    locks::compute(&mut prog);
-    // A global no probe uses gets no type from inference; SystemTap elides
-    // it with a warning.
-    for (i, g) in prog.globals.iter_mut().enumerate() {
-        let used = prog.probes.iter().any(|p| p.locks.iter().any(|&(x, _)| x == i));
-        if !used && g.ty == Type::Unknown {
-            diags.warning(format!("eliding unused variable `{}`", g.name), g.span);
-            g.ty = Type::Long;
-        }
-    }
+    // Unused globals are elided with a warning in `types::infer`.
     types::infer(&mut prog, diags);
     // The end-of-script dump reads globals, so its locks come after it.
     dump::add_dump_probe(&mut prog, &user_globals);

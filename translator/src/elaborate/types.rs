@@ -430,6 +430,9 @@ impl Infer<'_> {
 
 /// Settles every type in `prog`, pushing conflicts and unresolved names.
 pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
+    // A probe whose point did not resolve was never lowered, so the globals
+    // it alone uses have no types: after earlier errors, saying so is noise.
+    let earlier_errors = diags.has_errors();
     let mut sigs: Vec<(Vec<Type>, Type)> = prog
         .functions
         .iter()
@@ -498,7 +501,18 @@ pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
     for f in &prog.functions {
         unresolved(&f.locals, diags);
     }
-    for g in &prog.globals {
+    for g in prog.globals.iter_mut().filter(|_| !earlier_errors) {
+        // Declared and never used: SystemTap warns and elides it; rstap
+        // warns and keeps a long (array of long by long) that nothing uses.
+        let unused_array = g.keys.as_ref().is_some_and(|k| k.is_empty()) && g.ty == Type::Unknown;
+        if unused_array || (g.keys.is_none() && g.ty == Type::Unknown && g.init.is_none()) {
+            diags.warning(format!("eliding unused variable `{}`", g.name), g.span);
+            if unused_array {
+                g.keys = Some(vec![Type::Long]);
+            }
+            g.ty = Type::Long;
+            continue;
+        }
         if let Some(keys) = &g.keys {
             if keys.is_empty() {
                 diags.error(format!("array `{}` is never indexed, so its keys are unknown", g.name), g.span);
