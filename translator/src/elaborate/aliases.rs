@@ -192,6 +192,7 @@ impl<'a> Elab<'a> {
             .aliases
             .iter()
             .filter(|a| a.item.names.iter().any(|n| alias_matches(n, point)))
+            .filter(|a| !a.item.private || a.item.span.file == point.span.file)
             .copied()
             .collect();
         if matching.is_empty() {
@@ -206,6 +207,14 @@ impl<'a> Elab<'a> {
                         "`{family}` is neither a probe family ({}) nor a probe alias of the tapset library",
                         probes::FAMILIES.join(", ")
                     ));
+                }
+                if let Some(hidden) = self.aliases.iter().find(|a| {
+                    a.item.private && a.item.names.iter().any(|n| alias_matches(n, point))
+                }) {
+                    d = d.with_label(
+                        hidden.item.span,
+                        "this alias matches, but it is `private` to its own file",
+                    );
                 }
                 self.diags.push(d);
             }
