@@ -150,9 +150,12 @@ impl Parser {
         ))
     }
 
-    /// Precedence climbing over the binary levels >= `min`. (Not counted
-    /// against the depth cap: its own recursion is bounded by the number
-    /// of levels; every way back in goes through a counted `expr`/`unary`.)
+    /// Precedence climbing over the binary levels >= `min`. Its own
+    /// recursion is bounded by the number of levels, but each operator it
+    /// folds into the left operand makes the tree one level deeper, so
+    /// each fold counts against the depth cap (a chain `1 + 1 + ...` of
+    /// thousands of terms would otherwise build a tree that later passes
+    /// cannot walk recursively).
     fn binary<'a>(&'a self, i: &'a [Token], min: u8) -> PResult<'a, Expr> {
         let t = self.peek(i);
         let (mut i, mut lhs) = if t.is_punct("[") && min <= IN_LEVEL {
@@ -160,8 +163,12 @@ impl Parser {
         } else {
             self.unary(i)?
         };
+        let mut folds = Vec::new();
         loop {
             let t = self.peek(i);
+            if (t.is_ident("in") && min <= IN_LEVEL) || binary_op(t).is_some_and(|(level, _)| level >= min) {
+                folds.push(self.enter(t)?);
+            }
             if t.is_ident("in") && min <= IN_LEVEL {
                 let (rest, array) = self.in_array(self.advance(i))?;
                 let span = lhs.span.join(array.span);
