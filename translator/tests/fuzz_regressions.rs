@@ -41,18 +41,28 @@ fn run(text: String) -> String {
 
 /// A left-associative chain of thousands of operators used to build a
 /// tree thousands of levels deep (the parser's loop is iterative) that
-/// printing, dropping and elaborating then overflowed the stack on; each
-/// fold now counts against the parser's nesting cap.
+/// printing, dropping and elaborating then overflowed the stack on; the
+/// operators of one statement are now capped.
 #[test]
 fn long_operator_chains_are_capped() {
     for op in [" + 1", " . \"a\"", " && 1", " < 1"] {
         let text = format!("probe begin {{ x = 1{} }}", op.repeat(5000));
         let out = run(text);
-        assert!(out.contains("nesting too deep"), "{op}: {out}");
+        assert!(out.contains("expression too long"), "{op}: {out}");
     }
-    // Within the cap, the same shapes elaborate.
-    let out = run(format!("probe begin {{ x = 1{} }}", " + 1".repeat(900)));
-    assert!(!out.contains("error"), "{out}");
+    // Parenthesised chains inside chains count too.
+    let level = format!("(1{} + ", " + 1".repeat(100));
+    let out = run(format!("probe begin {{ x = {}1{} }}", level.repeat(900), ")".repeat(900)));
+    assert!(out.contains("expression too long"), "{}", &out[..out.len().min(300)]);
+    // Within the caps, the deepest shapes elaborate: a chain at the
+    // operator cap whose first operand is nested to the depth cap.
+    let nested = format!("{}1{}", "(1 + ".repeat(990), ")".repeat(990));
+    let out = run(format!("probe begin {{ x = {nested}{} }}", " + 1".repeat(1000)));
+    assert!(!out.contains("error"), "{}", &out[..out.len().min(300)]);
+    // Separate statements have their own counts.
+    let stmt = format!("x = 1{}\n", " + 1".repeat(1500));
+    let out = run(format!("probe begin {{ {} }}", stmt.repeat(3)));
+    assert!(!out.contains("error"), "{}", &out[..out.len().min(300)]);
 }
 
 /// Trees as deep as the cap allows, of each recursive shape.
@@ -66,9 +76,17 @@ fn deepest_trees_elaborate() {
         format!("probe begin {{ {}x = 1 }}", "if (1) ".repeat(n)),
         format!("probe begin {{ {}x = 1{} }}", "{ ".repeat(n), " }".repeat(n)),
         format!("probe begin {{ x = {}1{} }}", "(".repeat(n), ")".repeat(n)),
+        // The tallest tree the caps allow: calls to the depth cap around a
+        // chain at the operator cap.
+        format!(
+            "function f(a) {{ return a }} probe begin {{ x = {}1{}{} }}",
+            "f(".repeat(n),
+            " + 1".repeat(1999),
+            ")".repeat(n)
+        ),
     ];
     for c in cases {
         let out = run(c.clone());
-        assert!(!out.contains("panicked"), "{}: {out}", &c[..60]);
+        assert!(!out.contains("error"), "{}: {}", &c[..60], &out[..out.len().min(300)]);
     }
 }

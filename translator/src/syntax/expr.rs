@@ -153,9 +153,9 @@ impl Parser {
     /// Precedence climbing over the binary levels >= `min`. Its own
     /// recursion is bounded by the number of levels, but each operator it
     /// folds into the left operand makes the tree one level deeper, so
-    /// each fold counts against the depth cap (a chain `1 + 1 + ...` of
-    /// thousands of terms would otherwise build a tree that later passes
-    /// cannot walk recursively).
+    /// the folds of one statement are counted against `MAX_FOLDS` (a
+    /// chain `1 + 1 + ...` of thousands of terms would otherwise build a
+    /// tree that later passes cannot walk recursively).
     fn binary<'a>(&'a self, i: &'a [Token], min: u8) -> PResult<'a, Expr> {
         let t = self.peek(i);
         let (mut i, mut lhs) = if t.is_punct("[") && min <= IN_LEVEL {
@@ -163,14 +163,11 @@ impl Parser {
         } else {
             self.unary(i)?
         };
-        let mut folds = Vec::new();
         loop {
             let t = self.peek(i);
-            if (t.is_ident("in") && min <= IN_LEVEL) || binary_op(t).is_some_and(|(level, _)| level >= min) {
-                folds.push(self.enter(t)?);
-            }
             if t.is_ident("in") && min <= IN_LEVEL {
                 let (rest, array) = self.in_array(self.advance(i))?;
+                self.count_fold(t)?;
                 let span = lhs.span.join(array.span);
                 lhs = mk(
                     ExprKind::In {
@@ -189,6 +186,7 @@ impl Parser {
             // Levels above `in` bind their right operand tighter; `in`'s
             // left operand is a comparison, so `a == b in c` is `(a == b) in c`.
             let (rest, rhs) = self.binary(self.advance(i), level + 1)?;
+            self.count_fold(t)?;
             let span = lhs.span.join(rhs.span);
             lhs = mk(
                 ExprKind::Binary {
