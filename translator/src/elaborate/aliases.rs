@@ -61,6 +61,11 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     pi == p.len()
 }
 
+/// The `never` probe point: resolves, but never fires.
+fn is_never(point: &ProbePoint) -> bool {
+    matches!(point.components.as_slice(), [c] if c.name == "never" && c.arg.is_none())
+}
+
 fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
     name.components.len() == point.components.len()
         && name.components.iter().zip(&point.components).all(|(n, p)| {
@@ -73,6 +78,13 @@ impl<'a> Elab<'a> {
     /// suffix that resolves ends the list: later points are not tried.
     pub fn expand_probe(&mut self, probe: &'a ast::Probe) {
         for point in &probe.points {
+            if is_never(point) {
+                // `never`: no probe, but the body is still checked (and
+                // the functions it calls still exist), as in SystemTap.
+                self.lower_probe_body(probe, &[], &[], &[]);
+                self.prog.bodies.pop();
+                continue;
+            }
             let mut out = Vec::new();
             self.expand_point(point, &[], &[], &[], 0, &mut out);
             let resolved = !out.is_empty();
@@ -156,6 +168,9 @@ impl<'a> Elab<'a> {
         depth: usize,
         out: &mut Vec<Expanded<'a>>,
     ) {
+        if is_never(point) {
+            return;
+        }
         let mut conditions = conditions.to_vec();
         if let Some(c) = &point.condition {
             conditions.push(c);
