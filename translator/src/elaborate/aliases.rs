@@ -36,6 +36,11 @@ struct Expanded<'a> {
     site: Option<crate::probes::dwarf::DwarfSite>,
 }
 
+/// The `never` probe point: resolves, but never fires.
+fn is_never(point: &ProbePoint) -> bool {
+    matches!(point.components.as_slice(), [c] if c.name == "never" && c.arg.is_none())
+}
+
 fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
     name.components.len() == point.components.len()
         && name.components.iter().zip(&point.components).all(|(n, p)| {
@@ -48,6 +53,13 @@ impl<'a> Elab<'a> {
     /// suffix that resolves ends the list: later points are not tried.
     pub fn expand_probe(&mut self, probe: &'a ast::Probe) {
         for point in &probe.points {
+            if is_never(point) {
+                // `never`: no probe, but the body is still checked (and
+                // the functions it calls still exist), as in SystemTap.
+                self.lower_probe_body(probe, &[], &[], &[]);
+                self.prog.bodies.pop();
+                continue;
+            }
             let mut out = Vec::new();
             self.expand_point(point, &[], &[], &[], 0, &mut out);
             let resolved = !out.is_empty();
@@ -137,6 +149,9 @@ impl<'a> Elab<'a> {
         depth: usize,
         out: &mut Vec<Expanded<'a>>,
     ) {
+        if is_never(point) {
+            return;
+        }
         let mut conditions = conditions.to_vec();
         if let Some(c) = &point.condition {
             conditions.push(c);
@@ -191,6 +206,7 @@ impl<'a> Elab<'a> {
             .aliases
             .iter()
             .filter(|a| a.item.names.iter().any(|n| alias_matches(n, point)))
+            .filter(|a| !a.item.private || a.item.span.file == point.span.file)
             .copied()
             .collect();
         if matching.is_empty() {
@@ -205,6 +221,14 @@ impl<'a> Elab<'a> {
                         "`{family}` is neither a probe family ({}) nor a probe alias of the tapset library",
                         probes::FAMILIES.join(", ")
                     ));
+                }
+                if let Some(hidden) = self.aliases.iter().find(|a| {
+                    a.item.private && a.item.names.iter().any(|n| alias_matches(n, point))
+                }) {
+                    d = d.with_label(
+                        hidden.item.span,
+                        "this alias matches, but it is `private` to its own file",
+                    );
                 }
                 self.diags.push(d);
             }

@@ -240,6 +240,17 @@ pub fn elaborate_with<'a>(
                         e.functions.insert(&f.name.name, Def { item: f, from_tapset });
                     }
                     ast::Item::Global(g) => {
+                        if let Some(prev) = e.globals.get(g.name.name.as_str()) {
+                            if !prev.from_tapset && !from_tapset {
+                                e.diags.push(
+                                    crate::diag::Diagnostic::error(
+                                        format!("global `{}` is declared twice", g.name.name),
+                                        Some(g.name.span),
+                                    )
+                                    .with_label(prev.item.name.span, "first declared here"),
+                                );
+                            }
+                        }
                         e.globals.insert(&g.name.name, Def { item: g, from_tapset });
                     }
                     ast::Item::Alias(a) => e.aliases.push(Def { item: a, from_tapset }),

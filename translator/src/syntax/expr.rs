@@ -150,9 +150,12 @@ impl Parser {
         ))
     }
 
-    /// Precedence climbing over the binary levels >= `min`. (Not counted
-    /// against the depth cap: its own recursion is bounded by the number
-    /// of levels; every way back in goes through a counted `expr`/`unary`.)
+    /// Precedence climbing over the binary levels >= `min`. Its own
+    /// recursion is bounded by the number of levels, but each operator it
+    /// folds into the left operand makes the tree one level deeper, so
+    /// the folds of one statement are counted against `MAX_FOLDS` (a
+    /// chain `1 + 1 + ...` of thousands of terms would otherwise build a
+    /// tree that later passes cannot walk recursively).
     fn binary<'a>(&'a self, i: &'a [Token], min: u8) -> PResult<'a, Expr> {
         let t = self.peek(i);
         let (mut i, mut lhs) = if t.is_punct("[") && min <= IN_LEVEL {
@@ -164,6 +167,7 @@ impl Parser {
             let t = self.peek(i);
             if t.is_ident("in") && min <= IN_LEVEL {
                 let (rest, array) = self.in_array(self.advance(i))?;
+                self.count_fold(t)?;
                 let span = lhs.span.join(array.span);
                 lhs = mk(
                     ExprKind::In {
@@ -182,6 +186,7 @@ impl Parser {
             // Levels above `in` bind their right operand tighter; `in`'s
             // left operand is a comparison, so `a == b in c` is `(a == b) in c`.
             let (rest, rhs) = self.binary(self.advance(i), level + 1)?;
+            self.count_fold(t)?;
             let span = lhs.span.join(rhs.span);
             lhs = mk(
                 ExprKind::Binary {

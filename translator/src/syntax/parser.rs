@@ -36,6 +36,11 @@ pub const MAX_ERRORS: usize = 20;
 /// Deepest nesting of blocks, statements and expressions accepted.
 pub const MAX_DEPTH: usize = 1000;
 
+/// Binary operators in one statement (or probe point condition): with
+/// `MAX_DEPTH`, this bounds how deep an expression tree can get, since
+/// the operator loop builds left-nested trees without recursing.
+pub const MAX_FOLDS: usize = 2000;
+
 pub type Input<'a> = &'a [Token];
 pub type PResult<'a, T> = IResult<Input<'a>, T, PError>;
 
@@ -95,6 +100,8 @@ pub fn is_keyword(name: &str) -> bool {
 /// through the nom functions).
 pub struct Parser {
     pub(super) depth: Cell<usize>,
+    /// Binary operators folded so far in the current statement.
+    pub(super) folds: Cell<usize>,
     pub(super) eof: Token,
     stack: super::StackProbe,
     /// Set when the stack budget ran out: the result is to be discarded.
@@ -114,6 +121,7 @@ impl Parser {
     pub fn new(eof: Token, stack: super::StackProbe) -> Parser {
         Parser {
             depth: Cell::new(0),
+            folds: Cell::new(0),
             eof,
             stack,
             stack_exceeded: Cell::new(false),
@@ -161,6 +169,25 @@ impl Parser {
             span: t.span,
             labels: Vec::new(),
         }))
+    }
+
+    /// Counts one binary operator of the current statement.
+    pub(super) fn count_fold(&self, t: &Token) -> Result<(), nom::Err<PError>> {
+        let f = self.folds.get() + 1;
+        if f > MAX_FOLDS {
+            return self.error(t, format!("expression too long (more than {} operators in one statement)", MAX_FOLDS));
+        }
+        self.folds.set(f);
+        Ok(())
+    }
+
+    /// Runs `f` with its own operator count (a statement or condition),
+    /// restoring the enclosing one afterwards.
+    pub(super) fn own_folds<T>(&self, f: impl FnOnce() -> T) -> T {
+        let saved = self.folds.replace(0);
+        let r = f();
+        self.folds.set(saved);
+        r
     }
 
     pub(super) fn enter(&self, t: &Token) -> Result<DepthGuard<'_>, nom::Err<PError>> {
@@ -653,7 +680,7 @@ impl Parser {
         let mut condition = None;
         if self.peek(i).is_ident("if") {
             let (rest, open) = self.expect(self.advance(i), "(", "after `if` in a probe point")?;
-            let (rest, cond) = self.expr(rest)?;
+            let (rest, cond) = self.own_folds(|| self.expr(rest))?;
             let (rest, _) = self.expect_close(rest, ")", open, "probe point condition")?;
             condition = Some(Box::new(cond));
             i = rest;

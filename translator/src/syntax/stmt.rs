@@ -51,6 +51,10 @@ impl Parser {
     }
 
     pub(super) fn stmt<'a>(&'a self, i: &'a [super::lexer::Token]) -> PResult<'a, Stmt> {
+        self.own_folds(|| self.stmt_here(i))
+    }
+
+    fn stmt_here<'a>(&'a self, i: &'a [super::lexer::Token]) -> PResult<'a, Stmt> {
         let t = self.peek(i);
         let _guard = self.enter(t)?;
         let start = t.span;
