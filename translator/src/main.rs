@@ -118,5 +118,14 @@ fn main() {
         no_cache: a.disable_cache,
         listing,
     };
-    std::process::exit(driver::run(&opts));
+    // The passes recurse over the script's tree; its depth is capped, and a
+    // large stack keeps the deepest legal script far from the limit.
+    let code = match std::thread::Builder::new().stack_size(64 << 20).spawn(move || driver::run(&opts)) {
+        Ok(t) => t.join().unwrap_or(1),
+        Err(e) => {
+            eprintln!("ERROR: cannot start the translator thread: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
 }

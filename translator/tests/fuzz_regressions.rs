@@ -2,7 +2,9 @@
 //! crashing passes 1-2, each run the way the fuzz target runs them: parse
 //! as a script, elaborate with rstap's tapsets and no kernel symbols,
 //! render the diagnostics. Each must finish without a panic or a stack
-//! overflow (on an 8 MiB stack, like `stap`'s main thread).
+//! overflow on an 8 MiB stack in a release build (debug builds use
+//! several times more stack per frame, so they get 32 MiB); `stap` itself
+//! runs the passes on a 64 MiB thread.
 
 use rstap::diag::{render, Diagnostics, SourceMap};
 use rstap::elaborate::{elaborate, ElabOptions};
@@ -13,7 +15,7 @@ use std::path::Path;
 /// Passes 1-2 on `text`; returns the rendered diagnostics.
 fn run(text: String) -> String {
     std::thread::Builder::new()
-        .stack_size(8 << 20)
+        .stack_size(if cfg!(debug_assertions) { 32 << 20 } else { 8 << 20 })
         .spawn(move || {
             let opts = ParseOptions { guru: true, ..ParseOptions::default() };
             let mut sources = SourceMap::new();
