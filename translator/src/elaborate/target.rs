@@ -316,7 +316,7 @@ impl<'a> Elab<'a> {
         let vars = di.variables(site.die, site.pc).map_err(|e| e.to_string())?;
         let var = match vars.iter().find(|v| v.name == name) {
             Some(v) => v.clone(),
-            None => match di.global_variable(name, None).map_err(|e| e.to_string())? {
+            None => match self.global_var(di, name)? {
                 Some(g) => g,
                 None => {
                     let alts: Vec<String> = vars.iter().map(|v| format!("${}", v.name)).collect();
@@ -338,6 +338,16 @@ impl<'a> Elab<'a> {
         let (b, st) = self.location_base(&var.location, ty, di, name)?;
         let b = if global { relocate(di, b)? } else { b };
         Ok((b, ty, st))
+    }
+
+    /// `DebugInfo::global_variable(name)`, remembered.
+    fn global_var(&mut self, di: &dyn DebugInfo, name: &str) -> R<Option<crate::debuginfo::Variable>> {
+        if let Some(v) = self.global_vars.get(name) {
+            return Ok(v.clone());
+        }
+        let v = di.global_variable(name, None).map_err(|e| e.to_string())?;
+        self.global_vars.insert(name.to_string(), v.clone());
+        Ok(v)
     }
 
     fn location_base(&self, loc: &VarLocation, ty: TypeId, di: &dyn DebugInfo, name: &str) -> R<(TargetBase, Cur)> {
