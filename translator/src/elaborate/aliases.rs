@@ -87,6 +87,7 @@ impl<'a> Elab<'a> {
                 let body = match groups.get(&key) {
                     _ if x.site.is_some() => {
                         self.site = x.site.clone();
+                        self.undefined_targets.clear();
                         let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue);
                         self.site = None;
                         b

@@ -91,7 +91,10 @@ impl<'a> Elab<'a> {
     /// the same text are not errors).
     pub fn lower_defined(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
         let before = self.diags.list.len();
+        // Errors must show here even for texts already found undefined.
+        let saved = std::mem::take(&mut self.undefined_targets);
         let _ = self.lower_expr(scope, inner);
+        self.undefined_targets = saved;
         let ok = self.diags.list.len() == before;
         self.diags.list.truncate(before);
         if !ok {
@@ -193,6 +196,9 @@ impl<'a> Elab<'a> {
     fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {
         if t.pretty > 0 {
             return Err(format!("pretty-printing target variables (`{text}`) is not supported by rstap yet"));
+        }
+        if let (ast::TargetBase::Var(id), None) = (&t.base, &self.site) {
+            return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
         }
         let Some(di) = self.debuginfo else {
             return Err(format!("cannot resolve `{text}`: {}", self.debuginfo_missing));
