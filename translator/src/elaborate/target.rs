@@ -175,11 +175,7 @@ impl<'a> Elab<'a> {
                 pretty: 0,
             };
             let shown = format!("${name}");
-            let r = if site.ret && name != "return" {
-                Err(String::new())
-            } else {
-                self.target_access(scope, &t, &shown)
-            };
+            let r = self.target_access(scope, &t, &shown);
             match r {
                 Ok(acc) if acc.fin == TargetFinal::Address => pieces.push(FormatPiece::Text(format!("{sep}{name}={{...}}"))),
                 Ok(acc) => {
@@ -300,7 +296,13 @@ impl<'a> Elab<'a> {
                 Cur::Address => TargetFinal::Load(TargetRead { size, signed, bitfield }),
             }
         };
-        Ok(TargetAccess { base, steps, fin, text: text.to_string() })
+        // In a .return probe every `$name` but `$return` and globals reads
+        // the registers saved at entry.
+        let entry_regs = match (&t.base, &self.site) {
+            (ast::TargetBase::Var(id), Some(site)) => site.ret && id.name != "return" && matches!(base, TargetBase::Program(_)),
+            _ => false,
+        };
+        Ok(TargetAccess { base, steps, fin, text: text.to_string(), entry_regs })
     }
 
     /// `$name` / `$return` at the current site.
@@ -335,11 +337,7 @@ impl<'a> Elab<'a> {
             },
         };
         let global = var.kind == crate::debuginfo::VarKind::Global;
-        if site.ret && !global {
-            return Err(format!(
-                "`${name}` in a .return probe needs its value at entry (@entry), which rstap does not support yet"
-            ));
-        }
+
         let ty = var.type_id.ok_or_else(|| format!("`${name}` has no type in the debuginfo"))?;
         let (b, st) = self.location_base(&var.location, ty, di, name)?;
         let b = if global { relocate(di, b)? } else { b };
