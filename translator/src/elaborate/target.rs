@@ -310,8 +310,8 @@ impl<'a> Elab<'a> {
         let Some(site) = self.site.clone() else {
             return Err(format!("target variable `${name}` is only available in kernel.function probes"));
         };
-        if name.starts_with('$') {
-            return Err(format!("`$${}` is not supported by rstap yet", &name[1..]));
+        if let Some(list) = name.strip_prefix('$') {
+            return Err(format!("`$${list}` cannot be followed by `->` or `[]`"));
         }
         if name == "return" {
             if !site.ret {
