@@ -234,3 +234,10 @@ fn defined_is_per_probe_and_repeatable() {
     // vfs_read: $count defined; vfs_write: not.
     assert_eq!(longs, vec![0, 0, 1, 0, 0, 0]);
 }
+
+#[test]
+fn pretty_printing_is_sprintf() {
+    let p = elab(r#"probe kernel.function("vfs_read") { println($file->f_path$) }"#).unwrap();
+    let text = format!("{:?}", p.bodies[0].body);
+    assert!(text.contains(r#"Text("{")"#) && text.contains(r#"Text(".mnt=")"#) && text.contains(r#"Text(", .dentry=")"#), "{text}");
+}

@@ -106,6 +106,9 @@ impl<'a> Elab<'a> {
     /// A target expression as an IR node, or an error and a 0.
     pub fn lower_target(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
         let text = self.sources.snippet(span).to_string();
+        if t.pretty > 0 {
+            return self.lower_pretty(scope, t, span);
+        }
         if let ast::TargetBase::Var(id) = &t.base {
             if let Some(which) = id.name.strip_prefix('$') {
                 if t.chain.is_empty() && !t.addr_of {
@@ -190,8 +193,68 @@ impl<'a> Elab<'a> {
     }
 
     fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {
+        self.target_access_typed(scope, t, text).map(|(a, _)| a)
+    }
+
+    /// `$var$` / `$var$$`: a string. Scalars and pointers print in hex; a
+    /// struct or union prints its members one level deep
+    /// (`{.a=0x1, .b={...}}`), arrays as `[...]`.
+    fn lower_pretty(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
+        use crate::ir::FormatPiece;
+        let text = self.sources.snippet(span).to_string();
+        let plain = ast::TargetExpr { pretty: 0, ..t.clone() };
+        let conv = |arg: usize| FormatPiece::Conv { arg, flags: "#".into(), width: None, precision: None, conv: 'x' };
+        let (acc, ty) = match self.target_access_typed(scope, &plain, &text) {
+            Ok(x) => x,
+            Err(msg) => {
+                if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
+                    self.diags.error(msg, span);
+                }
+                return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
+            }
+        };
+        let mut pieces = Vec::new();
+        let mut args = Vec::new();
+        let info = self.debuginfo.and_then(|di| types::strip(di, ty).ok().flatten());
+        match (&acc.fin, info.map(|i| i.kind)) {
+            (TargetFinal::Address, Some(TypeKind::Struct { members } | TypeKind::Union { members })) => {
+                pieces.push(FormatPiece::Text("{".into()));
+                let mut first = true;
+                for m in members {
+                    let Some(name) = m.name.clone() else { continue };
+                    pieces.push(FormatPiece::Text(format!("{}.{name}=", if first { "" } else { ", " })));
+                    first = false;
+                    let mut sub = plain.clone();
+                    sub.chain.push(ast::TargetComponent::Field(ast::Ident { name, span }));
+                    match self.target_access_typed(scope, &sub, &text) {
+                        Ok((a, _)) if a.fin != TargetFinal::Address => {
+                            pieces.push(conv(args.len()));
+                            args.push(long(ExprKind::Target(Box::new(a)), span));
+                        }
+                        Ok((_, mty)) => {
+                            let arr = self
+                                .debuginfo
+                                .and_then(|di| types::strip(di, mty).ok().flatten())
+                                .is_some_and(|i| matches!(i.kind, TypeKind::Array { .. }));
+                            pieces.push(FormatPiece::Text(if arr { "[...]" } else { "{...}" }.into()));
+                        }
+                        Err(_) => pieces.push(FormatPiece::Text("?".into())),
+                    }
+                }
+                pieces.push(FormatPiece::Text("}".into()));
+            }
+            (TargetFinal::Address, _) => pieces.push(FormatPiece::Text("[...]".into())),
+            _ => {
+                pieces.push(conv(0));
+                args.push(long(ExprKind::Target(Box::new(acc)), span));
+            }
+        }
+        Expr { kind: ExprKind::Format { pieces, args, to_string: true }, ty: Type::String, span }
+    }
+
+    fn target_access_typed(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<(TargetAccess, TypeId)> {
         if t.pretty > 0 {
-            return Err(format!("pretty-printing target variables (`{text}`) is not supported by rstap yet"));
+            return Err(format!("`{text}`: pretty-printing cannot be nested"));
         }
         if let (ast::TargetBase::Var(id), None) = (&t.base, &self.site) {
             return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
@@ -302,7 +365,7 @@ impl<'a> Elab<'a> {
             (ast::TargetBase::Var(id), Some(site)) => site.ret && id.name != "return" && matches!(base, TargetBase::Program(_)),
             _ => false,
         };
-        Ok(TargetAccess { base, steps, fin, text: text.to_string(), entry_regs })
+        Ok((TargetAccess { base, steps, fin, text: text.to_string(), entry_regs }, cur_ty))
     }
 
     /// `$name` / `$return` at the current site.
