@@ -24,11 +24,16 @@
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/percpu.h>
+#include <linux/math64.h>
+#include <linux/log2.h>
+#include <linux/bitops.h>
 
 #include "rstap_config.h"
 #include "rstap_transport.h"
 #include "rstap_context.h"
 #include "rstap_ops.h"
+#include "rstap_stat.h"
+#include "rstap_map.h"
 #include "rstap_deref.h"
 
 #endif /* RSTAP_RUNTIME_H */

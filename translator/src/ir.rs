@@ -12,6 +12,9 @@ pub enum Type {
     Unknown,
     Long,
     String,
+    /// A statistic (the value of a global used with `<<<`); never the type
+    /// of an expression.
+    Stat,
 }
 
 impl Type {
@@ -20,6 +23,7 @@ impl Type {
             Type::Unknown => "unknown",
             Type::Long => "long",
             Type::String => "string",
+            Type::Stat => "statistic",
         }
     }
 }
@@ -44,9 +48,49 @@ pub struct Embedded {
 #[derive(Debug, Clone)]
 pub struct Global {
     pub name: String,
+    /// The value type: of the scalar, or of each array element.
     pub ty: Type,
     pub init: Option<Init>,
     pub span: Span,
+    /// An associative array: the type of each key (None: a scalar).
+    pub keys: Option<Vec<Type>>,
+    /// `global a[N]`: maximum entries (default MAXMAPENTRIES).
+    pub max_entries: Option<u64>,
+    /// `global a%[N]`: evict the oldest entry when full.
+    pub wrap: bool,
+    /// The histogram `@hist_*` reads from this statistic, if any.
+    pub hist: Option<HistSpec>,
+    /// Whether any probe or function reads the value (for the end-of-script
+    /// dump of globals that are only written).
+    pub read: bool,
+}
+
+impl Global {
+    pub fn scalar(name: &str, ty: Type, init: Option<Init>, span: Span) -> Global {
+        Global { name: name.to_string(), ty, init, span, keys: None, max_entries: None, wrap: false, hist: None, read: false }
+    }
+
+    pub fn is_array(&self) -> bool {
+        self.keys.is_some()
+    }
+}
+
+/// The buckets of a statistic's histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistSpec {
+    Log,
+    Linear { start: i64, stop: i64, interval: i64 },
+}
+
+pub use crate::syntax::ast::StatOp;
+
+/// How a foreach orders its iterations: by the value (column 0) or by key
+/// N (1-based); statistic values sort by `stat` (default @count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: usize,
+    pub ascending: bool,
+    pub stat: StatOp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +177,29 @@ pub enum StmtKind {
         step: Option<Expr>,
         body: Box<Stmt>,
     },
+    /// `foreach ([k1, k2] in a)`, `foreach (v = [k] in a- limit 5)`: the
+    /// keys and value are bound to locals of the body.
+    Foreach {
+        global: usize,
+        /// `foreach (k in a[*, 5])`: one entry per key, None for `*`
+        /// (empty: no slice).
+        slice: Vec<Option<Expr>>,
+        keys: Vec<usize>,
+        value: Option<usize>,
+        sort: Option<Sort>,
+        limit: Option<Box<Expr>>,
+        body: Box<Stmt>,
+    },
+    /// `delete a[k]` (keys Some) or `delete a` / `delete scalar` (None).
+    Delete {
+        global: usize,
+        keys: Option<Vec<Expr>>,
+    },
+    /// `delete a[*, k]`: every element matching the keys that are given.
+    DeleteSlice {
+        global: usize,
+        keys: Vec<Option<Expr>>,
+    },
     Break,
     Continue,
     /// Leave the probe handler.
@@ -141,6 +208,14 @@ pub enum StmtKind {
     /// `%{ %}` inside a body (guru mode).
     Embedded(String),
     Empty,
+    /// `try { body } catch (var) { catch_body }`: a run-time error in
+    /// `body` abandons it and runs `catch_body` with the message in the
+    /// local `catch_var` (a string). See `codegen::try_catch`.
+    Try {
+        body: Box<Stmt>,
+        catch_var: Option<usize>,
+        catch_body: Box<Stmt>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +269,53 @@ pub enum ExprKind {
         cond: Box<Expr>,
         then: Box<Expr>,
         els: Box<Expr>,
+    },
+    /// `a[k1, k2]`: an element of an array (0 or "" when missing).
+    Index {
+        global: usize,
+        keys: Vec<Expr>,
+    },
+    /// `a[k] = value`, `a[k] op= value`.
+    IndexAssign {
+        global: usize,
+        keys: Vec<Expr>,
+        op: Option<BinaryOp>,
+        value: Box<Expr>,
+    },
+    /// `a[k]++` and friends.
+    IndexIncDec {
+        global: usize,
+        keys: Vec<Expr>,
+        increment: bool,
+        prefix: bool,
+    },
+    /// `[k1, k2] in a`
+    In {
+        global: usize,
+        keys: Vec<Expr>,
+    },
+    /// `[*, k] in a`: whether any element matches the keys given.
+    InSlice {
+        global: usize,
+        keys: Vec<Option<Expr>>,
+    },
+    /// `s <<< value` (keys empty) or `s[k] <<< value`.
+    Accumulate {
+        global: usize,
+        keys: Vec<Expr>,
+        value: Box<Expr>,
+    },
+    /// `@count(s)`, `@avg(s[k])`, ...
+    Stat {
+        op: StatOp,
+        global: usize,
+        keys: Vec<Expr>,
+    },
+    /// `print(@hist_log(s))`: the histogram of the global's `hist`.
+    PrintHist {
+        global: usize,
+        keys: Vec<Expr>,
+        newline: bool,
     },
     /// print/printf/println/printd: to the output; sprintf and friends
     /// (`to_string`): a string value.

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod driver;
 pub mod driver_dwarf;
 pub mod elaborate;
+pub mod glob;
 pub mod ir;
 pub mod ir_target;
 pub mod probes;

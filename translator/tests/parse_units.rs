@@ -5,7 +5,8 @@
 
 use rstap::diag::{render, Diagnostics, SourceMap};
 use rstap::syntax::ast::{ExprKind, Item, StmtKind};
-use rstap::syntax::preprocess::{glob_match, version_cmp};
+use rstap::glob::glob_match;
+use rstap::syntax::preprocess::version_cmp;
 use rstap::syntax::{ast, parse_text, print_expr, print_file, Macros, ParseOptions};
 use std::cmp::Ordering;
 

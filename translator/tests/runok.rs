@@ -1,14 +1,16 @@
-//! testsuite/runok: scripts that must build and run in the qemu testbed
-//! with exactly the expected output.
+//! testsuite/runok and guru-examples: scripts that must build and run in
+//! the qemu testbed with exactly the expected output.
 //!
-//! Each `testsuite/runok/NAME.stp` has `NAME.out` (expected stdout, exact)
+//! Each `testsuite/runok/NAME.stp` (and `guru-examples/NAME.stp`, built
+//! with `-g`) has `NAME.out` (expected stdout, exact)
 //! and optionally `NAME.err` (expected stderr, exact), `NAME.status`
 //! (expected exit status, default 0), `NAME.cmd` (a `-c` command run in the
 //! guest) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
 //! `-g` or `-DMAXACTION=10`). Every script is built with the real `stap`
 //! binary (`-p4`, against the testbed kernel), then all of them run in ONE
 //! guest boot with the real `staprun`. In `.err`, `{N}` stands for any
-//! number (a count that depends on timing); a missing `.out` leaves stdout
+//! number (a count that depends on timing); `NAME.only` holds a kernel
+//! release prefix the script is limited to (DWARF scripts: `6.1.`); a missing `.out` leaves stdout
 //! unchecked (for scripts whose output is cut by design). Set RSTAP_BLESS=1 to write the
 //! expected files from what the run printed (then read them before
 //! committing: they are the specification).
@@ -16,14 +18,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rstap::vm::{self, GuestJob, RunOptions};
+use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 
-fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testsuite/runok")
-}
+/// The suites: directory, module name prefix, flags every script gets.
+const SUITES: &[(&str, &str, &[&str])] = &[("testsuite/runok", "runok", &[]), ("guru-examples", "guru", &["-g"])];
 
 struct Case {
     name: String,
+    dir: PathBuf,
+    module: String,
     ko: PathBuf,
     cmd: Option<String>,
 }
@@ -72,31 +75,56 @@ fn matches_with_numbers(pattern: &str, text: &str) -> bool {
     rest.is_empty()
 }
 
+/// The kernel lines every script runs on: Debian 12's default cloud
+/// kernel (6.1) and its 6.12 backport line.
+const FLAVOURS: &[Option<&str>] = &[None, Some("6.12-cloud-amd64")];
+
 #[test]
 fn runok_suite() {
-    let tb = vm::setup(false).expect("testbed setup");
-    let dir = suite_dir();
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("testsuite/runok")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "stp"))
-        .collect();
-    scripts.sort();
+    let mut failures = Vec::new();
+    for flavour in FLAVOURS {
+        let opts = SetupOptions { flavour: flavour.map(String::from), ..Default::default() };
+        let tb = vm::setup_with(&opts).expect("testbed setup");
+        failures.extend(run_suite(&tb).into_iter().map(|f| format!("[{}] {f}", tb.release)));
+    }
+    assert!(failures.is_empty(), "{} runok failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// Builds every script for `tb`'s kernel, runs them all in one boot, and
+/// returns what differed from the expected files.
+fn run_suite(tb: &Testbed) -> Vec<String> {
+    let mut scripts: Vec<(PathBuf, &str, &[&str])> = Vec::new();
+    for (dir, prefix, flags) in SUITES {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "stp"))
+            .collect();
+        assert!(!found.is_empty(), "no scripts in {}", dir.display());
+        found.sort();
+        // NAME.only holds a release prefix: the script runs only there
+        // (DWARF scripts need that kernel's -dbg package).
+        found.retain(|p| read_opt(&p.with_extension("only")).is_none_or(|o| tb.release.starts_with(o.trim())));
+        scripts.extend(found.into_iter().map(|p| (p, *prefix, *flags)));
+    }
     // RSTAP_RUNOK_ONLY=a,b runs only the scripts whose names contain a or b.
     if let Ok(only) = std::env::var("RSTAP_RUNOK_ONLY") {
         let pats: Vec<&str> = only.split(',').filter(|p| !p.is_empty()).collect();
-        scripts.retain(|s| pats.iter().any(|p| s.file_stem().is_some_and(|n| n.to_string_lossy().contains(p))));
+        scripts.retain(|(s, _, _)| pats.iter().any(|p| s.file_stem().is_some_and(|n| n.to_string_lossy().contains(p))));
     }
-    assert!(!scripts.is_empty(), "no runok scripts");
     let work = tempfile::tempdir().unwrap();
     let mut cases = Vec::new();
     let mut failures = Vec::new();
-    for s in &scripts {
+    for (s, prefix, suite_flags) in &scripts {
         let name = s.file_stem().unwrap().to_string_lossy().to_string();
-        let module = format!("runok_{}", name.replace('-', "_"));
-        let flags: Vec<String> = read_opt(&s.with_extension("flags"))
-            .map(|f| f.split_whitespace().map(String::from).collect())
-            .unwrap_or_default();
+        let module = format!("{prefix}_{}", name.replace('-', "_"));
+        let mut flags: Vec<String> = suite_flags.iter().map(|f| f.to_string()).collect();
+        flags.extend(
+            read_opt(&s.with_extension("flags"))
+                .map(|f| f.split_whitespace().map(String::from).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
         // Scripts run from the work directory by file name, so that error
         // locations read `NAME.stp:LINE:COL` wherever the checkout is.
         let script_name = format!("{name}.stp");
@@ -118,7 +146,9 @@ fn runok_suite() {
         }
         cases.push(Case {
             name,
+            dir: s.parent().unwrap().to_path_buf(),
             ko: work.path().join(format!("{module}.ko")),
+            module,
             cmd: read_opt(&s.with_extension("cmd")).map(|c| c.trim().to_string()),
         });
     }
@@ -126,24 +156,23 @@ fn runok_suite() {
     let jobs: Vec<GuestJob> = cases
         .iter()
         .map(|c| {
-            let ko = format!("{}.ko", c.name.replace('-', "_"));
+            let ko = format!("{}.ko", c.module);
             let mut argv = vec!["./staprun".to_string()];
             if let Some(cmd) = &c.cmd {
                 argv.push("-c".into());
                 argv.push(cmd.clone());
             }
-            argv.push(format!("runok_{ko}"));
-            GuestJob {
-                files: vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), format!("runok_{ko}"))],
-                argv,
-            }
+            argv.push(ko.clone());
+            GuestJob { files: vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), ko)], argv }
         })
         .collect();
     let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(900), live: false };
-    let results = vm::run_jobs(&tb, &jobs, &opts).expect("guest run");
+    // One hung script must not cost the whole batch.
+    let limits = JobLimits { per_job: Some(std::time::Duration::from_secs(60)) };
+    let (results, _) = vm::run_jobs_limited(tb, &jobs, &opts, &limits).expect("guest run");
     let bless = std::env::var_os("RSTAP_BLESS").is_some();
     for (c, r) in cases.iter().zip(&results) {
-        let base = dir.join(&c.name);
+        let base = c.dir.join(&c.name);
         let stdout = String::from_utf8_lossy(&r.stdout).to_string();
         let stderr = String::from_utf8_lossy(&r.stderr).to_string();
         if bless {
@@ -173,6 +202,6 @@ fn runok_suite() {
             failures.push(format!("{}: exit status {} (expected {})\nstderr: {stderr}", c.name, r.status, want_status));
         }
     }
-    println!("runok: {} scripts, {} in one guest boot", scripts.len(), cases.len());
-    assert!(failures.is_empty(), "{} runok failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
+    println!("runok on {}: {} scripts, {} run in one guest boot", tb.release, scripts.len(), cases.len());
+    failures
 }

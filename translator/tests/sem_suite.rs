@@ -1,6 +1,8 @@
 //! testsuite/semok and testsuite/semko: pass 2 (`stap -p2`) on scripts.
 //!
-//! `semok/NAME.stp` must elaborate (exit 0, no errors). `semko/NAME.stp`
+//! `semok/NAME.stp` must elaborate (exit 0, no errors); if
+//! `semok/NAME.stdout` exists, the `-p2` listing must equal it (with
+//! RSTAP_BLESS=1, existing `.stdout` snapshots are rewritten). `semko/NAME.stp`
 //! must fail with exit 1 and print exactly `semko/NAME.stderr`: the
 //! rendered diagnostic is the specification of what the user sees. Optional
 //! `NAME.flags` add stap flags (e.g. `-g`). Scripts run from their own
@@ -41,12 +43,23 @@ fn stap_p2(dir: &Path, name: &str) -> std::process::Output {
 fn semok_scripts_elaborate() {
     let (dir, names) = scripts("semok");
     assert!(names.len() >= 5);
+    let bless = std::env::var_os("RSTAP_BLESS").is_some();
     let mut failures = Vec::new();
     for n in &names {
         let o = stap_p2(&dir, n);
         let err = String::from_utf8_lossy(&o.stderr);
         if o.status.code() != Some(0) || err.contains("error") {
             failures.push(format!("{n}: status {:?}\n{err}", o.status.code()));
+            continue;
+        }
+        let snap = dir.join(n.replace(".stp", ".stdout"));
+        if let Ok(want) = std::fs::read_to_string(&snap) {
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            if bless {
+                std::fs::write(&snap, &out).unwrap();
+            } else if out != want {
+                failures.push(format!("{n}: -p2 listing differs\n--- expected\n{want}--- actual\n{out}"));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

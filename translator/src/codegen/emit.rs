@@ -22,7 +22,13 @@ pub struct Emitter<'p> {
     pub fields: Vec<String>,
     /// The current function's return type (None in a probe body).
     pub ret: Option<Type>,
-    temps: usize,
+    pub(super) temps: usize,
+    /// The snapshot-base variables of the foreach loops around the
+    /// statement being emitted, outermost first.
+    pub(super) foreach_bases: Vec<String>,
+    /// Where a pending error jumps: `out`, or the catch label of the
+    /// enclosing `try` (see `try_catch`).
+    pub(super) error_label: String,
 }
 
 /// A C string literal for `s`, escaped.
@@ -61,31 +67,6 @@ pub fn local_field(locals: &[crate::ir::Local], params: usize, i: usize) -> Stri
     }
 }
 
-fn binary_c_op(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::BitAnd => "&",
-        BinaryOp::BitOr => "|",
-        BinaryOp::BitXor => "^",
-        BinaryOp::LogAnd => "&&",
-        BinaryOp::LogOr => "||",
-        BinaryOp::Lt => "<",
-        BinaryOp::Le => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Shl => "<<",
-        BinaryOp::Shr => ">>",
-        BinaryOp::Concat => ".",
-        BinaryOp::RegexMatch => "=~",
-        BinaryOp::RegexNoMatch => "!~",
-    }
-}
 
 impl<'p> Emitter<'p> {
     pub fn new(prog: &'p Program, sources: &'p SourceMap, locals: &'p [crate::ir::Local], params: usize, ret: Option<Type>) -> Emitter<'p> {
@@ -100,6 +81,8 @@ impl<'p> Emitter<'p> {
             fields,
             ret,
             temps: 0,
+            foreach_bases: Vec::new(),
+            error_label: "out".to_string(),
         }
     }
 
@@ -123,6 +106,8 @@ impl<'p> Emitter<'p> {
             .collect();
         let what = if token.is_empty() {
             "statement".to_string()
+        } else if token.starts_with('@') {
+            format!("operator '{token}'")
         } else if ["if", "else", "while", "for", "foreach", "return", "next", "break", "continue", "delete", "try"]
             .contains(&token.as_str())
         {
@@ -137,14 +122,14 @@ impl<'p> Emitter<'p> {
 
     /// Where operator `op` stands inside `span` (an expression that uses it,
     /// starting at `after`): the first occurrence of its text there.
-    fn op_location(&self, op: BinaryOp, span: Span, after: u32) -> String {
+    pub(super) fn op_location(&self, op: BinaryOp, span: Span, after: u32) -> String {
         let (line, col) = if (span.file as usize) < self.sources.files.len() {
             let text = self.sources.text(span.file);
             let from = (after.max(span.lo) as usize).min(text.len());
             let to = (span.hi as usize).clamp(from, text.len());
             let at = text
                 .get(from..to)
-                .and_then(|t| t.find(binary_c_op(op)))
+                .and_then(|t| t.find(op.symbol()))
                 .map(|i| (from + i) as u32)
                 .unwrap_or(span.lo);
             self.sources.line_col(span.file, at)
@@ -152,10 +137,10 @@ impl<'p> Emitter<'p> {
             (0, 0)
         };
         let name = if (span.file as usize) < self.sources.files.len() { self.sources.name(span.file) } else { "?" };
-        c_string(&format!("operator '{}' at {}:{}:{}", binary_c_op(op), name, line, col))
+        c_string(&format!("operator '{}' at {}:{}:{}", op.symbol(), name, line, col))
     }
 
-    fn var(&self, v: Var) -> String {
+    pub(super) fn var(&self, v: Var) -> String {
         match v {
             Var::Local(i) => format!("l->{}", local_field(self.locals, self.params, i)),
             Var::Global(g) => format!("rstap_globals.g_{}", self.prog.globals[g].name),
@@ -210,6 +195,16 @@ impl<'p> Emitter<'p> {
             }
             ExprKind::Call { func, args } => self.call(*func, args, e.span),
             ExprKind::Format { pieces, args, to_string } => self.format(pieces, args, *to_string),
+            ExprKind::Index { global, keys } => self.index(*global, keys),
+            ExprKind::IndexAssign { global, keys, op, value } => self.index_assign(*global, keys, *op, value, e.span),
+            ExprKind::IndexIncDec { global, keys, increment, prefix } => {
+                self.index_incdec(*global, keys, *increment, *prefix, e.span)
+            }
+            ExprKind::In { global, keys } => self.exists(*global, keys),
+            ExprKind::InSlice { global, keys } => self.exists_slice(*global, keys),
+            ExprKind::Accumulate { global, keys, value } => self.accumulate(*global, keys, value, e.span),
+            ExprKind::Stat { op, global, keys } => self.stat(*op, *global, keys, e.span),
+            ExprKind::PrintHist { global, keys, newline } => self.print_hist(*global, keys, *newline),
             ExprKind::Target(t) => self.target(t, e.span),
         }
     }
@@ -229,7 +224,7 @@ impl<'p> Emitter<'p> {
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
                 if lhs.ty == Type::String =>
             {
-                format!("((int64_t)(rstap_strcmp({l}, {r}) {} 0))", binary_c_op(op))
+                format!("((int64_t)(rstap_strcmp({l}, {r}) {} 0))", op.symbol())
             }
             BinaryOp::Lt
             | BinaryOp::Le
@@ -238,8 +233,8 @@ impl<'p> Emitter<'p> {
             | BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::LogAnd
-            | BinaryOp::LogOr => format!("((int64_t)({l} {} {r}))", binary_c_op(op)),
-            _ => format!("({l} {} {r})", binary_c_op(op)),
+            | BinaryOp::LogOr => format!("((int64_t)({l} {} {r}))", op.symbol()),
+            _ => format!("({l} {} {r})", op.symbol()),
         }
     }
 
@@ -258,7 +253,7 @@ impl<'p> Emitter<'p> {
             Some(BinaryOp::Mod) => format!("({v} = rstap_mod(CB, {v}, {x}, {}))", self.op_location(BinaryOp::Mod, span, span.lo)),
             Some(BinaryOp::Shl) => format!("({v} = rstap_shl({v}, {x}))"),
             Some(BinaryOp::Shr) => format!("({v} = rstap_shr({v}, {x}))"),
-            Some(o) => format!("({v} {}= {x})", binary_c_op(o)),
+            Some(o) => format!("({v} {}= {x})", o.symbol()),
         }
     }
 
@@ -303,19 +298,21 @@ impl<'p> Emitter<'p> {
     }
 
     fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool) -> String {
-        // Arguments go to temporaries first so that nothing is printed when
-        // evaluating them fails.
+        // Every argument is evaluated into a C local first (strings as
+        // pointers into their buffers), so that nothing is printed when
+        // evaluating one of them fails.
         let mut code = String::from("({ ");
         let mut temps = Vec::new();
         for a in args {
             let x = self.expr(a);
+            self.temps += 1;
+            let t = format!("__a{}", self.temps);
             if a.ty == Type::String {
-                temps.push(x);
+                code.push_str(&format!("const char *{t} = {x}; "));
             } else {
-                let t = self.temp(Type::Long);
-                code.push_str(&format!("{t} = {x}; "));
-                temps.push(t);
+                code.push_str(&format!("int64_t {t} = {x}; "));
             }
+            temps.push(t);
         }
         let mut fmt = String::new();
         let mut c_args = Vec::new();
@@ -382,8 +379,9 @@ impl<'p> Emitter<'p> {
         let ind = "\t".repeat(depth);
         if !matches!(s.kind, StmtKind::Block(_) | StmtKind::Empty) {
             out.push_str(&format!(
-                "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto out;\n",
-                self.location(s.span)
+                "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto {};\n",
+                self.location(s.span),
+                self.error_label
             ));
         }
         match &s.kind {
@@ -423,6 +421,18 @@ impl<'p> Emitter<'p> {
             StmtKind::Break => out.push_str(&format!("{ind}break;\n")),
             StmtKind::Continue => out.push_str(&format!("{ind}continue;\n")),
             StmtKind::Next => out.push_str(&format!("{ind}goto out;\n")),
+            StmtKind::Foreach { global, slice, keys, value, sort, limit, body } => {
+                let spec = super::map::ForeachSpec { global: *global, slice, keys, value: *value, sort: *sort, limit: limit.as_deref() };
+                self.foreach(&spec, body, s.span, depth, out)
+            }
+            StmtKind::DeleteSlice { global, keys } => {
+                let code = self.delete_slice(*global, keys);
+                out.push_str(&format!("{ind}{code};\n"));
+            }
+            StmtKind::Delete { global, keys } => {
+                let code = self.delete(*global, keys.as_deref());
+                out.push_str(&format!("{ind}{code};\n"));
+            }
             StmtKind::Return(value) => {
                 if let Some(v) = value {
                     let x = self.expr(v);
@@ -432,15 +442,19 @@ impl<'p> Emitter<'p> {
                         out.push_str(&format!("{ind}l->__retvalue = {x};\n"));
                     }
                 }
+                if let Some(base) = self.foreach_bases.first() {
+                    out.push_str(&format!("{ind}rstap_iter_pop({base});\n"));
+                }
                 out.push_str(&format!("{ind}goto out;\n"));
             }
             StmtKind::Embedded(code) => {
                 out.push_str(&format!("{ind}{{\n{code}\n{ind}}}\n"));
             }
             StmtKind::Empty => {}
+            StmtKind::Try { body, catch_var, catch_body } => self.try_catch(s, body, *catch_var, catch_body, depth, out),
         }
         if matches!(s.kind, StmtKind::Expr(_)) {
-            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto out;\n"));
+            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto {};\n", self.error_label));
         }
     }
 }

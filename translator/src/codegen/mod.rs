@@ -8,6 +8,8 @@
 //! IR does not say; output compiles without warnings.
 
 pub mod emit;
+pub mod map;
+mod try_catch;
 pub mod target;
 
 use serde::Serialize;
@@ -31,6 +33,8 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_transport.h", include_str!("../../../runtime-c/rstap_transport.h")),
     ("rstap_context.h", include_str!("../../../runtime-c/rstap_context.h")),
     ("rstap_ops.h", include_str!("../../../runtime-c/rstap_ops.h")),
+    ("rstap_stat.h", include_str!("../../../runtime-c/rstap_stat.h")),
+    ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
 ];
 
@@ -52,6 +56,9 @@ pub struct CodegenOptions {
 struct GlobalCtx {
     decl: String,
     init: Option<String>,
+    /// Arrays and statistics: a call returning 0 or -ENOMEM at load.
+    setup: Option<String>,
+    teardown: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -167,20 +174,28 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         frames.push(FrameCtx { name: name.clone(), fields: em.fields });
         bodies.push(BodyCtx { name, code });
     }
+    let mut statics = Vec::new();
     let globals: Vec<GlobalCtx> = prog
         .globals
         .iter()
         .map(|g| {
             let field = format!("rstap_globals.g_{}", g.name);
+            let parts = map::global_parts(g);
+            if let Some(st) = parts.as_ref().and_then(|p| p.statics.clone()) {
+                statics.push(st);
+            }
             GlobalCtx {
-                decl: c_type_decl(g.ty, &format!("g_{}", g.name)),
+                decl: parts.as_ref().map(|p| p.decl.clone()).unwrap_or_else(|| c_type_decl(g.ty, &format!("g_{}", g.name))),
                 init: g.init.as_ref().map(|i| match i {
                     Init::Long(n) => format!("{field} = {n}LL"),
                     Init::String(s) => format!("strscpy({field}, {}, MAXSTRINGLEN)", c_string(s)),
                 }),
+                setup: parts.as_ref().and_then(|p| p.setup.clone()),
+                teardown: parts.as_ref().and_then(|p| p.teardown.clone()),
             }
         })
         .collect();
+    let iter_stack = map::iter_stack_size(prog);
 
     let mut probes = Vec::new();
     let mut kprobes = Vec::new();
@@ -255,6 +270,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     ctx.insert("defines", &opts.defines);
     ctx.insert("embedded", &embedded);
     ctx.insert("globals", &globals);
+    ctx.insert("statics", &statics);
+    ctx.insert("iter_stack", &iter_stack);
     ctx.insert("frames", &frames);
     ctx.insert("functions", &functions);
     ctx.insert("bodies", &bodies);

@@ -931,7 +931,7 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
             let hit = if exact {
                 f.name == pattern.function.as_bytes()
             } else {
-                super::pattern::glob_match(pattern.function.as_bytes(), f.name)
+                crate::glob::glob_bytes(pattern.function.as_bytes(), f.name)
             };
             if hit {
                 // Group an out-of-line instance with its abstract root.

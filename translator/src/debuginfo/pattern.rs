@@ -6,6 +6,7 @@
 //! globs support `*`, `?` and `[...]` (with `!`/`^` negation and ranges) as
 //! fnmatch(3) does without flags.
 
+use crate::glob::glob_bytes;
 use super::{DebugInfoError, Result};
 
 /// The line part of a pattern.
@@ -64,7 +65,7 @@ impl FunctionPattern {
     }
 
     pub fn matches_name(&self, name: &str) -> bool {
-        glob_match(self.function.as_bytes(), name.as_bytes())
+        glob_bytes(self.function.as_bytes(), name.as_bytes())
     }
 
     /// Matches `path` (relative to the compilation directory or absolute)
@@ -111,93 +112,10 @@ pub fn has_glob(s: &str) -> bool {
 pub fn file_match(pattern: &str, path: &str) -> bool {
     let p = pattern.as_bytes();
     let s = path.as_bytes();
-    if glob_match(p, s) {
+    if glob_bytes(p, s) {
         return true;
     }
-    s.iter().enumerate().any(|(i, &c)| c == b'/' && glob_match(p, &s[i + 1..]))
-}
-
-/// fnmatch(3)-style glob match without flags (`*` also matches `/`).
-pub fn glob_match(p: &[u8], s: &[u8]) -> bool {
-    // Iterative matcher with one backtrack point for the last '*'.
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() {
-            match p[pi] {
-                b'*' => {
-                    star = Some((pi, si));
-                    pi += 1;
-                    continue;
-                }
-                b'?' => {
-                    pi += 1;
-                    si += 1;
-                    continue;
-                }
-                b'[' => {
-                    if let Some((ok, next)) = match_class(&p[pi..], s[si]) {
-                        if ok {
-                            pi += next;
-                            si += 1;
-                            continue;
-                        }
-                    } else if s[si] == b'[' {
-                        pi += 1;
-                        si += 1;
-                        continue;
-                    }
-                }
-                c => {
-                    if c == s[si] {
-                        pi += 1;
-                        si += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        match star {
-            Some((sp, ss)) => {
-                pi = sp + 1;
-                si = ss + 1;
-                star = Some((sp, ss + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
-
-/// Matches `c` against the class at the start of `p` (`[...]`); returns
-/// (matched, length of the class) or `None` if the class is unterminated.
-fn match_class(p: &[u8], c: u8) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negate = matches!(p.get(i), Some(b'!') | Some(b'^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < p.len() {
-        let lo = p[i];
-        if lo == b']' && !first {
-            return Some((matched != negate, i + 1));
-        }
-        first = false;
-        if i + 2 < p.len() && p[i + 1] == b'-' && p[i + 2] != b']' {
-            if lo <= c && c <= p[i + 2] {
-                matched = true;
-            }
-            i += 3;
-        } else {
-            if lo == c {
-                matched = true;
-            }
-            i += 1;
-        }
-    }
-    None
+    s.iter().enumerate().any(|(i, &c)| c == b'/' && glob_bytes(p, &s[i + 1..]))
 }
 
 #[cfg(test)]
@@ -219,12 +137,12 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match(b"vfs_*", b"vfs_read"));
-        assert!(!glob_match(b"vfs_*", b"do_vfs_read"));
-        assert!(glob_match(b"*read*", b"vfs_readv"));
-        assert!(glob_match(b"sys_[rw]*", b"sys_write"));
-        assert!(!glob_match(b"sys_[!rw]*", b"sys_write"));
-        assert!(glob_match(b"a?c", b"abc"));
+        assert!(glob_bytes(b"vfs_*", b"vfs_read"));
+        assert!(!glob_bytes(b"vfs_*", b"do_vfs_read"));
+        assert!(glob_bytes(b"*read*", b"vfs_readv"));
+        assert!(glob_bytes(b"sys_[rw]*", b"sys_write"));
+        assert!(!glob_bytes(b"sys_[!rw]*", b"sys_write"));
+        assert!(glob_bytes(b"a?c", b"abc"));
         assert!(file_match("read_write.c", "fs/read_write.c"));
         assert!(file_match("fs/read_write.c", "fs/read_write.c"));
         assert!(!file_match("write.c", "fs/read_write.c"));

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::elaborate::aliases::glob_match;
+use crate::glob::glob_match;
 use crate::probes::KernelSymbols;
 
 /// Fewer function symbols than this is not a real kernel's table.

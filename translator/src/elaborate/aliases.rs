@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use super::lower::Scope;
 use super::{Def, Elab};
 use crate::diag::Diagnostic;
+use crate::glob::glob_match;
 use crate::ir::{DerivedProbe, ProbeBody, ProbeKind, Stmt, StmtKind};
 use crate::probes::{self, format_point};
 use crate::syntax::ast::{self, AliasKind, ProbePoint};
@@ -28,36 +29,11 @@ struct Expanded<'a> {
     pp: String,
     prologue: Vec<Piece<'a>>,
     epilogue: Vec<Piece<'a>>,
+    /// `if (cond)` of the user's point and of the alias points it went
+    /// through: the handler runs only while all of them hold.
+    conditions: Vec<&'a ast::Expr>,
     /// A DWARF probe: its body is lowered for this site alone.
     site: Option<crate::probes::dwarf::DwarfSite>,
-}
-
-/// Glob match with `*` (any run) and `?` (one character).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
@@ -68,33 +44,36 @@ fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
 }
 
 impl<'a> Elab<'a> {
+    /// Expands every point of `probe`. A point with the `!` (sufficient)
+    /// suffix that resolves ends the list: later points are not tried.
     pub fn expand_probe(&mut self, probe: &'a ast::Probe) {
         for point in &probe.points {
-            if let Some(cond) = &point.condition {
-                self.diags.error("probe point conditions (`if`) are not supported by rstap yet", cond.span);
-            }
             let mut out = Vec::new();
-            self.expand_point(point, &[], &[], 0, &mut out);
-            // Derived probes that went through the same aliases share a body.
-            let mut groups: HashMap<Vec<*const ast::Block>, usize> = HashMap::new();
+            self.expand_point(point, &[], &[], &[], 0, &mut out);
+            let resolved = !out.is_empty();
+            // Derived probes that went through the same aliases (and
+            // conditions) share a body.
+            let mut groups: HashMap<Vec<usize>, usize> = HashMap::new();
             for x in out {
-                let key: Vec<*const ast::Block> = x
+                let key: Vec<usize> = x
                     .prologue
                     .iter()
                     .chain(&x.epilogue)
-                    .map(|(b, _)| *b as *const ast::Block)
+                    .map(|(b, _)| *b as *const ast::Block as usize)
+                    .chain(std::iter::once(0))
+                    .chain(x.conditions.iter().map(|c| *c as *const ast::Expr as usize))
                     .collect();
                 let body = match groups.get(&key) {
                     _ if x.site.is_some() => {
                         self.site = x.site.clone();
                         self.undefined_targets.clear();
-                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue);
+                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
                         self.site = None;
                         b
                     }
                     Some(&b) => b,
                     None => {
-                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue);
+                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
                         groups.insert(key, b);
                         b
                     }
@@ -107,30 +86,44 @@ impl<'a> Elab<'a> {
                     span: point.span,
                 });
             }
+            if point.sufficient && resolved {
+                break;
+            }
         }
     }
 
-    fn lower_probe_body(&mut self, probe: &'a ast::Probe, prologue: &[Piece<'a>], epilogue: &[Piece<'a>]) -> usize {
+    fn lower_probe_body(
+        &mut self,
+        probe: &'a ast::Probe,
+        prologue: &[Piece<'a>],
+        epilogue: &[Piece<'a>],
+        conditions: &[&'a ast::Expr],
+    ) -> usize {
         let mut scope = Scope::new(false);
         let mut stmts: Vec<Stmt> = Vec::new();
         let saved = self.in_tapset;
         for (block, from_tapset) in prologue {
             self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
         self.in_tapset = false;
+        self.current_file = probe.span.file;
         stmts.push(self.lower_block(&mut scope, &probe.body));
         for (block, from_tapset) in epilogue {
             self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
         self.in_tapset = saved;
+        let mut body = Stmt {
+            kind: StmtKind::Block(stmts),
+            span: probe.body.span,
+        };
+        body = self.guard_with_conditions(conditions, body);
         self.prog.bodies.push(ProbeBody {
             locals: scope.locals,
-            body: Stmt {
-                kind: StmtKind::Block(stmts),
-                span: probe.body.span,
-            },
+            body,
             span: probe.span,
         });
         self.prog.bodies.len() - 1
@@ -138,12 +131,17 @@ impl<'a> Elab<'a> {
 
     fn expand_point(
         &mut self,
-        point: &ProbePoint,
+        point: &'a ProbePoint,
         prologue: &[Piece<'a>],
         epilogue: &[Piece<'a>],
+        conditions: &[&'a ast::Expr],
         depth: usize,
         out: &mut Vec<Expanded<'a>>,
     ) {
+        let mut conditions = conditions.to_vec();
+        if let Some(c) = &point.condition {
+            conditions.push(c);
+        }
         if depth > MAX_ALIAS_DEPTH {
             self.diags.error(
                 format!("probe alias expansion of `{}` is nested too deeply (recursive alias?)", format_point(&point.components)),
@@ -159,6 +157,7 @@ impl<'a> Elab<'a> {
                         pp: p.pp,
                         prologue: prologue.to_vec(),
                         epilogue: epilogue.to_vec(),
+                        conditions: conditions.clone(),
                         site: Some(p.site),
                     });
                 }
@@ -175,6 +174,7 @@ impl<'a> Elab<'a> {
                         pp,
                         prologue: prologue.to_vec(),
                         epilogue: epilogue.to_vec(),
+                        conditions: conditions.clone(),
                         site: None,
                     });
                 }
@@ -231,24 +231,12 @@ impl<'a> Elab<'a> {
                 }
             };
             for target in &alias.item.points {
-                self.expand_point(target, &pro, &epi, depth + 1, out);
+                let before = out.len();
+                self.expand_point(target, &pro, &epi, &conditions, depth + 1, out);
+                if target.sufficient && out.len() > before {
+                    break;
+                }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*", "open"));
-        assert!(glob_match("op*", "open"));
-        assert!(glob_match("*en", "open"));
-        assert!(glob_match("o?en", "open"));
-        assert!(!glob_match("o?en", "oopen"));
-        assert!(!glob_match("read*", "open"));
-        assert!(glob_match("a*b*c", "aXXbYYc"));
     }
 }

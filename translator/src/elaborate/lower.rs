@@ -20,7 +20,7 @@ pub struct Scope {
     pub locals: Vec<Local>,
     names: HashMap<String, usize>,
     in_function: bool,
-    loop_depth: usize,
+    pub(super) loop_depth: usize,
 }
 
 impl Scope {
@@ -42,6 +42,18 @@ impl Scope {
         });
         self.names.insert(name.to_string(), idx);
         idx
+    }
+
+    pub fn is_local(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// The local called `name`, declared if new (foreach variables).
+    pub fn local_for(&mut self, name: &str, span: Span) -> usize {
+        match self.names.get(name) {
+            Some(&i) => i,
+            None => self.declare(name, Type::Unknown, span),
+        }
     }
 }
 
@@ -69,12 +81,25 @@ fn print_builtin(name: &str) -> Option<(bool, bool, bool)> {
 }
 
 impl<'a> Elab<'a> {
+    /// A name bound by a construct (`catch (msg)`): a local of that name,
+    /// declared with type `ty` if it is new.
+    pub(super) fn bind_local(&mut self, scope: &mut Scope, id: &ast::Ident, ty: Type) -> usize {
+        match scope.names.get(&id.name) {
+            Some(&i) => i,
+            None => scope.declare(&id.name, ty, id.span),
+        }
+    }
+
     pub fn lower_block(&mut self, scope: &mut Scope, block: &ast::Block) -> Stmt {
         let stmts = block.stmts.iter().map(|s| self.lower_stmt(scope, s)).collect();
         Stmt {
             kind: StmtKind::Block(stmts),
             span: block.span,
         }
+    }
+
+    pub(super) fn lower_stmt_in(&mut self, scope: &mut Scope, s: &ast::Stmt) -> Stmt {
+        self.lower_stmt(scope, s)
     }
 
     fn lower_stmt(&mut self, scope: &mut Scope, s: &ast::Stmt) -> Stmt {
@@ -132,16 +157,13 @@ impl<'a> Elab<'a> {
                 StmtKind::Embedded(code.code.clone())
             }
             ast::StmtKind::Empty => StmtKind::Empty,
-            ast::StmtKind::Foreach(_) => self.unsupported(s.span, "foreach"),
-            ast::StmtKind::Delete(_) => self.unsupported(s.span, "delete"),
-            ast::StmtKind::Try { .. } => self.unsupported(s.span, "try/catch"),
+            ast::StmtKind::Foreach(f) => self.lower_foreach(scope, f, s.span),
+            ast::StmtKind::Delete(target) => self.lower_delete(scope, target, s.span),
+            ast::StmtKind::Try { body, catch_var, catch_body } => {
+                self.lower_try(scope, body, catch_var.as_ref(), catch_body)
+            }
         };
         Stmt { kind, span: s.span }
-    }
-
-    fn unsupported(&mut self, span: Span, what: &str) -> StmtKind {
-        self.diags.error(format!("{what} is not supported by rstap yet"), span);
-        StmtKind::Empty
     }
 
     fn unsupported_expr(&mut self, span: Span, what: &str) -> Expr {
@@ -155,7 +177,7 @@ impl<'a> Elab<'a> {
         if let Some(&i) = scope.names.get(&id.name) {
             return Var::Local(i);
         }
-        if let Some(g) = self.global_index(&id.name) {
+        if let Some(g) = self.global_index_at(&id.name, Some(id.span)) {
             return Var::Global(g);
         }
         Var::Local(scope.declare(&id.name, Type::Unknown, id.span))
@@ -184,6 +206,9 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Call { name, args } => return self.lower_call(scope, name, args, span),
             ast::ExprKind::Unary { op, operand } => match op {
                 UnaryOp::PreInc | UnaryOp::PreDec | UnaryOp::PostInc | UnaryOp::PostDec => {
+                    if matches!(operand.kind, ast::ExprKind::Index { .. }) {
+                        return self.lower_index_incdec(scope, operand, *op, span);
+                    }
                     let Some(var) = self.lower_var_target(scope, operand, "`++`/`--`") else {
                         return expr(ExprKind::Long(0), span);
                     };
@@ -207,6 +232,9 @@ impl<'a> Elab<'a> {
                 // Evaluate the value first so `x = x + 1` on a new name sees
                 // the same local.
                 let value = Box::new(self.lower_expr(scope, value));
+                if matches!(target.kind, ast::ExprKind::Index { .. }) {
+                    return self.lower_index_assign(scope, target, *op, *value, span);
+                }
                 let Some(var) = self.lower_var_target(scope, target, "assignment") else {
                     return expr(ExprKind::Long(0), span);
                 };
@@ -226,19 +254,24 @@ impl<'a> Elab<'a> {
                 ExprKind::Long(0)
             }
             ast::ExprKind::ArgCount => ExprKind::Long(self.opts.args.len() as i64),
-            ast::ExprKind::Index { .. } | ast::ExprKind::Star | ast::ExprKind::In { .. } => {
-                return self.unsupported_expr(span, "arrays")
+            ast::ExprKind::Index { array, keys } => return self.lower_index(scope, array, keys, span),
+            ast::ExprKind::In { keys, array } => return self.lower_in(scope, keys, array, span),
+            ast::ExprKind::Star => {
+                self.diags.error("`*` is only allowed as a key of an array slice", span);
+                ExprKind::Long(0)
             }
-            ast::ExprKind::Accumulate { .. } | ast::ExprKind::Stat { .. } | ast::ExprKind::Hist { .. } => {
-                return self.unsupported_expr(span, "statistics aggregates (<<<)")
+            ast::ExprKind::Accumulate { target, value } => return self.lower_accumulate(scope, target, value, span),
+            ast::ExprKind::Stat { op, operand } => return self.lower_stat(scope, *op, operand, span),
+            ast::ExprKind::Hist { .. } => {
+                self.diags.error("a histogram can only be printed: print(@hist_log(s)) or println(...)", span);
+                ExprKind::Long(0)
             }
             ast::ExprKind::Target(t) => return self.lower_target(scope, t, span),
             ast::ExprKind::Defined(inner) => return self.lower_defined(scope, inner, span),
             ast::ExprKind::Entry(_) => return self.unsupported_expr(span, "@entry"),
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
-            ast::ExprKind::Variance { .. } | ast::ExprKind::HistBucket { .. } => {
-                return self.unsupported_expr(span, "statistics aggregates (<<<)")
-            }
+            ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
+            ast::ExprKind::HistBucket { .. } => return self.unsupported_expr(span, "histogram buckets (`@hist_log(s)[i]`)"),
             ast::ExprKind::Const(_) => return self.unsupported_expr(span, "@const"),
             ast::ExprKind::ProbeWrite(_) => return self.unsupported_expr(span, "@probewrite"),
             ast::ExprKind::Embedded(_) => return self.unsupported_expr(span, "embedded C expressions"),
@@ -248,6 +281,11 @@ impl<'a> Elab<'a> {
     }
 
     fn lower_call(&mut self, scope: &mut Scope, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
+        if matches!(name.name.as_str(), "print" | "println") && args.len() == 1 {
+            if let ast::ExprKind::Hist { .. } = args[0].kind {
+                return self.lower_print_hist(scope, &args[0], name.name == "println", span);
+            }
+        }
         let lowered: Vec<Expr> = args.iter().map(|a| self.lower_expr(scope, a)).collect();
         match name.name.as_str() {
             "printf" | "sprintf" => return self.lower_printf(name, args, lowered, span),
@@ -257,7 +295,7 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        let Some(func) = self.function_index(&name.name) else {
+        let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
             self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
             return expr(ExprKind::Long(0), span);
         };

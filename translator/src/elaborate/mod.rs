@@ -9,12 +9,18 @@
 //! functions and globals enter the program only when the script uses them.
 
 pub mod aliases;
+pub mod arrays;
+mod conditions;
+pub mod dump;
 pub mod format;
 pub mod locks;
 pub mod print;
+mod print_body;
 pub mod lower;
 pub mod target;
 pub mod types;
+mod try_catch;
+mod visibility;
 
 use std::collections::HashMap;
 
@@ -59,6 +65,11 @@ pub struct Elab<'a> {
     pending: Vec<(usize, Def<'a, ast::Function>)>,
     /// Lowering tapset code: embedded C is allowed without -g.
     pub in_tapset: bool,
+    /// `private` functions and globals, by (declaring file, name).
+    private_functions: HashMap<(u32, &'a str), Def<'a, ast::Function>>,
+    private_globals: HashMap<(u32, &'a str), Def<'a, ast::Global>>,
+    /// The file whose code is being lowered: it sees its own privates.
+    current_file: u32,
     /// The kernel's DWARF (`kernel.function`, `$var`, `@cast`), if any.
     pub debuginfo: Option<&'a dyn crate::debuginfo::DebugInfo>,
     /// Why `debuginfo` is `None` (an error message naming the package).
@@ -76,10 +87,17 @@ pub struct Elab<'a> {
 impl<'a> Elab<'a> {
     /// The index of a global, pulling a tapset global into the program.
     pub fn global_index(&mut self, name: &str) -> Option<usize> {
-        if let Some(&i) = self.global_ids.get(name) {
+        self.global_index_at(name, None)
+    }
+
+    /// `global_index` for a use at `at` (private globals of other files
+    /// are reported there).
+    pub fn global_index_at(&mut self, name: &str, at: Option<crate::diag::Span>) -> Option<usize> {
+        let (key, def) = self.find_global(name, at)?;
+        if let Some(&i) = self.global_ids.get(&key) {
             return Some(i);
         }
-        let def = *self.globals.get(name)?;
+        let name = key.as_str();
         let g = def.item;
         let init = g.init.as_ref().map(|l| match l {
             ast::Literal::Number(n) => ir::Init::Long(*n),
@@ -90,26 +108,37 @@ impl<'a> Elab<'a> {
             Some(ir::Init::String(_)) => Type::String,
             None => Type::Unknown,
         };
-        if g.is_array || g.size.is_some() {
-            self.diags.error("global arrays are not supported by rstap yet", g.span);
-        }
         let idx = self.prog.globals.len();
-        self.prog.globals.push(ir::Global {
-            name: name.to_string(),
-            ty,
-            init,
-            span: g.name.span,
-        });
-        self.global_ids.insert(name.to_string(), idx);
+        let mut global = ir::Global::scalar(name, ty, init, g.name.span);
+        if g.is_array || g.size.is_some() || g.wrap {
+            if global.init.is_some() {
+                self.diags.error(format!("array `{name}` cannot have an initial value"), g.span);
+            }
+            // The arity is settled by the first use (`arrays::use_array`).
+            global.keys = Some(Vec::new());
+            global.max_entries = g.size;
+            global.wrap = g.wrap;
+            if g.size == Some(0) {
+                self.diags.error(format!("array `{name}` must have room for at least one entry"), g.span);
+            }
+        }
+        self.prog.globals.push(global);
+        self.global_ids.insert(key, idx);
         Some(idx)
     }
 
     /// The index of a function, queueing its body for lowering.
     pub fn function_index(&mut self, name: &str) -> Option<usize> {
-        if let Some(&i) = self.function_ids.get(name) {
+        self.function_index_at(name, None)
+    }
+
+    /// `function_index` for a call at `at`.
+    pub fn function_index_at(&mut self, name: &str, at: Option<crate::diag::Span>) -> Option<usize> {
+        let (key, def) = self.find_function(name, at)?;
+        if let Some(&i) = self.function_ids.get(&key) {
             return Some(i);
         }
-        let def = *self.functions.get(name)?;
+        let name = key.as_str();
         let f = def.item;
         let idx = self.prog.functions.len();
         let mut locals = Vec::new();
@@ -128,13 +157,14 @@ impl<'a> Elab<'a> {
             body: ir::FunctionBody::Embedded(String::new()),
             span: f.span,
         });
-        self.function_ids.insert(name.to_string(), idx);
+        self.function_ids.insert(key, idx);
         self.pending.push((idx, def));
         Some(idx)
     }
 
     fn lower_pending_functions(&mut self) {
         while let Some((idx, def)) = self.pending.pop() {
+            self.current_file = def.item.span.file;
             self.lower_function(idx, def.item, def.from_tapset);
         }
     }
@@ -177,6 +207,9 @@ pub fn elaborate_with<'a>(
         global_ids: HashMap::new(),
         pending: Vec::new(),
         in_tapset: false,
+        private_functions: HashMap::new(),
+        private_globals: HashMap::new(),
+        current_file: 0,
         debuginfo: dwarf.debuginfo,
         debuginfo_missing: dwarf.missing.clone(),
         site: None,
@@ -188,6 +221,12 @@ pub fn elaborate_with<'a>(
         for file in files {
             for item in &file.items {
                 match item {
+                    ast::Item::Function(f) if f.private => {
+                        e.private_functions.insert((f.span.file, &f.name.name), Def { item: f, from_tapset });
+                    }
+                    ast::Item::Global(g) if g.private => {
+                        e.private_globals.insert((g.span.file, &g.name.name), Def { item: g, from_tapset });
+                    }
                     ast::Item::Function(f) => {
                         if !from_tapset {
                             if let Some(prev) = e.functions.get(f.name.name.as_str()) {
@@ -218,10 +257,16 @@ pub fn elaborate_with<'a>(
     }
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit in later issues).
+    let mut user_globals = Vec::new();
     for file in user {
         for item in &file.items {
             if let ast::Item::Global(g) = item {
-                e.global_index(&g.name.name);
+                e.current_file = g.span.file;
+                if let Some(i) = e.global_index(&g.name.name) {
+                    if !user_globals.contains(&i) {
+                        user_globals.push(i);
+                    }
+                }
             }
             if let ast::Item::Embedded(c) = item {
                 let (line, _) = e.sources.line_col(c.span.file, c.span.lo);
@@ -255,17 +300,11 @@ pub fn elaborate_with<'a>(
     }
     let mut prog = e.prog;
     let diags = e.diags;
-    locks::compute(&mut prog);
-    // A global no probe uses gets no type from inference; SystemTap elides
-    // it with a warning.
-    for (i, g) in prog.globals.iter_mut().enumerate() {
-        let used = prog.probes.iter().any(|p| p.locks.iter().any(|&(x, _)| x == i));
-        if !used && g.ty == Type::Unknown {
-            diags.warning(format!("eliding unused variable `{}`", g.name), g.span);
-            g.ty = Type::Long;
-        }
-    }
+    // Unused globals are elided with a warning in `types::infer`.
     types::infer(&mut prog, diags);
+    // The end-of-script dump reads globals, so its locks come after it.
+    dump::add_dump_probe(&mut prog, &user_globals);
+    locks::compute(&mut prog);
     if diags.error_count() > errors_before {
         return None;
     }

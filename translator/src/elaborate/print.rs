@@ -1,10 +1,23 @@
 //! `-p2` output: the elaborated program as SystemTap lists it.
 //!
-//! Input: a typed `ir::Program`. Output: text with `# globals`, `# functions`
-//! and `# probes` sections, each symbol with its type and each derived probe
-//! with its point, the alias chain's locals and the globals it locks.
+//! Input: a typed `ir::Program`. Output: text in SystemTap's pass-2 layout:
+//! `# globals` (each `name:type`), `# functions` (each `name:type
+//! (param:type, ...)`, its `# locals`, then its body as source, or its
+//! embedded C), `# probes` (each derived probe's point, a comment naming
+//! what it is, its `# locals` and its body as source). rstap adds one
+//! comment line per probe, `# uses globals: ...`, the locks it takes.
 
-use crate::ir::{Program, ProbeKind};
+use super::print_body::BodyPrinter;
+use crate::ir::{FunctionBody, Local, ProbeKind, Program};
+
+fn locals_section(out: &mut String, locals: &[Local]) {
+    if !locals.is_empty() {
+        out.push_str("  # locals\n");
+        for l in locals {
+            out.push_str(&format!("  {}:{}\n", l.name, l.ty.name()));
+        }
+    }
+}
 
 pub fn print_program(prog: &Program) -> String {
     let mut out = String::new();
@@ -17,17 +30,19 @@ pub fn print_program(prog: &Program) -> String {
     if !prog.functions.is_empty() {
         out.push_str("# functions\n");
         for f in &prog.functions {
-            let params: Vec<String> = f.locals[..f.params]
+            let params: Vec<String> = f.locals[..f.params.min(f.locals.len())]
                 .iter()
                 .map(|l| format!("{}:{}", l.name, l.ty.name()))
                 .collect();
             out.push_str(&format!("{}:{} ({})\n", f.name, f.ret.name(), params.join(", ")));
-            let locals: Vec<String> = f.locals[f.params..]
-                .iter()
-                .map(|l| format!("{}:{}", l.name, l.ty.name()))
-                .collect();
-            if !locals.is_empty() {
-                out.push_str(&format!("  # locals\n  {}\n", locals.join("\n  ")));
+            locals_section(&mut out, f.locals.get(f.params..).unwrap_or(&[]));
+            match &f.body {
+                FunctionBody::Script(body) => {
+                    let mut p = BodyPrinter { prog, locals: &f.locals, out: String::new() };
+                    p.block(body, 0);
+                    out.push_str(&p.out);
+                }
+                FunctionBody::Embedded(code) => out.push_str(&format!("%{{{code}%}}\n")),
             }
         }
     }
@@ -42,11 +57,8 @@ pub fn print_program(prog: &Program) -> String {
             }
         };
         out.push_str(&format!("{} /* {} */\n", p.pp, kind));
-        let body = &prog.bodies[p.body];
-        if !body.locals.is_empty() {
-            let locals: Vec<String> = body.locals.iter().map(|l| format!("{}:{}", l.name, l.ty.name())).collect();
-            out.push_str(&format!("  # locals\n  {}\n", locals.join("\n  ")));
-        }
+        let Some(body) = prog.bodies.get(p.body) else { continue };
+        locals_section(&mut out, &body.locals);
         if !p.locks.is_empty() {
             let locks: Vec<String> = p
                 .locks
@@ -55,6 +67,9 @@ pub fn print_program(prog: &Program) -> String {
                 .collect();
             out.push_str(&format!("  # uses globals: {}\n", locks.join(", ")));
         }
+        let mut printer = BodyPrinter { prog, locals: &body.locals, out: String::new() };
+        printer.block(&body.body, 0);
+        out.push_str(&printer.out);
     }
     out
 }

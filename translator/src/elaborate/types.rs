@@ -61,6 +61,18 @@ impl Infer<'_> {
     }
 
     fn unify_var(&mut self, locals: &mut [crate::ir::Local], v: Var, t: Type, span: Span) -> Type {
+        if let Var::Global(g) = v {
+            if self.globals[g].is_array() {
+                let name = self.globals[g].name.clone();
+                self.conflict(span, format!("array `{name}` used as a scalar; index it: `{name}[key]`"));
+                return Type::Unknown;
+            }
+            if self.globals[g].ty == Type::Stat {
+                let name = self.globals[g].name.clone();
+                self.conflict(span, format!("statistic `{name}` used as a value; read it with @count({name}), @sum({name}), ..."));
+                return Type::Unknown;
+            }
+        }
         let (slot, what) = self.var_type(locals, v);
         let mut cur = *slot;
         let out = self.unify(&mut cur, t, span, &what);
@@ -156,6 +168,60 @@ impl Infer<'_> {
                 }
                 t
             }
+            ExprKind::Index { global, keys } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                if self.globals[g].ty == Type::Stat {
+                    let name = self.globals[g].name.clone();
+                    self.conflict(span, format!("statistic `{name}` used as a value; read it with @count({name}[...]), ..."));
+                    Type::Unknown
+                } else {
+                    self.unify_global(g, want, span)
+                }
+            }
+            ExprKind::IndexAssign { global, keys, op, value } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                let want_v = match op {
+                    None => self.globals[g].ty,
+                    Some(BinaryOp::Concat) => Type::String,
+                    Some(_) => Type::Long,
+                };
+                let vt = self.expr(locals, value, if want_v == Type::Stat { Type::Unknown } else { want_v });
+                let t = self.unify_global(g, vt, span);
+                if value.ty == Type::Unknown && t != Type::Unknown && t != Type::Stat {
+                    self.expr(locals, value, t);
+                }
+                t
+            }
+            ExprKind::IndexIncDec { global, keys, .. } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Long, span)
+            }
+            ExprKind::In { global, keys } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                Type::Long
+            }
+            ExprKind::InSlice { global, keys } => {
+                self.slice_keys(locals, *global, keys);
+                Type::Long
+            }
+            ExprKind::Accumulate { global, keys, value } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Stat, span);
+                self.expr(locals, value, Type::Long);
+                self.check(value, Type::Long, "the value of `<<<`");
+                Type::Long
+            }
+            ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, .. } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Stat, span);
+                Type::Long
+            }
             ExprKind::Format { pieces, args, to_string } => {
                 for (i, a) in args.iter_mut().enumerate() {
                     let conv = pieces.iter().find_map(|p| match p {
@@ -179,7 +245,7 @@ impl Infer<'_> {
                             match args[*arg].ty {
                                 Type::Long => *conv = 'd',
                                 Type::String => *conv = 's',
-                                Type::Unknown => {}
+                                Type::Unknown | Type::Stat => {}
                             }
                         }
                     }
@@ -203,6 +269,61 @@ impl Infer<'_> {
             self.changed = true;
         }
         e.ty
+    }
+
+    fn unify_global(&mut self, g: usize, t: Type, span: Span) -> Type {
+        let what = if self.globals[g].is_array() {
+            format!("the elements of array `{}`", self.globals[g].name)
+        } else {
+            format!("global `{}`", self.globals[g].name)
+        };
+        let mut cur = self.globals[g].ty;
+        let out = self.unify(&mut cur, t, span, &what);
+        self.globals[g].ty = cur;
+        out
+    }
+
+    /// Infers the key expressions of an array access against the array.
+    fn keys(&mut self, locals: &mut [crate::ir::Local], g: usize, keys: &mut [Expr]) {
+        let name = self.globals[g].name.clone();
+        for (i, k) in keys.iter_mut().enumerate() {
+            let kt = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
+            let at = self.expr(locals, k, kt);
+            if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                let mut cur = *slot;
+                self.unify(&mut cur, at, k.span, &format!("key {} of array `{name}`", i + 1));
+                if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                    *slot = cur;
+                }
+            }
+        }
+    }
+
+    /// Like `keys`, for slices whose `*` positions are None.
+    fn slice_keys(&mut self, locals: &mut [crate::ir::Local], g: usize, keys: &mut [Option<Expr>]) {
+        let name = self.globals[g].name.clone();
+        for (i, k) in keys.iter_mut().enumerate() {
+            let Some(k) = k else { continue };
+            let kt = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
+            let at = self.expr(locals, k, kt);
+            if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                let mut cur = *slot;
+                self.unify(&mut cur, at, k.span, &format!("key {} of array `{name}`", i + 1));
+                if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                    *slot = cur;
+                }
+            }
+        }
+    }
+
+    /// Unifies a local with a slot of a global (foreach keys and values).
+    fn unify_local_with(&mut self, locals: &mut [crate::ir::Local], l: usize, slot: &mut Type, span: Span, what: &str) {
+        let lt = locals[l].ty;
+        let t = self.unify(slot, lt, span, what);
+        let name = format!("identifier `{}`", locals[l].name);
+        let mut cur = locals[l].ty;
+        self.unify(&mut cur, t, span, &name);
+        locals[l].ty = cur;
     }
 
     fn current(&mut self, locals: &mut [crate::ir::Local], v: Var) -> Type {
@@ -256,6 +377,47 @@ impl Infer<'_> {
                     self.sigs[f].1 = r;
                 }
             }
+            StmtKind::Foreach { global, slice, keys, value, limit, body, .. } => {
+                let g = *global;
+                self.slice_keys(locals, g, slice);
+                let name = self.globals[g].name.clone();
+                for (i, &l) in keys.iter().enumerate() {
+                    let mut slot = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
+                    self.unify_local_with(locals, l, &mut slot, s.span, &format!("key {} of array `{name}`", i + 1));
+                    if let Some(k) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                        *k = slot;
+                    }
+                }
+                if let Some(v) = value {
+                    if self.globals[g].ty == Type::Stat {
+                        self.conflict(s.span, format!("foreach cannot bind the value of statistic array `{name}`; use @count({name}[...]) and friends"));
+                    } else {
+                        let mut slot = self.globals[g].ty;
+                        self.unify_local_with(locals, *v, &mut slot, s.span, &format!("the elements of array `{name}`"));
+                        self.globals[g].ty = slot;
+                    }
+                }
+                if let Some(e) = limit {
+                    self.expr(locals, e, Type::Long);
+                    self.check(e, Type::Long, "limit");
+                }
+                self.stmt(locals, body);
+            }
+            StmtKind::Delete { global, keys } => {
+                if let Some(keys) = keys {
+                    self.keys(locals, *global, keys);
+                }
+            }
+            StmtKind::DeleteSlice { global, keys } => self.slice_keys(locals, *global, keys),
+            StmtKind::Try { body, catch_var, catch_body } => {
+                if let Some(v) = catch_var {
+                    let mut t = locals[*v].ty;
+                    self.unify(&mut t, Type::String, s.span, "the `catch` variable (the error message)");
+                    locals[*v].ty = t;
+                }
+                self.stmt(locals, body);
+                self.stmt(locals, catch_body);
+            }
             StmtKind::Return(None)
             | StmtKind::Break
             | StmtKind::Continue
@@ -268,6 +430,9 @@ impl Infer<'_> {
 
 /// Settles every type in `prog`, pushing conflicts and unresolved names.
 pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
+    // A probe whose point did not resolve was never lowered, so the globals
+    // it alone uses have no types: after earlier errors, saying so is noise.
+    let earlier_errors = diags.has_errors();
     let mut sigs: Vec<(Vec<Type>, Type)> = prog
         .functions
         .iter()
@@ -336,9 +501,35 @@ pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
     for f in &prog.functions {
         unresolved(&f.locals, diags);
     }
-    for g in &prog.globals {
-        if g.ty == Type::Unknown {
+    for g in prog.globals.iter_mut().filter(|_| !earlier_errors) {
+        // Declared and never used: SystemTap warns and elides it; rstap
+        // warns and keeps a long (array of long by long) that nothing uses.
+        let unused_array = g.keys.as_ref().is_some_and(|k| k.is_empty()) && g.ty == Type::Unknown;
+        if unused_array || (g.keys.is_none() && g.ty == Type::Unknown && g.init.is_none()) {
+            diags.warning(format!("eliding unused variable `{}`", g.name), g.span);
+            if unused_array {
+                g.keys = Some(vec![Type::Long]);
+            }
+            g.ty = Type::Long;
+            continue;
+        }
+        if let Some(keys) = &g.keys {
+            if keys.is_empty() {
+                diags.error(format!("array `{}` is never indexed, so its keys are unknown", g.name), g.span);
+            }
+            for (i, k) in keys.iter().enumerate() {
+                if *k == Type::Unknown {
+                    diags.error(format!("unresolved type for key {} of array `{}`", i + 1, g.name), g.span);
+                }
+            }
+            if g.ty == Type::Unknown {
+                diags.error(format!("unresolved type for the elements of array `{}`", g.name), g.span);
+            }
+        } else if g.ty == Type::Unknown {
             diags.error(format!("unresolved type for global `{}`", g.name), g.span);
+        }
+        if g.hist.is_some() && g.ty != Type::Stat {
+            diags.error(format!("`{}` is not a statistic", g.name), g.span);
         }
     }
 }

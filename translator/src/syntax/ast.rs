@@ -73,8 +73,8 @@ pub struct ProbePoint {
     pub optional: bool,
     /// `!` suffix: optional, and once it matches, later points are skipped.
     pub sufficient: bool,
-    /// `if (expr)` after the point.
-    pub condition: Option<Expr>,
+    /// `if (expr)` after the point (boxed: rare, and a point is kept small).
+    pub condition: Option<Box<Expr>>,
     pub span: Span,
 }
 
@@ -174,10 +174,12 @@ pub enum StmtKind {
         cond: Expr,
         body: Box<Stmt>,
     },
+    /// The header expressions are boxed: inline, three `Option<Expr>`
+    /// made every `Stmt` nearly 300 bytes.
     For {
-        init: Option<Expr>,
-        cond: Option<Expr>,
-        step: Option<Expr>,
+        init: Option<Box<Expr>>,
+        cond: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
         body: Box<Stmt>,
     },
     Foreach(Box<Foreach>),
@@ -188,10 +190,11 @@ pub enum StmtKind {
     Continue,
     Return(Option<Expr>),
     /// `try { } catch (msg) { }`; the catch variable is optional.
+    /// The blocks are boxed to keep `Stmt` small.
     Try {
-        body: Block,
+        body: Box<Block>,
         catch_var: Option<Ident>,
-        catch_body: Block,
+        catch_body: Box<Block>,
     },
     /// `%{ ... %}` as a statement (guru mode).
     Embedded(EmbeddedC),
@@ -269,6 +272,35 @@ pub enum BinaryOp {
     RegexNoMatch,
 }
 
+impl BinaryOp {
+    /// The operator as written in a script: `+`, `.`, `=~`, ...
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+            BinaryOp::Shl => "<<",
+            BinaryOp::Shr => ">>",
+            BinaryOp::BitAnd => "&",
+            BinaryOp::BitOr => "|",
+            BinaryOp::BitXor => "^",
+            BinaryOp::LogAnd => "&&",
+            BinaryOp::LogOr => "||",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Concat => ".",
+            BinaryOp::RegexMatch => "=~",
+            BinaryOp::RegexNoMatch => "!~",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssignOp {
     Assign,
@@ -286,6 +318,20 @@ pub enum StatOp {
     Max,
     Avg,
     Variance,
+}
+
+impl StatOp {
+    /// The operator as written in a script: `@count`, `@avg`, ...
+    pub fn symbol(self) -> &'static str {
+        match self {
+            StatOp::Count => "@count",
+            StatOp::Sum => "@sum",
+            StatOp::Min => "@min",
+            StatOp::Max => "@max",
+            StatOp::Avg => "@avg",
+            StatOp::Variance => "@variance",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -433,4 +479,24 @@ pub enum TargetComponent {
     Field(Ident),
     /// `[expr]`
     Index(Expr),
+}
+
+#[cfg(test)]
+mod tests {
+    /// The tree's node sizes bound the parser's memory traffic (the tapset
+    /// library is ~600 files); keep the common nodes small.
+    #[test]
+    fn node_sizes() {
+        use std::mem::size_of;
+        eprintln!(
+            "Stmt {} Expr {} ProbePoint {} Ident {}",
+            size_of::<super::Stmt>(),
+            size_of::<super::Expr>(),
+            size_of::<super::ProbePoint>(),
+            size_of::<super::Ident>()
+        );
+        assert!(size_of::<super::Stmt>() <= 128);
+        assert!(size_of::<super::Expr>() <= 96);
+        assert!(size_of::<super::ProbePoint>() <= 64);
+    }
 }

@@ -655,7 +655,7 @@ impl Parser {
             let (rest, open) = self.expect(self.advance(i), "(", "after `if` in a probe point")?;
             let (rest, cond) = self.expr(rest)?;
             let (rest, _) = self.expect_close(rest, ")", open, "probe point condition")?;
-            condition = Some(cond);
+            condition = Some(Box::new(cond));
             i = rest;
         }
         let points = alts

@@ -13,6 +13,7 @@
 //! recursion is capped (`MAX_EXPANSION_DEPTH`), so a self-invoking macro is
 //! an error, not a stack overflow.
 
+use crate::glob::glob_match;
 use super::lexer::{lex, number_value, Tok, Token};
 use super::{MacroDef, Macros, ParseOptions};
 use super::SpanJoin;
@@ -781,85 +782,3 @@ fn trim_zeros(d: &[u8]) -> &[u8] {
     &d[k..]
 }
 
-/// fnmatch(3) without flags: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() {
-            match p[pi] {
-                '*' => {
-                    star = Some((pi, ti));
-                    pi += 1;
-                    continue;
-                }
-                '?' => {
-                    pi += 1;
-                    ti += 1;
-                    continue;
-                }
-                '[' => {
-                    if let Some((matched, next)) = class_match(&p, pi, t[ti]) {
-                        if matched {
-                            pi = next;
-                            ti += 1;
-                            continue;
-                        }
-                    } else if t[ti] == '[' {
-                        pi += 1;
-                        ti += 1;
-                        continue;
-                    }
-                }
-                c => {
-                    if c == t[ti] {
-                        pi += 1;
-                        ti += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        match star {
-            Some((sp, st)) => {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-/// Matches `c` against the class starting at `p[at] == '['`: whether it
-/// matched and the index after the class; `None` if the class is unclosed.
-fn class_match(p: &[char], at: usize, c: char) -> Option<(bool, usize)> {
-    let mut k = at + 1;
-    let negate = matches!(p.get(k), Some('!') | Some('^'));
-    if negate {
-        k += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while k < p.len() {
-        if p[k] == ']' && !first {
-            return Some((matched != negate, k + 1));
-        }
-        first = false;
-        if k + 2 < p.len() && p[k + 1] == '-' && p[k + 2] != ']' {
-            if p[k] <= c && c <= p[k + 2] {
-                matched = true;
-            }
-            k += 3;
-        } else {
-            if p[k] == c {
-                matched = true;
-            }
-            k += 1;
-        }
-    }
-    None
-}

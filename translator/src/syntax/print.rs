@@ -71,40 +71,11 @@ fn level_of(e: &Expr) -> u8 {
 }
 
 fn binary_text(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Shl => "<<",
-        BinaryOp::Shr => ">>",
-        BinaryOp::BitAnd => "&",
-        BinaryOp::BitOr => "|",
-        BinaryOp::BitXor => "^",
-        BinaryOp::LogAnd => "&&",
-        BinaryOp::LogOr => "||",
-        BinaryOp::Lt => "<",
-        BinaryOp::Le => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::Concat => ".",
-        BinaryOp::RegexMatch => "=~",
-        BinaryOp::RegexNoMatch => "!~",
-    }
+    op.symbol()
 }
 
 fn stat_text(op: StatOp) -> &'static str {
-    match op {
-        StatOp::Count => "@count",
-        StatOp::Sum => "@sum",
-        StatOp::Min => "@min",
-        StatOp::Max => "@max",
-        StatOp::Avg => "@avg",
-        StatOp::Variance => "@variance",
-    }
+    op.symbol()
 }
 
 fn literal_text(l: &Literal) -> String {

@@ -198,9 +198,9 @@ impl Parser {
             i,
             Stmt {
                 kind: StmtKind::For {
-                    init,
-                    cond,
-                    step,
+                    init: init.map(Box::new),
+                    cond: cond.map(Box::new),
+                    step: step.map(Box::new),
                     body: Box::new(body),
                 },
                 span,
@@ -430,9 +430,9 @@ impl Parser {
             i,
             Stmt {
                 kind: StmtKind::Try {
-                    body,
+                    body: Box::new(body),
                     catch_var,
-                    catch_body,
+                    catch_body: Box::new(catch_body),
                 },
                 span,
             },

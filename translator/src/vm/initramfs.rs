@@ -36,6 +36,8 @@ pub struct GuestSpec<'a> {
     /// (name, uncompressed .ko) in load order.
     pub modules: &'a [(String, Vec<u8>)],
     pub nonce: &'a str,
+    /// Per-job limit: SIGINT when it passes, SIGKILL 10 s later.
+    pub job_timeout: Option<std::time::Duration>,
 }
 
 const S_IFDIR: u32 = 0o040000;
@@ -190,6 +192,7 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin:/work HOME=/root TERM=dumb
 NONCE=@NONCE@
 NJOBS=@NJOBS@
 CHANNEL=@CHANNEL@
+JOB_TIMEOUT=@JOB_TIMEOUT@
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -249,8 +252,25 @@ echo "RSTAP-READY" >&3
 i=0
 while [ $i -lt $NJOBS ]; do
 	rm -f /tmp/rstap-job.pid
+	echo $i >/tmp/rstap-job.num
+	wd=
+	if [ "$JOB_TIMEOUT" != 0 ]; then
+		# Watchdog: the job number guards against signalling a later job.
+		(
+			sleep $JOB_TIMEOUT
+			[ "$(cat /tmp/rstap-job.num)" = $i ] || exit 0
+			echo "RSTAP-JOB $i TIMEOUT" >&3
+			kill -INT "$(cat /tmp/rstap-job.pid)" 2>/dev/null
+			sleep 10
+			[ "$(cat /tmp/rstap-job.num)" = $i ] || exit 0
+			kill -KILL "$(cat /tmp/rstap-job.pid)" 2>/dev/null
+		) </dev/null 4>&- 5>&- &
+		wd=$!
+	fi
 	sh /rstap/job-$i.sh </dev/null >&4 2>&5 3>&- 4>&- 5>&-
 	st=$?
+	echo done >/tmp/rstap-job.num
+	[ -n "$wd" ] && kill $wd 2>/dev/null
 	rm -f /tmp/rstap-job.pid
 	printf '\001RSTAP-END-%s-%s\001' "$NONCE" "$i" >&4
 	printf '\001RSTAP-END-%s-%s\001' "$NONCE" "$i" >&5
@@ -268,6 +288,10 @@ pub fn init_script(spec: &GuestSpec) -> String {
     INIT_TEMPLATE
         .replace("@NONCE@", spec.nonce)
         .replace("@NJOBS@", &spec.jobs.len().to_string())
+        .replace(
+            "@JOB_TIMEOUT@",
+            &spec.job_timeout.map(|d| d.as_secs_f64().ceil().max(1.0) as u64).unwrap_or(0).to_string(),
+        )
         .replace("@CHANNEL@", match spec.channel {
             Channel::Virtio => "virtio",
             Channel::Serial => "serial",

@@ -17,13 +17,16 @@ use std::process::Command;
 
 use object::{Object, ObjectSection};
 
+/// (module name, uncompressed .ko bytes), in insmod order.
+pub type ModuleList = Vec<(String, Vec<u8>)>;
+
 /// How the guest gets a virtio console.
 #[derive(Debug)]
 pub enum VirtioPlan {
     /// `CONFIG_VIRTIO_CONSOLE=y` (and the PCI transport too).
     BuiltIn,
     /// insmod these, in order.
-    Modules(Vec<(String, Vec<u8>)>),
+    Modules(ModuleList),
     /// Not configured at all: use serial ports.
     Unavailable(String),
 }
@@ -123,7 +126,7 @@ pub fn module_depends(ko: &[u8]) -> Result<Vec<String>, String> {
     Ok(Vec::new())
 }
 
-fn resolve(image: &Path, release: &str, roots: &[&str]) -> Result<Vec<(String, Vec<u8>)>, String> {
+fn resolve(image: &Path, release: &str, roots: &[&str]) -> Result<ModuleList, String> {
     let kdir = image.join("lib/modules").join(release).join("kernel");
     let mut index = HashMap::new();
     index_modules(&kdir, &mut index, 0);
@@ -142,7 +145,7 @@ fn resolve(image: &Path, release: &str, roots: &[&str]) -> Result<Vec<(String, V
 fn visit(
     name: &str,
     index: &HashMap<String, PathBuf>,
-    order: &mut Vec<(String, Vec<u8>)>,
+    order: &mut ModuleList,
     done: &mut HashSet<String>,
     visiting: &mut HashSet<String>,
 ) -> Result<(), String> {

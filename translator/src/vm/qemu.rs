@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use super::initramfs::{self, Channel, GuestSpec};
 use super::kmod::{self, VirtioPlan};
 use super::sigint::{self, SigintGuard};
-use super::{GuestJob, JobResult, RunOptions, Testbed};
+use super::{GuestJob, JobLimits, JobResult, RunOptions, Testbed};
 
 /// Timings of one run, measured on the host from qemu's spawn.
 #[derive(Debug, Clone)]
@@ -66,15 +66,28 @@ pub fn run_jobs_with_stats(
     jobs: &[GuestJob],
     opts: &RunOptions,
 ) -> Result<(Vec<JobResult>, RunStats), String> {
-    let deadline = Instant::now() + opts.timeout;
+    run_jobs_limited(tb, jobs, opts, &JobLimits::default())
+}
+
+/// [`run_jobs_with_stats`] with per-job limits.
+pub fn run_jobs_limited(
+    tb: &Testbed,
+    jobs: &[GuestJob],
+    opts: &RunOptions,
+    limits: &JobLimits,
+) -> Result<(Vec<JobResult>, RunStats), String> {
+    let now = Instant::now();
+    // A huge timeout means "no timeout"; Instant + Duration would overflow.
+    let deadline = now.checked_add(opts.timeout).unwrap_or(now + Duration::from_secs(100 * 365 * 86400));
     let (channel, modules) = choose_channel(tb, opts.verbose)?;
+    remove_stale_dirs();
     let dir = tempfile::Builder::new()
-        .prefix("rstap-vm")
+        .prefix(&format!("rstap-vm-{}-", std::process::id()))
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let nonce = format!("{:016x}", RandomState::new().build_hasher().finish());
     let cpio = dir.path().join("initramfs.cpio");
-    initramfs::build(&cpio, &GuestSpec { jobs, channel, modules: &modules, nonce: &nonce })?;
+    initramfs::build(&cpio, &GuestSpec { jobs, channel, modules: &modules, nonce: &nonce, job_timeout: limits.per_job })?;
     let initramfs_bytes = std::fs::metadata(&cpio).map(|m| m.len()).unwrap_or(0);
 
     let mut listeners = Vec::new();
@@ -166,7 +179,22 @@ pub fn run_jobs_with_stats(
     Ok((st.results, stats))
 }
 
-fn choose_channel(tb: &Testbed, verbose: bool) -> Result<(Channel, Vec<(String, Vec<u8>)>), String> {
+/// Removes `rstap-vm-<pid>-*` scratch dirs (tens of MB each) left behind by
+/// runs whose process died (killed by Ctrl-C, say), so /tmp does not fill up.
+fn remove_stale_dirs() {
+    let tmp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&tmp) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("rstap-vm-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn choose_channel(tb: &Testbed, verbose: bool) -> Result<(Channel, kmod::ModuleList), String> {
     let forced = std::env::var("RSTAP_TESTBED_CHANNEL").unwrap_or_default();
     match forced.as_str() {
         "serial" => return Ok((Channel::Serial, Vec::new())),
@@ -187,12 +215,17 @@ fn choose_channel(tb: &Testbed, verbose: bool) -> Result<(Channel, Vec<(String, 
 }
 
 fn qemu_command(tb: &Testbed, dir: &Path, cpio: &Path, channel: Channel) -> Command {
-    let mut append = String::from("console=ttyS0 panic=-1 quiet");
+    // cryptomgr.notests and the kdf108 initcall (its own self-test, 0.4 s under
+    // TCG per initcall_debug) cost boot time and test nothing of ours.
+    let mut append =
+        String::from("console=ttyS0 panic=-1 quiet cryptomgr.notests initcall_blacklist=crypto_kdf108_init");
     if let Ok(extra) = std::env::var("RSTAP_TESTBED_CMDLINE") {
         append.push(' ');
         append.push_str(&extra);
     }
     let sock = |name: &str| format!("socket,id={name},path={}", dir.join(format!("{name}.sock")).display());
+    // `-display none -monitor none` rather than `-nographic`: no monitor or
+    // serial muxed on stdio, so qemu never touches the user's terminal.
     let mut c = Command::new("qemu-system-x86_64");
     c.args(["-accel", "tcg", "-smp", "2", "-m", "1024M", "-nodefaults", "-display", "none", "-monitor", "none"])
         .arg("-no-reboot")
@@ -219,6 +252,9 @@ fn qemu_command(tb: &Testbed, dir: &Path, cpio: &Path, channel: Channel) -> Comm
                 ]);
             }
         }
+    }
+    if let Ok(extra) = std::env::var("RSTAP_TESTBED_QEMU_ARGS") {
+        c.args(extra.split_whitespace());
     }
     c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     c.process_group(0);
@@ -483,6 +519,13 @@ impl Collect {
                         }
                     }
                 }
+                ["RSTAP-JOB", n, "TIMEOUT"] => {
+                    if let Ok(n) = n.parse::<usize>() {
+                        if n < self.results.len() {
+                            self.results[n].timed_out = true;
+                        }
+                    }
+                }
                 ["RSTAP-DONE"] => {}
                 ["RSTAP-ERROR", ..] => return Err(format!("the guest failed: {}", &line["RSTAP-ERROR".len()..].trim())),
                 _ => {
@@ -506,6 +549,7 @@ fn event_loop(
     spawned: Instant,
 ) -> Result<(), String> {
     let mut interrupts_seen = 0;
+    let mut int_pending = false;
     let mut bye_at: Option<Instant> = None;
     let mut exited_at: Option<Instant> = None;
     let mut exit_status = None;
@@ -518,11 +562,16 @@ fn event_loop(
                     if run.verbose {
                         eprintln!("testbed: Ctrl-C: sending SIGINT to the guest job (again to kill the guest)");
                     }
-                    let _ = ctl.write_all(b"INT\n");
+                    int_pending = true;
                 } else {
                     return Err("interrupted: a second Ctrl-C killed the guest".into());
                 }
             }
+        }
+        // The guest reads its control channel only once /init is ready.
+        if int_pending && st.ready_at.is_some() {
+            int_pending = false;
+            let _ = ctl.write_all(b"INT\n");
         }
         let now = Instant::now();
         if now >= deadline {
@@ -531,10 +580,15 @@ fn event_loop(
                 Some(_) => "the boot".to_string(),
                 None => "the poweroff".to_string(),
             };
-            return Err(format!(
-                "timed out after {:.1}s waiting for {what}",
-                (now - spawned).as_secs_f64()
-            ));
+            let mut msg = format!("timed out after {:.1}s waiting for {what}", (now - spawned).as_secs_f64());
+            if let Some(j) = st.pending_job() {
+                for (name, bytes) in [("stdout", &st.results[j].stdout), ("stderr", &st.results[j].stderr)] {
+                    if !bytes.is_empty() {
+                        msg.push_str(&format!("\n--- job {j} {name} so far (tail) ---\n{}", tail_lines(bytes, 10)));
+                    }
+                }
+            }
+            return Err(msg);
         }
         let wait = Duration::from_millis(50).min(deadline - now);
         match rx.recv_timeout(wait) {

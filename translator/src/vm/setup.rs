@@ -15,6 +15,8 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Testbed;
 
@@ -28,11 +30,17 @@ pub struct SetupOptions {
     pub release: Option<String>,
     /// Cache root instead of `$RSTAP_TESTBED_DIR` / `~/.cache/rstap/testbed`.
     pub cache: Option<PathBuf>,
+    /// Metapackage suffix naming the kernel line: `cloud-amd64` (default,
+    /// also `$RSTAP_TESTBED_FLAVOUR`) or e.g. `6.12-cloud-amd64` for the
+    /// second line; resolves `linux-headers-<flavour>`.
+    pub flavour: Option<String>,
 }
 
-/// The metapackage whose dependency names the current release.
-const HEADERS_META: &str = "linux-headers-cloud-amd64";
-const IMAGE_META: &str = "linux-image-cloud-amd64";
+/// Other engineers' apt runs hold the dpkg lock: wait for it instead of failing.
+const LOCK_WAIT: &str = "-oDPkg::Lock::Timeout=300";
+
+/// The default kernel line: metapackages `linux-{headers,image}-cloud-amd64`.
+const DEFAULT_FLAVOUR: &str = "cloud-amd64";
 
 /// [`setup_with`] with the defaults.
 pub fn setup(verbose: bool) -> Result<Testbed, String> {
@@ -41,12 +49,22 @@ pub fn setup(verbose: bool) -> Result<Testbed, String> {
 
 /// Installs what is missing and returns the testbed. See the module header.
 pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
+    // Test threads call setup concurrently: one apt/dpkg sequence at a time.
+    static ONE_SETUP_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_SETUP_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let v = opts.verbose;
     let cache = cache_dir(opts)?;
     let mut updated = false;
     let release = match opts.release.clone().or_else(|| env::var("RSTAP_TESTBED_RELEASE").ok().filter(|s| !s.is_empty())) {
         Some(r) => r,
-        None => resolve_release(v, &mut updated)?,
+        None => {
+            let flavour = opts
+                .flavour
+                .clone()
+                .or_else(|| env::var("RSTAP_TESTBED_FLAVOUR").ok().filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| DEFAULT_FLAVOUR.to_string());
+            resolve_release_memo(&cache, &flavour, v, &mut updated)?
+        }
     };
     if release.is_empty() || release.contains('/') || release.contains(char::is_whitespace) {
         return Err(format!("bad kernel release {release:?}"));
@@ -66,6 +84,7 @@ pub fn setup_with(opts: &SetupOptions) -> Result<Testbed, String> {
             headers.display()
         ));
     }
+    super::initramfs::find_busybox()?;
     if which("qemu-system-x86_64").is_none() {
         return Err("qemu-system-x86_64 is not in PATH although qemu-system-x86 is installed".into());
     }
@@ -144,7 +163,7 @@ fn apt_update(verbose: bool, updated: &mut bool) -> Result<(), String> {
     if !is_root() {
         return Err("the package lists need `apt-get update`, which needs root".into());
     }
-    let out = run("apt-get", &["update"], None, verbose)?;
+    let out = run("apt-get", &[LOCK_WAIT, "update"], None, verbose)?;
     if !out.status.success() {
         return Err(format!(
             "`apt-get update` failed (no network?):\n{}",
@@ -175,19 +194,60 @@ fn depends_of(meta: &str, prefix: &str, verbose: bool) -> Result<Option<String>,
     Ok(None)
 }
 
+/// [`resolve_release`], remembered: `apt-cache` takes 1-2 s here (no
+/// pkgcache.bin), and tests call setup often. The answer is kept in memory
+/// and in `<cache>/.release-<flavour>`, which is trusted only while it is newer
+/// than the apt lists (an `apt-get update` may move the release).
+fn resolve_release_memo(cache: &Path, flavour: &str, verbose: bool, updated: &mut bool) -> Result<String, String> {
+    static MEMO: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    let lists_mtime = fs::metadata("/var/lib/apt/lists").and_then(|m| m.modified()).ok();
+    let memo_file = cache.join(format!(".release-{flavour}"));
+    let file_fresh = || -> Option<String> {
+        let lists = lists_mtime?;
+        let meta = fs::metadata(&memo_file).ok()?;
+        if meta.modified().ok()? < lists {
+            return None;
+        }
+        let rel = fs::read_to_string(&memo_file).ok()?.trim().to_string();
+        (!rel.is_empty()).then_some(rel)
+    };
+    if let Some(rel) = file_fresh() {
+        if let Ok(mut m) = MEMO.lock() {
+            if !m.iter().any(|(f, _)| f == flavour) {
+                m.push((flavour.to_string(), rel.clone()));
+            }
+        }
+        return Ok(rel);
+    }
+    if let Some((_, rel)) = MEMO.lock().ok().and_then(|m| m.iter().find(|(f, _)| f == flavour).cloned()) {
+        if lists_mtime.is_none() {
+            return Ok(rel);
+        }
+    }
+    let rel = resolve_release(flavour, verbose, updated)?;
+    let _ = fs::write(&memo_file, format!("{rel}\n"));
+    if let Ok(mut m) = MEMO.lock() {
+        m.retain(|(f, _)| f != flavour);
+        m.push((flavour.to_string(), rel.clone()));
+    }
+    Ok(rel)
+}
+
 /// The release named by the headers metapackage (checked against the image one).
-fn resolve_release(verbose: bool, updated: &mut bool) -> Result<String, String> {
-    let mut rel = depends_of(HEADERS_META, "linux-headers-", verbose)?;
+fn resolve_release(flavour: &str, verbose: bool, updated: &mut bool) -> Result<String, String> {
+    let headers_meta = format!("linux-headers-{flavour}");
+    let image_meta = format!("linux-image-{flavour}");
+    let mut rel = depends_of(&headers_meta, "linux-headers-", verbose)?;
     if rel.is_none() {
         apt_update(verbose, updated)?;
-        rel = depends_of(HEADERS_META, "linux-headers-", verbose)?;
+        rel = depends_of(&headers_meta, "linux-headers-", verbose)?;
     }
     let rel = rel.ok_or_else(|| {
-        format!("apt knows no {HEADERS_META} package: is this Debian with the main component enabled?")
+        format!("apt knows no {headers_meta} package: is this Debian with the main component enabled?")
     })?;
-    match depends_of(IMAGE_META, "linux-image-", verbose)? {
+    match depends_of(&image_meta, "linux-image-", verbose)? {
         Some(img) if img != rel => Err(format!(
-            "{HEADERS_META} wants {rel} but {IMAGE_META} wants {img}; set RSTAP_TESTBED_RELEASE to choose"
+            "{headers_meta} wants {rel} but {image_meta} wants {img}; set RSTAP_TESTBED_RELEASE to choose"
         )),
         _ => Ok(rel),
     }
@@ -212,7 +272,7 @@ fn install(pkgs: &[&str], verbose: bool, updated: &mut bool) -> Result<(), Strin
     if verbose {
         eprintln!("testbed: installing {}", pkgs.join(" "));
     }
-    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    let mut args = vec![LOCK_WAIT, "install", "-y", "--no-install-recommends"];
     args.extend_from_slice(pkgs);
     let out = run("apt-get", &args, None, verbose)?;
     if out.status.success() {
@@ -231,7 +291,8 @@ fn install(pkgs: &[&str], verbose: bool, updated: &mut bool) -> Result<(), Strin
 
 /// Downloads `linux-image-REL` and extracts it to `<cache>/<REL>`.
 fn fetch_image(cache: &Path, release: &str, verbose: bool, updated: &mut bool) -> Result<(), String> {
-    let tmp = cache.join(format!(".{release}.tmp.{}", std::process::id()));
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let tmp = cache.join(format!(".{release}.tmp.{}.{nanos}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let result = fetch_into(&tmp, cache, release, verbose, updated);
@@ -281,6 +342,9 @@ fn fetch_into(tmp: &Path, cache: &Path, release: &str, verbose: bool, updated: &
         return Err(format!("the package linux-image-{release} has no boot/vmlinuz-{release}"));
     }
     let dest = cache.join(release);
+    if dest.join(".complete").is_file() {
+        return Ok(()); // another process finished the same download first
+    }
     let _ = fs::remove_dir_all(&dest);
     fs::rename(&root, &dest).map_err(|e| format!("cannot move the image to {}: {e}", dest.display()))?;
     fs::write(dest.join(".complete"), format!("{}\n", deb.file_name().unwrap_or_default().to_string_lossy()))
