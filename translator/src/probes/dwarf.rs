@@ -82,9 +82,13 @@ pub fn resolve(point: &ProbePoint, di: Option<&dyn DebugInfo>, missing: &str) ->
     }
     let func = match comps.get(1) {
         Some(c) if c.name == "function" => c,
-        // kernel.statement, kernel.trace, ...: not DWARF functions (tapset
-        // aliases may still match them).
-        _ => return Ok(None),
+        Some(c) => {
+            return Err(ProbeError::new(
+                c.span,
+                format!("unsupported kernel probe component `{}`; rstap supports kernel.function(\"PATTERN\")", c.name),
+            ))
+        }
+        None => return Err(ProbeError::new(comps[0].span, "`kernel` needs .function(\"PATTERN\")")),
     };
     let pattern_text = string_arg(func)?;
     let mut ret = false;
