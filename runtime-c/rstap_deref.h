@@ -14,6 +14,17 @@
 #include <linux/uaccess.h>
 #include <linux/kallsyms.h>
 
+/*
+ * A kretprobe's handler points this at the registers its entry handler
+ * saved (the probed function's parameters), for the duration of the probe
+ * body; NULL otherwise. Probe handlers run with preemption disabled.
+ */
+static __maybe_unused DEFINE_PER_CPU(struct pt_regs *, rstap_entry_regs);
+
+#define rstap_entry_reg(field) ({ \
+	struct pt_regs *r_ = __this_cpu_read(rstap_entry_regs); \
+	r_ ? (uint64_t)r_->field : (uint64_t)0; })
+
 /* A pt_regs field, or 0 when the probe has no registers. */
 #define rstap_reg(c, field) ((c)->regs ? (uint64_t)(c)->regs->field : (uint64_t)0)
 

@@ -22,6 +22,9 @@ pub struct TargetAccess {
     pub fin: TargetFinal,
     /// `$file->f_pos` as the user wrote it, for error messages.
     pub text: String,
+    /// Registers in `base` are those saved at the function's entry (a
+    /// parameter in a `.return` probe), not the current ones.
+    pub entry_regs: bool,
 }
 
 #[derive(Debug, Clone)]

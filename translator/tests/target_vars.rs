@@ -208,3 +208,36 @@ fn var_lists_are_sprintf() {
     // vfs_write's $file is optimized out.
     assert_eq!(found.unwrap(), vec![rstap::ir::FormatPiece::Text("file=?".into())]);
 }
+
+#[test]
+fn defined_is_per_probe_and_repeatable() {
+    // Each derived probe answers @defined for itself, every time.
+    let p = elab(r#"probe kernel.function("vfs_*") { println(@defined($nope), @defined($nope), @defined($count)) }"#).unwrap();
+    let mut longs = Vec::new();
+    fn walk(e: &Expr, out: &mut Vec<i64>) {
+        match &e.kind {
+            ExprKind::Long(n) => out.push(*n),
+            ExprKind::Format { args, .. } => args.iter().for_each(|a| walk(a, out)),
+            _ => {}
+        }
+    }
+    fn stmts(s: &Stmt, out: &mut Vec<i64>) {
+        match &s.kind {
+            StmtKind::Block(l) => l.iter().for_each(|s| stmts(s, out)),
+            StmtKind::Expr(e) => walk(e, out),
+            _ => {}
+        }
+    }
+    for b in &p.bodies {
+        stmts(&b.body, &mut longs);
+    }
+    // vfs_read: $count defined; vfs_write: not.
+    assert_eq!(longs, vec![0, 0, 1, 0, 0, 0]);
+}
+
+#[test]
+fn pretty_printing_is_sprintf() {
+    let p = elab(r#"probe kernel.function("vfs_read") { println($file->f_path$) }"#).unwrap();
+    let text = format!("{:?}", p.bodies[0].body);
+    assert!(text.contains(r#"Text("{")"#) && text.contains(r#"Text(".mnt=")"#) && text.contains(r#"Text(", .dentry=")"#), "{text}");
+}

@@ -14,9 +14,15 @@ use crate::diag::Span;
 use crate::ir::Type;
 use crate::ir_target::{TargetAccess, TargetBase, TargetFinal, TargetStep};
 
-/// `rstap_reg(CB, field)` for a DWARF register (pass 2 checked it exists).
-fn reg(r: crate::debuginfo::Reg) -> String {
-    format!("rstap_reg(CB, {})", r.pt_regs_field().unwrap_or("ip"))
+/// `rstap_reg(CB, field)` for a DWARF register (pass 2 checked it
+/// exists); `rstap_entry_reg(field)` for the registers saved at entry.
+fn reg(r: crate::debuginfo::Reg, entry: bool) -> String {
+    let f = r.pt_regs_field().unwrap_or("ip");
+    if entry {
+        format!("rstap_entry_reg({f})")
+    } else {
+        format!("rstap_reg(CB, {f})")
+    }
 }
 
 fn binop(op: BinOp, a: &str, b: &str) -> String {
@@ -44,12 +50,12 @@ fn binop(op: BinOp, a: &str, b: &str) -> String {
 
 /// C (uint64_t) for a location program's result, or None when the program
 /// is malformed (stack underflow).
-fn program(ops: &[LocOp], loc: &str) -> Option<String> {
+fn program(ops: &[LocOp], loc: &str, entry: bool) -> Option<String> {
     let mut st: Vec<String> = Vec::new();
     for op in ops {
         match op {
-            LocOp::Reg(r) | LocOp::EntryValue(r) => st.push(reg(*r)),
-            LocOp::RegOffset(r, k) => st.push(format!("({} + (uint64_t){k}LL)", reg(*r))),
+            LocOp::Reg(r) | LocOp::EntryValue(r) => st.push(reg(*r, entry)),
+            LocOp::RegOffset(r, k) => st.push(format!("({} + (uint64_t){k}LL)", reg(*r, entry))),
             LocOp::Const(k) => st.push(format!("{k}ULL")),
             LocOp::Plus(k) => {
                 let a = st.pop()?;
@@ -111,7 +117,7 @@ impl<'p> Emitter<'p> {
         let cur = self.temp(Type::Long);
         let mut code = String::from("({ ");
         match &t.base {
-            TargetBase::Program(ops) => match program(ops, &loc) {
+            TargetBase::Program(ops) => match program(ops, &loc, t.entry_regs) {
                 Some(x) => code.push_str(&format!("{cur} = (int64_t){x}; ")),
                 None => {
                     code.push_str(&format!("{cur} = 0; rstap_error(CB, \"malformed DWARF location\", {loc}); "));
@@ -176,11 +182,11 @@ mod tests {
 
     #[test]
     fn programs() {
-        assert_eq!(program(&[LocOp::Reg(Reg(5))], "L").unwrap(), "rstap_reg(CB, di)");
+        assert_eq!(program(&[LocOp::Reg(Reg(5))], "L", false).unwrap(), "rstap_reg(CB, di)");
         assert_eq!(
-            program(&[LocOp::RegOffset(Reg(7), 8), LocOp::Deref { size: 8 }], "L").unwrap(),
+            program(&[LocOp::RegOffset(Reg(7), 8), LocOp::Deref { size: 8 }], "L", false).unwrap(),
             "rstap_kread(CB, (rstap_reg(CB, sp) + (uint64_t)8LL), 8, L)"
         );
-        assert!(program(&[LocOp::Drop], "L").is_none());
+        assert!(program(&[LocOp::Drop], "L", false).is_none());
     }
 }

@@ -194,6 +194,8 @@ pub struct DwarfDebugInfo<'a> {
     /// Allocated sections: (name, address, size).
     sections: Vec<(String, u64, u64)>,
     units: Mutex<HashMap<u64, Arc<Unit<'a>>>>,
+    /// `find_type` answers (each is a walk over every unit), by name.
+    found_types: Mutex<HashMap<String, Option<TypeId>>>,
 }
 
 impl<'a> DwarfDebugInfo<'a> {
@@ -290,6 +292,7 @@ impl<'a> DwarfDebugInfo<'a> {
                 .filter_map(|s| Some((s.name().ok()?.to_string(), s.address(), s.size())))
                 .collect(),
             units: Mutex::new(HashMap::new()),
+            found_types: Mutex::new(HashMap::new()),
         })
     }
 
@@ -1193,6 +1196,14 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         } else {
             (&[DW_TAG_typedef, DW_TAG_base_type], name)
         };
-        self.find_type_die(tags, bare)
+        let key = format!("{tags:?} {bare}");
+        if let Some(hit) = self.found_types.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return Ok(hit);
+        }
+        let found = self.find_type_die(tags, bare)?;
+        if let Ok(mut m) = self.found_types.lock() {
+            m.insert(key, found);
+        }
+        Ok(found)
     }
 }

@@ -78,6 +78,7 @@ impl<'a> Elab<'a> {
                 let body = match groups.get(&key) {
                     _ if x.site.is_some() => {
                         self.site = x.site.clone();
+                        self.undefined_targets.clear();
                         let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
                         self.site = None;
                         b

@@ -79,6 +79,9 @@ pub struct Elab<'a> {
     /// Target expressions `@defined` found undefined: later uses are not
     /// errors (they sit in branches SystemTap elides).
     pub undefined_targets: std::collections::HashSet<String>,
+    /// File-scope variables looked up by `$name` (a scan of every unit):
+    /// each name once.
+    pub global_vars: HashMap<String, Option<crate::debuginfo::Variable>>,
 }
 
 impl<'a> Elab<'a> {
@@ -211,6 +214,7 @@ pub fn elaborate_with<'a>(
         debuginfo_missing: dwarf.missing.clone(),
         site: None,
         undefined_targets: Default::default(),
+        global_vars: HashMap::new(),
     };
     // Tapset definitions first, so that the user's own override them.
     for (files, from_tapset) in [(tapsets, true), (user, false)] {

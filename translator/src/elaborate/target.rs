@@ -91,7 +91,10 @@ impl<'a> Elab<'a> {
     /// the same text are not errors).
     pub fn lower_defined(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
         let before = self.diags.list.len();
+        // Errors must show here even for texts already found undefined.
+        let saved = std::mem::take(&mut self.undefined_targets);
         let _ = self.lower_expr(scope, inner);
+        self.undefined_targets = saved;
         let ok = self.diags.list.len() == before;
         self.diags.list.truncate(before);
         if !ok {
@@ -103,6 +106,9 @@ impl<'a> Elab<'a> {
     /// A target expression as an IR node, or an error and a 0.
     pub fn lower_target(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
         let text = self.sources.snippet(span).to_string();
+        if t.pretty > 0 {
+            return self.lower_pretty(scope, t, span);
+        }
         if let ast::TargetBase::Var(id) = &t.base {
             if let Some(which) = id.name.strip_prefix('$') {
                 if t.chain.is_empty() && !t.addr_of {
@@ -172,11 +178,7 @@ impl<'a> Elab<'a> {
                 pretty: 0,
             };
             let shown = format!("${name}");
-            let r = if site.ret && name != "return" {
-                Err(String::new())
-            } else {
-                self.target_access(scope, &t, &shown)
-            };
+            let r = self.target_access(scope, &t, &shown);
             match r {
                 Ok(acc) if acc.fin == TargetFinal::Address => pieces.push(FormatPiece::Text(format!("{sep}{name}={{...}}"))),
                 Ok(acc) => {
@@ -191,8 +193,71 @@ impl<'a> Elab<'a> {
     }
 
     fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {
+        self.target_access_typed(scope, t, text).map(|(a, _)| a)
+    }
+
+    /// `$var$` / `$var$$`: a string. Scalars and pointers print in hex; a
+    /// struct or union prints its members one level deep
+    /// (`{.a=0x1, .b={...}}`), arrays as `[...]`.
+    fn lower_pretty(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
+        use crate::ir::FormatPiece;
+        let text = self.sources.snippet(span).to_string();
+        let plain = ast::TargetExpr { pretty: 0, ..t.clone() };
+        let conv = |arg: usize| FormatPiece::Conv { arg, flags: "#".into(), width: None, precision: None, conv: 'x' };
+        let (acc, ty) = match self.target_access_typed(scope, &plain, &text) {
+            Ok(x) => x,
+            Err(msg) => {
+                if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
+                    self.diags.error(msg, span);
+                }
+                return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
+            }
+        };
+        let mut pieces = Vec::new();
+        let mut args = Vec::new();
+        let info = self.debuginfo.and_then(|di| types::strip(di, ty).ok().flatten());
+        match (&acc.fin, info.map(|i| i.kind)) {
+            (TargetFinal::Address, Some(TypeKind::Struct { members } | TypeKind::Union { members })) => {
+                pieces.push(FormatPiece::Text("{".into()));
+                let mut first = true;
+                for m in members {
+                    let Some(name) = m.name.clone() else { continue };
+                    pieces.push(FormatPiece::Text(format!("{}.{name}=", if first { "" } else { ", " })));
+                    first = false;
+                    let mut sub = plain.clone();
+                    sub.chain.push(ast::TargetComponent::Field(ast::Ident { name, span }));
+                    match self.target_access_typed(scope, &sub, &text) {
+                        Ok((a, _)) if a.fin != TargetFinal::Address => {
+                            pieces.push(conv(args.len()));
+                            args.push(long(ExprKind::Target(Box::new(a)), span));
+                        }
+                        Ok((_, mty)) => {
+                            let arr = self
+                                .debuginfo
+                                .and_then(|di| types::strip(di, mty).ok().flatten())
+                                .is_some_and(|i| matches!(i.kind, TypeKind::Array { .. }));
+                            pieces.push(FormatPiece::Text(if arr { "[...]" } else { "{...}" }.into()));
+                        }
+                        Err(_) => pieces.push(FormatPiece::Text("?".into())),
+                    }
+                }
+                pieces.push(FormatPiece::Text("}".into()));
+            }
+            (TargetFinal::Address, _) => pieces.push(FormatPiece::Text("[...]".into())),
+            _ => {
+                pieces.push(conv(0));
+                args.push(long(ExprKind::Target(Box::new(acc)), span));
+            }
+        }
+        Expr { kind: ExprKind::Format { pieces, args, to_string: true }, ty: Type::String, span }
+    }
+
+    fn target_access_typed(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<(TargetAccess, TypeId)> {
         if t.pretty > 0 {
-            return Err(format!("pretty-printing target variables (`{text}`) is not supported by rstap yet"));
+            return Err(format!("`{text}`: pretty-printing cannot be nested"));
+        }
+        if let (ast::TargetBase::Var(id), None) = (&t.base, &self.site) {
+            return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
         }
         let Some(di) = self.debuginfo else {
             return Err(format!("cannot resolve `{text}`: {}", self.debuginfo_missing));
@@ -294,7 +359,13 @@ impl<'a> Elab<'a> {
                 Cur::Address => TargetFinal::Load(TargetRead { size, signed, bitfield }),
             }
         };
-        Ok(TargetAccess { base, steps, fin, text: text.to_string() })
+        // In a .return probe every `$name` but `$return` and globals reads
+        // the registers saved at entry.
+        let entry_regs = match (&t.base, &self.site) {
+            (ast::TargetBase::Var(id), Some(site)) => site.ret && id.name != "return" && matches!(base, TargetBase::Program(_)),
+            _ => false,
+        };
+        Ok((TargetAccess { base, steps, fin, text: text.to_string(), entry_regs }, cur_ty))
     }
 
     /// `$name` / `$return` at the current site.
@@ -302,8 +373,8 @@ impl<'a> Elab<'a> {
         let Some(site) = self.site.clone() else {
             return Err(format!("target variable `${name}` is only available in kernel.function probes"));
         };
-        if name.starts_with('$') {
-            return Err(format!("`$${}` is not supported by rstap yet", &name[1..]));
+        if let Some(list) = name.strip_prefix('$') {
+            return Err(format!("`$${list}` cannot be followed by `->` or `[]`"));
         }
         if name == "return" {
             if !site.ret {
@@ -316,7 +387,7 @@ impl<'a> Elab<'a> {
         let vars = di.variables(site.die, site.pc).map_err(|e| e.to_string())?;
         let var = match vars.iter().find(|v| v.name == name) {
             Some(v) => v.clone(),
-            None => match di.global_variable(name, None).map_err(|e| e.to_string())? {
+            None => match self.global_var(di, name)? {
                 Some(g) => g,
                 None => {
                     let alts: Vec<String> = vars.iter().map(|v| format!("${}", v.name)).collect();
@@ -329,15 +400,21 @@ impl<'a> Elab<'a> {
             },
         };
         let global = var.kind == crate::debuginfo::VarKind::Global;
-        if site.ret && !global {
-            return Err(format!(
-                "`${name}` in a .return probe needs its value at entry (@entry), which rstap does not support yet"
-            ));
-        }
+
         let ty = var.type_id.ok_or_else(|| format!("`${name}` has no type in the debuginfo"))?;
         let (b, st) = self.location_base(&var.location, ty, di, name)?;
         let b = if global { relocate(di, b)? } else { b };
         Ok((b, ty, st))
+    }
+
+    /// `DebugInfo::global_variable(name)`, remembered.
+    fn global_var(&mut self, di: &dyn DebugInfo, name: &str) -> R<Option<crate::debuginfo::Variable>> {
+        if let Some(v) = self.global_vars.get(name) {
+            return Ok(v.clone());
+        }
+        let v = di.global_variable(name, None).map_err(|e| e.to_string())?;
+        self.global_vars.insert(name.to_string(), v.clone());
+        Ok(v)
     }
 
     fn location_base(&self, loc: &VarLocation, ty: TypeId, di: &dyn DebugInfo, name: &str) -> R<(TargetBase, Cur)> {

@@ -27,7 +27,9 @@ pub struct DwarfSite {
     /// The probe is at the function's first instruction (entry values and
     /// parameters in their entry registers are valid).
     pub at_entry: bool,
-    /// A `.return` probe: `$return` is the return value register.
+    /// A `.return` probe: `$return` is the return value register, and
+    /// other target variables are read from the registers saved at entry
+    /// (`pc` is then the entry pc).
     pub ret: bool,
     pub return_type: Option<TypeId>,
 }
@@ -118,7 +120,10 @@ pub fn resolve(point: &ProbePoint, di: Option<&dyn DebugInfo>, missing: &str) ->
     // clones (`f.isra.0`, `f.constprop.0`), which SystemTap probes too.
     let mut sites: Vec<(crate::debuginfo::FunctionInfo, u64, DieRef, bool)> = Vec::new();
     for f in funcs {
-        match f.probe_pc(PrologueMode::Auto) {
+        // A .return probe is a kretprobe on the function's entry; its
+        // parameters are read from the registers saved there.
+        let mode = if ret { PrologueMode::Never } else { PrologueMode::Auto };
+        match f.probe_pc(mode) {
             Some(pc) => sites.push((f.clone(), pc, f.die, Some(pc) == f.entry_pc)),
             None if f.clones.is_empty() => {
                 out.notes.push(format!("{} exists only inlined; inline instances are not probed by rstap yet", f.name));
@@ -126,7 +131,7 @@ pub fn resolve(point: &ProbePoint, di: Option<&dyn DebugInfo>, missing: &str) ->
             None => {}
         }
         for c in &f.clones {
-            let pc = if f.optimized { c.entry_pc } else { c.prologue_end.unwrap_or(c.entry_pc) };
+            let pc = if f.optimized || ret { c.entry_pc } else { c.prologue_end.unwrap_or(c.entry_pc) };
             sites.push((f.clone(), pc, c.die, pc == c.entry_pc));
         }
     }
