@@ -6,6 +6,9 @@
 //! `kernel.function("vfs_read")` (for `probe $1 { }`).
 //! Skipped with a note if the directory is missing.
 
+mod parse_common;
+use parse_common::without_spans;
+
 use rstap::diag::{render, Diagnostics, SourceMap};
 use rstap::syntax::{parse_file, print_file, Macros, ParseOptions};
 use std::path::{Path, PathBuf};
@@ -152,17 +155,3 @@ fn every_example_parses() {
     assert!(round_trip_failed.is_empty(), "round trip failed: {:?}", round_trip_failed);
 }
 
-/// Debug output of a tree with every `Span { .. }` removed.
-fn without_spans(f: &rstap::syntax::ast::File) -> String {
-    let d = format!("{:?}", f);
-    let mut out = String::with_capacity(d.len());
-    let mut rest = d.as_str();
-    while let Some(k) = rest.find("Span {") {
-        out.push_str(&rest[..k]);
-        rest = &rest[k..];
-        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}

@@ -10,6 +10,9 @@
 //! review the diff. Every script is parsed with the script arguments
 //! `100 vfs_read`, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode.
 
+mod parse_common;
+use parse_common::without_spans;
+
 use rstap::diag::{render, Diagnostics, SourceMap};
 use rstap::syntax::{ast, parse_file, print_file, Macros, ParseOptions};
 use std::path::{Path, PathBuf};
@@ -55,20 +58,6 @@ fn parse(name: &str, text: &str) -> Result<ast::File, String> {
     }
 }
 
-/// Debug output of a tree with every `Span { .. }` removed.
-fn without_spans(f: &ast::File) -> String {
-    let d = format!("{:?}", f);
-    let mut out = String::with_capacity(d.len());
-    let mut rest = d.as_str();
-    while let Some(k) = rest.find("Span {") {
-        out.push_str(&rest[..k]);
-        rest = &rest[k..];
-        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
 
 #[test]
 fn parseok() {

@@ -7,6 +7,9 @@
 //! back to the same tree. Skipped (with a note) if the directory is
 //! missing.
 
+mod parse_common;
+use parse_common::without_spans;
+
 use rstap::diag::{render, Diagnostics, SourceMap};
 use rstap::syntax::{parse_file, print_file, Macros, ParseOptions};
 use std::path::{Path, PathBuf};
@@ -143,20 +146,6 @@ fn every_tapset_file_parses() {
     assert_eq!(bad_print, 0, "{} printed tapset files failed to round-trip", bad_print);
 }
 
-/// Debug output of a tree with every `Span { .. }` removed.
-fn without_spans(f: &rstap::syntax::ast::File) -> String {
-    let d = format!("{:?}", f);
-    let mut out = String::with_capacity(d.len());
-    let mut rest = d.as_str();
-    while let Some(k) = rest.find("Span {") {
-        out.push_str(&rest[..k]);
-        rest = &rest[k..];
-        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
 
 /// Time this thread has run on a CPU (Linux schedstat), so the figure
 /// means something on a busy machine; `None` elsewhere.

@@ -3,6 +3,9 @@
 //! print/parse round trip. Each test parses a small text and compares the
 //! printed (fully understood) form or the error message.
 
+mod parse_common;
+use parse_common::without_spans;
+
 use rstap::diag::{render, Diagnostics, SourceMap};
 use rstap::syntax::ast::{ExprKind, Item, StmtKind};
 use rstap::glob::glob_match;
@@ -339,20 +342,6 @@ fn garbage_never_panics() {
     }
 }
 
-/// Debug output of a tree with every `Span { .. }` removed.
-fn without_spans(f: &ast::File) -> String {
-    let d = format!("{:?}", f);
-    let mut out = String::with_capacity(d.len());
-    let mut rest = d.as_str();
-    while let Some(k) = rest.find("Span {") {
-        out.push_str(&rest[..k]);
-        rest = &rest[k..];
-        let end = rest.find('}').map(|e| e + 1).unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
 
 #[test]
 fn round_trip() {
