@@ -144,24 +144,9 @@ static inline u32 rstap_kv_hash(const struct rstap_map *m, const struct rstap_kv
 	return h;
 }
 
-static inline int rstap_kv_equal(const struct rstap_map *m, int32_t i, const struct rstap_kv *kv)
-{
-	int k;
-
-	for (k = 0; k < m->nkeys; k++) {
-		if (m->key_types[k] == RSTAP_KEY_STRING) {
-			if (strncmp(rstap_map_key_str(m, i, k), kv[k].s, MAXSTRINGLEN - 1))
-				return 0;
-		} else if (rstap_map_key_long(m, i, k) != kv[k].n) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* Whether entry i matches kv on the keys whose bit is set in mask (slices). */
-static __maybe_unused int rstap_map_match(const struct rstap_map *m, int32_t i,
-			   const struct rstap_kv *kv, unsigned int mask)
+static inline int rstap_map_match(const struct rstap_map *m, int32_t i,
+				  const struct rstap_kv *kv, unsigned int mask)
 {
 	int k;
 
@@ -176,6 +161,12 @@ static __maybe_unused int rstap_map_match(const struct rstap_map *m, int32_t i,
 		}
 	}
 	return 1;
+}
+
+/* Whether entry i has exactly the keys kv. */
+static inline int rstap_kv_equal(const struct rstap_map *m, int32_t i, const struct rstap_kv *kv)
+{
+	return rstap_map_match(m, i, kv, ~0u);
 }
 
 static __maybe_unused int32_t rstap_map_find(const struct rstap_map *m, const struct rstap_kv *kv)

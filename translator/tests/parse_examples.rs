@@ -77,17 +77,7 @@ fn every_example_parses() {
         eprintln!("note: systemtap examples or tapsets missing; skipping");
         return;
     }
-    let mut opts = ParseOptions {
-        args: vec!["1".to_string(); 9],
-        kernel_release: "6.1.0-28-cloud-amd64".into(),
-        kernel_version: "6.1.0".into(),
-        arch: "x86_64".into(),
-        runtime: "kernel".into(),
-        systemtap_version: "5.0".into(),
-        privilege: "stapdev".into(),
-        guru: true,
-        ..ParseOptions::default()
-    };
+    let mut opts = ParseOptions { args: vec!["1".to_string(); 9], ..parse_common::x86_64_6_1_options() };
     opts.kconfig.insert("CONFIG_64BIT".into(), "y".into());
     let mut sources = SourceMap::new();
     let mut macros = Macros::default();

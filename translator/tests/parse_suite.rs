@@ -31,17 +31,7 @@ fn scripts(kind: &str) -> Vec<PathBuf> {
 }
 
 fn options() -> ParseOptions {
-    let mut o = ParseOptions {
-        args: vec!["100".into(), "vfs_read".into()],
-        kernel_release: "6.1.0-28-cloud-amd64".into(),
-        kernel_version: "6.1.0".into(),
-        arch: "x86_64".into(),
-        runtime: "kernel".into(),
-        systemtap_version: "5.0".into(),
-        privilege: "stapdev".into(),
-        guru: true,
-        ..ParseOptions::default()
-    };
+    let mut o = ParseOptions { args: vec!["100".into(), "vfs_read".into()], ..parse_common::x86_64_6_1_options() };
     o.kconfig.insert("CONFIG_64BIT".into(), "y".into());
     o
 }

@@ -34,16 +34,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 pub fn tapset_options() -> ParseOptions {
-    let mut opts = ParseOptions {
-        kernel_release: "6.1.0-28-cloud-amd64".into(),
-        kernel_version: "6.1.0".into(),
-        arch: "x86_64".into(),
-        runtime: "kernel".into(),
-        systemtap_version: "5.0".into(),
-        privilege: "stapdev".into(),
-        guru: true,
-        ..ParseOptions::default()
-    };
+    let mut opts = parse_common::x86_64_6_1_options();
     for c in ["CONFIG_64BIT", "CONFIG_COMPAT", "CONFIG_X86_64", "CONFIG_NFSD", "CONFIG_NET", "CONFIG_UTRACE"] {
         opts.kconfig.insert(c.to_string(), "y".to_string());
     }

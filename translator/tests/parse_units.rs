@@ -14,16 +14,7 @@ use rstap::syntax::{ast, parse_text, print_expr, print_file, Macros, ParseOption
 use std::cmp::Ordering;
 
 fn opts() -> ParseOptions {
-    ParseOptions {
-        kernel_release: "6.1.0-28-cloud-amd64".into(),
-        kernel_version: "6.1.0".into(),
-        arch: "x86_64".into(),
-        runtime: "kernel".into(),
-        systemtap_version: "5.0".into(),
-        privilege: "stapdev".into(),
-        guru: true,
-        ..ParseOptions::default()
-    }
+    parse_common::x86_64_6_1_options()
 }
 
 fn parse_with(o: &ParseOptions, text: &str) -> Result<ast::File, String> {

@@ -15,3 +15,18 @@ pub fn without_spans(f: &rstap::syntax::ast::File) -> String {
     out.push_str(rest);
     out
 }
+
+/// The facts a Debian 6.1 x86_64 kernel gives the preprocessor, in guru
+/// mode, with no script arguments and no CONFIG_ values.
+pub fn x86_64_6_1_options() -> rstap::syntax::ParseOptions {
+    rstap::syntax::ParseOptions {
+        kernel_release: "6.1.0-28-cloud-amd64".into(),
+        kernel_version: "6.1.0".into(),
+        arch: "x86_64".into(),
+        runtime: "kernel".into(),
+        systemtap_version: "5.0".into(),
+        privilege: "stapdev".into(),
+        guru: true,
+        ..rstap::syntax::ParseOptions::default()
+    }
+}
