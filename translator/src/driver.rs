@@ -195,8 +195,8 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         Err(e) => Err(e.clone()),
     };
     let dwarf = match &dbg_di {
-        Ok(di) => elaborate::target::Dwarf { debuginfo: Some(di), missing: String::new() },
-        Err(e) => elaborate::target::Dwarf { debuginfo: None, missing: e.clone() },
+        Ok(di) => elaborate::target::Dwarf { debuginfo: Some(di), ..Default::default() },
+        Err(e) => elaborate::target::Dwarf { missing: e.clone(), ..Default::default() },
     };
     if let Some((point, with_vars)) = &opts.listing {
         return crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, &user, &library.files, &symbols, sources, diags);

@@ -53,6 +53,21 @@ fn missing_symbol_is_caught_at_translation_time_in_the_testbed() {
     assert!(e.contains("<input>:1:14"), "{e}");
 }
 
+/// A statement probe on a line without code names the lines nearby that
+/// have some (against the testbed kernel's debuginfo).
+#[test]
+fn statement_on_a_line_without_code_names_the_lines_that_have_some() {
+    let o = stap(&["--vm", "-p2", "-e", "probe kernel.statement(\"vfs_read@fs/read_write.c:460\") { println($count) }"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("no kernel statement matches \"vfs_read@fs/read_write.c:460\""), "{e}");
+    assert!(e.contains("lines with code nearby: 456 458 461 462 464"), "{e}");
+    assert!(e.contains("<input>:1:14"), "{e}");
+    let o = stap(&["--vm", "-p2", "-e", "probe kernel.statement(\"vfs_read@fs/read_write.c:461\") { println($count) }"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kernel.statement(\"vfs_read@fs/read_write.c:461\")"));
+}
+
 #[test]
 fn wildcards_expand_against_the_testbed_kernel() {
     let o = stap(&["--vm", "-p2", "-e", "probe kprobe.function(\"ksys_rea*\") { }"]);

@@ -58,7 +58,7 @@ fn elab(text: &str) -> Result<Program, String> {
     let popts = ParseOptions::default();
     let file = parse_text(&popts, &mut macros, &mut sources, "t.stp", text, &mut diags).ok_or_else(|| render(&sources, &diags))?;
     let eopts = ElabOptions::default();
-    let dwarf = Dwarf { debuginfo: Some(&di), missing: String::new() };
+    let dwarf = Dwarf { debuginfo: Some(&di), ..Default::default() };
     let prog = elaborate::elaborate_with(&eopts, std::slice::from_ref(&file), &[], &NoSymbols, &dwarf, &sources, &mut diags);
     match prog {
         Some(p) if !diags.has_errors() => Ok(p),

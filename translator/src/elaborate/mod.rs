@@ -70,10 +70,9 @@ pub struct Elab<'a> {
     private_globals: HashMap<(u32, &'a str), Def<'a, ast::Global>>,
     /// The file whose code is being lowered: it sees its own privates.
     current_file: u32,
-    /// The kernel's DWARF (`kernel.function`, `$var`, `@cast`), if any.
-    pub debuginfo: Option<&'a dyn crate::debuginfo::DebugInfo>,
-    /// Why `debuginfo` is `None` (an error message naming the package).
-    pub debuginfo_missing: String,
+    /// The DWARF of the kernel and the named modules (`kernel.function`,
+    /// `$var`, `@cast`), or why there is none.
+    pub dwarf: &'a target::Dwarf<'a>,
     /// The DWARF probe whose body is being lowered (for `$var`).
     pub site: Option<crate::probes::dwarf::DwarfSite>,
     /// Target expressions `@defined` found undefined: later uses are not
@@ -179,7 +178,7 @@ pub fn elaborate(
     sources: &SourceMap,
     diags: &mut Diagnostics,
 ) -> Option<Program> {
-    let dwarf = target::Dwarf { debuginfo: None, missing: "no kernel debuginfo was loaded".into() };
+    let dwarf = target::Dwarf { missing: "no kernel debuginfo was loaded".into(), ..Default::default() };
     elaborate_with(opts, user, tapsets, symbols, &dwarf, sources, diags)
 }
 
@@ -210,8 +209,7 @@ pub fn elaborate_with<'a>(
         private_functions: HashMap::new(),
         private_globals: HashMap::new(),
         current_file: 0,
-        debuginfo: dwarf.debuginfo,
-        debuginfo_missing: dwarf.missing.clone(),
+        dwarf,
         site: None,
         undefined_targets: Default::default(),
         global_vars: HashMap::new(),

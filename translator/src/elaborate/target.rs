@@ -16,18 +16,12 @@ use crate::diag::Span;
 use crate::ir::{Expr, ExprKind, Type};
 use crate::ir_target::{TargetAccess, TargetBase, TargetFinal, TargetRead, TargetStep};
 use crate::probes::dwarf::{self, DwarfResolved};
+pub use crate::probes::dwarf::Dwarf;
 use crate::probes::ProbeError;
 use crate::syntax::ast;
 
 use super::lower::Scope;
 use super::Elab;
-
-/// The kernel's debuginfo as pass 2 receives it.
-pub struct Dwarf<'a> {
-    pub debuginfo: Option<&'a dyn DebugInfo>,
-    /// Why `debuginfo` is `None`: the error `kernel.function` reports.
-    pub missing: String,
-}
 
 /// What `cur` holds while an access is being built.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,7 +78,13 @@ fn check_program(ops: &[LocOp], at_entry: bool) -> R<Vec<LocOp>> {
 impl<'a> Elab<'a> {
     /// `kernel.function(...)` points; `Ok(None)` for other families.
     pub fn resolve_dwarf_point(&mut self, point: &ast::ProbePoint) -> Result<Option<DwarfResolved>, ProbeError> {
-        dwarf::resolve(point, self.debuginfo, &self.debuginfo_missing)
+        dwarf::resolve(point, self.dwarf)
+    }
+
+    /// The debuginfo of the probe being lowered: its module's, else the
+    /// kernel's.
+    fn debuginfo(&self) -> Option<&'a dyn DebugInfo> {
+        self.dwarf.for_module(self.site.as_ref().and_then(|s| s.module.as_deref()))
     }
 
     /// `@defined(expr)`: 1 when `expr` resolves, else 0 (and later uses of
@@ -140,7 +140,7 @@ impl<'a> Elab<'a> {
             self.diags.error(format!("`$${which}` is only available in kernel.function probes"), span);
             return str_expr(String::new());
         };
-        let Some(di) = self.debuginfo else {
+        let Some(di) = self.debuginfo() else {
             return str_expr(String::new());
         };
         let names: Vec<(String, bool)> = if which == "return" {
@@ -215,7 +215,7 @@ impl<'a> Elab<'a> {
         };
         let mut pieces = Vec::new();
         let mut args = Vec::new();
-        let info = self.debuginfo.and_then(|di| types::strip(di, ty).ok().flatten());
+        let info = self.debuginfo().and_then(|di| types::strip(di, ty).ok().flatten());
         match (&acc.fin, info.map(|i| i.kind)) {
             (TargetFinal::Address, Some(TypeKind::Struct { members } | TypeKind::Union { members })) => {
                 pieces.push(FormatPiece::Text("{".into()));
@@ -233,7 +233,7 @@ impl<'a> Elab<'a> {
                         }
                         Ok((_, mty)) => {
                             let arr = self
-                                .debuginfo
+                                .debuginfo()
                                 .and_then(|di| types::strip(di, mty).ok().flatten())
                                 .is_some_and(|i| matches!(i.kind, TypeKind::Array { .. }));
                             pieces.push(FormatPiece::Text(if arr { "[...]" } else { "{...}" }.into()));
@@ -259,8 +259,8 @@ impl<'a> Elab<'a> {
         if let (ast::TargetBase::Var(id), None) = (&t.base, &self.site) {
             return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
         }
-        let Some(di) = self.debuginfo else {
-            return Err(format!("cannot resolve `{text}`: {}", self.debuginfo_missing));
+        let Some(di) = self.debuginfo() else {
+            return Err(format!("cannot resolve `{text}`: {}", self.dwarf.missing));
         };
         // The base: a location program (or an expression) and its type.
         let (base, ty, mut state) = match &t.base {

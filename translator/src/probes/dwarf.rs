@@ -1,25 +1,62 @@
-//! `kernel.function("PATTERN")`, `.call` and `.return`: probes placed from
-//! DWARF debuginfo.
+//! `kernel.function("PATTERN")`, `kernel.statement("PATTERN")`, their
+//! `module("NAME")` forms, `.call` and `.return`: probes placed from DWARF
+//! debuginfo.
 //!
-//! Input: the point and the target kernel's debuginfo (`&dyn DebugInfo`).
-//! Output: one [`DwarfProbe`] per matching out-of-line function: a kprobe
-//! at `symbol + offset` (from `DebugInfo::symbol_at` of the probe pc that
-//! `FunctionInfo::probe_pc` chose) plus the [`DwarfSite`] pass 2 needs to
-//! resolve target variables there. Invariants: no IO beyond the trait; a
-//! pattern that matches nothing, or missing debuginfo, is an error with the
-//! span of the `function` component; inline-only instances and functions in
-//! sections the kernel cannot probe are skipped (and counted in `notes`).
+//! Input: the point and the debuginfo of the kernel and of the modules the
+//! script names ([`Dwarf`]). Output: one [`DwarfProbe`] per matching
+//! out-of-line function (or statement address): a kprobe at
+//! `symbol + offset` (from `DebugInfo::symbol_at` of the probe pc) plus the
+//! [`DwarfSite`] pass 2 needs to resolve target variables there. A module's
+//! kprobe symbol is `module:symbol`, which the kernel resolves when the
+//! module is loaded. Invariants: no IO beyond the trait; a pattern that
+//! matches nothing, or missing debuginfo, is an error with the span of the
+//! offending component; inline-only instances and functions in sections
+//! the kernel cannot probe are skipped (and counted in `notes`).
 
 use super::{string_arg, ProbeError};
-use crate::debuginfo::{DebugInfo, DieRef, FunctionPattern, PrologueMode, TypeId};
+use crate::debuginfo::pattern::LineSpec;
+use crate::debuginfo::{DebugInfo, DieRef, FunctionInfo, FunctionPattern, PrologueMode, TypeId};
 use crate::ir::ProbeKind;
 use crate::syntax::ast::ProbePoint;
+
+/// The debuginfo pass 2 resolves DWARF points and target variables with.
+#[derive(Default)]
+pub struct Dwarf<'a> {
+    /// The kernel's (vmlinux) debuginfo.
+    pub debuginfo: Option<&'a dyn DebugInfo>,
+    /// Why `debuginfo` is `None`: the error `kernel.function` reports.
+    pub missing: String,
+    /// Modules the script names, by module name (`-` spelled `_`).
+    pub modules: Vec<(String, &'a dyn DebugInfo)>,
+    /// `module("PATTERN")` arguments that found no debuginfo, and why.
+    pub modules_missing: Vec<(String, String)>,
+}
+
+impl<'a> Dwarf<'a> {
+    /// The debuginfo of a site: its module's, else the kernel's.
+    pub fn for_module(&self, module: Option<&str>) -> Option<&'a dyn DebugInfo> {
+        match module {
+            None => self.debuginfo,
+            Some(m) => self.modules.iter().find(|(n, _)| n == m).map(|(_, d)| *d),
+        }
+    }
+}
+
+/// The module name of a `module("...")` argument: a path's file stem, with
+/// `-` spelled `_` as the kernel does.
+pub fn module_name(arg: &str) -> String {
+    let base = arg.rsplit('/').next().unwrap_or(arg);
+    let base = base.strip_suffix(".ko").unwrap_or(base);
+    base.replace('-', "_")
+}
 
 /// Where a DWARF probe fires, for target-variable resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DwarfSite {
     /// The function's name (`probefunc()`).
     pub function: String,
+    /// The module holding the function; `None` for the kernel itself.
+    pub module: Option<String>,
     /// The scope DIE to ask `DebugInfo::variables` about.
     pub die: DieRef,
     /// The probe address (link-time).
@@ -71,111 +108,270 @@ fn blacklisted(name: &str) -> bool {
     DENY.iter().any(|d| name.starts_with(d))
 }
 
-/// Resolves `kernel.function(...)`; `Ok(None)` when the point is not of
-/// this family. `di` is `None` when no debuginfo could be loaded; then
-/// `missing` explains why.
-pub fn resolve(point: &ProbePoint, di: Option<&dyn DebugInfo>, missing: &str) -> Result<Option<DwarfResolved>, ProbeError> {
+/// Resolves `kernel.*` and `module("NAME").*` DWARF points; `Ok(None)`
+/// when the point is of another family.
+pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfResolved>, ProbeError> {
     let comps = &point.components;
-    match comps.first() {
-        Some(c) if c.name == "kernel" => {}
+    let Some(first) = comps.first() else { return Ok(None) };
+    let targets: Vec<(Option<String>, Option<&dyn DebugInfo>)> = match first.name.as_str() {
+        "kernel" if first.arg.is_none() => vec![(None, dwarf.debuginfo)],
+        "module" => {
+            let arg = string_arg(first)?;
+            let want = module_name(arg);
+            let found: Vec<_> = dwarf
+                .modules
+                .iter()
+                .filter(|(n, _)| crate::glob::glob_bytes(want.as_bytes(), n.as_bytes()))
+                .map(|(n, d)| (Some(n.clone()), Some(*d)))
+                .collect();
+            if found.is_empty() {
+                let why = dwarf
+                    .modules_missing
+                    .iter()
+                    .find(|(p, _)| p == arg)
+                    .map(|(_, w)| w.clone())
+                    .unwrap_or_else(|| format!("no debuginfo found for module \"{arg}\""));
+                return Err(ProbeError::new(first.span, why));
+            }
+            found
+        }
         _ => return Ok(None),
-    }
-    let func = match comps.get(1) {
-        Some(c) if c.name == "function" => c,
+    };
+    let what = match comps.get(1) {
+        Some(c) if c.name == "function" || c.name == "statement" => c,
         Some(c) => {
             return Err(ProbeError::new(
                 c.span,
-                format!("unsupported kernel probe component `{}`; rstap supports kernel.function(\"PATTERN\")", c.name),
+                format!("unsupported {} probe component `{}`; rstap supports .function(\"PATTERN\") and .statement(\"PATTERN\")", first.name, c.name),
             ))
         }
-        None => return Err(ProbeError::new(comps[0].span, "`kernel` needs .function(\"PATTERN\")")),
+        None => return Err(ProbeError::new(first.span, format!("`{}` needs .function(\"PATTERN\") or .statement(\"PATTERN\")", first.name))),
     };
-    let pattern_text = string_arg(func)?;
+    let pattern_text = string_arg(what)?;
+    let statement = what.name == "statement";
     let mut ret = false;
     let mut suffix = String::new();
     for c in &comps[2..] {
         match c.name.as_str() {
-            "return" if c.arg.is_none() && !ret => {
+            "return" if c.arg.is_none() && !ret && !statement => {
                 ret = true;
                 suffix.push_str(".return");
             }
-            "call" if c.arg.is_none() => suffix.push_str(".call"),
+            "call" if c.arg.is_none() && !statement => suffix.push_str(".call"),
             _ => {
-                return Err(ProbeError::new(
-                    c.span,
-                    format!("unexpected probe point component `{}`; kernel.function may be followed by .call or .return", c.name),
-                ))
+                let may = if statement { "kernel.statement takes no further components" } else { "kernel.function may be followed by .call or .return" };
+                return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; {may}", c.name)));
             }
         }
     }
-    let Some(di) = di else {
-        return Err(ProbeError::new(func.span, missing.to_string()));
-    };
-    let pat = FunctionPattern::parse(pattern_text).map_err(|e| ProbeError::new(func.span, e.to_string()))?;
-    let funcs = di.functions(&pat).map_err(|e| ProbeError::new(func.span, e.to_string()))?;
+    let pat = FunctionPattern::parse(pattern_text).map_err(|e| ProbeError::new(what.span, e.to_string()))?;
     let mut out = DwarfResolved::default();
-    let mut seen = std::collections::HashSet::new();
-    let wildcard = pat.is_wildcard();
-    // Each out-of-line copy: the function itself, then the compiler's
-    // clones (`f.isra.0`, `f.constprop.0`), which SystemTap probes too.
-    let mut sites: Vec<(crate::debuginfo::FunctionInfo, u64, DieRef, bool)> = Vec::new();
+    for (module, di) in targets {
+        let Some(di) = di else {
+            return Err(ProbeError::new(what.span, dwarf.missing.clone()));
+        };
+        let prefix = match &module {
+            None => "kernel".to_string(),
+            Some(m) => format!("module(\"{m}\")"),
+        };
+        let sites = if statement {
+            statement_sites(di, &pat, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
+        } else {
+            function_sites(di, &pat, ret, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
+        };
+        place(di, module.as_deref(), &prefix, &what.name, &suffix, pat.is_wildcard(), ret, sites, &mut out);
+    }
+    if out.probes.is_empty() {
+        let place = match first.name.as_str() {
+            "kernel" => "kernel".to_string(),
+            _ => format!("module \"{}\"", string_arg(first).unwrap_or("")),
+        };
+        let mut msg = if statement {
+            format!("no {place} statement matches \"{pattern_text}\" in the debuginfo")
+        } else {
+            format!("no {place} function matches \"{pattern_text}\" in the debuginfo")
+        };
+        if let Some(n) = out.notes.first() {
+            msg.push_str(&format!(" ({n})"));
+        }
+        return Err(ProbeError::new(what.span, msg));
+    }
+    Ok(Some(out))
+}
+
+/// One candidate probe address: the function, the pc, the scope DIE,
+/// whether it is the function's first instruction, and the text of the
+/// point (`name@file:line`).
+struct Site {
+    func: String,
+    pc: u64,
+    die: DieRef,
+    at_entry: bool,
+    spec: String,
+    return_type: Option<TypeId>,
+}
+
+/// Each out-of-line copy of the matching functions: the function itself,
+/// then the compiler's clones (`f.isra.0`, `f.constprop.0`), which
+/// SystemTap probes too.
+fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, notes: &mut Vec<String>) -> Result<Vec<Site>, String> {
+    let funcs = di.functions(pat).map_err(|e| e.to_string())?;
+    let mut sites = Vec::new();
     for f in funcs {
         // A .return probe is a kretprobe on the function's entry; its
         // parameters are read from the registers saved there.
         let mode = if ret { PrologueMode::Never } else { PrologueMode::Auto };
+        let site = |pc: u64, die: DieRef, entry: u64| Site {
+            func: f.name.clone(),
+            pc,
+            die,
+            at_entry: pc == entry,
+            spec: f.spec(),
+            return_type: f.return_type,
+        };
         match f.probe_pc(mode) {
-            Some(pc) => sites.push((f.clone(), pc, f.die, Some(pc) == f.entry_pc)),
+            Some(pc) => sites.push(site(pc, f.die, f.entry_pc.unwrap_or(pc))),
             None if f.clones.is_empty() => {
-                out.notes.push(format!("{} exists only inlined; inline instances are not probed by rstap yet", f.name));
+                notes.push(format!("{} exists only inlined; inline instances are not probed by rstap yet", f.name));
             }
             None => {}
         }
         for c in &f.clones {
             let pc = if f.optimized || ret { c.entry_pc } else { c.prologue_end.unwrap_or(c.entry_pc) };
-            sites.push((f.clone(), pc, c.die, pc == c.entry_pc));
+            sites.push(site(pc, c.die, c.entry_pc));
         }
     }
-    for (f, pc, die, at_entry) in sites {
-        if let Some((sec, _)) = di.section_of(pc) {
+    Ok(sites)
+}
+
+/// `statement("func@file:LINE")`: the first address of each line-table
+/// run for the line(s) inside the matching functions. The line may be
+/// `N`, `N-M`, or `+N` (relative to the function's declaration).
+fn statement_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<String>) -> Result<Vec<Site>, String> {
+    let relative = matches!(pat.line, Some(LineSpec::Relative(_)));
+    let lines = |decl: u32| -> Vec<u32> {
+        match pat.line {
+            Some(LineSpec::Exact(n)) => vec![n],
+            Some(LineSpec::Range(a, b)) => (a..=b).take(10_000).collect(),
+            Some(LineSpec::Relative(n)) => vec![decl.saturating_add(n)],
+            _ => Vec::new(),
+        }
+    };
+    if matches!(pat.line, None | Some(LineSpec::Any)) {
+        return Err(format!(
+            "statement probe \"{}\" needs a line: use \"FUNCTION@FILE:LINE\" (or :N-M, :+N)",
+            display_pattern(pat)
+        ));
+    }
+    // Each (file, lines, function filter) to ask the line table about.
+    let mut queries: Vec<(String, Vec<u32>, Option<FunctionInfo>)> = Vec::new();
+    match (&pat.file, relative) {
+        (Some(file), false) => queries.push((file.clone(), lines(0), None)),
+        _ => {
+            let no_line = FunctionPattern { line: None, ..pat.clone() };
+            for f in di.functions(&no_line).map_err(|e| e.to_string())? {
+                let Some(file) = f.decl_file.clone() else { continue };
+                queries.push((file, lines(f.decl_line), Some(f)));
+            }
+        }
+    }
+    let mut sites = Vec::new();
+    let mut tried = Vec::new();
+    for (file, lines, func) in queries {
+        for line in lines {
+            for s in di.line_addresses(&file, line).map_err(|e| e.to_string())? {
+                let Some((name, die)) = s.function.clone() else { continue };
+                let ok = match &func {
+                    Some(f) => f.name == name,
+                    None => pat.matches_name(&name),
+                };
+                if ok {
+                    sites.push(Site {
+                        func: name.clone(),
+                        pc: s.address,
+                        die,
+                        at_entry: func.as_ref().and_then(|f| f.entry_pc) == Some(s.address),
+                        spec: format!("{name}@{}:{}", s.file, s.line),
+                        return_type: None,
+                    });
+                }
+            }
+            tried.push((file.clone(), line));
+        }
+    }
+    if sites.is_empty() {
+        if let Some((file, line)) = tried.first() {
+            let mut near = Vec::new();
+            for l in line.saturating_sub(5)..=line + 5 {
+                let found = di.line_addresses(file, l).map_err(|e| e.to_string())?;
+                if found.iter().any(|s| s.function.as_ref().is_some_and(|(n, _)| pat.matches_name(n))) {
+                    near.push(l.to_string());
+                }
+            }
+            let hint = if near.is_empty() { String::new() } else { format!("; lines with code nearby: {}", near.join(" ")) };
+            notes.push(format!("no line records for {file}:{line} in a matching function{hint}"));
+        }
+    }
+    Ok(sites)
+}
+
+fn display_pattern(p: &FunctionPattern) -> String {
+    match &p.file {
+        Some(f) => format!("{}@{f}", p.function),
+        None => p.function.clone(),
+    }
+}
+
+/// Turns sites into kprobes: skips unprobeable sections, wildcard matches
+/// of blacklisted functions and duplicate addresses.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    di: &dyn DebugInfo,
+    module: Option<&str>,
+    prefix: &str,
+    what: &str,
+    suffix: &str,
+    wildcard: bool,
+    ret: bool,
+    sites: Vec<Site>,
+    out: &mut DwarfResolved,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for s in sites {
+        if let Some((sec, _)) = di.section_of(s.pc) {
             if unprobeable_section(&sec) {
-                out.notes.push(format!("{} is in section {sec}, which cannot be probed", f.name));
+                out.notes.push(format!("{} is in section {sec}, which cannot be probed", s.func));
                 continue;
             }
         }
-        if wildcard && blacklisted(&f.name) {
-            out.notes.push(format!("{} is not probed by wildcards (kprobe blacklist)", f.name));
+        if wildcard && blacklisted(&s.func) {
+            out.notes.push(format!("{} is not probed by wildcards (kprobe blacklist)", s.func));
             continue;
         }
-        let (symbol, offset) = match di.symbol_at(pc) {
-            Some(s) => s,
-            None => (f.name.clone(), pc.wrapping_sub(f.entry_pc.unwrap_or(pc))),
+        let (symbol, offset) = match di.symbol_at(s.pc) {
+            Some(x) => x,
+            None => (s.func.clone(), 0),
         };
         if !seen.insert((symbol.clone(), offset)) {
-            out.notes.push(format!("{} is defined more than once; only the first copy is probed", f.name));
+            out.notes.push(format!("{} is defined more than once; only the first copy is probed", s.func));
             continue;
         }
-        if symbol != f.name && offset == 0 && !wildcard {
-            // An alias symbol at the same address is fine; keep it.
-        }
-        let pp = format!("kernel.function(\"{}\"){suffix}", f.spec());
+        let symbol = match module {
+            Some(m) => format!("{m}:{symbol}"),
+            None => symbol,
+        };
+        let pp = format!("{prefix}.{what}(\"{}\"){suffix}", s.spec);
         let site = DwarfSite {
-            function: f.name.clone(),
-            die,
-            pc,
-            at_entry,
+            function: s.func,
+            module: module.map(str::to_string),
+            die: s.die,
+            pc: s.pc,
+            at_entry: s.at_entry,
             ret,
-            return_type: f.return_type,
+            return_type: s.return_type,
         };
         out.probes.push(DwarfProbe { kind: ProbeKind::Kprobe { symbol, offset: if ret { 0 } else { offset }, ret }, pp, site });
     }
-    if out.probes.is_empty() {
-        let mut msg = format!("no kernel function matches \"{pattern_text}\" in the debuginfo");
-        if let Some(n) = out.notes.first() {
-            msg.push_str(&format!(" ({n})"));
-        }
-        return Err(ProbeError::new(func.span, msg));
-    }
-    Ok(Some(out))
 }
 
 #[cfg(test)]
@@ -206,15 +402,15 @@ mod tests {
         di.function("vfs_read", "fs/read_write.c", 450, 0x1000, &[("count", long, Location::Register(Reg(1)))]);
         di.function("vfs_write", "fs/read_write.c", 560, 0x2000, &[]);
         di.function("ksys_read", "fs/read_write.c", 600, 0x3000, &[]);
-        let r = resolve(&point(&[("kernel", None), ("function", Some("vfs_*")), ("return", None)]), Some(&di), "")
+        let r = resolve(&point(&[("kernel", None), ("function", Some("vfs_*")), ("return", None)]), &Dwarf { debuginfo: Some(&di), ..Default::default() })
             .unwrap()
             .unwrap();
         assert_eq!(r.probes.len(), 2);
         assert_eq!(r.probes[0].pp, "kernel.function(\"vfs_read@fs/read_write.c:450\").return");
         assert!(matches!(&r.probes[0].kind, ProbeKind::Kprobe { symbol, ret: true, .. } if symbol == "vfs_read"));
-        let e = resolve(&point(&[("kernel", None), ("function", Some("nope"))]), Some(&di), "").unwrap_err();
+        let e = resolve(&point(&[("kernel", None), ("function", Some("nope"))]), &Dwarf { debuginfo: Some(&di), ..Default::default() }).unwrap_err();
         assert!(e.message.contains("no kernel function matches"));
-        let e = resolve(&point(&[("kernel", None), ("function", Some("vfs_read"))]), None, "missing debuginfo").unwrap_err();
+        let e = resolve(&point(&[("kernel", None), ("function", Some("vfs_read"))]), &Dwarf { missing: "missing debuginfo".into(), ..Default::default() }).unwrap_err();
         assert_eq!(e.message, "missing debuginfo");
     }
 }
