@@ -194,10 +194,25 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         Ok(f) => crate::driver_dwarf::dwarf(f),
         Err(e) => Err(e.clone()),
     };
-    let dwarf = match &dbg_di {
+    let mut module_args = crate::driver_dwarf::module_args(&text);
+    if let Some((point, _)) = &opts.listing {
+        module_args.extend(crate::driver_dwarf::module_args(point));
+    }
+    let (module_files, modules_missing) = crate::driver_dwarf::open_modules(&release, &module_args, opts.verbose > 0);
+    let mut module_dis = Vec::new();
+    let mut modules_missing = modules_missing;
+    for (name, f) in &module_files {
+        match crate::driver_dwarf::dwarf(f) {
+            Ok(di) => module_dis.push((name.clone(), di)),
+            Err(e) => modules_missing.push((name.clone(), e)),
+        }
+    }
+    let mut dwarf = match &dbg_di {
         Ok(di) => elaborate::target::Dwarf { debuginfo: Some(di), ..Default::default() },
         Err(e) => elaborate::target::Dwarf { missing: e.clone(), ..Default::default() },
     };
+    dwarf.modules = module_dis.iter().map(|(n, d)| (n.clone(), d as &dyn crate::debuginfo::DebugInfo)).collect();
+    dwarf.modules_missing = modules_missing;
     if let Some((point, with_vars)) = &opts.listing {
         return crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, &user, &library.files, &symbols, sources, diags);
     }

@@ -60,6 +60,70 @@ pub fn open_kernel(release: &str, testbed: Option<&Testbed>, fetch: bool, verbos
     DebugFile::open(&found.path).map_err(|e| e.to_string())
 }
 
+/// The arguments of every `module("ARG")` in a script's text, in order,
+/// each once: the modules whose debuginfo pass 2 needs.
+pub fn module_args(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("module(\"") {
+        rest = &rest[i + 8..];
+        if let Some(end) = rest.find('"') {
+            let arg = &rest[..end];
+            if !arg.is_empty() && !out.iter().any(|a| a == arg) {
+                out.push(arg.to_string());
+            }
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// The debuginfo files of the modules `args` name: a path is opened as
+/// is; a name (or glob) is looked up as SystemTap does (see
+/// `find::find_module_debuginfo`). Returns `(module name, file)` pairs and
+/// `(arg, why)` for the arguments that found none.
+pub fn open_modules(release: &str, args: &[String], verbose: bool) -> (Vec<(String, DebugFile)>, Vec<(String, String)>) {
+    let target = KernelTarget::for_release(release);
+    let roots = roots(release);
+    let mut files: Vec<(String, DebugFile)> = Vec::new();
+    let mut missing = Vec::new();
+    for arg in args {
+        let paths: Vec<(String, Result<PathBuf, String>)> = if arg.contains('/') {
+            vec![(crate::probes::dwarf::module_name(arg), Ok(PathBuf::from(arg)))]
+        } else if crate::debuginfo::pattern::has_glob(arg) {
+            find::module_names(&target, &roots)
+                .into_iter()
+                .filter(|n| crate::glob::glob_bytes(arg.replace('-', "_").as_bytes(), n.as_bytes()))
+                .map(|n| {
+                    let p = find::find_module_debuginfo(&target, &n, &roots).map(|f| f.path).map_err(|e| e.to_string());
+                    (n, p)
+                })
+                .collect()
+        } else {
+            let p = find::find_module_debuginfo(&target, arg, &roots).map(|f| f.path).map_err(|e| e.to_string());
+            vec![(crate::probes::dwarf::module_name(arg), p)]
+        };
+        if paths.is_empty() {
+            missing.push((arg.clone(), format!("no module matching \"{arg}\" has debuginfo for {release}")));
+        }
+        for (name, path) in paths {
+            if files.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            match path.and_then(|p| DebugFile::open(&p).map_err(|e| e.to_string())) {
+                Ok(f) => {
+                    if verbose {
+                        eprintln!("debuginfo: module {name}: {}", f.path());
+                    }
+                    files.push((name, f));
+                }
+                Err(e) => missing.push((arg.clone(), e)),
+            }
+        }
+    }
+    (files, missing)
+}
+
 /// DWARF over an opened file, with the function index cached on disk.
 pub fn dwarf(file: &DebugFile) -> Result<DwarfDebugInfo<'_>, String> {
     let di = DwarfDebugInfo::new(file).map_err(|e| e.to_string())?;

@@ -23,7 +23,40 @@ use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 /// The suites: directory, module name prefix, flags every script gets.
 const SUITES: &[(&str, &str, &[&str])] = &[("testsuite/runok", "runok", &[]), ("guru-examples", "guru", &["-g"])];
 
+/// The test kernel module (testsuite/kmod): scripts that name it get it
+/// as `rstap_testmod.ko` in their guest directory (their `.cmd` loads it).
+const TESTMOD: &str = "rstap_testmod";
+
+/// Builds testsuite/kmod for `tb`'s kernel with its headers (Kbuild, with
+/// the kernel's own `-g`) and installs it as
+/// `work/kmod-root/lib/modules/REL/extra/rstap_testmod.ko`.
+fn build_testmod(tb: &Testbed, work: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testsuite/kmod");
+    let dir = work.join("kmod-build");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["rstap_testmod.c", "Kbuild"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let kdir = rstap::build::kernel_build_dir(&tb.release, None).expect("kernel headers");
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(&kdir)
+        .arg(format!("M={}", dir.display()))
+        .arg("modules")
+        .output()
+        .expect("run make");
+    assert!(out.status.success(), "building the test module failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(!warnings.contains("warning:"), "the test module has compiler warnings:\n{warnings}");
+    let dest = work.join(format!("kmod-root/lib/modules/{}/extra", tb.release));
+    std::fs::create_dir_all(&dest).unwrap();
+    let ko = dest.join(format!("{TESTMOD}.ko"));
+    std::fs::copy(dir.join(format!("{TESTMOD}.ko")), &ko).unwrap();
+    ko
+}
+
 struct Case {
+    testmod: bool,
     name: String,
     dir: PathBuf,
     module: String,
@@ -114,6 +147,17 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
         scripts.retain(|(s, _, _)| pats.iter().any(|p| s.file_stem().is_some_and(|n| n.to_string_lossy().contains(p))));
     }
     let work = tempfile::tempdir().unwrap();
+    // Scripts that name the test module get it built for this kernel; stap
+    // finds its debuginfo under RSTAP_DBG_ROOT, the guest gets the .ko.
+    let testmod = scripts
+        .iter()
+        .any(|(s, _, _)| std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)))
+        .then(|| build_testmod(tb, work.path()));
+    let mut dbg_root = work.path().join("kmod-root").into_os_string();
+    if let Some(old) = std::env::var_os("RSTAP_DBG_ROOT") {
+        dbg_root.push(":");
+        dbg_root.push(old);
+    }
     let mut cases = Vec::new();
     let mut failures = Vec::new();
     for (s, prefix, suite_flags) in &scripts {
@@ -131,6 +175,7 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
         std::fs::copy(s, work.path().join(&script_name)).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_stap"))
             .current_dir(work.path())
+            .env("RSTAP_DBG_ROOT", &dbg_root)
             .args(["-p4", "-r", &tb.release, "-m", &module])
             .args(&flags)
             .arg(&script_name)
@@ -150,6 +195,7 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             ko: work.path().join(format!("{module}.ko")),
             module,
             cmd: read_opt(&s.with_extension("cmd")).map(|c| c.trim().to_string()),
+            testmod: std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)),
         });
     }
     let staprun = PathBuf::from(env!("CARGO_BIN_EXE_staprun"));
@@ -163,7 +209,11 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
                 argv.push(cmd.clone());
             }
             argv.push(ko.clone());
-            GuestJob { files: vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), ko)], argv }
+            let mut files = vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), ko)];
+            if let (true, Some(t)) = (c.testmod, &testmod) {
+                files.push((t.clone(), format!("{TESTMOD}.ko")));
+            }
+            GuestJob { files, argv }
         })
         .collect();
     let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(900), live: false };

@@ -106,6 +106,9 @@ struct KprobeCtx {
     offset: u64,
     ret: bool,
     pp_escaped: String,
+    /// The module holding the symbol (`module:symbol`); empty for the
+    /// kernel itself.
+    module: String,
 }
 
 #[derive(Serialize)]
@@ -220,6 +223,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 kprobes.push(KprobeCtx {
                     index: kprobes.len(),
                     probe: i,
+                    module: symbol.split_once(':').map(|(m, _)| m.to_string()).unwrap_or_default(),
                     symbol: symbol.clone(),
                     offset: *offset,
                     ret: *ret,
@@ -245,6 +249,9 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     if !kprobes.is_empty() {
         let mut ctx = Context::new();
         ctx.insert("kprobes", &kprobes);
+        let (module_kprobes, kernel_kprobes): (Vec<&KprobeCtx>, Vec<&KprobeCtx>) = kprobes.iter().partition(|k| !k.module.is_empty());
+        ctx.insert("kernel_kprobes", &kernel_kprobes);
+        ctx.insert("module_kprobes", &module_kprobes);
         families.push(render("kprobe.c", KPROBE_TEMPLATE, &ctx)?);
         registers.push("rstap_kprobes_register");
         unregisters.push("rstap_kprobes_unregister");

@@ -221,6 +221,44 @@ pub fn find_module_debuginfo(target: &KernelTarget, name: &str, roots: &[PathBuf
     }
 }
 
+/// The names (with `-` spelled `_`) of every module under the debuginfo
+/// and installed module trees of the target, sorted, each once: what
+/// `module("GLOB")` is matched against.
+pub fn module_names(target: &KernelTarget, roots: &[PathBuf]) -> Vec<String> {
+    let mut out = Vec::new();
+    for root in search_roots(roots) {
+        for dir in [format!("usr/lib/debug/lib/modules/{}", target.release), format!("lib/modules/{}", target.release)] {
+            collect_modules(&root.join(dir), 0, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_modules(dir: &Path, depth: usize, out: &mut Vec<String>) {
+    if depth > 8 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            // `build` and `source` point at whole kernel trees.
+            if depth > 0 || !matches!(e.file_name().to_str(), Some("build" | "source")) {
+                collect_modules(&p, depth + 1, out);
+            }
+            continue;
+        }
+        let fname = e.file_name().to_string_lossy().into_owned();
+        for suffix in [".ko", ".ko.debug", ".ko.xz", ".ko.zst", ".ko.gz"] {
+            if let Some(stem) = fname.strip_suffix(suffix) {
+                out.push(stem.replace('-', "_"));
+            }
+        }
+    }
+}
+
 /// Whether an ELF file has a `.debug_info` section.
 fn has_debug_info(path: &Path) -> bool {
     let Ok(f) = std::fs::File::open(path) else { return false };

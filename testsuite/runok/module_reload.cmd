@@ -1,0 +1,1 @@
+for i in 1 2; do insmod rstap_testmod.ko && cat /proc/rstap_testmod >/dev/null && rmmod rstap_testmod; done
