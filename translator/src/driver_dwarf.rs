@@ -158,6 +158,8 @@ pub fn list(
             return Err(dwarf.missing.clone());
         };
         lines = crate::debuginfo::listing::list_functions(di, "kernel", pattern, with_vars).map_err(|e| e.to_string())?;
+    } else if let Some(found) = dwarf_points(user, dwarf, with_vars)? {
+        lines = found;
     } else {
         let prog = crate::elaborate::elaborate_with(eopts, std::slice::from_ref(user), tapsets, symbols, dwarf, sources, diags);
         let Some(prog) = prog else {
@@ -173,4 +175,42 @@ pub fn list(
         println!("{l}");
     }
     Ok(0)
+}
+
+/// `-l`/`-L` of DWARF points other than a plain `kernel.function`
+/// (`module(...)`, `.statement`, `.return`): each derived probe's point,
+/// with `-L` the variables there (`$return` first in `.return` probes,
+/// then the parameters saved at entry). `Ok(None)` when the point is not a
+/// DWARF point.
+fn dwarf_points(
+    user: &crate::syntax::ast::File,
+    dwarf: &crate::elaborate::target::Dwarf<'_>,
+    with_vars: bool,
+) -> Result<Option<Vec<String>>, String> {
+    use crate::debuginfo::{types, VarKind};
+    let Some(crate::syntax::ast::Item::Probe(probe)) = user.items.first() else { return Ok(None) };
+    let Some(point) = probe.points.first() else { return Ok(None) };
+    let Some(res) = crate::probes::dwarf::resolve(point, dwarf).map_err(|e| e.message)? else { return Ok(None) };
+    let mut lines = Vec::new();
+    for p in res.probes {
+        let mut line = p.pp.clone();
+        let di = dwarf.for_module(p.site.module.as_deref());
+        if let (true, Some(di)) = (with_vars, di) {
+            if p.site.ret {
+                if let Some(t) = p.site.return_type {
+                    line.push_str(&format!(" $return:{}", types::type_name(di, t)));
+                }
+            }
+            for v in di.variables(p.site.die, p.site.pc).map_err(|e| e.to_string())? {
+                if p.site.ret && v.kind != VarKind::Param {
+                    continue;
+                }
+                line.push_str(&format!(" ${}:{}", v.name, v.type_name));
+            }
+        }
+        lines.push(line);
+    }
+    lines.sort();
+    lines.dedup();
+    Ok(Some(lines))
 }
