@@ -149,21 +149,34 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
     };
     let pattern_text = string_arg(what)?;
     let statement = what.name == "statement";
-    let mut ret = false;
+    let (mut ret, mut call, mut inline) = (false, false, false);
     let mut suffix = String::new();
     for c in &comps[2..] {
+        let ok = c.arg.is_none() && !statement;
         match c.name.as_str() {
-            "return" if c.arg.is_none() && !ret && !statement => {
-                ret = true;
-                suffix.push_str(".return");
-            }
-            "call" if c.arg.is_none() && !statement => suffix.push_str(".call"),
+            "return" if ok && !ret && !inline => ret = true,
+            "call" if ok && !call && !inline => call = true,
+            "inline" if ok && !inline && !ret && !call => inline = true,
             _ => {
-                let may = if statement { "kernel.statement takes no further components" } else { "kernel.function may be followed by .call or .return" };
+                let may = if statement {
+                    "kernel.statement takes no further components"
+                } else {
+                    "kernel.function may be followed by .call, .inline or .return (.inline alone)"
+                };
                 return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; {may}", c.name)));
             }
         }
+        suffix.push('.');
+        suffix.push_str(&c.name);
     }
+    // `.function` is every copy: out-of-line ones, and inlined ones of a
+    // function that exists only inlined; `.call` and `.return` only
+    // out-of-line ones; `.inline` only inlined ones.
+    let which = match (inline, call || ret) {
+        (true, _) => Copies::Inline,
+        (false, true) => Copies::OutOfLine,
+        (false, false) => Copies::Any,
+    };
     let pat = FunctionPattern::parse(pattern_text).map_err(|e| ProbeError::new(what.span, e.to_string()))?;
     let mut out = DwarfResolved::default();
     for (module, di) in targets {
@@ -177,7 +190,7 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
         let sites = if statement {
             statement_sites(di, &pat, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
         } else {
-            function_sites(di, &pat, ret, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
+            function_sites(di, &pat, ret, which, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
         };
         place(di, module.as_deref(), &prefix, &what.name, &suffix, pat.is_wildcard(), ret, sites, &mut out);
     }
@@ -214,10 +227,19 @@ struct Site {
 /// Each out-of-line copy of the matching functions: the function itself,
 /// then the compiler's clones (`f.isra.0`, `f.constprop.0`), which
 /// SystemTap probes too.
-fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, notes: &mut Vec<String>) -> Result<Vec<Site>, String> {
+fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, which: Copies, notes: &mut Vec<String>) -> Result<Vec<Site>, String> {
     let funcs = di.functions(pat).map_err(|e| e.to_string())?;
     let mut sites = Vec::new();
     for f in funcs {
+        let only_inlined = f.entry_pc.is_none() && f.clones.is_empty();
+        if which == Copies::Inline || (which == Copies::Any && only_inlined) {
+            inline_sites(di, &f, &mut sites, notes);
+            continue;
+        }
+        if only_inlined {
+            notes.push(format!("{} exists only inlined (probe it with .function or .inline)", f.name));
+            continue;
+        }
         // A .return probe is a kretprobe on the function's entry; its
         // parameters are read from the registers saved there.
         let mode = if ret { PrologueMode::Never } else { PrologueMode::Auto };
@@ -231,9 +253,6 @@ fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, notes: &
         };
         match f.probe_pc(mode) {
             Some(pc) => sites.push(site(pc, f.die, f.entry_pc.unwrap_or(pc))),
-            None if f.clones.is_empty() => {
-                notes.push(format!("{} exists only inlined; inline instances are not probed by rstap yet", f.name));
-            }
             None => {}
         }
         for c in &f.clones {
@@ -242,6 +261,39 @@ fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, notes: &
         }
     }
     Ok(sites)
+}
+
+/// Which copies of a function a `.function` point probes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Copies {
+    Any,
+    OutOfLine,
+    Inline,
+}
+
+/// The inlined copies of `f`: a probe at each one's first address, inside
+/// its caller (never inside a caller the kernel will not let kprobes
+/// touch). Entry values are not valid there: `at_entry` is false.
+fn inline_sites(di: &dyn DebugInfo, f: &FunctionInfo, sites: &mut Vec<Site>, notes: &mut Vec<String>) {
+    if f.inline_instances.is_empty() {
+        notes.push(format!("{} has no inlined copies", f.name));
+    }
+    for i in &f.inline_instances {
+        if let Some((caller, _)) = di.symbol_at(i.entry_pc) {
+            if blacklisted(&caller) {
+                notes.push(format!("{} is inlined into {caller}, which kprobes may not touch", f.name));
+                continue;
+            }
+        }
+        sites.push(Site {
+            func: f.name.clone(),
+            pc: i.entry_pc,
+            die: i.die,
+            at_entry: false,
+            spec: f.spec(),
+            return_type: None,
+        });
+    }
 }
 
 /// `statement("func@file:LINE")`: the first address of each line-table
