@@ -21,6 +21,37 @@
  */
 static __maybe_unused DEFINE_PER_CPU(struct pt_regs *, rstap_entry_regs);
 
+/*
+ * The @entry values of the kretprobe instance being handled on this CPU:
+ * its entry handler stores them, its return handler reads them. NULL
+ * outside those handlers.
+ */
+static __maybe_unused DEFINE_PER_CPU(int64_t *, rstap_entry_slots);
+static __maybe_unused DEFINE_PER_CPU(long, rstap_entry_nslots);
+
+static __maybe_unused void rstap_entry_slots_set(int64_t *slots, long n)
+{
+	__this_cpu_write(rstap_entry_slots, slots);
+	__this_cpu_write(rstap_entry_nslots, n);
+}
+
+static __maybe_unused void rstap_entry_slot_store(int64_t slot, int64_t v)
+{
+	int64_t *s = __this_cpu_read(rstap_entry_slots);
+
+	if (s && slot >= 0 && slot < __this_cpu_read(rstap_entry_nslots))
+		s[slot] = v;
+}
+
+static __maybe_unused int64_t rstap_entry_slot_load(int64_t slot)
+{
+	int64_t *s = __this_cpu_read(rstap_entry_slots);
+
+	if (s && slot >= 0 && slot < __this_cpu_read(rstap_entry_nslots))
+		return s[slot];
+	return 0;
+}
+
 #define rstap_entry_reg(field) ({ \
 	struct pt_regs *r_ = __this_cpu_read(rstap_entry_regs); \
 	r_ ? (uint64_t)r_->field : (uint64_t)0; })

@@ -50,6 +50,7 @@ noinline long tm_nested(struct tm_outer *o, int depth);
 noinline int tm_sum(const int *arr, int n);
 noinline unsigned int tm_bits(struct tm_flags *f);
 noinline long tm_union(union tm_value *v, enum tm_colour c);
+noinline int tm_bump(struct tm_point *p, int by);
 
 noinline long tm_nested(struct tm_outer *o, int depth)
 {
@@ -83,6 +84,15 @@ noinline long tm_union(union tm_value *v, enum tm_colour c)
 	return v->point.x + c;
 }
 
+/* Changes its argument: @entry($p->x) and $p->x differ in .return. */
+noinline int tm_bump(struct tm_point *p, int by)
+{
+	p->x += by;
+	p->y *= 2;
+	barrier();
+	return p->x;
+}
+
 static int tm_show(struct seq_file *m, void *unused)
 {
 	static struct tm_inner second = { .at = { 7, 8 }, .weight = 1000, .tag = "second" };
@@ -100,6 +110,7 @@ static int tm_show(struct seq_file *m, void *unused)
 	seq_printf(m, "sum=%d\n", tm_sum(o.values, 4));
 	seq_printf(m, "bits=%u\n", tm_bits(&f));
 	seq_printf(m, "union=%ld\n", tm_union(&v, TM_BLUE));
+	seq_printf(m, "bump=%d\n", tm_bump(&o.inner.at, 10));
 	return 0;
 }
 

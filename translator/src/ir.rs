@@ -138,6 +138,9 @@ pub struct DerivedProbe {
     /// The probe point as `pp()` shows it: `kprobe.function("ksys_read")`.
     pub pp: String,
     pub body: usize,
+    /// A `.return` probe's `@entry` values: the body that computes them in
+    /// the kretprobe's entry handler, and how many there are.
+    pub entry: Option<(usize, usize)>,
     /// Globals the body (and the functions it calls) reads or writes:
     /// (global index, written).
     pub locks: Vec<(usize, bool)>,

@@ -90,7 +90,8 @@ struct LockCtx {
 
 #[derive(Serialize)]
 struct ProbeCtx {
-    index: usize,
+    /// `N`, or `N_entry` for the handler computing probe N's `@entry` values.
+    index: String,
     pp: String,
     body: String,
     state: &'static str,
@@ -106,6 +107,8 @@ struct KprobeCtx {
     offset: u64,
     ret: bool,
     pp_escaped: String,
+    /// How many `@entry` values the kretprobe's entry handler computes.
+    entry_slots: usize,
     /// The module holding the symbol (`module:symbol`); empty for the
     /// kernel itself.
     module: String,
@@ -227,13 +230,24 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                     symbol: symbol.clone(),
                     offset: *offset,
                     ret: *ret,
+                    entry_slots: p.entry.map(|(_, n)| n).unwrap_or(0),
                     pp_escaped: c_literal_body(&p.pp).replace('%', "%%"),
                 });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
         };
+        if let Some((entry_body, _)) = p.entry {
+            probes.push(ProbeCtx {
+                index: format!("{i}_entry"),
+                pp: c_literal_body(&p.pp),
+                body: format!("body_{entry_body}"),
+                state,
+                budget,
+                locks: Vec::new(),
+            });
+        }
         probes.push(ProbeCtx {
-            index: i,
+            index: i.to_string(),
             pp: c_literal_body(&p.pp),
             body: format!("body_{}", p.body),
             state,

@@ -75,11 +75,13 @@ impl<'a> Elab<'a> {
                     .chain(std::iter::once(0))
                     .chain(x.conditions.iter().map(|c| *c as *const ast::Expr as usize))
                     .collect();
+                let mut entry = None;
                 let body = match groups.get(&key) {
                     _ if x.site.is_some() => {
                         self.site = x.site.clone();
                         self.undefined_targets.clear();
                         let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
+                        entry = self.entry_body(probe.span);
                         self.site = None;
                         b
                     }
@@ -94,6 +96,7 @@ impl<'a> Elab<'a> {
                     kind: x.kind,
                     pp: x.pp,
                     body,
+                    entry,
                     locks: Vec::new(),
                     span: point.span,
                 });

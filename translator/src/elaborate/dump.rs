@@ -184,5 +184,5 @@ pub fn add_dump_probe(prog: &mut Program, user_globals: &[usize]) {
     let Some(span) = span else { return };
     let body = prog.bodies.len();
     prog.bodies.push(ProbeBody { locals, body: stmt(StmtKind::Block(stmts), span), span });
-    prog.probes.push(DerivedProbe { kind: ProbeKind::End, pp: "end".into(), body, locks: Vec::new(), span });
+    prog.probes.push(DerivedProbe { kind: ProbeKind::End, pp: "end".into(), body, entry: None, locks: Vec::new(), span });
 }

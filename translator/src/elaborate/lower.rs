@@ -268,7 +268,7 @@ impl<'a> Elab<'a> {
             }
             ast::ExprKind::Target(t) => return self.lower_target(scope, t, span),
             ast::ExprKind::Defined(inner) => return self.lower_defined(scope, inner, span),
-            ast::ExprKind::Entry(_) => return self.unsupported_expr(span, "@entry"),
+            ast::ExprKind::Entry(inner) => return self.lower_entry(scope, inner, span),
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
             ast::ExprKind::HistBucket { .. } => return self.unsupported_expr(span, "histogram buckets (`@hist_log(s)[i]`)"),

@@ -75,6 +75,9 @@ pub struct Elab<'a> {
     pub dwarf: &'a target::Dwarf<'a>,
     /// The DWARF probe whose body is being lowered (for `$var`).
     pub site: Option<crate::probes::dwarf::DwarfSite>,
+    /// `@entry(expr)` values of the `.return` probe being lowered, by slot:
+    /// evaluated at the function's entry (see `target::lower_entry`).
+    pub entry_exprs: Vec<crate::ir::Expr>,
     /// Target expressions `@defined` found undefined: later uses are not
     /// errors (they sit in branches SystemTap elides).
     pub undefined_targets: std::collections::HashSet<String>,
@@ -211,6 +214,7 @@ pub fn elaborate_with<'a>(
         current_file: 0,
         dwarf,
         site: None,
+        entry_exprs: Vec::new(),
         undefined_targets: Default::default(),
         global_vars: HashMap::new(),
     };
