@@ -256,14 +256,15 @@ impl<'a> Elab<'a> {
         self.target_access_typed(scope, t, text).map(|(a, _)| a)
     }
 
-    /// `$var$` / `$var$$`: a string. Scalars and pointers print in hex; a
-    /// struct or union prints its members one level deep
-    /// (`{.a=0x1, .b={...}}`), arrays as `[...]`.
+    /// `$var$` / `$var$$`: a string. A scalar or a pointer to something
+    /// other than a struct prints in hex; a struct or union (or a pointer
+    /// to one) prints its members as `{.a=1, .p=0x..., .s={...}, .v=[...]}`:
+    /// integers in decimal, pointers as `%p`; `$$` also expands nested
+    /// structs and shows arrays as `[first, ...]`.
     fn lower_pretty(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
         use crate::ir::FormatPiece;
         let text = self.sources.snippet(span).to_string();
         let plain = ast::TargetExpr { pretty: 0, ..t.clone() };
-        let conv = |arg: usize| FormatPiece::Conv { arg, flags: "#".into(), width: None, precision: None, conv: 'x' };
         let (acc, ty) = match self.target_access_typed(scope, &plain, &text) {
             Ok(x) => x,
             Err(msg) => {
@@ -273,43 +274,81 @@ impl<'a> Elab<'a> {
                 return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
             }
         };
-        let mut pieces = Vec::new();
-        let mut args = Vec::new();
-        let info = self.debuginfo().and_then(|di| types::strip(di, ty).ok().flatten());
-        match (&acc.fin, info.map(|i| i.kind)) {
-            (TargetFinal::Address, Some(TypeKind::Struct { members } | TypeKind::Union { members })) => {
-                pieces.push(FormatPiece::Text("{".into()));
-                let mut first = true;
-                for m in members {
-                    let Some(name) = m.name.clone() else { continue };
-                    pieces.push(FormatPiece::Text(format!("{}.{name}=", if first { "" } else { ", " })));
-                    first = false;
-                    let mut sub = plain.clone();
-                    sub.chain.push(ast::TargetComponent::Field(ast::Ident { name, span }));
-                    match self.target_access_typed(scope, &sub, &text) {
-                        Ok((a, _)) if a.fin != TargetFinal::Address => {
-                            pieces.push(conv(args.len()));
-                            args.push(long(ExprKind::Target(Box::new(a)), span));
-                        }
-                        Ok((_, mty)) => {
-                            let arr = self
-                                .debuginfo()
-                                .and_then(|di| types::strip(di, mty).ok().flatten())
-                                .is_some_and(|i| matches!(i.kind, TypeKind::Array { .. }));
-                            pieces.push(FormatPiece::Text(if arr { "[...]" } else { "{...}" }.into()));
-                        }
-                        Err(_) => pieces.push(FormatPiece::Text("?".into())),
-                    }
-                }
-                pieces.push(FormatPiece::Text("}".into()));
+        let mut out = Pretty { pieces: Vec::new(), args: Vec::new(), span };
+        let kind = self.stripped(ty);
+        let pointee = match &kind {
+            Some(TypeKind::Pointer { target: Some(p) }) => self.stripped(*p).filter(|k| matches!(k, TypeKind::Struct { .. } | TypeKind::Union { .. })),
+            _ => None,
+        };
+        match (&acc.fin, kind, pointee) {
+            (_, _, Some(members)) | (TargetFinal::Address, Some(members @ (TypeKind::Struct { .. } | TypeKind::Union { .. })), None) => {
+                self.pretty_members(scope, &plain, &members, t.pretty, &text, &mut out);
             }
-            (TargetFinal::Address, _) => pieces.push(FormatPiece::Text("[...]".into())),
+            (TargetFinal::Address, _, None) => out.pieces.push(FormatPiece::Text("[...]".into())),
             _ => {
-                pieces.push(conv(0));
-                args.push(long(ExprKind::Target(Box::new(acc)), span));
+                out.conv('x', long(ExprKind::Target(Box::new(acc)), span));
             }
         }
-        Expr { kind: ExprKind::Format { pieces, args, to_string: true }, ty: Type::String, span }
+        Expr { kind: ExprKind::Format { pieces: out.pieces, args: out.args, to_string: true }, ty: Type::String, span }
+    }
+
+    /// A type with typedefs and qualifiers stripped, if it resolves.
+    fn stripped(&self, ty: TypeId) -> Option<TypeKind> {
+        self.debuginfo().and_then(|di| types::strip(di, ty).ok().flatten()).map(|i| i.kind)
+    }
+
+    /// `{.a=..., ...}` for the members of `kind` (a struct or union) of the
+    /// object `base` names; `depth` 1 is `$`, 2 and more `$$`.
+    fn pretty_members(&mut self, scope: &mut Scope, base: &ast::TargetExpr, kind: &TypeKind, depth: u8, text: &str, out: &mut Pretty) {
+        use crate::ir::FormatPiece;
+        let (TypeKind::Struct { members } | TypeKind::Union { members }) = kind else { return };
+        out.pieces.push(FormatPiece::Text("{".into()));
+        let mut first = true;
+        for m in members {
+            let Some(name) = m.name.clone() else { continue };
+            out.pieces.push(FormatPiece::Text(format!("{}.{name}=", if first { "" } else { ", " })));
+            first = false;
+            let mut sub = base.clone();
+            sub.chain.push(ast::TargetComponent::Field(ast::Ident { name, span: out.span }));
+            self.pretty_value(scope, &sub, depth, text, out);
+        }
+        out.pieces.push(FormatPiece::Text("}".into()));
+    }
+
+    /// One member's value inside a pretty-printed struct.
+    fn pretty_value(&mut self, scope: &mut Scope, sub: &ast::TargetExpr, depth: u8, text: &str, out: &mut Pretty) {
+        use crate::ir::FormatPiece;
+        let span = out.span;
+        let (acc, ty) = match self.target_access_typed(scope, sub, text) {
+            Ok(x) => x,
+            Err(_) => return out.pieces.push(FormatPiece::Text("?".into())),
+        };
+        match self.stripped(ty) {
+            Some(k @ (TypeKind::Struct { .. } | TypeKind::Union { .. })) => {
+                if depth > 1 {
+                    self.pretty_members(scope, sub, &k, depth, text, out);
+                } else {
+                    out.pieces.push(FormatPiece::Text("{...}".into()));
+                }
+            }
+            Some(TypeKind::Array { dims, .. }) => {
+                if depth > 1 {
+                    out.pieces.push(FormatPiece::Text("[".into()));
+                    let mut elem = sub.clone();
+                    elem.chain.push(ast::TargetComponent::Index(ast::Expr { kind: ast::ExprKind::Number(0), span }));
+                    self.pretty_value(scope, &elem, depth, text, out);
+                    let more = dims.first().copied().flatten() != Some(1);
+                    out.pieces.push(FormatPiece::Text(if more { ", ...]" } else { "]" }.into()));
+                } else {
+                    out.pieces.push(FormatPiece::Text("[...]".into()));
+                }
+            }
+            Some(TypeKind::Pointer { .. }) => out.conv('p', long(ExprKind::Target(Box::new(acc)), span)),
+            Some(TypeKind::Base(BaseEncoding::Unsigned)) => out.conv('u', long(ExprKind::Target(Box::new(acc)), span)),
+            Some(TypeKind::Base(BaseEncoding::Float | BaseEncoding::Other)) | None => out.pieces.push(FormatPiece::Text("?".into())),
+            Some(_) if acc.fin == TargetFinal::Address => out.pieces.push(FormatPiece::Text("?".into())),
+            Some(_) => out.conv('d', long(ExprKind::Target(Box::new(acc)), span)),
+        }
     }
 
     fn target_access_typed(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<(TargetAccess, TypeId)> {
@@ -569,5 +608,20 @@ fn entry_computable(e: &Expr) -> bool {
         ExprKind::Binary { lhs, rhs, .. } => entry_computable(lhs) && entry_computable(rhs),
         ExprKind::Ternary { cond, then, els } => entry_computable(cond) && entry_computable(then) && entry_computable(els),
         _ => false,
+    }
+}
+
+/// The format being built for a `$var$` string.
+struct Pretty {
+    pieces: Vec<crate::ir::FormatPiece>,
+    args: Vec<Expr>,
+    span: Span,
+}
+
+impl Pretty {
+    fn conv(&mut self, conv: char, arg: Expr) {
+        let flags = if conv == 'x' { "#" } else { "" };
+        self.pieces.push(crate::ir::FormatPiece::Conv { arg: self.args.len(), flags: flags.into(), width: None, precision: None, conv });
+        self.args.push(arg);
     }
 }
