@@ -1,10 +1,13 @@
-//! `kprobe.function("sym")` and `kprobe.function("sym").return`: probes on
-//! kernel symbols without debuginfo.
+//! `kprobe.function("sym")`, `kprobe.module("mod").function("sym")` and
+//! their `.return`: probes on kernel and module symbols without debuginfo.
 //!
 //! Input: the point and the target kernel's symbol table (when known).
 //! Output: one `ProbeKind::Kprobe` per matching symbol (wildcards expand
-//! against the symbol table). Invariants: a symbol the kernel does not have
-//! is an error here, at translation time, when the symbol table is known.
+//! against the kernel's symbol table; a module's symbol is `mod:sym`, which
+//! the kernel resolves when the module is loaded). Invariants: a kernel
+//! symbol the kernel does not have is an error here, at translation time,
+//! when the symbol table is known; module symbols are checked when the
+//! module comes, and wildcards in them are refused.
 
 use super::{string_arg, KernelSymbols, ProbeError, Resolved};
 use crate::ir::ProbeKind;
@@ -12,12 +15,15 @@ use crate::syntax::ast::ProbePoint;
 
 pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolved, ProbeError> {
     let comps = &point.components;
+    if let Some(m) = comps.get(1).filter(|c| c.name == "module") {
+        return resolve_module(point, m);
+    }
     let func = match comps.get(1) {
         Some(c) if c.name == "function" => c,
         Some(c) => {
             return Err(ProbeError::new(
                 c.span,
-                format!("unknown kprobe component `{}`; expected kprobe.function(\"name\")", c.name),
+                format!("unknown kprobe component `{}`; expected kprobe.function(\"name\") or kprobe.module(\"mod\").function(\"name\")", c.name),
             ))
         }
         None => {
@@ -65,4 +71,31 @@ pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolv
             (ProbeKind::Kprobe { symbol, offset: 0, ret }, pp)
         })
         .collect())
+}
+
+/// `kprobe.module("mod").function("sym")[.return]`.
+fn resolve_module(point: &ProbePoint, m: &crate::syntax::ast::Component) -> Result<Resolved, ProbeError> {
+    let comps = &point.components;
+    let module = crate::probes::dwarf::module_name(string_arg(m)?);
+    if module.contains(['*', '?', '[']) || module.is_empty() {
+        return Err(ProbeError::new(m.span, "kprobe.module needs one module's name (no wildcards: without debuginfo its symbols are unknown)"));
+    }
+    let func = match comps.get(2) {
+        Some(c) if c.name == "function" => c,
+        Some(c) => return Err(ProbeError::new(c.span, format!("unknown kprobe.module component `{}`; expected .function(\"name\")", c.name))),
+        None => return Err(ProbeError::new(m.span, "`kprobe.module(...)` needs .function(\"name\")")),
+    };
+    let name = string_arg(func)?;
+    if name.contains(['*', '?', '[']) {
+        return Err(ProbeError::new(func.span, "kprobe.module functions cannot be wildcards (without debuginfo the module's symbols are unknown)"));
+    }
+    let ret = match comps.get(3) {
+        None => false,
+        Some(c) if c.name == "return" && c.arg.is_none() && comps.len() == 4 => true,
+        Some(c) => {
+            return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; only .return may follow kprobe.module(...).function", c.name)))
+        }
+    };
+    let pp = format!("kprobe.module(\"{module}\").function(\"{name}\"){}", if ret { ".return" } else { "" });
+    Ok(vec![(ProbeKind::Kprobe { symbol: format!("{module}:{name}"), offset: 0, ret }, pp)])
 }

@@ -54,7 +54,7 @@ impl ProbeError {
 pub type Resolved = Vec<(ProbeKind, String)>;
 
 /// Names of the built-in probe families (the first component).
-pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel"];
+pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module"];
 
 /// Resolves a point of a built-in family; `Ok(None)` when the first
 /// component is not a built-in family.
