@@ -39,6 +39,18 @@ fn kernel_function_return_and_statement_in_the_testbed_kernel() {
     );
 }
 
+/// `.exported`: only functions the kernel exports with EXPORT_SYMBOL.
+#[test]
+fn exported_functions_only() {
+    let got = lines(&stap(&["--vm", "-l", "kernel.function(\"*_read\").exported"]));
+    assert!(got.contains(&"kernel.function(\"kernel_read@fs/read_write.c:439\").exported".to_string()), "{got:?}");
+    assert!(!got.iter().any(|l| l.contains("\"vfs_read@")), "{got:?}");
+    let o = stap(&["--vm", "-p2", "-e", "probe kernel.function(\"vfs_read\").exported { }"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("vfs_read is not exported"), "{e}");
+}
+
 /// The headers of the testbed's default kernel (scripts/test installs them).
 fn testbed_release() -> Option<String> {
     let rels: Vec<String> = std::fs::read_dir("/usr/src")

@@ -189,6 +189,8 @@ pub struct DwarfDebugInfo<'a> {
     func_symbols: OnceLock<HashMap<&'a [u8], Vec<u64>>>,
     /// Function symbols sorted by address (built on first use).
     func_table: OnceLock<Vec<FuncSym<'a>>>,
+    /// Names with a `__ksymtab_NAME` symbol: what EXPORT_SYMBOL exported.
+    exported: OnceLock<std::collections::HashSet<&'a [u8]>>,
     /// For a relocatable object: synthetic base by section index.
     section_bases: HashMap<usize, u64>,
     /// Allocated sections: (name, address, size).
@@ -282,6 +284,7 @@ impl<'a> DwarfDebugInfo<'a> {
             code_unit_offsets: OnceLock::new(),
             func_symbols: OnceLock::new(),
             func_table: OnceLock::new(),
+            exported: OnceLock::new(),
             section_bases: HashMap::new(),
             index: OnceLock::new(),
             index_cache: None,
@@ -1022,6 +1025,22 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         out.sort_by_key(|s| s.address);
         out.dedup_by_key(|s| s.address);
         Ok(out)
+    }
+
+    fn is_exported(&self, name: &str) -> bool {
+        let set = self.exported.get_or_init(|| {
+            use object::ObjectSymbol;
+            let mut set = std::collections::HashSet::new();
+            if let Ok(obj) = object::File::parse(self.data) {
+                for sym in obj.symbols() {
+                    if let Some(n) = sym.name_bytes().ok().and_then(|n| n.strip_prefix(b"__ksymtab_")) {
+                        set.insert(n);
+                    }
+                }
+            }
+            set
+        });
+        set.contains(name.as_bytes())
     }
 
     fn symbol_at(&self, addr: u64) -> Option<(String, u64)> {

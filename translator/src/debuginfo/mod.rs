@@ -509,6 +509,12 @@ pub trait DebugInfo {
     /// sorted by address.
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>>;
 
+    /// Whether the kernel (or module) exports `name` with EXPORT_SYMBOL
+    /// (it has a `__ksymtab_NAME` symbol): `.function("f").exported`.
+    fn is_exported(&self, _name: &str) -> bool {
+        false
+    }
+
     /// The ELF function symbol containing `addr` and the offset from it,
     /// e.g. `("vfs_read", 0)` or `("use_helper", 0x12)` for an inlined
     /// copy: kprobes are registered as symbol + offset, which survives

@@ -149,19 +149,20 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
     };
     let pattern_text = string_arg(what)?;
     let statement = what.name == "statement";
-    let (mut ret, mut call, mut inline) = (false, false, false);
+    let (mut ret, mut call, mut inline, mut exported) = (false, false, false, false);
     let mut suffix = String::new();
     for c in &comps[2..] {
         let ok = c.arg.is_none() && !statement;
         match c.name.as_str() {
             "return" if ok && !ret && !inline => ret = true,
             "call" if ok && !call && !inline => call = true,
-            "inline" if ok && !inline && !ret && !call => inline = true,
+            "inline" if ok && !inline && !ret && !call && !exported => inline = true,
+            "exported" if ok && !exported && !inline => exported = true,
             _ => {
                 let may = if statement {
                     "kernel.statement takes no further components"
                 } else {
-                    "kernel.function may be followed by .call, .inline or .return (.inline alone)"
+                    "kernel.function may be followed by .call, .exported, .inline or .return (.inline not with the others)"
                 };
                 return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; {may}", c.name)));
             }
@@ -175,6 +176,7 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
     let which = match (inline, call || ret) {
         (true, _) => Copies::Inline,
         (false, true) => Copies::OutOfLine,
+        (false, false) if exported => Copies::OutOfLine,
         (false, false) => Copies::Any,
     };
     let pat = FunctionPattern::parse(pattern_text).map_err(|e| ProbeError::new(what.span, e.to_string()))?;
@@ -187,11 +189,20 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
             None => "kernel".to_string(),
             Some(m) => format!("module(\"{m}\")"),
         };
-        let sites = if statement {
+        let mut sites = if statement {
             statement_sites(di, &pat, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
         } else {
             function_sites(di, &pat, ret, which, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
         };
+        if exported {
+            sites.retain(|s| {
+                let ok = di.is_exported(&s.func);
+                if !ok {
+                    out.notes.push(format!("{} is not exported", s.func));
+                }
+                ok
+            });
+        }
         place(di, module.as_deref(), &prefix, &what.name, &suffix, pat.is_wildcard(), ret, sites, &mut out);
     }
     if out.probes.is_empty() {
