@@ -36,6 +36,22 @@ pub struct Program {
     pub probes: Vec<DerivedProbe>,
     /// Top-level `%{ %}` blocks, in order.
     pub embedded: Vec<Embedded>,
+    /// Source lines of the probed kernel functions, when the script asks
+    /// for them (`symfileline`).
+    pub lines: Option<LineTable>,
+}
+
+/// The file index of the row that ends a function in a [`LineTable`].
+pub const NO_FILE: u32 = 0xffff;
+
+/// `(link-time address, file index, line)` rows sorted by address; a row
+/// with file [`NO_FILE`] ends a function. `anchor_link` is the link-time
+/// address of `kfree`, whose run-time address gives the KASLR shift.
+#[derive(Debug, Clone, Default)]
+pub struct LineTable {
+    pub files: Vec<String>,
+    pub rows: Vec<(u64, u32, u32)>,
+    pub anchor_link: Option<u64>,
 }
 
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@
 //! IR does not say; output compiles without warnings.
 
 pub mod emit;
+mod lines;
 pub mod map;
 mod try_catch;
 pub mod target;
@@ -279,11 +280,14 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         unregisters.insert(0, "rstap_timers_stop");
     }
 
-    let embedded: Vec<EmbeddedCtx> = prog
+    let mut embedded: Vec<EmbeddedCtx> = prog
         .embedded
         .iter()
         .map(|e| EmbeddedCtx { origin: e.origin.clone(), code: e.code.clone() })
         .collect();
+    if let Some(t) = &prog.lines {
+        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t) });
+    }
 
     let mut ctx = Context::new();
     ctx.insert("module_name", &opts.module_name);

@@ -1027,6 +1027,40 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         Ok(out)
     }
 
+    fn function_lines(&self, pc: u64) -> Result<Option<FunctionLines>> {
+        let index = self.index()?;
+        let Some(f) = index
+            .funcs
+            .iter()
+            .find(|f| matches!((f.low_pc, f.high_pc), (Some(lo), Some(hi)) if lo <= pc && pc < hi))
+        else {
+            return Ok(None);
+        };
+        let (lo, hi) = (f.low_pc.unwrap_or(0), f.high_pc.unwrap_or(0));
+        let u = &index.units[f.unit as usize];
+        let unit = self.unit_at(u.offset)?;
+        let Some(lp) = unit.line_program.clone() else { return Ok(None) };
+        let mut names: HashMap<u64, Option<String>> = HashMap::new();
+        let mut rows = lp.rows();
+        let mut out: Vec<(u64, String, u32)> = Vec::new();
+        while let Some((_, row)) = rows.next_row()? {
+            let a = row.address();
+            if row.end_sequence() || a < lo || a >= hi || !row.is_stmt() {
+                continue;
+            }
+            let Some(line) = row.line().map(|l| l.get() as u32) else { continue };
+            let name = names.entry(row.file_index()).or_insert_with(|| self.file_name(&unit, row.file_index())).clone();
+            let Some(name) = name else { continue };
+            if out.last().is_some_and(|(_, f, l)| *l == line && *f == name) {
+                continue;
+            }
+            out.push((a, name, line));
+        }
+        out.sort_by_key(|r| r.0);
+        out.dedup_by_key(|r| r.0);
+        Ok(Some(FunctionLines { low: lo, high: hi, rows: out }))
+    }
+
     fn is_exported(&self, name: &str) -> bool {
         let set = self.exported.get_or_init(|| {
             use object::ObjectSymbol;

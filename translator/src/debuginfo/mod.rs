@@ -223,6 +223,15 @@ pub struct StatementSite {
     pub function: Option<(String, DieRef)>,
 }
 
+/// The line table of one function: `[low, high)` and the first address
+/// of each statement line in it, `(address, file, line)`, sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionLines {
+    pub low: u64,
+    pub high: u64,
+    pub rows: Vec<(u64, String, u32)>,
+}
+
 /// Is a variable a parameter or a local?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VarKind {
@@ -508,6 +517,12 @@ pub trait DebugInfo {
     /// address of each run of `is_stmt` line-table rows for that line,
     /// sorted by address.
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>>;
+
+    /// The line table of the out-of-line function containing `pc`:
+    /// `symfileline(addr)` answers from these rows.
+    fn function_lines(&self, _pc: u64) -> Result<Option<FunctionLines>> {
+        Ok(None)
+    }
 
     /// Whether the kernel (or module) exports `name` with EXPORT_SYMBOL
     /// (it has a `__ksymtab_NAME` symbol): `.function("f").exported`.

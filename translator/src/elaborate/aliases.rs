@@ -78,6 +78,9 @@ impl<'a> Elab<'a> {
                 let mut entry = None;
                 let body = match groups.get(&key) {
                     _ if x.site.is_some() => {
+                        if let Some(s) = x.site.as_ref().filter(|s| s.module.is_none()) {
+                            self.line_sites.push(s.pc);
+                        }
                         self.site = x.site.clone();
                         self.undefined_targets.clear();
                         let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);

@@ -13,6 +13,7 @@ pub mod arrays;
 mod conditions;
 pub mod dump;
 pub mod format;
+mod lines;
 pub mod locks;
 pub mod print;
 mod print_body;
@@ -78,6 +79,8 @@ pub struct Elab<'a> {
     /// `@entry(expr)` values of the `.return` probe being lowered, by slot:
     /// evaluated at the function's entry (see `target::lower_entry`).
     pub entry_exprs: Vec<crate::ir::Expr>,
+    /// The pcs of the kernel DWARF probes, for `symfileline`'s table.
+    pub line_sites: Vec<u64>,
     /// Target expressions `@defined` found undefined: later uses are not
     /// errors (they sit in branches SystemTap elides).
     pub undefined_targets: std::collections::HashSet<String>,
@@ -215,6 +218,7 @@ pub fn elaborate_with<'a>(
         dwarf,
         site: None,
         entry_exprs: Vec::new(),
+        line_sites: Vec::new(),
         undefined_targets: Default::default(),
         global_vars: HashMap::new(),
     };
@@ -311,6 +315,7 @@ pub fn elaborate_with<'a>(
             }
         }
     }
+    e.add_line_table();
     let mut prog = e.prog;
     let diags = e.diags;
     // Unused globals are elided with a warning in `types::infer`.

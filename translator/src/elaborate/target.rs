@@ -566,14 +566,18 @@ fn relocate(di: &dyn DebugInfo, b: TargetBase) -> R<TargetBase> {
     if *link < 0xffff_ffff_8000_0000 {
         return Err("per-CPU and module variables are not supported by rstap yet".into());
     }
+    let anchor_link = anchor_link(di)?;
+    Ok(TargetBase::KernelAddress { link: *link, anchor: ANCHOR.into(), anchor_link })
+}
+
+/// The link-time address of the KASLR anchor function.
+pub(super) fn anchor_link(di: &dyn DebugInfo) -> R<u64> {
     let pat = crate::debuginfo::FunctionPattern::parse(ANCHOR).map_err(|e| e.to_string())?;
-    let anchor_link = di
-        .functions(&pat)
+    di.functions(&pat)
         .map_err(|e| e.to_string())?
         .iter()
         .find_map(|f| f.entry_pc)
-        .ok_or_else(|| format!("the kernel's debuginfo has no {ANCHOR}(), needed to place global variables"))?;
-    Ok(TargetBase::KernelAddress { link: *link, anchor: ANCHOR.into(), anchor_link })
+        .ok_or_else(|| format!("the kernel's debuginfo has no {ANCHOR}(), needed to place global variables"))
 }
 
 /// Size and signedness of a scalar type.
