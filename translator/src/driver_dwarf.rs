@@ -75,6 +75,50 @@ pub fn module_args(text: &str) -> Vec<String> {
             rest = &rest[end..];
         }
     }
+    // `@cast(p, "type", "MODULE[<header.h>]")`: the module's types.
+    let mut rest = text;
+    while let Some(i) = rest.find("@cast(") {
+        rest = &rest[i + 6..];
+        let strings = cast_strings(rest);
+        if let Some(m) = strings.get(1) {
+            let name = m.split('<').next().unwrap_or("").trim();
+            if !name.is_empty() && name != "kernel" && !out.iter().any(|a| a == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The string literals at the top level of a `@cast(` argument list
+/// (`text` starts after the parenthesis), up to its closing parenthesis.
+fn cast_strings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' if depth == 0 => break,
+            ')' | ']' => depth -= 1,
+            '"' => {
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        c => s.push(c),
+                    }
+                }
+                if depth == 0 {
+                    out.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
     out
 }
 

@@ -1247,7 +1247,12 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         } else if let Some(n) = name.strip_prefix("enum ") {
             (&[DW_TAG_enumeration_type], n.trim())
         } else {
-            (&[DW_TAG_typedef, DW_TAG_base_type], name)
+            // A bare name (`@cast(p, "task_struct")`) may name a typedef,
+            // a base type, or a struct, union or enum tag.
+            (
+                &[DW_TAG_typedef, DW_TAG_base_type, DW_TAG_structure_type, DW_TAG_class_type, DW_TAG_union_type, DW_TAG_enumeration_type],
+                name,
+            )
         };
         let key = format!("{tags:?} {bare}");
         if let Some(hit) = self.found_types.lock().ok().and_then(|m| m.get(&key).copied()) {

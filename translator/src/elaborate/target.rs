@@ -275,9 +275,9 @@ impl<'a> Elab<'a> {
             }
         };
         let mut out = Pretty { pieces: Vec::new(), args: Vec::new(), span };
-        let kind = self.stripped(ty);
+        let kind = self.stripped(&plain, ty);
         let pointee = match &kind {
-            Some(TypeKind::Pointer { target: Some(p) }) => self.stripped(*p).filter(|k| matches!(k, TypeKind::Struct { .. } | TypeKind::Union { .. })),
+            Some(TypeKind::Pointer { target: Some(p) }) => self.stripped(&plain, *p).filter(|k| matches!(k, TypeKind::Struct { .. } | TypeKind::Union { .. })),
             _ => None,
         };
         match (&acc.fin, kind, pointee) {
@@ -292,9 +292,27 @@ impl<'a> Elab<'a> {
         Expr { kind: ExprKind::Format { pieces: out.pieces, args: out.args, to_string: true }, ty: Type::String, span }
     }
 
-    /// A type with typedefs and qualifiers stripped, if it resolves.
-    fn stripped(&self, ty: TypeId) -> Option<TypeKind> {
-        self.debuginfo().and_then(|di| types::strip(di, ty).ok().flatten()).map(|i| i.kind)
+    /// A type of the access `t` with typedefs and qualifiers stripped, if
+    /// it resolves.
+    fn stripped(&self, t: &ast::TargetExpr, ty: TypeId) -> Option<TypeKind> {
+        self.access_debuginfo(t).ok().and_then(|di| types::strip(di, ty).ok().flatten()).map(|i| i.kind)
+    }
+
+    /// The debuginfo an access is resolved in: the probe's (its module's,
+    /// or the kernel's), or for `@cast(p, "T", "MODULE")` that module's
+    /// (`kernel` and `kernel<header.h>` name the kernel).
+    fn access_debuginfo(&self, t: &ast::TargetExpr) -> R<&'a dyn DebugInfo> {
+        if let ast::TargetBase::Cast { module: Some(m), .. } = &t.base {
+            let name = m.split('<').next().unwrap_or("").trim();
+            if name != "kernel" && !name.is_empty() {
+                return self
+                    .dwarf
+                    .for_module(Some(&dwarf::module_name(name)))
+                    .ok_or_else(|| format!("no debuginfo for module \"{name}\" of @cast"));
+            }
+            return self.dwarf.debuginfo.ok_or_else(|| self.dwarf.missing.clone());
+        }
+        self.debuginfo().ok_or_else(|| self.dwarf.missing.clone())
     }
 
     /// `{.a=..., ...}` for the members of `kind` (a struct or union) of the
@@ -323,7 +341,7 @@ impl<'a> Elab<'a> {
             Ok(x) => x,
             Err(_) => return out.pieces.push(FormatPiece::Text("?".into())),
         };
-        match self.stripped(ty) {
+        match self.stripped(sub, ty) {
             Some(k @ (TypeKind::Struct { .. } | TypeKind::Union { .. })) => {
                 if depth > 1 {
                     self.pretty_members(scope, sub, &k, depth, text, out);
@@ -358,9 +376,7 @@ impl<'a> Elab<'a> {
         if let (ast::TargetBase::Var(id), None) = (&t.base, &self.site) {
             return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
         }
-        let Some(di) = self.debuginfo() else {
-            return Err(format!("cannot resolve `{text}`: {}", self.dwarf.missing));
-        };
+        let di = self.access_debuginfo(t).map_err(|why| format!("cannot resolve `{text}`: {why}"))?;
         // The base: a location program (or an expression) and its type.
         let (base, ty, mut state) = match &t.base {
             ast::TargetBase::Var(id) => self.target_base_var(di, &id.name)?,
