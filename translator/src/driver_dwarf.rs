@@ -105,9 +105,7 @@ fn cast_strings(text: &str) -> Vec<String> {
                 let mut s = String::new();
                 while let Some(c) = chars.next() {
                     match c {
-                        '\\' => {
-                            chars.next();
-                        }
+                        '\\' => s.extend(chars.next()),
                         '"' => break,
                         c => s.push(c),
                     }
@@ -257,4 +255,19 @@ fn dwarf_points(
     lines.sort();
     lines.dedup();
     Ok(Some(lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_args_come_from_points_and_casts() {
+        let text = r#"probe module("ext4").function("*"), kprobe.module("xfs").function("f") {
+            println(@cast(p, "struct a", "kernel<linux/fs.h>")->b, @cast(f(1, "x"), "struct t", "nfs<nfs.h>")->c)
+        }
+        probe module("ext4").statement("g@a.c:3") { }"#;
+        assert_eq!(module_args(text), ["ext4", "xfs", "nfs"]);
+        assert_eq!(cast_strings(r#"p, "a\"b", "m") + 1"#), ["a\"b", "m"]);
+    }
 }

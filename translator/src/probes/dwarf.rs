@@ -274,6 +274,9 @@ fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, which: C
     Ok(sites)
 }
 
+/// The most lines a `statement("f@file:N-M")` range may span.
+const MAX_LINE_RANGE: u32 = 2000;
+
 /// Which copies of a function a `.function` point probes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Copies {
@@ -315,11 +318,16 @@ fn statement_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<St
     let lines = |decl: u32| -> Vec<u32> {
         match pat.line {
             Some(LineSpec::Exact(n)) => vec![n],
-            Some(LineSpec::Range(a, b)) => (a..=b).take(10_000).collect(),
+            Some(LineSpec::Range(a, b)) => (a..=b).collect(),
             Some(LineSpec::Relative(n)) => vec![decl.saturating_add(n)],
             _ => Vec::new(),
         }
     };
+    if let Some(LineSpec::Range(a, b)) = pat.line {
+        if b - a >= MAX_LINE_RANGE {
+            return Err(format!("statement line range {a}-{b} is too large (at most {MAX_LINE_RANGE} lines)"));
+        }
+    }
     if matches!(pat.line, None | Some(LineSpec::Any)) {
         return Err(format!(
             "statement probe \"{}\" needs a line: use \"FUNCTION@FILE:LINE\" (or :N-M, :+N)",
