@@ -241,29 +241,40 @@ static __maybe_unused unsigned int rstap_kernel_stack(struct rstap_context_base 
 }
 
 /*
- * The next "0x..." address of a backtrace() string at *p; advances *p.
- * Returns 0 at the end of the string.
+ * The next address of a backtrace() string at *p ("0x" and hex digits;
+ * words without hex digits are skipped); advances *p. Returns 0 at the
+ * end of the string.
  */
 static __maybe_unused int rstap_stack_next(const char **p, unsigned long *addr)
 {
 	const char *s = *p;
-	unsigned long v = 0;
 
-	while (*s == ' ' || *s == '\t' || *s == '\n')
-		s++;
-	if (!*s)
-		return 0;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	for (; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++) {
-		int d = hex_to_bin(*s);
+	for (;;) {
+		unsigned long v = 0;
+		int digits = 0;
 
-		if (d >= 0)
-			v = (v << 4) | d;
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (!*s) {
+			*p = s;
+			return 0;
+		}
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+			s += 2;
+		for (; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++) {
+			int d = hex_to_bin(*s);
+
+			if (d >= 0) {
+				v = (v << 4) | d;
+				digits++;
+			}
+		}
+		if (digits) {
+			*p = s;
+			*addr = v;
+			return 1;
+		}
 	}
-	*p = s;
-	*addr = v;
-	return 1;
 }
 
 /* backtrace(): "0x... 0x..." of the probe's kernel stack, whole addresses only. */
