@@ -24,6 +24,10 @@
 #ifndef MAXERRORS
 #define MAXERRORS 0
 #endif
+/* Frames in a kernel back trace (backtrace, print_backtrace, ...). */
+#ifndef MAXBACKTRACE
+#define MAXBACKTRACE 20
+#endif
 #ifndef MAXSKIPPED
 #define MAXSKIPPED 100
 #endif
@@ -44,6 +48,9 @@
 
 #if MAXSTRINGLEN < 16
 #error "MAXSTRINGLEN must be at least 16"
+#endif
+#if MAXBACKTRACE < 1
+#error "MAXBACKTRACE must be at least 1"
 #endif
 #if (RSTAP_RING_BUFSIZE & (RSTAP_RING_BUFSIZE - 1)) != 0
 #error "RSTAP_RING_BUFSIZE must be a power of two"

@@ -35,5 +35,6 @@
 #include "rstap_stat.h"
 #include "rstap_map.h"
 #include "rstap_deref.h"
+#include "rstap_symbols.h"
 
 #endif /* RSTAP_RUNTIME_H */

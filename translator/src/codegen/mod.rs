@@ -37,6 +37,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_stat.h", include_str!("../../../runtime-c/rstap_stat.h")),
     ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
+    ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.c.tera");
