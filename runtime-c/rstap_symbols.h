@@ -192,26 +192,14 @@ static __maybe_unused void rstap_sym_line(struct rstap_sym_sink *k, unsigned lon
 }
 
 /*
- * The address the probe fired at. On x86 a kprobe's pre-handler sees the
- * registers one byte (an int3) past the probed instruction, whichever way
- * the kprobe is armed (int3, ftrace, optimized jump); the probe point
- * tells that this is a kprobe entry (".function(" or ".statement(", not
- * ".return"), since the current kprobe is not exported to modules. Other
- * probes report their registers' instruction pointer (a return probe: the
- * return address), and probes without registers 0.
+ * The address the probe fired at: the instruction pointer of its
+ * registers. A kprobe's pre-handler sets it to the probed address for the
+ * probe's run (templates/probes/kprobe.c.tera); a return probe reports the
+ * return address; probes without registers 0.
  */
 static __maybe_unused unsigned long rstap_probe_addr(struct rstap_context_base *c)
 {
-	const char *pp = c->probe_point;
-	unsigned long ip;
-
-	if (!c->regs)
-		return 0;
-	ip = instruction_pointer(c->regs);
-	if (!user_mode(c->regs) && pp && !strstr(pp, ".return") &&
-	    (strstr(pp, ".function(") || strstr(pp, ".statement(")))
-		ip -= sizeof(kprobe_opcode_t);
-	return ip;
+	return c->regs ? instruction_pointer(c->regs) : 0;
 }
 
 /*
