@@ -166,15 +166,15 @@ impl<'a> Elab<'a> {
     /// A target expression as an IR node, or an error and a 0.
     pub fn lower_target(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
         let text = self.sources.snippet(span).to_string();
-        if t.pretty > 0 {
-            return self.lower_pretty(scope, t, span);
-        }
         if let ast::TargetBase::Var(id) = &t.base {
             if let Some(which) = id.name.strip_prefix('$') {
                 if t.chain.is_empty() && !t.addr_of {
-                    return self.lower_var_list(scope, which, span);
+                    return self.lower_var_list(scope, which, t.pretty, span);
                 }
             }
+        }
+        if t.pretty > 0 {
+            return self.lower_pretty(scope, t, span);
         }
         match self.target_access(scope, t, &text) {
             Ok(acc) => long(ExprKind::Target(Box::new(acc)), span),
@@ -192,7 +192,7 @@ impl<'a> Elab<'a> {
     /// `$$parms`, `$$locals`, `$$vars`, `$$return`: a string
     /// `name=0x... name=?` built with sprintf at run time (integers and
     /// pointers in hex, structs as `{...}`, optimized-out values as `?`).
-    fn lower_var_list(&mut self, scope: &mut Scope, which: &str, span: Span) -> Expr {
+    fn lower_var_list(&mut self, scope: &mut Scope, which: &str, pretty: u8, span: Span) -> Expr {
         use crate::debuginfo::VarKind;
         use crate::ir::FormatPiece;
         let str_expr = |s: String| Expr { kind: ExprKind::Str(s), ty: Type::String, span };
@@ -229,6 +229,23 @@ impl<'a> Elab<'a> {
         };
         let mut pieces = Vec::new();
         let mut args = Vec::new();
+        if pretty > 0 {
+            // `$$parms$`: each variable pretty-printed, as `$name$` is.
+            let mut out = Pretty { pieces, args, span };
+            for (i, (name, _)) in names.iter().enumerate() {
+                let t = ast::TargetExpr {
+                    base: ast::TargetBase::Var(ast::Ident { name: name.clone(), span }),
+                    chain: Vec::new(),
+                    addr_of: false,
+                    pretty: 0,
+                };
+                out.text(&format!("{}{name}=", if i == 0 { "" } else { " " }));
+                if self.pretty_top(scope, &t, pretty, &format!("${name}"), &mut out).is_err() {
+                    out.text("?");
+                }
+            }
+            return Expr { kind: ExprKind::Format { pieces: out.pieces, args: out.args, to_string: true }, ty: Type::String, span };
+        }
         for (i, (name, _)) in names.iter().enumerate() {
             let sep = if i == 0 { "" } else { " " };
             let t = ast::TargetExpr {
@@ -256,40 +273,50 @@ impl<'a> Elab<'a> {
         self.target_access_typed(scope, t, text).map(|(a, _)| a)
     }
 
-    /// `$var$` / `$var$$`: a string. A scalar or a pointer to something
-    /// other than a struct prints in hex; a struct or union (or a pointer
-    /// to one) prints its members as `{.a=1, .p=0x..., .s={...}, .v=[...]}`:
-    /// integers in decimal, pointers as `%p`; `$$` also expands nested
+    /// `$var$` / `$var$$`: a string, as SystemTap's pretty-printing shows
+    /// it: a struct or union (or a pointer to one) as its members
+    /// `{.a=1, .p=0x..., .s={...}, .v=[...]}`, a char pointer or array as
+    /// a quoted string, other values in decimal. `$$` also expands nested
     /// structs and shows arrays as `[first, ...]`.
     fn lower_pretty(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
-        use crate::ir::FormatPiece;
         let text = self.sources.snippet(span).to_string();
         let plain = ast::TargetExpr { pretty: 0, ..t.clone() };
-        let (acc, ty) = match self.target_access_typed(scope, &plain, &text) {
-            Ok(x) => x,
-            Err(msg) => {
-                if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
-                    self.diags.error(msg, span);
-                }
-                return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
-            }
-        };
         let mut out = Pretty { pieces: Vec::new(), args: Vec::new(), span };
-        let kind = self.stripped(&plain, ty);
-        let pointee = match &kind {
-            Some(TypeKind::Pointer { target: Some(p) }) => self.stripped(&plain, *p).filter(|k| matches!(k, TypeKind::Struct { .. } | TypeKind::Union { .. })),
-            _ => None,
-        };
-        match (&acc.fin, kind, pointee) {
-            (_, _, Some(members)) | (TargetFinal::Address, Some(members @ (TypeKind::Struct { .. } | TypeKind::Union { .. })), None) => {
-                self.pretty_members(scope, &plain, &members, t.pretty, &text, &mut out);
+        if let Err(msg) = self.pretty_top(scope, &plain, t.pretty, &text, &mut out) {
+            if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
+                self.diags.error(msg, span);
             }
-            (TargetFinal::Address, _, None) => out.pieces.push(FormatPiece::Text("[...]".into())),
-            _ => {
-                out.conv('x', long(ExprKind::Target(Box::new(acc)), span));
-            }
+            return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
         }
         Expr { kind: ExprKind::Format { pieces: out.pieces, args: out.args, to_string: true }, ty: Type::String, span }
+    }
+
+    /// The pretty form of the whole access `plain` (no `$` suffix).
+    fn pretty_top(&mut self, scope: &mut Scope, plain: &ast::TargetExpr, depth: u8, text: &str, out: &mut Pretty) -> R<()> {
+        let (acc, ty) = self.target_access_typed(scope, plain, text)?;
+        let kind = self.stripped(plain, ty);
+        if let Some(TypeKind::Pointer { target: Some(p) }) = &kind {
+            match self.stripped(plain, *p) {
+                Some(members @ (TypeKind::Struct { .. } | TypeKind::Union { .. })) => {
+                    self.pretty_members(scope, plain, &members, depth, text, out);
+                    return Ok(());
+                }
+                Some(TypeKind::Base(_)) if self.is_char(plain, *p) => {
+                    out.string(self, long(ExprKind::Target(Box::new(acc)), out.span), MAXSTRINGLEN_GUESS);
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        self.pretty_value_of(scope, plain, acc, ty, kind, depth, text, out, true);
+        Ok(())
+    }
+
+    /// Is `ty` (of the access `t`) plain `char` (not `signed char` or
+    /// `unsigned char`, which hold bytes rather than text)?
+    fn is_char(&self, t: &ast::TargetExpr, ty: TypeId) -> bool {
+        let Ok(di) = self.access_debuginfo(t) else { return false };
+        matches!(types::strip(di, ty), Ok(Some(TypeInfo { kind: TypeKind::Base(_), size: Some(1), name: Some(n), .. })) if n == "char")
     }
 
     /// A type of the access `t` with typedefs and qualifiers stripped, if
@@ -318,55 +345,82 @@ impl<'a> Elab<'a> {
     /// `{.a=..., ...}` for the members of `kind` (a struct or union) of the
     /// object `base` names; `depth` 1 is `$`, 2 and more `$$`.
     fn pretty_members(&mut self, scope: &mut Scope, base: &ast::TargetExpr, kind: &TypeKind, depth: u8, text: &str, out: &mut Pretty) {
-        use crate::ir::FormatPiece;
         let (TypeKind::Struct { members } | TypeKind::Union { members }) = kind else { return };
-        out.pieces.push(FormatPiece::Text("{".into()));
+        out.text("{");
         let mut first = true;
         for m in members {
             let Some(name) = m.name.clone() else { continue };
-            out.pieces.push(FormatPiece::Text(format!("{}.{name}=", if first { "" } else { ", " })));
+            out.text(&format!("{}.{name}=", if first { "" } else { ", " }));
             first = false;
             let mut sub = base.clone();
             sub.chain.push(ast::TargetComponent::Field(ast::Ident { name, span: out.span }));
-            self.pretty_value(scope, &sub, depth, text, out);
+            match self.target_access_typed(scope, &sub, text) {
+                Ok((acc, ty)) => {
+                    let kind = self.stripped(&sub, ty);
+                    self.pretty_value_of(scope, &sub, acc, ty, kind, depth, text, out, false);
+                }
+                Err(_) => out.text("?"),
+            }
         }
-        out.pieces.push(FormatPiece::Text("}".into()));
+        out.text("}");
     }
 
-    /// One member's value inside a pretty-printed struct.
-    fn pretty_value(&mut self, scope: &mut Scope, sub: &ast::TargetExpr, depth: u8, text: &str, out: &mut Pretty) {
-        use crate::ir::FormatPiece;
+    /// One value: nested structs and arrays by `depth`, char pointers and
+    /// arrays as strings, other pointers as `%p` inside a struct (`top`:
+    /// in decimal, as SystemTap shows a pretty-printed variable), integers
+    /// in decimal.
+    #[allow(clippy::too_many_arguments)]
+    fn pretty_value_of(
+        &mut self,
+        scope: &mut Scope,
+        sub: &ast::TargetExpr,
+        acc: TargetAccess,
+        ty: TypeId,
+        kind: Option<TypeKind>,
+        depth: u8,
+        text: &str,
+        out: &mut Pretty,
+        top: bool,
+    ) {
         let span = out.span;
-        let (acc, ty) = match self.target_access_typed(scope, sub, text) {
-            Ok(x) => x,
-            Err(_) => return out.pieces.push(FormatPiece::Text("?".into())),
-        };
-        match self.stripped(sub, ty) {
+        let value = |acc: TargetAccess| long(ExprKind::Target(Box::new(acc)), span);
+        match kind {
             Some(k @ (TypeKind::Struct { .. } | TypeKind::Union { .. })) => {
-                if depth > 1 {
+                if depth > 1 || top {
                     self.pretty_members(scope, sub, &k, depth, text, out);
                 } else {
-                    out.pieces.push(FormatPiece::Text("{...}".into()));
+                    out.text("{...}");
                 }
             }
-            Some(TypeKind::Array { dims, .. }) => {
-                if depth > 1 {
-                    out.pieces.push(FormatPiece::Text("[".into()));
+            Some(TypeKind::Array { element, dims }) => {
+                if self.is_char(sub, element) && dims.len() == 1 {
+                    let len = dims[0].unwrap_or(MAXSTRINGLEN_GUESS as u64).min(MAXSTRINGLEN_GUESS as u64);
+                    out.string(self, value(acc), len as i64);
+                } else if depth > 1 {
+                    out.text("[");
                     let mut elem = sub.clone();
                     elem.chain.push(ast::TargetComponent::Index(ast::Expr { kind: ast::ExprKind::Number(0), span }));
-                    self.pretty_value(scope, &elem, depth, text, out);
+                    match self.target_access_typed(scope, &elem, text) {
+                        Ok((a, t)) => {
+                            let k = self.stripped(&elem, t);
+                            self.pretty_value_of(scope, &elem, a, t, k, depth, text, out, false);
+                        }
+                        Err(_) => out.text("?"),
+                    }
                     let more = dims.first().copied().flatten() != Some(1);
-                    out.pieces.push(FormatPiece::Text(if more { ", ...]" } else { "]" }.into()));
+                    out.text(if more { ", ...]" } else { "]" });
                 } else {
-                    out.pieces.push(FormatPiece::Text("[...]".into()));
+                    out.text("[...]");
                 }
             }
-            Some(TypeKind::Pointer { .. }) => out.conv('p', long(ExprKind::Target(Box::new(acc)), span)),
-            Some(TypeKind::Base(BaseEncoding::Unsigned)) => out.conv('u', long(ExprKind::Target(Box::new(acc)), span)),
-            Some(TypeKind::Base(BaseEncoding::Float | BaseEncoding::Other)) | None => out.pieces.push(FormatPiece::Text("?".into())),
-            Some(_) if acc.fin == TargetFinal::Address => out.pieces.push(FormatPiece::Text("?".into())),
-            Some(_) => out.conv('d', long(ExprKind::Target(Box::new(acc)), span)),
+            Some(TypeKind::Pointer { target: Some(p) }) if self.is_char(sub, p) => out.string(self, value(acc), MAXSTRINGLEN_GUESS),
+            Some(TypeKind::Pointer { .. }) if !top => out.conv('p', value(acc)),
+            Some(TypeKind::Base(BaseEncoding::Unsigned)) => out.conv('u', value(acc)),
+            Some(TypeKind::Base(BaseEncoding::Float | BaseEncoding::Other)) | None => out.text("?"),
+            Some(_) if acc.fin == TargetFinal::Address => out.text("?"),
+            Some(_) => out.conv('d', value(acc)),
         }
+        let _ = ty;
     }
 
     fn target_access_typed(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<(TargetAccess, TypeId)> {
@@ -638,10 +692,30 @@ struct Pretty {
     span: Span,
 }
 
+/// The most bytes a pretty-printed string shows (before MAXSTRINGLEN cuts
+/// the whole result).
+const MAXSTRINGLEN_GUESS: i64 = 128;
+
 impl Pretty {
     fn conv(&mut self, conv: char, arg: Expr) {
         let flags = if conv == 'x' { "#" } else { "" };
         self.pieces.push(crate::ir::FormatPiece::Conv { arg: self.args.len(), flags: flags.into(), width: None, precision: None, conv });
         self.args.push(arg);
+    }
+
+    fn text(&mut self, t: &str) {
+        self.pieces.push(crate::ir::FormatPiece::Text(t.to_string()));
+    }
+
+    /// A quoted string read from the address `addr` (at most `max` bytes;
+    /// `""` when the memory cannot be read), via the pretty tapset.
+    fn string(&mut self, e: &mut Elab<'_>, addr: Expr, max: i64) {
+        let span = self.span;
+        let Some(func) = e.function_index("__pretty_string") else {
+            return self.text("?");
+        };
+        let call = Expr { kind: ExprKind::Call { func, args: vec![addr, long(ExprKind::Long(max), span)] }, ty: Type::String, span };
+        self.pieces.push(crate::ir::FormatPiece::Conv { arg: self.args.len(), flags: String::new(), width: None, precision: None, conv: 's' });
+        self.args.push(call);
     }
 }
