@@ -45,6 +45,12 @@ fn fake() -> FakeDebugInfo {
             type_id: Some(pfile),
             type_name: "struct file*".into(),
             location: VarLocation::OptimizedOut,
+        }, Variable {
+            name: "ret".into(),
+            kind: VarKind::Local,
+            type_id: Some(long),
+            type_name: "long long int".into(),
+            location: VarLocation::Available(Location::Register(Reg(3))),
         }],
     );
     di
@@ -56,10 +62,13 @@ fn elab(text: &str) -> Result<Program, String> {
     let mut diags = Diagnostics::new();
     let mut macros = Macros::default();
     let popts = ParseOptions::default();
+    // The tapset behind @entry, from the repository.
+    let entry_stp = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tapsets/entry.stp")).unwrap();
+    let entry = parse_text(&popts, &mut macros, &mut sources, "entry.stp", &entry_stp, &mut diags).ok_or_else(|| render(&sources, &diags))?;
     let file = parse_text(&popts, &mut macros, &mut sources, "t.stp", text, &mut diags).ok_or_else(|| render(&sources, &diags))?;
     let eopts = ElabOptions::default();
     let dwarf = Dwarf { debuginfo: Some(&di), ..Default::default() };
-    let prog = elaborate::elaborate_with(&eopts, std::slice::from_ref(&file), &[], &NoSymbols, &dwarf, &sources, &mut diags);
+    let prog = elaborate::elaborate_with(&eopts, std::slice::from_ref(&file), std::slice::from_ref(&entry), &NoSymbols, &dwarf, &sources, &mut diags);
     match prog {
         Some(p) if !diags.has_errors() => Ok(p),
         _ => Err(render(&sources, &diags)),
@@ -240,4 +249,29 @@ fn pretty_printing_is_sprintf() {
     let p = elab(r#"probe kernel.function("vfs_read") { println($file->f_path$) }"#).unwrap();
     let text = format!("{:?}", p.bodies[0].body);
     assert!(text.contains(r#"Text("{")"#) && text.contains(r#"Text(".mnt=")"#) && text.contains(r#"Text(", .dentry=")"#), "{text}");
+}
+
+#[test]
+fn return_probes_see_parameters_at_entry_and_entry_values() {
+    let p = elab(r#"probe kernel.function("vfs_read").return { println(@entry($count), @entry($file->f_pos + 1), $count) }"#).unwrap();
+    let (entry_body, slots) = p.probes[0].entry.expect("an entry body for @entry");
+    assert_eq!(slots, 2);
+    assert_ne!(entry_body, p.probes[0].body);
+    // $count in the return body reads the registers saved at entry.
+    let mut found = Vec::new();
+    targets(&p.bodies[p.probes[0].body].body, &mut found);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].entry_regs);
+    // The entry body computes both values, reading the live registers.
+    let mut at_entry = Vec::new();
+    targets(&p.bodies[entry_body].body, &mut at_entry);
+    assert_eq!(at_entry.len(), 2);
+    assert!(at_entry.iter().all(|t| !t.entry_regs));
+
+    let e = elab(r#"probe kernel.function("vfs_write").return { println($ret) }"#).unwrap_err();
+    assert!(e.contains("`$ret` is a local variable of vfs_write"), "{e}");
+    let e = elab(r#"probe kernel.function("vfs_read") { println(@entry($count)) }"#).unwrap_err();
+    assert!(e.contains("@entry is only available in .return probes"), "{e}");
+    let e = elab(r#"probe kernel.function("vfs_read").return { x = 1; println(@entry($count + x)) }"#).unwrap_err();
+    assert!(e.contains("@entry needs an expression of target variables and constants"), "{e}");
 }

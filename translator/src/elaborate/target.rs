@@ -568,6 +568,12 @@ impl<'a> Elab<'a> {
                 }
             },
         };
+        if site.ret && var.kind == crate::debuginfo::VarKind::Local {
+            return Err(format!(
+                "`${name}` is a local variable of {}: a .return probe sees only the parameters (as they were at entry) and $return",
+                site.function
+            ));
+        }
         let global = var.kind == crate::debuginfo::VarKind::Global;
 
         let ty = var.type_id.ok_or_else(|| format!("`${name}` has no type in the debuginfo"))?;
