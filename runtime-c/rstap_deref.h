@@ -52,6 +52,41 @@ static __maybe_unused int64_t rstap_entry_slot_load(int64_t slot)
 	return 0;
 }
 
+/*
+ * The run-time address of symbol `sym` of the loaded module `name`, from the
+ * module's own symbol table (CONFIG_KALLSYMS_ALL keeps data symbols there);
+ * 0 and an error naming the place when it is not loaded or lacks the
+ * symbol. The kernel's module list is walked from this module's own entry:
+ * every struct module lives in module memory, the list head does not.
+ * Probes run with preemption disabled, which keeps the list and the
+ * tables alive (modules are freed after an RCU grace period).
+ */
+static __maybe_unused unsigned long rstap_module_symbol(struct rstap_context_base *c, const char *name,
+							 const char *sym, const char *loc)
+{
+	struct list_head *p;
+	struct module *m;
+	struct mod_kallsyms *ks;
+	unsigned int i;
+
+	if (unlikely(c->last_error))
+		return 0;
+	for (p = READ_ONCE(THIS_MODULE->list.next); p != &THIS_MODULE->list; p = READ_ONCE(p->next)) {
+		if ((unsigned long)p < MODULES_VADDR || (unsigned long)p >= MODULES_END)
+			continue;
+		m = list_entry(p, struct module, list);
+		if (m->state == MODULE_STATE_UNFORMED || strcmp(m->name, name))
+			continue;
+		ks = rcu_dereference_sched(m->kallsyms);
+		for (i = 0; ks && i < ks->num_symtab; i++)
+			if (!strcmp(ks->strtab + ks->symtab[i].st_name, sym))
+				return ks->symtab[i].st_value;
+		break;
+	}
+	rstap_error(c, "module variable not found (is its module loaded?)", loc);
+	return 0;
+}
+
 #define rstap_entry_reg(field) ({ \
 	struct pt_regs *r_ = __this_cpu_read(rstap_entry_regs); \
 	r_ ? (uint64_t)r_->field : (uint64_t)0; })

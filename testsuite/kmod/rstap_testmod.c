@@ -93,6 +93,10 @@ noinline int tm_bump(struct tm_point *p, int by)
 	return p->x;
 }
 
+/* Module variables: in .bss and in .data. */
+static int tm_calls;
+int tm_limit = 7;
+
 static int tm_show(struct seq_file *m, void *unused)
 {
 	static struct tm_inner second = { .at = { 7, 8 }, .weight = 1000, .tag = "second" };
@@ -111,6 +115,7 @@ static int tm_show(struct seq_file *m, void *unused)
 	seq_printf(m, "bits=%u\n", tm_bits(&f));
 	seq_printf(m, "union=%ld\n", tm_union(&v, TM_BLUE));
 	seq_printf(m, "bump=%d\n", tm_bump(&o.inner.at, 10));
+	seq_printf(m, "calls=%d limit=%d\n", ++tm_calls, tm_limit);
 	return 0;
 }
 

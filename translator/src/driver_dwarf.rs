@@ -75,10 +75,12 @@ pub fn module_args(text: &str) -> Vec<String> {
             rest = &rest[end..];
         }
     }
-    // `@cast(p, "type", "MODULE[<header.h>]")`: the module's types.
+    // `@cast(p, "type", "MODULE[<header.h>]")`: the module's types;
+    // `@var("name", "MODULE")`: its variables.
     let mut rest = text;
-    while let Some(i) = rest.find("@cast(") {
-        rest = &rest[i + 6..];
+    while let Some(i) = [rest.find("@cast("), rest.find("@var(")].into_iter().flatten().min() {
+        let at = rest[i..].find('(').map(|p| i + p + 1).unwrap_or(rest.len());
+        rest = &rest[at..];
         let strings = cast_strings(rest);
         if let Some(m) = strings.get(1) {
             let name = m.split('<').next().unwrap_or("").trim();
@@ -265,9 +267,10 @@ mod tests {
     fn module_args_come_from_points_and_casts() {
         let text = r#"probe module("ext4").function("*"), kprobe.module("xfs").function("f") {
             println(@cast(p, "struct a", "kernel<linux/fs.h>")->b, @cast(f(1, "x"), "struct t", "nfs<nfs.h>")->c)
+            println(@var("jiffies"), @var("count@x.c", "btrfs"), @cast(q, "struct u", "zfs")->d)
         }
         probe module("ext4").statement("g@a.c:3") { }"#;
-        assert_eq!(module_args(text), ["ext4", "xfs", "nfs"]);
+        assert_eq!(module_args(text), ["ext4", "xfs", "nfs", "btrfs", "zfs"]);
         assert_eq!(cast_strings(r#"p, "a\"b", "m") + 1"#), ["a\"b", "m"]);
     }
 }

@@ -38,6 +38,10 @@ pub enum TargetBase {
     /// at link-time address `link`: `&anchor - anchor_link + link`, where
     /// `anchor` is an exported kernel function the module can reference.
     KernelAddress { link: u64, anchor: String, anchor_link: u64 },
+    /// `cur` is the run-time address of `symbol` (plus `offset`) in the
+    /// loaded module `module`, looked up in the module's symbol table. 0
+    /// and an error when the module is not loaded.
+    ModuleSymbol { module: String, symbol: String, offset: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -73,7 +77,7 @@ impl TargetAccess {
     pub fn subexprs(&self) -> impl Iterator<Item = &Expr> {
         let base = match &self.base {
             TargetBase::Expr(e) => Some(&**e),
-            TargetBase::Program(_) | TargetBase::KernelAddress { .. } => None,
+            TargetBase::Program(_) | TargetBase::KernelAddress { .. } | TargetBase::ModuleSymbol { .. } => None,
         };
         base.into_iter().chain(self.steps.iter().filter_map(|s| match s {
             TargetStep::Index { index, .. } => Some(&**index),

@@ -128,6 +128,13 @@ impl<'p> Emitter<'p> {
                     "{cur} = (int64_t)((uint64_t)(unsigned long)&{anchor} - 0x{anchor_link:x}ULL + 0x{link:x}ULL); "
                 ));
             }
+            TargetBase::ModuleSymbol { module, symbol, offset } => {
+                code.push_str(&format!(
+                    "{cur} = (int64_t)rstap_module_symbol(CB, {}, {}, {loc}); if ({cur}) {cur} += {offset}; ",
+                    super::emit::c_string(module),
+                    super::emit::c_string(symbol),
+                ));
+            }
             TargetBase::Expr(e) => {
                 let x = self.expr(e);
                 code.push_str(&format!("{cur} = {x}; "));

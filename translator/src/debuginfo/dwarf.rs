@@ -1061,6 +1061,29 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         Ok(Some(FunctionLines { low: lo, high: hi, rows: out }))
     }
 
+    fn data_symbol_at(&self, addr: u64) -> Option<(String, u64)> {
+        use object::{ObjectSymbol, SymbolKind};
+        let obj = object::File::parse(self.data).ok()?;
+        let mut best: Option<(String, u64)> = None;
+        for sym in obj.symbols() {
+            if !matches!(sym.kind(), SymbolKind::Data | SymbolKind::Unknown) || sym.is_undefined() {
+                continue;
+            }
+            let Some(sec) = sym.section_index() else { continue };
+            let Ok(name) = sym.name() else { continue };
+            if name.is_empty() || name.starts_with('.') || name.starts_with("__") {
+                continue;
+            }
+            let base = self.section_bases.get(&sec.0).copied().unwrap_or(0);
+            let a = base.wrapping_add(sym.address());
+            let inside = a == addr || (a < addr && addr < a.saturating_add(sym.size()));
+            if inside && best.as_ref().is_none_or(|(_, off)| addr - a < *off) {
+                best = Some((name.to_string(), addr - a));
+            }
+        }
+        best
+    }
+
     fn is_exported(&self, name: &str) -> bool {
         let set = self.exported.get_or_init(|| {
             use object::ObjectSymbol;

@@ -524,6 +524,13 @@ pub trait DebugInfo {
         Ok(None)
     }
 
+    /// The ELF data symbol holding `addr` and the offset in it, e.g.
+    /// `("tm_counter", 0)`: a module's variable is found at run time by
+    /// its symbol in the module's own symbol table.
+    fn data_symbol_at(&self, _addr: u64) -> Option<(String, u64)> {
+        None
+    }
+
     /// Whether the kernel (or module) exports `name` with EXPORT_SYMBOL
     /// (it has a `__ksymtab_NAME` symbol): `.function("f").exported`.
     fn is_exported(&self, _name: &str) -> bool {

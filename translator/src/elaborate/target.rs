@@ -329,7 +329,7 @@ impl<'a> Elab<'a> {
     /// or the kernel's), or for `@cast(p, "T", "MODULE")` that module's
     /// (`kernel` and `kernel<header.h>` name the kernel).
     fn access_debuginfo(&self, t: &ast::TargetExpr) -> R<&'a dyn DebugInfo> {
-        if let ast::TargetBase::Cast { module: Some(m), .. } = &t.base {
+        if let ast::TargetBase::Cast { module: Some(m), .. } | ast::TargetBase::AtVar { module: Some(m), .. } = &t.base {
             let name = m.split('<').next().unwrap_or("").trim();
             if name != "kernel" && !name.is_empty() {
                 return self
@@ -442,7 +442,7 @@ impl<'a> Elab<'a> {
                 let e = self.lower_expr(scope, operand);
                 (TargetBase::Expr(Box::new(e)), ty, Cur::Address)
             }
-            ast::TargetBase::AtVar { name, .. } => {
+            ast::TargetBase::AtVar { name, module } => {
                 let (n, file) = match name.split_once('@') {
                     Some((n, f)) => (n, Some(f)),
                     None => (name.as_str(), None),
@@ -453,7 +453,12 @@ impl<'a> Elab<'a> {
                     .ok_or_else(|| format!("no global variable \"{name}\" in the kernel's debuginfo"))?;
                 let ty = v.type_id.ok_or_else(|| format!("@var(\"{name}\") has no type"))?;
                 let (b, st) = self.location_base(&v.location, ty, di, name)?;
-                (relocate(di, b)?, ty, st)
+                let module = match module.as_deref().map(|m| m.split('<').next().unwrap_or("").trim()) {
+                    Some(m) if !m.is_empty() && m != "kernel" => Some(dwarf::module_name(m)),
+                    Some(_) => None,
+                    None => self.site.as_ref().and_then(|s| s.module.clone()),
+                };
+                (self.relocate(module.as_deref(), di, b)?, ty, st)
             }
             ast::TargetBase::Autocast(_) => {
                 return Err("`->` on a value that is not a target variable (autocast) is not supported by rstap yet".into())
@@ -578,7 +583,7 @@ impl<'a> Elab<'a> {
 
         let ty = var.type_id.ok_or_else(|| format!("`${name}` has no type in the debuginfo"))?;
         let (b, st) = self.location_base(&var.location, ty, di, name)?;
-        let b = if global { relocate(di, b)? } else { b };
+        let b = if global { self.relocate(site.module.as_deref(), di, b)? } else { b };
         Ok((b, ty, st))
     }
 
@@ -631,19 +636,29 @@ impl<'a> Elab<'a> {
 /// The exported function whose run-time address gives the KASLR shift.
 const ANCHOR: &str = "kfree";
 
-/// A global's `DW_OP_addr` location becomes a KASLR-shifted address.
-fn relocate(di: &dyn DebugInfo, b: TargetBase) -> R<TargetBase> {
-    let TargetBase::Program(ops) = &b else {
-        return Ok(b);
-    };
-    let [LocOp::Const(link)] = ops.as_slice() else {
-        return Ok(b);
-    };
-    if *link < 0xffff_ffff_8000_0000 {
-        return Err("per-CPU and module variables are not supported by rstap yet".into());
+impl<'a> Elab<'a> {
+    /// A global's `DW_OP_addr` location becomes a run-time address: a
+    /// KASLR-shifted one in the kernel, a symbol's in a module (`module`
+    /// names the module whose debuginfo `di` is).
+    fn relocate(&self, module: Option<&str>, di: &dyn DebugInfo, b: TargetBase) -> R<TargetBase> {
+        let TargetBase::Program(ops) = &b else {
+            return Ok(b);
+        };
+        let [LocOp::Const(link)] = ops.as_slice() else {
+            return Ok(b);
+        };
+        if let Some(module) = module {
+            let (symbol, offset) = di
+                .data_symbol_at(*link)
+                .ok_or_else(|| format!("the variable has no symbol in module {module}, so its run-time address is unknown"))?;
+            return Ok(TargetBase::ModuleSymbol { module: module.to_string(), symbol, offset });
+        }
+        if *link < 0xffff_ffff_8000_0000 {
+            return Err("per-CPU variables are not supported by rstap yet".into());
+        }
+        let anchor_link = anchor_link(di)?;
+        Ok(TargetBase::KernelAddress { link: *link, anchor: ANCHOR.into(), anchor_link })
     }
-    let anchor_link = anchor_link(di)?;
-    Ok(TargetBase::KernelAddress { link: *link, anchor: ANCHOR.into(), anchor_link })
 }
 
 /// The link-time address of the KASLR anchor function.
