@@ -122,14 +122,17 @@ fn cast_strings(text: &str) -> Vec<String> {
     out
 }
 
+/// A module's name and its opened debuginfo file.
+pub type ModuleFile = (String, DebugFile);
+
 /// The debuginfo files of the modules `args` name: a path is opened as
 /// is; a name (or glob) is looked up as SystemTap does (see
 /// `find::find_module_debuginfo`). Returns `(module name, file)` pairs and
 /// `(arg, why)` for the arguments that found none.
-pub fn open_modules(release: &str, args: &[String], verbose: bool) -> (Vec<(String, DebugFile)>, Vec<(String, String)>) {
+pub fn open_modules(release: &str, args: &[String], verbose: bool) -> (Vec<ModuleFile>, Vec<(String, String)>) {
     let target = KernelTarget::for_release(release);
     let roots = roots(release);
-    let mut files: Vec<(String, DebugFile)> = Vec::new();
+    let mut files: Vec<ModuleFile> = Vec::new();
     let mut missing = Vec::new();
     for arg in args {
         let paths: Vec<(String, Result<PathBuf, String>)> = if arg.contains('/') {

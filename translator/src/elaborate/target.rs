@@ -1,9 +1,11 @@
 //! Target variables in pass 2: `$var`, `$var->f[i]`, `$return`,
-//! `@cast(p, "struct T")->f`, `@var("name")`, `&$var->f`, `@defined(...)`,
-//! and `kernel.function` points.
+//! `@cast(p, "struct T" [, "MODULE"])->f`, `@var("name" [, "MODULE"])`,
+//! `&$var->f`, `@defined(...)`, and DWARF probe points. Pretty forms
+//! (`$var$`, `$$parms`) are in `pretty`, `@entry` in `entry`.
 //!
 //! Input: the AST of a target expression, the DWARF probe site being
-//! lowered (`Elab::site`) and the kernel's debuginfo. Output: an
+//! lowered (`Elab::site`) and the debuginfo of the kernel or of the site's
+//! module. Output: an
 //! `ir::ExprKind::Target` node (see `ir_target`) of type long, with every
 //! location, offset, size and signedness decided here. Invariants: every
 //! failure (no such variable, optimized out, no such member, no debuginfo)
@@ -33,9 +35,9 @@ enum Cur {
     Address,
 }
 
-type R<T> = Result<T, String>;
+pub(super) type R<T> = Result<T, String>;
 
-fn long(kind: ExprKind, span: Span) -> Expr {
+pub(super) fn long(kind: ExprKind, span: Span) -> Expr {
     Expr { kind, ty: Type::Long, span }
 }
 
@@ -83,68 +85,8 @@ impl<'a> Elab<'a> {
 
     /// The debuginfo of the probe being lowered: its module's, else the
     /// kernel's.
-    fn debuginfo(&self) -> Option<&'a dyn DebugInfo> {
+    pub(super) fn debuginfo(&self) -> Option<&'a dyn DebugInfo> {
         self.dwarf.for_module(self.site.as_ref().and_then(|s| s.module.as_deref()))
-    }
-
-    /// `@entry(expr)` in a `.return` probe: `expr` is lowered as at the
-    /// function's entry (registers as they were there), evaluated by the
-    /// kretprobe's entry handler into a slot, and read back here.
-    pub fn lower_entry(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
-        let Some(site) = self.site.clone().filter(|s| s.ret) else {
-            self.diags.error("@entry is only available in .return probes", span);
-            return long(ExprKind::Long(0), span);
-        };
-        self.site = Some(dwarf::DwarfSite { ret: false, at_entry: true, ..site.clone() });
-        let before = self.diags.error_count();
-        let value = self.lower_expr(scope, inner);
-        self.site = Some(site);
-        if self.diags.error_count() > before {
-            return long(ExprKind::Long(0), span);
-        }
-        if !entry_computable(&value) {
-            self.diags.error(
-                "@entry needs an expression of target variables and constants (it is computed at the function's entry, before the probe's locals exist)",
-                inner.span,
-            );
-            return long(ExprKind::Long(0), span);
-        }
-        let slot = self.entry_exprs.len();
-        self.entry_exprs.push(value);
-        let Some(func) = self.function_index("__entry_load") else {
-            self.diags.error("internal error: the entry tapset (__entry_load) is missing", span);
-            return long(ExprKind::Long(0), span);
-        };
-        long(ExprKind::Call { func, args: vec![long(ExprKind::Long(slot as i64), span)] }, span)
-    }
-
-    /// The body that stores this probe's `@entry` values (taken from
-    /// `entry_exprs`), and how many: `None` when there are none.
-    pub fn entry_body(&mut self, span: Span) -> Option<(usize, usize)> {
-        if self.entry_exprs.is_empty() {
-            return None;
-        }
-        let values = std::mem::take(&mut self.entry_exprs);
-        let func = self.function_index("__entry_store")?;
-        let n = values.len();
-        let stmts = values
-            .into_iter()
-            .enumerate()
-            .map(|(slot, v)| crate::ir::Stmt {
-                span: v.span,
-                kind: crate::ir::StmtKind::Expr(Expr {
-                    kind: ExprKind::Call { func, args: vec![long(ExprKind::Long(slot as i64), v.span), v] },
-                    ty: Type::Long,
-                    span,
-                }),
-            })
-            .collect();
-        self.prog.bodies.push(crate::ir::ProbeBody {
-            locals: Vec::new(),
-            body: crate::ir::Stmt { kind: crate::ir::StmtKind::Block(stmts), span },
-            span,
-        });
-        Some((self.prog.bodies.len() - 1, n))
     }
 
     /// `@defined(expr)`: 1 when `expr` resolves, else 0 (and later uses of
@@ -189,146 +131,20 @@ impl<'a> Elab<'a> {
         }
     }
 
-    /// `$$parms`, `$$locals`, `$$vars`, `$$return`: a string
-    /// `name=0x... name=?` built with sprintf at run time (integers and
-    /// pointers in hex, structs as `{...}`, optimized-out values as `?`).
-    fn lower_var_list(&mut self, scope: &mut Scope, which: &str, pretty: u8, span: Span) -> Expr {
-        use crate::debuginfo::VarKind;
-        use crate::ir::FormatPiece;
-        let str_expr = |s: String| Expr { kind: ExprKind::Str(s), ty: Type::String, span };
-        let Some(site) = self.site.clone() else {
-            self.diags.error(format!("`$${which}` is only available in kernel.function probes"), span);
-            return str_expr(String::new());
-        };
-        let Some(di) = self.debuginfo() else {
-            return str_expr(String::new());
-        };
-        let names: Vec<(String, bool)> = if which == "return" {
-            if !site.ret || site.return_type.is_none() {
-                self.diags.error("`$$return` is only available in .return probes of functions that return a value", span);
-                return str_expr(String::new());
-            }
-            vec![("return".into(), false)]
-        } else {
-            let want: &[VarKind] = match which {
-                "parms" => &[VarKind::Param],
-                "locals" => &[VarKind::Local],
-                "vars" => &[VarKind::Param, VarKind::Local],
-                _ => {
-                    self.diags.error(format!("unknown target variable list `$${which}`; use $$parms, $$locals, $$vars or $$return"), span);
-                    return str_expr(String::new());
-                }
-            };
-            match di.variables(site.die, site.pc) {
-                Ok(v) => v.into_iter().filter(|v| want.contains(&v.kind)).map(|v| (v.name, true)).collect(),
-                Err(e) => {
-                    self.diags.error(e.to_string(), span);
-                    return str_expr(String::new());
-                }
-            }
-        };
-        let mut pieces = Vec::new();
-        let mut args = Vec::new();
-        if pretty > 0 {
-            // `$$parms$`: each variable pretty-printed, as `$name$` is.
-            let mut out = Pretty { pieces, args, span };
-            for (i, (name, _)) in names.iter().enumerate() {
-                let t = ast::TargetExpr {
-                    base: ast::TargetBase::Var(ast::Ident { name: name.clone(), span }),
-                    chain: Vec::new(),
-                    addr_of: false,
-                    pretty: 0,
-                };
-                out.text(&format!("{}{name}=", if i == 0 { "" } else { " " }));
-                if self.pretty_top(scope, &t, pretty, &format!("${name}"), &mut out).is_err() {
-                    out.text("?");
-                }
-            }
-            return Expr { kind: ExprKind::Format { pieces: out.pieces, args: out.args, to_string: true }, ty: Type::String, span };
-        }
-        for (i, (name, _)) in names.iter().enumerate() {
-            let sep = if i == 0 { "" } else { " " };
-            let t = ast::TargetExpr {
-                base: ast::TargetBase::Var(ast::Ident { name: name.clone(), span }),
-                chain: Vec::new(),
-                addr_of: false,
-                pretty: 0,
-            };
-            let shown = format!("${name}");
-            let r = self.target_access(scope, &t, &shown);
-            match r {
-                Ok(acc) if acc.fin == TargetFinal::Address => pieces.push(FormatPiece::Text(format!("{sep}{name}={{...}}"))),
-                Ok(acc) => {
-                    pieces.push(FormatPiece::Text(format!("{sep}{name}=")));
-                    pieces.push(FormatPiece::Conv { arg: args.len(), flags: "#".into(), width: None, precision: None, conv: 'x' });
-                    args.push(long(ExprKind::Target(Box::new(acc)), span));
-                }
-                Err(_) => pieces.push(FormatPiece::Text(format!("{sep}{name}=?"))),
-            }
-        }
-        Expr { kind: ExprKind::Format { pieces, args, to_string: true }, ty: Type::String, span }
-    }
-
-    fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {
+    pub(super) fn target_access(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<TargetAccess> {
         self.target_access_typed(scope, t, text).map(|(a, _)| a)
-    }
-
-    /// `$var$` / `$var$$`: a string, as SystemTap's pretty-printing shows
-    /// it: a struct or union (or a pointer to one) as its members
-    /// `{.a=1, .p=0x..., .s={...}, .v=[...]}`, a char pointer or array as
-    /// a quoted string, other values in decimal. `$$` also expands nested
-    /// structs and shows arrays as `[first, ...]`.
-    fn lower_pretty(&mut self, scope: &mut Scope, t: &ast::TargetExpr, span: Span) -> Expr {
-        let text = self.sources.snippet(span).to_string();
-        let plain = ast::TargetExpr { pretty: 0, ..t.clone() };
-        let mut out = Pretty { pieces: Vec::new(), args: Vec::new(), span };
-        if let Err(msg) = self.pretty_top(scope, &plain, t.pretty, &text, &mut out) {
-            if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
-                self.diags.error(msg, span);
-            }
-            return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
-        }
-        Expr { kind: ExprKind::Format { pieces: out.pieces, args: out.args, to_string: true }, ty: Type::String, span }
-    }
-
-    /// The pretty form of the whole access `plain` (no `$` suffix).
-    fn pretty_top(&mut self, scope: &mut Scope, plain: &ast::TargetExpr, depth: u8, text: &str, out: &mut Pretty) -> R<()> {
-        let (acc, ty) = self.target_access_typed(scope, plain, text)?;
-        let kind = self.stripped(plain, ty);
-        if let Some(TypeKind::Pointer { target: Some(p) }) = &kind {
-            match self.stripped(plain, *p) {
-                Some(members @ (TypeKind::Struct { .. } | TypeKind::Union { .. })) => {
-                    self.pretty_members(scope, plain, &members, depth, text, out);
-                    return Ok(());
-                }
-                Some(TypeKind::Base(_)) if self.is_char(plain, *p) => {
-                    out.string(self, long(ExprKind::Target(Box::new(acc)), out.span), MAXSTRINGLEN_GUESS);
-                    return Ok(());
-                }
-                _ => {}
-            }
-        }
-        self.pretty_value_of(scope, plain, acc, ty, kind, depth, text, out, true);
-        Ok(())
-    }
-
-    /// Is `ty` (of the access `t`) plain `char` (not `signed char` or
-    /// `unsigned char`, which hold bytes rather than text)?
-    fn is_char(&self, t: &ast::TargetExpr, ty: TypeId) -> bool {
-        let Ok(di) = self.access_debuginfo(t) else { return false };
-        matches!(types::strip(di, ty), Ok(Some(TypeInfo { kind: TypeKind::Base(_), size: Some(1), name: Some(n), .. })) if n == "char")
     }
 
     /// A type of the access `t` with typedefs and qualifiers stripped, if
     /// it resolves.
-    fn stripped(&self, t: &ast::TargetExpr, ty: TypeId) -> Option<TypeKind> {
+    pub(super) fn stripped(&self, t: &ast::TargetExpr, ty: TypeId) -> Option<TypeKind> {
         self.access_debuginfo(t).ok().and_then(|di| types::strip(di, ty).ok().flatten()).map(|i| i.kind)
     }
 
     /// The debuginfo an access is resolved in: the probe's (its module's,
     /// or the kernel's), or for `@cast(p, "T", "MODULE")` that module's
     /// (`kernel` and `kernel<header.h>` name the kernel).
-    fn access_debuginfo(&self, t: &ast::TargetExpr) -> R<&'a dyn DebugInfo> {
+    pub(super) fn access_debuginfo(&self, t: &ast::TargetExpr) -> R<&'a dyn DebugInfo> {
         if let ast::TargetBase::Cast { module: Some(m), .. } | ast::TargetBase::AtVar { module: Some(m), .. } = &t.base {
             let name = m.split('<').next().unwrap_or("").trim();
             if name != "kernel" && !name.is_empty() {
@@ -342,88 +158,7 @@ impl<'a> Elab<'a> {
         self.debuginfo().ok_or_else(|| self.dwarf.missing.clone())
     }
 
-    /// `{.a=..., ...}` for the members of `kind` (a struct or union) of the
-    /// object `base` names; `depth` 1 is `$`, 2 and more `$$`.
-    fn pretty_members(&mut self, scope: &mut Scope, base: &ast::TargetExpr, kind: &TypeKind, depth: u8, text: &str, out: &mut Pretty) {
-        let (TypeKind::Struct { members } | TypeKind::Union { members }) = kind else { return };
-        out.text("{");
-        let mut first = true;
-        for m in members {
-            let Some(name) = m.name.clone() else { continue };
-            out.text(&format!("{}.{name}=", if first { "" } else { ", " }));
-            first = false;
-            let mut sub = base.clone();
-            sub.chain.push(ast::TargetComponent::Field(ast::Ident { name, span: out.span }));
-            match self.target_access_typed(scope, &sub, text) {
-                Ok((acc, ty)) => {
-                    let kind = self.stripped(&sub, ty);
-                    self.pretty_value_of(scope, &sub, acc, ty, kind, depth, text, out, false);
-                }
-                Err(_) => out.text("?"),
-            }
-        }
-        out.text("}");
-    }
-
-    /// One value: nested structs and arrays by `depth`, char pointers and
-    /// arrays as strings, other pointers as `%p` inside a struct (`top`:
-    /// in decimal, as SystemTap shows a pretty-printed variable), integers
-    /// in decimal.
-    #[allow(clippy::too_many_arguments)]
-    fn pretty_value_of(
-        &mut self,
-        scope: &mut Scope,
-        sub: &ast::TargetExpr,
-        acc: TargetAccess,
-        ty: TypeId,
-        kind: Option<TypeKind>,
-        depth: u8,
-        text: &str,
-        out: &mut Pretty,
-        top: bool,
-    ) {
-        let span = out.span;
-        let value = |acc: TargetAccess| long(ExprKind::Target(Box::new(acc)), span);
-        match kind {
-            Some(k @ (TypeKind::Struct { .. } | TypeKind::Union { .. })) => {
-                if depth > 1 || top {
-                    self.pretty_members(scope, sub, &k, depth, text, out);
-                } else {
-                    out.text("{...}");
-                }
-            }
-            Some(TypeKind::Array { element, dims }) => {
-                if self.is_char(sub, element) && dims.len() == 1 {
-                    let len = dims[0].unwrap_or(MAXSTRINGLEN_GUESS as u64).min(MAXSTRINGLEN_GUESS as u64);
-                    out.string(self, value(acc), len as i64);
-                } else if depth > 1 {
-                    out.text("[");
-                    let mut elem = sub.clone();
-                    elem.chain.push(ast::TargetComponent::Index(ast::Expr { kind: ast::ExprKind::Number(0), span }));
-                    match self.target_access_typed(scope, &elem, text) {
-                        Ok((a, t)) => {
-                            let k = self.stripped(&elem, t);
-                            self.pretty_value_of(scope, &elem, a, t, k, depth, text, out, false);
-                        }
-                        Err(_) => out.text("?"),
-                    }
-                    let more = dims.first().copied().flatten() != Some(1);
-                    out.text(if more { ", ...]" } else { "]" });
-                } else {
-                    out.text("[...]");
-                }
-            }
-            Some(TypeKind::Pointer { target: Some(p) }) if self.is_char(sub, p) => out.string(self, value(acc), MAXSTRINGLEN_GUESS),
-            Some(TypeKind::Pointer { .. }) if !top => out.conv('p', value(acc)),
-            Some(TypeKind::Base(BaseEncoding::Unsigned)) => out.conv('u', value(acc)),
-            Some(TypeKind::Base(BaseEncoding::Float | BaseEncoding::Other)) | None => out.text("?"),
-            Some(_) if acc.fin == TargetFinal::Address => out.text("?"),
-            Some(_) => out.conv('d', value(acc)),
-        }
-        let _ = ty;
-    }
-
-    fn target_access_typed(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<(TargetAccess, TypeId)> {
+    pub(super) fn target_access_typed(&mut self, scope: &mut Scope, t: &ast::TargetExpr, text: &str) -> R<(TargetAccess, TypeId)> {
         if t.pretty > 0 {
             return Err(format!("`{text}`: pretty-printing cannot be nested"));
         }
@@ -693,50 +428,3 @@ fn scalar_shape(di: &dyn DebugInfo, ty: TypeId, info: &Option<TypeInfo>) -> R<(u
     }
 }
 
-/// Can `e` be computed in a kretprobe's entry handler: target reads,
-/// constants and operators over them, no script variables or calls?
-fn entry_computable(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Long(_) => true,
-        ExprKind::Target(t) => t.subexprs().all(entry_computable),
-        ExprKind::Unary { operand, .. } => entry_computable(operand),
-        ExprKind::Binary { lhs, rhs, .. } => entry_computable(lhs) && entry_computable(rhs),
-        ExprKind::Ternary { cond, then, els } => entry_computable(cond) && entry_computable(then) && entry_computable(els),
-        _ => false,
-    }
-}
-
-/// The format being built for a `$var$` string.
-struct Pretty {
-    pieces: Vec<crate::ir::FormatPiece>,
-    args: Vec<Expr>,
-    span: Span,
-}
-
-/// The most bytes a pretty-printed string shows (before MAXSTRINGLEN cuts
-/// the whole result).
-const MAXSTRINGLEN_GUESS: i64 = 128;
-
-impl Pretty {
-    fn conv(&mut self, conv: char, arg: Expr) {
-        let flags = if conv == 'x' { "#" } else { "" };
-        self.pieces.push(crate::ir::FormatPiece::Conv { arg: self.args.len(), flags: flags.into(), width: None, precision: None, conv });
-        self.args.push(arg);
-    }
-
-    fn text(&mut self, t: &str) {
-        self.pieces.push(crate::ir::FormatPiece::Text(t.to_string()));
-    }
-
-    /// A quoted string read from the address `addr` (at most `max` bytes;
-    /// `""` when the memory cannot be read), via the pretty tapset.
-    fn string(&mut self, e: &mut Elab<'_>, addr: Expr, max: i64) {
-        let span = self.span;
-        let Some(func) = e.function_index("__pretty_string") else {
-            return self.text("?");
-        };
-        let call = Expr { kind: ExprKind::Call { func, args: vec![addr, long(ExprKind::Long(max), span)] }, ty: Type::String, span };
-        self.pieces.push(crate::ir::FormatPiece::Conv { arg: self.args.len(), flags: String::new(), width: None, precision: None, conv: 's' });
-        self.args.push(call);
-    }
-}

@@ -262,9 +262,8 @@ fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, which: C
             spec: f.spec(),
             return_type: f.return_type,
         };
-        match f.probe_pc(mode) {
-            Some(pc) => sites.push(site(pc, f.die, f.entry_pc.unwrap_or(pc))),
-            None => {}
+        if let Some(pc) = f.probe_pc(mode) {
+            sites.push(site(pc, f.die, f.entry_pc.unwrap_or(pc)));
         }
         for c in &f.clones {
             let pc = if f.optimized || ret { c.entry_pc } else { c.prologue_end.unwrap_or(c.entry_pc) };
