@@ -92,6 +92,43 @@ pub fn module_args(text: &str) -> Vec<String> {
     out
 }
 
+/// Opens (and relocates) module debuginfo files, on every CPU: a glob
+/// such as `module("*")` names a thousand of them. Keeps the order.
+fn open_all(paths: Vec<(String, Result<PathBuf, String>)>) -> Vec<(String, Result<DebugFile, String>)> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if paths.len() < 8 || threads < 2 {
+        return paths
+            .into_iter()
+            .map(|(n, p)| (n, p.and_then(|p| DebugFile::open(&p).map_err(|e| e.to_string()))))
+            .collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    let chunks: Vec<Vec<(String, Result<PathBuf, String>)>> = {
+        let mut it = paths.into_iter().peekable();
+        let mut v = Vec::new();
+        while it.peek().is_some() {
+            v.push(it.by_ref().take(chunk).collect());
+        }
+        v
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| {
+                s.spawn(move || {
+                    c.into_iter()
+                        .map(|(n, p)| (n, p.and_then(|p| DebugFile::open(&p).map_err(|e| e.to_string()))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// The string literals at the top level of a `@cast(` argument list
 /// (`text` starts after the parenthesis), up to its closing parenthesis.
 fn cast_strings(text: &str) -> Vec<String> {
@@ -138,13 +175,9 @@ pub fn open_modules(release: &str, args: &[String], verbose: bool) -> (Vec<Modul
         let paths: Vec<(String, Result<PathBuf, String>)> = if arg.contains('/') {
             vec![(crate::probes::dwarf::module_name(arg), Ok(PathBuf::from(arg)))]
         } else if crate::debuginfo::pattern::has_glob(arg) {
-            find::module_names(&target, &roots)
+            find::find_modules_matching(&target, arg, &roots)
                 .into_iter()
-                .filter(|n| crate::glob::glob_bytes(arg.replace('-', "_").as_bytes(), n.as_bytes()))
-                .map(|n| {
-                    let p = find::find_module_debuginfo(&target, &n, &roots).map(|f| f.path).map_err(|e| e.to_string());
-                    (n, p)
-                })
+                .map(|(n, r)| (n, r.map(|f| f.path).map_err(|e| e.to_string())))
                 .collect()
         } else {
             let p = find::find_module_debuginfo(&target, arg, &roots).map(|f| f.path).map_err(|e| e.to_string());
@@ -153,11 +186,9 @@ pub fn open_modules(release: &str, args: &[String], verbose: bool) -> (Vec<Modul
         if paths.is_empty() {
             missing.push((arg.clone(), format!("no module matching \"{arg}\" has debuginfo for {release}")));
         }
-        for (name, path) in paths {
-            if files.iter().any(|(n, _)| *n == name) {
-                continue;
-            }
-            match path.and_then(|p| DebugFile::open(&p).map_err(|e| e.to_string())) {
+        let paths: Vec<_> = paths.into_iter().filter(|(name, _)| !files.iter().any(|(n, _)| n == name)).collect();
+        for (name, opened) in open_all(paths) {
+            match opened {
                 Ok(f) => {
                     if verbose {
                         eprintln!("debuginfo: module {name}: {}", f.path());

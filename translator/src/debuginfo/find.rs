@@ -201,6 +201,19 @@ pub fn find_module_debuginfo(target: &KernelTarget, name: &str, roots: &[PathBuf
             installed = walk_for_module(&mod_dir, &want, 0);
         }
     }
+    choose_module_file(target, name, debug, installed, tried)
+}
+
+/// The module debuginfo to use given the file found under the debuginfo
+/// tree (`debug`) and the installed module (`installed`): the debug file,
+/// else an installed module that has DWARF; their build ids must match.
+fn choose_module_file(
+    target: &KernelTarget,
+    name: &str,
+    debug: Option<PathBuf>,
+    installed: Option<PathBuf>,
+    tried: Vec<String>,
+) -> Result<FoundDebuginfo> {
     let debug = match debug.or_else(|| installed.clone().filter(|p| has_debug_info(p))) {
         Some(p) => p,
         None => {
@@ -221,22 +234,46 @@ pub fn find_module_debuginfo(target: &KernelTarget, name: &str, roots: &[PathBuf
     }
 }
 
-/// The names (with `-` spelled `_`) of every module under the debuginfo
-/// and installed module trees of the target, sorted, each once: what
-/// `module("GLOB")` is matched against.
-pub fn module_names(target: &KernelTarget, roots: &[PathBuf]) -> Vec<String> {
-    let mut out = Vec::new();
+/// The debuginfo of every module whose name (with `-` spelled `_`)
+/// matches `glob`, found as [`find_module_debuginfo`] finds one but with
+/// one walk of the trees: what `module("GLOB")` opens. Sorted by name;
+/// a module whose files do not fit is an `Err` entry.
+pub fn find_modules_matching(target: &KernelTarget, glob: &str, roots: &[PathBuf]) -> Vec<(String, Result<FoundDebuginfo>)> {
+    use std::collections::BTreeMap;
+    let glob = glob.replace('-', "_");
+    // name -> (file under the debuginfo tree, installed file), first found.
+    let mut found: BTreeMap<String, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
+    let mut tried = Vec::new();
     for root in search_roots(roots) {
-        for dir in [format!("usr/lib/debug/lib/modules/{}", target.release), format!("lib/modules/{}", target.release)] {
-            collect_modules(&root.join(dir), 0, &mut out);
+        let dbg_dir = root.join(format!("usr/lib/debug/lib/modules/{}", target.release));
+        let mod_dir = root.join(format!("lib/modules/{}", target.release));
+        tried.push(dbg_dir.display().to_string());
+        for (dir, installed) in [(dbg_dir, false), (mod_dir, true)] {
+            let mut files = Vec::new();
+            collect_modules(&dir, 0, &mut files);
+            for (name, path) in files {
+                if !crate::glob::glob_bytes(glob.as_bytes(), name.as_bytes()) {
+                    continue;
+                }
+                let e = found.entry(name).or_default();
+                let slot = if installed { &mut e.1 } else { &mut e.0 };
+                if slot.is_none() {
+                    *slot = Some(path);
+                }
+            }
         }
     }
-    out.sort();
-    out.dedup();
-    out
+    found
+        .into_iter()
+        .map(|(name, (debug, installed))| {
+            let r = choose_module_file(target, &name, debug, installed, tried.clone());
+            (name, r)
+        })
+        .collect()
 }
 
-fn collect_modules(dir: &Path, depth: usize, out: &mut Vec<String>) {
+/// Every module file under `dir`: (name with `-` spelled `_`, path).
+fn collect_modules(dir: &Path, depth: usize, out: &mut Vec<(String, PathBuf)>) {
     if depth > 8 {
         return;
     }
@@ -253,7 +290,8 @@ fn collect_modules(dir: &Path, depth: usize, out: &mut Vec<String>) {
         let fname = e.file_name().to_string_lossy().into_owned();
         for suffix in [".ko", ".ko.debug", ".ko.xz", ".ko.zst", ".ko.gz"] {
             if let Some(stem) = fname.strip_suffix(suffix) {
-                out.push(stem.replace('-', "_"));
+                out.push((stem.replace('-', "_"), p.clone()));
+                break;
             }
         }
     }
