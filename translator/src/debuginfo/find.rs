@@ -394,6 +394,14 @@ mod tests {
         }
         let e = find_module_debuginfo(&t, "nope", &[same.path().to_path_buf()]).unwrap_err();
         assert!(e.to_string().contains("install package `linux-image-R-dbg`"), "{e}");
+        // A glob finds the same files, with the same build-id check.
+        let all = find_modules_matching(&t, "*", &[same.path().to_path_buf()]);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].0, "m");
+        assert!(matches!(&all[0].1, Ok(f) if f.verified && f.path == ok.path));
+        let all = find_modules_matching(&t, "m*", &[differ.path().to_path_buf()]);
+        assert!(matches!(&all[..], [(n, Err(DebugInfoError::BuildIdMismatch { .. }))] if n == "m"));
+        assert!(find_modules_matching(&t, "x*", &[same.path().to_path_buf()]).is_empty());
     }
 
     #[test]
