@@ -118,18 +118,18 @@ impl Emitter<'_> {
         if keys.is_empty() {
             return "NULL".into();
         }
-        let parts: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                let x = self.expr(k);
-                if k.ty == Type::String {
-                    format!("{{ .s = {x} }}")
-                } else {
-                    format!("{{ .n = {x} }}")
-                }
-            })
-            .collect();
+        let parts: Vec<String> = keys.iter().map(|k| self.kv_one(k)).collect();
         format!("((const struct rstap_kv[]){{ {} }})", parts.join(", "))
+    }
+
+    /// One key as a `struct rstap_kv` initialiser.
+    fn kv_one(&mut self, k: &Expr) -> String {
+        let x = self.expr(k);
+        if k.ty == Type::String {
+            format!("{{ .s = {x} }}")
+        } else {
+            format!("{{ .n = {x} }}")
+        }
     }
 
     /// A slice's keys (`*` as a zero placeholder) and the mask of the
@@ -143,12 +143,7 @@ impl Emitter<'_> {
                 None => "{ .n = 0 }".to_string(),
                 Some(k) => {
                     mask |= 1 << i;
-                    let x = self.expr(k);
-                    if k.ty == Type::String {
-                        format!("{{ .s = {x} }}")
-                    } else {
-                        format!("{{ .n = {x} }}")
-                    }
+                    self.kv_one(k)
                 }
             })
             .collect();

@@ -285,34 +285,30 @@ impl Infer<'_> {
 
     /// Infers the key expressions of an array access against the array.
     fn keys(&mut self, locals: &mut [crate::ir::Local], g: usize, keys: &mut [Expr]) {
-        let name = self.globals[g].name.clone();
         for (i, k) in keys.iter_mut().enumerate() {
-            let kt = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
-            let at = self.expr(locals, k, kt);
-            if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
-                let mut cur = *slot;
-                self.unify(&mut cur, at, k.span, &format!("key {} of array `{name}`", i + 1));
-                if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
-                    *slot = cur;
-                }
-            }
+            self.key(locals, g, i, k);
         }
     }
 
     /// Like `keys`, for slices whose `*` positions are None.
     fn slice_keys(&mut self, locals: &mut [crate::ir::Local], g: usize, keys: &mut [Option<Expr>]) {
-        let name = self.globals[g].name.clone();
         for (i, k) in keys.iter_mut().enumerate() {
-            let Some(k) = k else { continue };
-            let kt = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
-            let at = self.expr(locals, k, kt);
-            if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
-                let mut cur = *slot;
-                self.unify(&mut cur, at, k.span, &format!("key {} of array `{name}`", i + 1));
-                if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
-                    *slot = cur;
-                }
+            if let Some(k) = k {
+                self.key(locals, g, i, k);
             }
+        }
+    }
+
+    /// Infers key `i` of an access to array `g` and unifies it with the
+    /// array's key type.
+    fn key(&mut self, locals: &mut [crate::ir::Local], g: usize, i: usize, k: &mut Expr) {
+        let kt = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
+        let at = self.expr(locals, k, kt);
+        let Some(mut cur) = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()) else { return };
+        let what = format!("key {} of array `{}`", i + 1, self.globals[g].name);
+        self.unify(&mut cur, at, k.span, &what);
+        if let Some(slot) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+            *slot = cur;
         }
     }
 
