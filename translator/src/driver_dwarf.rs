@@ -82,9 +82,8 @@ pub fn module_args(text: &str) -> Vec<String> {
         let at = rest[i..].find('(').map(|p| i + p + 1).unwrap_or(rest.len());
         rest = &rest[at..];
         let strings = cast_strings(rest);
-        if let Some(m) = strings.get(1) {
-            let name = m.split('<').next().unwrap_or("").trim();
-            if !name.is_empty() && name != "kernel" && !out.iter().any(|a| a == name) {
+        if let Some(name) = strings.get(1).and_then(|m| crate::probes::dwarf::module_arg(m)) {
+            if !out.iter().any(|a| a == name) {
                 out.push(name.to_string());
             }
         }

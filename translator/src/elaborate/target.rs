@@ -146,14 +146,13 @@ impl<'a> Elab<'a> {
     /// (`kernel` and `kernel<header.h>` name the kernel).
     pub(super) fn access_debuginfo(&self, t: &ast::TargetExpr) -> R<&'a dyn DebugInfo> {
         if let ast::TargetBase::Cast { module: Some(m), .. } | ast::TargetBase::AtVar { module: Some(m), .. } = &t.base {
-            let name = m.split('<').next().unwrap_or("").trim();
-            if name != "kernel" && !name.is_empty() {
-                return self
+            return match dwarf::module_arg(m) {
+                Some(name) => self
                     .dwarf
                     .for_module(Some(&dwarf::module_name(name)))
-                    .ok_or_else(|| format!("no debuginfo for module \"{name}\" of @cast"));
-            }
-            return self.dwarf.debuginfo.ok_or_else(|| self.dwarf.missing.clone());
+                    .ok_or_else(|| format!("no debuginfo for module \"{name}\" of @cast")),
+                None => self.dwarf.debuginfo.ok_or_else(|| self.dwarf.missing.clone()),
+            };
         }
         self.debuginfo().ok_or_else(|| self.dwarf.missing.clone())
     }
@@ -188,9 +187,8 @@ impl<'a> Elab<'a> {
                     .ok_or_else(|| format!("no global variable \"{name}\" in the kernel's debuginfo"))?;
                 let ty = v.type_id.ok_or_else(|| format!("@var(\"{name}\") has no type"))?;
                 let (b, st) = self.location_base(&v.location, ty, di, name)?;
-                let module = match module.as_deref().map(|m| m.split('<').next().unwrap_or("").trim()) {
-                    Some(m) if !m.is_empty() && m != "kernel" => Some(dwarf::module_name(m)),
-                    Some(_) => None,
+                let module = match module.as_deref() {
+                    Some(m) => dwarf::module_arg(m).map(dwarf::module_name),
                     None => self.site.as_ref().and_then(|s| s.module.clone()),
                 };
                 (self.relocate(module.as_deref(), di, b)?, ty, st)

@@ -50,6 +50,14 @@ pub fn module_name(arg: &str) -> String {
     base.replace('-', "_")
 }
 
+/// The module named by the module argument of `@cast(p, "T", ARG)` or
+/// `@var("x", ARG)` (`"MODULE[<header.h>]"`, a name or a path), as
+/// written; `None` when it names the kernel (`kernel`, `kernel<...>`).
+pub fn module_arg(arg: &str) -> Option<&str> {
+    let name = arg.split('<').next().unwrap_or("").trim();
+    (!name.is_empty() && name != "kernel").then_some(name)
+}
+
 /// Where a DWARF probe fires, for target-variable resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DwarfSite {
@@ -420,7 +428,11 @@ fn place(
         }
         let (symbol, offset) = match di.symbol_at(s.pc) {
             Some(x) => x,
-            None => (s.func.clone(), 0),
+            None if s.at_entry => (s.func.clone(), 0),
+            None => {
+                out.notes.push(format!("no ELF symbol holds {:#x} in {}, so it cannot be placed", s.pc, s.func));
+                continue;
+            }
         };
         if !seen.insert((symbol.clone(), offset)) {
             out.notes.push(format!("{} is defined more than once; only the first copy is probed", s.func));
