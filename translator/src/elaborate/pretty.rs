@@ -131,13 +131,13 @@ impl<'a> Elab<'a> {
                     return Ok(());
                 }
                 Some(TypeKind::Base(_)) if self.is_char(plain, *p) => {
-                    out.string(self, long(ExprKind::Target(Box::new(acc)), out.span), MAXSTRINGLEN_GUESS);
+                    out.string(self, long(ExprKind::Target(Box::new(acc)), out.span), None);
                     return Ok(());
                 }
                 _ => {}
             }
         }
-        self.pretty_value_of(scope, plain, acc, ty, kind, depth, text, out, true);
+        self.pretty_value_of(scope, plain, acc, kind, depth, text, out, true);
         Ok(())
     }
 
@@ -163,7 +163,7 @@ impl<'a> Elab<'a> {
             match self.target_access_typed(scope, &sub, text) {
                 Ok((acc, ty)) => {
                     let kind = self.stripped(&sub, ty);
-                    self.pretty_value_of(scope, &sub, acc, ty, kind, depth, text, out, false);
+                    self.pretty_value_of(scope, &sub, acc, kind, depth, text, out, false);
                 }
                 Err(_) => out.text("?"),
             }
@@ -181,7 +181,6 @@ impl<'a> Elab<'a> {
         scope: &mut Scope,
         sub: &ast::TargetExpr,
         acc: TargetAccess,
-        ty: TypeId,
         kind: Option<TypeKind>,
         depth: u8,
         text: &str,
@@ -200,8 +199,7 @@ impl<'a> Elab<'a> {
             }
             Some(TypeKind::Array { element, dims }) => {
                 if self.is_char(sub, element) && dims.len() == 1 {
-                    let len = dims[0].unwrap_or(MAXSTRINGLEN_GUESS as u64).min(MAXSTRINGLEN_GUESS as u64);
-                    out.string(self, value(acc), len as i64);
+                    out.string(self, value(acc), dims[0]);
                 } else if depth > 1 {
                     out.text("[");
                     let mut elem = sub.clone();
@@ -209,7 +207,7 @@ impl<'a> Elab<'a> {
                     match self.target_access_typed(scope, &elem, text) {
                         Ok((a, t)) => {
                             let k = self.stripped(&elem, t);
-                            self.pretty_value_of(scope, &elem, a, t, k, depth, text, out, false);
+                            self.pretty_value_of(scope, &elem, a, k, depth, text, out, false);
                         }
                         Err(_) => out.text("?"),
                     }
@@ -219,14 +217,13 @@ impl<'a> Elab<'a> {
                     out.text("[...]");
                 }
             }
-            Some(TypeKind::Pointer { target: Some(p) }) if self.is_char(sub, p) => out.string(self, value(acc), MAXSTRINGLEN_GUESS),
+            Some(TypeKind::Pointer { target: Some(p) }) if self.is_char(sub, p) => out.string(self, value(acc), None),
             Some(TypeKind::Pointer { .. }) if !top => out.conv('p', value(acc)),
             Some(TypeKind::Base(BaseEncoding::Unsigned)) => out.conv('u', value(acc)),
             Some(TypeKind::Base(BaseEncoding::Float | BaseEncoding::Other)) | None => out.text("?"),
             Some(_) if acc.fin == TargetFinal::Address => out.text("?"),
             Some(_) => out.conv('d', value(acc)),
         }
-        let _ = ty;
     }
 }
 
@@ -236,10 +233,6 @@ struct Pretty {
     args: Vec<Expr>,
     span: Span,
 }
-
-/// The most bytes a pretty-printed string shows (before MAXSTRINGLEN cuts
-/// the whole result).
-const MAXSTRINGLEN_GUESS: i64 = 128;
 
 impl Pretty {
     fn conv(&mut self, conv: char, arg: Expr) {
@@ -252,9 +245,11 @@ impl Pretty {
         self.pieces.push(crate::ir::FormatPiece::Text(t.to_string()));
     }
 
-    /// A quoted string read from the address `addr` (at most `max` bytes;
-    /// `""` when the memory cannot be read), via the pretty tapset.
-    fn string(&mut self, e: &mut Elab<'_>, addr: Expr, max: i64) {
+    /// A quoted string read from the address `addr` (at most `max` bytes,
+    /// an array's length; always within MAXSTRINGLEN; `""` when the memory
+    /// cannot be read), via the pretty tapset.
+    fn string(&mut self, e: &mut Elab<'_>, addr: Expr, max: Option<u64>) {
+        let max = max.map_or(-1, |m| m.min(i64::MAX as u64) as i64);
         let span = self.span;
         let Some(func) = e.function_index("__pretty_string") else {
             return self.text("?");
