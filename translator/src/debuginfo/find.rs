@@ -287,14 +287,18 @@ fn collect_modules(dir: &Path, depth: usize, out: &mut Vec<(String, PathBuf)>) {
             }
             continue;
         }
-        let fname = e.file_name().to_string_lossy().into_owned();
-        for suffix in [".ko", ".ko.debug", ".ko.xz", ".ko.zst", ".ko.gz"] {
-            if let Some(stem) = fname.strip_suffix(suffix) {
-                out.push((stem.replace('-', "_"), p.clone()));
-                break;
-            }
+        if let Some(name) = module_file_name(&e.file_name().to_string_lossy()) {
+            out.push((name, p));
         }
     }
+}
+
+/// The module a file name holds (`af-key.ko.xz` → `af_key`), if any.
+fn module_file_name(fname: &str) -> Option<String> {
+    [".ko", ".ko.debug", ".ko.xz", ".ko.zst", ".ko.gz"]
+        .iter()
+        .find_map(|suffix| fname.strip_suffix(suffix))
+        .map(|stem| stem.replace('-', "_"))
 }
 
 /// Whether an ELF file has a `.debug_info` section.
@@ -321,13 +325,8 @@ fn walk_for_module(dir: &Path, want: &str, depth: usize) -> Option<PathBuf> {
             subdirs.push(p);
             continue;
         }
-        let fname = e.file_name().to_string_lossy().into_owned();
-        for suffix in [".ko", ".ko.debug", ".ko.xz", ".ko.zst", ".ko.gz"] {
-            if let Some(stem) = fname.strip_suffix(suffix) {
-                if stem.replace('-', "_") == want {
-                    return Some(p);
-                }
-            }
+        if module_file_name(&e.file_name().to_string_lossy()).as_deref() == Some(want) {
+            return Some(p);
         }
     }
     subdirs.sort();
