@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod testmod_common;
+
 fn stap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stap")).args(args).output().expect("run stap")
 }
@@ -67,16 +69,7 @@ fn testbed_release() -> Option<String> {
 fn module_functions_by_path_with_their_variables() {
     let Some(rel) = testbed_release() else { panic!("no 6.1 kernel headers in /usr/src (scripts/test installs them)") };
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testsuite/kmod");
-    for f in ["rstap_testmod.c", "Kbuild"] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
-    let st = Command::new("make")
-        .args(["-s", "-C", &format!("/usr/src/linux-headers-{rel}"), &format!("M={}", dir.path().display()), "modules"])
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let ko = dir.path().join("rstap_testmod.ko");
+    let ko = testmod_common::build(&rel, dir.path());
     let point = format!("module(\"{}\").function(\"tm_[nu]*\").return", ko.display());
     let got = lines(&stap(&["-r", &rel, "-L", &point]));
     let c = dir.path().join("rstap_testmod.c");

@@ -22,38 +22,22 @@ use std::process::Command;
 
 use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 
+mod testmod_common;
+use testmod_common::TESTMOD;
+
 /// The suites: directory, module name prefix, flags every script gets.
 const SUITES: &[(&str, &str, &[&str])] = &[("testsuite/runok", "runok", &[]), ("guru-examples", "guru", &["-g"])];
 
-/// The test kernel module (testsuite/kmod): scripts that name it get it
-/// as `rstap_testmod.ko` in their guest directory (their `.cmd` loads it).
-const TESTMOD: &str = "rstap_testmod";
-
-/// Builds testsuite/kmod for `tb`'s kernel with its headers (Kbuild, with
-/// the kernel's own `-g`) and installs it as
-/// `work/kmod-root/lib/modules/REL/extra/rstap_testmod.ko`.
+/// Builds the test kernel module for `tb`'s kernel and installs it as
+/// `work/kmod-root/lib/modules/REL/extra/rstap_testmod.ko` (scripts that
+/// name it get it as `rstap_testmod.ko` in their guest directory; their
+/// `.cmd` loads it).
 fn build_testmod(tb: &Testbed, work: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testsuite/kmod");
-    let dir = work.join("kmod-build");
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in ["rstap_testmod.c", "Kbuild"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    let kdir = rstap::build::kernel_build_dir(&tb.release, None).expect("kernel headers");
-    let out = Command::new("make")
-        .arg("-C")
-        .arg(&kdir)
-        .arg(format!("M={}", dir.display()))
-        .arg("modules")
-        .output()
-        .expect("run make");
-    assert!(out.status.success(), "building the test module failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let warnings = String::from_utf8_lossy(&out.stderr);
-    assert!(!warnings.contains("warning:"), "the test module has compiler warnings:\n{warnings}");
+    let built = testmod_common::build(&tb.release, &work.join("kmod-build"));
     let dest = work.join(format!("kmod-root/lib/modules/{}/extra", tb.release));
     std::fs::create_dir_all(&dest).unwrap();
     let ko = dest.join(format!("{TESTMOD}.ko"));
-    std::fs::copy(dir.join(format!("{TESTMOD}.ko")), &ko).unwrap();
+    std::fs::copy(built, &ko).unwrap();
     ko
 }
 
