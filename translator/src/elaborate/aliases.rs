@@ -50,6 +50,10 @@ pub struct PointExpansion<'a> {
     /// functions it calls still exist), as in SystemTap.
     pub never: bool,
     pub derived: Vec<Expanded<'a>>,
+    /// The errors expanding this point found. Lowering reports them just
+    /// before it lowers the point's bodies, so that every probe's
+    /// diagnostics stay together and in source order.
+    pub diags: Vec<Diagnostic>,
 }
 
 /// What alias expansion reads.
@@ -64,9 +68,9 @@ pub struct ExpandInput<'a, 't> {
 pub fn expand_aliases<'a>(
     _opts: &ElabOptions,
     input: &ExpandInput<'a, '_>,
-    diags: &mut Diagnostics,
+    _diags: &mut Diagnostics,
 ) -> Option<Vec<PointExpansion<'a>>> {
-    let mut x = Expander { aliases: &input.table.aliases, symbols: input.symbols, dwarf: input.dwarf, diags };
+    let mut x = Expander { aliases: &input.table.aliases, symbols: input.symbols, dwarf: input.dwarf, diags: Diagnostics::new() };
     let mut out = Vec::new();
     for file in input.user {
         for item in &file.items {
@@ -82,7 +86,8 @@ struct Expander<'a, 't> {
     aliases: &'t [Def<'a, ast::ProbeAlias>],
     symbols: &'t dyn KernelSymbols,
     dwarf: &'t Dwarf<'t>,
-    diags: &'t mut Diagnostics,
+    /// The current point's errors.
+    diags: Diagnostics,
 }
 
 /// The `never` probe point: resolves, but never fires.
@@ -103,13 +108,14 @@ impl<'a> Expander<'a, '_> {
     fn expand_probe(&mut self, probe: &'a ast::Probe, out: &mut Vec<PointExpansion<'a>>) {
         for point in &probe.points {
             if is_never(point) {
-                out.push(PointExpansion { probe, point, never: true, derived: Vec::new() });
+                out.push(PointExpansion { probe, point, never: true, derived: Vec::new(), diags: Vec::new() });
                 continue;
             }
             let mut derived = Vec::new();
             self.expand_point(point, &[], &[], &[], 0, &mut derived);
             let resolved = !derived.is_empty();
-            out.push(PointExpansion { probe, point, never: false, derived });
+            let diags = std::mem::take(&mut self.diags.list);
+            out.push(PointExpansion { probe, point, never: false, derived, diags });
             if point.sufficient && resolved {
                 break;
             }

@@ -22,6 +22,9 @@ impl<'a> Lowerer<'a> {
     /// Lowers one point's expansion into derived probes.
     pub(super) fn derive_probes(&mut self, x: &PointExpansion<'a>) {
         let probe = x.probe;
+        for d in &x.diags {
+            self.diags.push(d.clone());
+        }
         if x.never {
             self.lower_probe_body(probe, &[], &[], &[]);
             self.prog.bodies.pop();
