@@ -95,7 +95,7 @@ fn is_never(point: &ProbePoint) -> bool {
     matches!(point.components.as_slice(), [c] if c.name == "never" && c.arg.is_none())
 }
 
-fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
+pub(super) fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
     name.components.len() == point.components.len()
         && name.components.iter().zip(&point.components).all(|(n, p)| {
             glob_match(&p.name, &n.name) && (p.arg.is_none() || p.arg == n.arg)

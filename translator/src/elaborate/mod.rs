@@ -32,6 +32,7 @@ pub mod format;
 mod lines;
 pub mod locks;
 pub mod lower;
+pub mod needs;
 pub mod points;
 mod pretty;
 pub mod print;
