@@ -79,6 +79,7 @@
 pub mod initramfs;
 pub mod kallsyms;
 pub mod kmod;
+pub mod progress;
 pub mod dbg;
 pub mod qemu;
 pub mod setup;
@@ -88,7 +89,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use qemu::{run_jobs, run_jobs_limited, run_jobs_with_stats, RunStats};
-pub use setup::{setup, setup_with, SetupOptions};
+pub use progress::ProgressTo;
+pub use setup::{setup, setup_with, SetupOptions, StandIn};
 
 /// A kernel the testbed can boot, with the headers to build modules for it.
 #[derive(Debug, Clone)]
