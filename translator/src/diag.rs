@@ -54,6 +54,9 @@ pub struct Expansion {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// A library (tapset) file: may hold embedded C without `-g`, may be
+    /// empty after preprocessing (see `SourceMap::add_library`).
+    pub library: bool,
 }
 
 /// Every file read so far, plus the expansion contexts spans refer to.
@@ -80,8 +83,18 @@ impl SourceMap {
         self.files.push(SourceFile {
             name: name.into(),
             text: text.into(),
+            library: false,
         });
         (self.files.len() - 1) as u32
+    }
+
+    /// [`SourceMap::add`] for a tapset library file: pass 1 holds it to
+    /// the rules of SystemTap's privileged library files (embedded C
+    /// without `-g`; nothing left after preprocessing is fine).
+    pub fn add_library(&mut self, name: impl Into<String>, text: impl Into<String>) -> u32 {
+        let id = self.add(name, text);
+        self.files[id as usize].library = true;
+        id
     }
 
     pub fn add_expansion(&mut self, what: impl Into<String>, site: Span) -> u32 {
