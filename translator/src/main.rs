@@ -107,15 +107,52 @@ struct Args {
     /// List the probe types and exit (accepted; rstap prints nothing yet).
     #[arg(long = "dump-probe-types")]
     dump_probe_types: bool,
-    /// List the tapset library's probe aliases and exit (accepted; rstap prints nothing yet).
+    /// List the tapset library's public probe aliases and exit.
     #[arg(long = "dump-probe-aliases")]
     dump_probe_aliases: bool,
-    /// List the tapset library's functions and exit (accepted; rstap prints nothing yet).
+    /// List the tapset library's public functions (name:type (param:type, ...)) and exit.
     #[arg(long = "dump-functions")]
     dump_functions: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(trailing_var_arg = true)]
     rest: Vec<String>,
+}
+
+/// `--dump-functions` / `--dump-probe-aliases`: parses the tapset library
+/// (and `-I` dirs) and prints its public names; returns the exit status.
+fn dump_library(a: &Args) -> i32 {
+    use rstap::diag::{Diagnostics, SourceMap};
+    use rstap::syntax::{dump, ParseOptions};
+    let release = a.release.clone().filter(|r| !r.contains('/')).unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
+    });
+    let popts = ParseOptions {
+        kernel_version: release.split(['-', '+']).next().unwrap_or("").to_string(),
+        kernel_release: release,
+        arch: "x86_64".into(),
+        runtime: "kernel".into(),
+        privilege: "stapdev".into(),
+        guru: a.guru,
+        ..Default::default()
+    };
+    let mut dirs = a.includes.clone();
+    match rstap::tapset::default_dir() {
+        Some(d) => dirs.push(d),
+        None => eprintln!("WARNING: the rstap tapset library was not found; set RSTAP_TAPSET_DIR"),
+    }
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let library = rstap::tapset::load(&dirs, &popts, &mut sources, &mut diags);
+    if !diags.list.is_empty() {
+        eprint!("{}", diag::render(&sources, &diags));
+    }
+    if a.dump_functions {
+        print!("{}", dump::dump_functions(&library.files));
+    }
+    if a.dump_probe_aliases {
+        print!("{}", dump::dump_aliases(&library.files));
+    }
+    i32::from(diags.has_errors())
 }
 
 /// `-S SIZE[,N]`: both positive numbers.
@@ -168,17 +205,12 @@ fn main() {
         diag::set_warning_policy(WarningPolicy::Suppress);
     }
     note_inert_flags(&a);
-    if a.script.is_none() && a.rest.is_empty() && a.list.is_none() && a.list_vars.is_none() {
-        for (on, flag) in [
-            (a.dump_probe_types, "--dump-probe-types"),
-            (a.dump_probe_aliases, "--dump-probe-aliases"),
-            (a.dump_functions, "--dump-functions"),
-        ] {
-            if on {
-                eprintln!("WARNING: option {flag} has no effect in rstap yet: it lists nothing");
-                std::process::exit(0);
-            }
-        }
+    if a.dump_functions || a.dump_probe_aliases {
+        std::process::exit(dump_library(&a));
+    }
+    if a.dump_probe_types {
+        eprintln!("WARNING: option --dump-probe-types has no effect in rstap yet: it lists nothing");
+        std::process::exit(0);
     }
     let mut rest = a.rest.into_iter();
     let listing = a.list.map(|p| (p, false)).or(a.list_vars.map(|p| (p, true)));
