@@ -11,10 +11,13 @@
 //! says `E: Unable to locate package P`; a package the lists know but the
 //! mirror no longer has fails with `404  Not Found`; `apt-get update`
 //! makes the lists fresh (the security archive has moved the release).
+//! Progress is checked on a real terminal: the test runs itself as a child
+//! under script(1), and again with stderr a pipe.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use rstap::vm::{self, dbg, ProgressTo, SetupOptions, StandIn};
@@ -169,16 +172,7 @@ impl Host {
     }
 
     fn opts(&self, is_root: bool) -> SetupOptions {
-        SetupOptions {
-            cache: Some(self.cache()),
-            progress: ProgressTo::Off,
-            stand_in: Some(StandIn {
-                path: format!("{}:/usr/bin:/bin", self.root().join("bin").display()).into(),
-                root: self.root().join("fakeroot"),
-                is_root,
-            }),
-            ..Default::default()
-        }
+        opts_at(self.root(), is_root)
     }
 
     fn cache(&self) -> PathBuf {
@@ -191,6 +185,20 @@ impl Host {
         let t = fs::read_to_string(&p).unwrap_or_default();
         let _ = fs::remove_file(&p);
         t.lines().map(String::from).collect()
+    }
+}
+
+/// Setup options for the stand-in host at `root` (progress off).
+fn opts_at(root: &Path, is_root: bool) -> SetupOptions {
+    SetupOptions {
+        cache: Some(root.join("cache")),
+        progress: ProgressTo::Off,
+        stand_in: Some(StandIn {
+            path: format!("{}:/usr/bin:/bin", root.join("bin").display()).into(),
+            root: root.join("fakeroot"),
+            is_root,
+        }),
+        ..Default::default()
     }
 }
 
@@ -430,4 +438,53 @@ fn progress_names_packages_and_sizes_and_shows_apt() {
         "apt-get install -y --no-install-recommends -oDpkg::Progress-Fancy=1 qemu-system-x86 busybox-static make gcc linux-headers-{NEW} (stdout shown)"
     )), "{log:?}");
     assert!(log.contains(&format!("apt-cache show --no-all-versions linux-image-{NEW}")), "{log:?}");
+}
+
+/// Run in a child process by `progress_shows_on_a_terminal_only`: setup
+/// with the default progress (`Auto`) on the stand-in host at
+/// `$RSTAP_STANDIN_CHILD`.
+#[test]
+#[ignore = "a child of progress_shows_on_a_terminal_only"]
+fn auto_progress_child() {
+    let root = PathBuf::from(std::env::var_os("RSTAP_STANDIN_CHILD").expect("run by progress_shows_on_a_terminal_only"));
+    let o = SetupOptions { progress: ProgressTo::Auto, ..opts_at(&root, true) };
+    let tb = vm::setup_with(&o).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tb.release, NEW);
+}
+
+/// The default progress: on a terminal (script(1) gives the child one)
+/// setup names what it installs and downloads and shows apt's output; with
+/// stderr a pipe, none of it, and apt's stdout is captured.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let exe = std::env::current_exe().unwrap();
+    let child = ["--ignored", "--exact", "auto_progress_child", "--nocapture", "--test-threads=1"];
+    let h = host("fresh");
+    let cmd = format!("{} {}", exe.display(), child.join(" "));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("RSTAP_STANDIN_CHILD", h.root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let tty = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(out.status.success(), "{tty}");
+    for line in [
+        format!("testbed: installing qemu-system-x86 busybox-static make gcc linux-headers-{NEW} (first run only)\n"),
+        "Need to get 95.3 MB of archives.\n".to_string(),
+        format!("testbed: downloading linux-image-{NEW} (68.5 MB)\n"),
+        format!("Get:1 http://deb.debian.org/debian bookworm/main amd64 linux-image-{NEW} amd64 1 [68.5 MB]\n"),
+    ] {
+        assert!(tty.contains(&line), "{line:?} not in:\n{tty}");
+    }
+    assert!(h.log().iter().any(|l| l.starts_with("apt-get install") && l.ends_with("(stdout shown)")));
+
+    let h = host("fresh");
+    let out = Command::new(&exe).args(child).env("RSTAP_STANDIN_CHILD", h.root()).stdin(Stdio::null()).output().unwrap();
+    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{so}{se}");
+    assert!(!se.contains("testbed:") && !so.contains("testbed:"), "{so}{se}");
+    assert!(!se.contains("Need to get") && !so.contains("Need to get"), "{so}{se}");
+    let log = h.log();
+    assert!(log.iter().filter(|l| l.starts_with("apt-get")).all(|l| l.ends_with("(stdout pipe)")), "{log:?}");
 }
