@@ -5,7 +5,8 @@
 //! is a library (tapset) file. Output: the errors, in source order of the
 //! items. The rules (each from SystemTap's language reference):
 //! - a function's parameters have distinct names;
-//! - a global is declared once in a file (across files: pass 2);
+//! - a global is declared once in a file (across files: pass 2), and
+//!   `private` is not applied to a name declared without it;
 //! - the right side of `=~` / `!~` is a string literal (the regex);
 //! - `printf`/`sprintf` take a literal format string first, `printd`/
 //!   `printdln` a literal delimiter string;
@@ -35,7 +36,7 @@ pub(super) fn check(items: &[Item], opts: &ParseOptions, library: bool, file: u3
             Span::new(file, 0, 0),
         );
     }
-    let mut globals: HashMap<&str, Span> = HashMap::new();
+    let mut globals: HashMap<&str, (Span, bool)> = HashMap::new();
     for item in items {
         match item {
             Item::Probe(p) => c.block(&p.body, Context::Probe),
@@ -46,14 +47,15 @@ pub(super) fn check(items: &[Item], opts: &ParseOptions, library: bool, file: u3
                 }
             }
             Item::Global(g) => {
-                if let Some(first) = globals.get(g.name.name.as_str()) {
-                    c.errors.push(PError {
-                        msg: format!("global `{}` is declared twice", g.name.name),
-                        span: g.name.span,
-                        labels: vec![(*first, "first declared here".into())],
-                    });
+                if let Some(&(first, first_private)) = globals.get(g.name.name.as_str()) {
+                    let msg = match (first_private, g.private) {
+                        (false, true) => format!("`private` applied to global `{}`, declared without it", g.name.name),
+                        (true, false) => format!("global `{}` is declared again without `private`", g.name.name),
+                        _ => format!("global `{}` is declared twice", g.name.name),
+                    };
+                    c.errors.push(PError { msg, span: g.name.span, labels: vec![(first, "first declared here".into())] });
                 } else {
-                    globals.insert(&g.name.name, g.name.span);
+                    globals.insert(&g.name.name, (g.name.span, g.private));
                 }
             }
             Item::Function(f) => {
