@@ -4,11 +4,46 @@
 //! Output: `Diagnostic`s collected in `Diagnostics`, rendered like rustc by
 //! `render`. Invariants: a `Span` always names a file of the `SourceMap` it
 //! was made with; a pass never panics on bad input, it pushes an error here
-//! and returns `None`.
+//! and returns `None`. The process-wide [`WarningPolicy`] (`-w`, `-W`) is
+//! applied when a warning is pushed: dropped, or turned into an error, so
+//! `has_errors` and every pass see the same thing the user is shown.
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// What happens to warnings (`stap -w` / `-W`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningPolicy {
+    /// Shown (the default).
+    Show,
+    /// `-w`: not shown at all.
+    Suppress,
+    /// `-W`: every warning is an error.
+    Error,
+}
+
+static WARNING_POLICY: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the policy for every `Diagnostics` of this process (the `stap`
+/// binary sets it once, from its flags).
+pub fn set_warning_policy(p: WarningPolicy) {
+    let v = match p {
+        WarningPolicy::Show => 0,
+        WarningPolicy::Suppress => 1,
+        WarningPolicy::Error => 2,
+    };
+    WARNING_POLICY.store(v, Ordering::Relaxed);
+}
+
+pub fn warning_policy() -> WarningPolicy {
+    match WARNING_POLICY.load(Ordering::Relaxed) {
+        1 => WarningPolicy::Suppress,
+        2 => WarningPolicy::Error,
+        _ => WarningPolicy::Show,
+    }
+}
 
 /// Byte range in one source file. `ctx` names the macro or alias expansion
 /// the text came through (0: none), an index into `SourceMap::expansions`.
@@ -54,6 +89,9 @@ pub struct Expansion {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// A library (tapset) file: may hold embedded C without `-g`, may be
+    /// empty after preprocessing (see `SourceMap::add_library`).
+    pub library: bool,
 }
 
 /// Every file read so far, plus the expansion contexts spans refer to.
@@ -80,8 +118,18 @@ impl SourceMap {
         self.files.push(SourceFile {
             name: name.into(),
             text: text.into(),
+            library: false,
         });
         (self.files.len() - 1) as u32
+    }
+
+    /// [`SourceMap::add`] for a tapset library file: pass 1 holds it to
+    /// the rules of SystemTap's privileged library files (embedded C
+    /// without `-g`; nothing left after preprocessing is fine).
+    pub fn add_library(&mut self, name: impl Into<String>, text: impl Into<String>) -> u32 {
+        let id = self.add(name, text);
+        self.files[id as usize].library = true;
+        id
     }
 
     pub fn add_expansion(&mut self, what: impl Into<String>, site: Span) -> u32 {
@@ -177,7 +225,18 @@ impl Diagnostics {
         Diagnostics::default()
     }
 
-    pub fn push(&mut self, d: Diagnostic) {
+    /// Adds `d`, under the process's [`WarningPolicy`].
+    pub fn push(&mut self, mut d: Diagnostic) {
+        if d.severity == Severity::Warning {
+            match warning_policy() {
+                WarningPolicy::Show => {}
+                WarningPolicy::Suppress => return,
+                WarningPolicy::Error => {
+                    d.severity = Severity::Error;
+                    d.notes.push("warnings are errors (-W)".into());
+                }
+            }
+        }
         self.list.push(d);
     }
 

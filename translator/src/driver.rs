@@ -50,6 +50,14 @@ pub struct Options {
     pub no_cache: bool,
     /// `-l PROBE` (false) / `-L PROBE` (true): list matching probe points.
     pub listing: Option<(String, bool)>,
+    /// `-T SECONDS`: end the script after this long (not acted on yet).
+    pub timeout_secs: Option<u64>,
+    /// `--suppress-handler-errors` (not acted on yet).
+    pub suppress_handler_errors: bool,
+    /// `-t`: per-probe timing report (not acted on yet).
+    pub timing_report: bool,
+    /// `-u`: unoptimised (rstap elides nothing in any mode).
+    pub unoptimized: bool,
 }
 
 fn running_release() -> String {

@@ -4,6 +4,7 @@
 use clap::Parser;
 use std::path::PathBuf;
 
+use rstap::diag::{self, WarningPolicy};
 use rstap::driver::{self, Options, Script};
 
 /// mimalloc rather than glibc malloc: passes 1-2 allocate many small tree
@@ -70,13 +71,147 @@ struct Args {
     /// Like -l, with the target variables of each probe point.
     #[arg(short = 'L', value_name = "PROBE")]
     list_vars: Option<String>,
+    /// Unoptimized mode: no unused-code elision (rstap elides nothing anyway).
+    #[arg(short = 'u')]
+    unoptimized: bool,
+    /// Suppress all warnings.
+    #[arg(short = 'w')]
+    no_warnings: bool,
+    /// Treat all warnings as errors.
+    #[arg(short = 'W')]
+    warnings_are_errors: bool,
+    /// Symbols of all loaded kernel modules (accepted; rstap reads module symbols when a probe needs them).
+    #[arg(long = "all-modules")]
+    all_modules: bool,
+    /// Per-probe timing report (accepted; not collected by rstap).
+    #[arg(short = 't')]
+    timing: bool,
+    /// Quiet mode (accepted; rstap prints no progress without -v).
+    #[arg(short = 'q')]
+    quiet: bool,
+    /// Wrap every probe handler in `try { ... } catch { next }` (accepted; not honoured yet).
+    #[arg(long = "suppress-handler-errors")]
+    suppress_handler_errors: bool,
+    /// Prologue-searching mode (accepted; rstap places probes from DWARF as is).
+    #[arg(short = 'P')]
+    prologue_search: bool,
+    /// Symbols of the shared libraries of probed binaries (accepted; rstap probes no user space).
+    #[arg(long = "ldd")]
+    ldd: bool,
+    /// Output file switching: SIZE megabytes per file, at most N files (accepted; not honoured yet).
+    #[arg(short = 'S', value_name = "SIZE[,N]", value_parser = parse_switch_size)]
+    switch_size: Option<(u64, Option<u64>)>,
+    /// Exit the script after TIMEOUT seconds (accepted; not honoured yet).
+    #[arg(short = 'T', value_name = "TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
+    /// List the probe types and exit (accepted; rstap prints nothing yet).
+    #[arg(long = "dump-probe-types")]
+    dump_probe_types: bool,
+    /// List the tapset library's public probe aliases and exit.
+    #[arg(long = "dump-probe-aliases")]
+    dump_probe_aliases: bool,
+    /// List the tapset library's public functions (name:type (param:type, ...)) and exit.
+    #[arg(long = "dump-functions")]
+    dump_functions: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(trailing_var_arg = true)]
     rest: Vec<String>,
 }
 
+/// `--dump-functions` / `--dump-probe-aliases`: parses the tapset library
+/// (and `-I` dirs) and prints its public names; returns the exit status.
+fn dump_library(a: &Args) -> i32 {
+    use rstap::diag::{Diagnostics, SourceMap};
+    use rstap::syntax::{dump, ParseOptions};
+    let release = a.release.clone().filter(|r| !r.contains('/')).unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
+    });
+    let popts = ParseOptions {
+        kernel_version: release.split(['-', '+']).next().unwrap_or("").to_string(),
+        kernel_release: release,
+        arch: "x86_64".into(),
+        runtime: "kernel".into(),
+        privilege: "stapdev".into(),
+        guru: a.guru,
+        ..Default::default()
+    };
+    let mut dirs = a.includes.clone();
+    match rstap::tapset::default_dir() {
+        Some(d) => dirs.push(d),
+        None => eprintln!("WARNING: the rstap tapset library was not found; set RSTAP_TAPSET_DIR"),
+    }
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let library = rstap::tapset::load(&dirs, &popts, &mut sources, &mut diags);
+    if !diags.list.is_empty() {
+        eprint!("{}", diag::render(&sources, &diags));
+    }
+    if a.dump_functions {
+        print!("{}", dump::dump_functions(&library.files));
+    }
+    if a.dump_probe_aliases {
+        print!("{}", dump::dump_aliases(&library.files));
+    }
+    i32::from(diags.has_errors())
+}
+
+/// `-S SIZE[,N]`: both positive numbers.
+fn parse_switch_size(s: &str) -> Result<(u64, Option<u64>), String> {
+    let num = |t: &str| t.trim().parse::<u64>().ok().filter(|n| *n > 0);
+    let bad = || format!("expected SIZE[,N] (megabytes per output file, files kept), both positive numbers, found {s:?}");
+    match s.split_once(',') {
+        None => num(s).map(|n| (n, None)).ok_or_else(bad),
+        Some((a, b)) => match (num(a), num(b)) {
+            (Some(a), Some(b)) => Ok((a, Some(b))),
+            _ => Err(bad()),
+        },
+    }
+}
+
+/// The flags SystemTap scripts carry that rstap accepts without acting on
+/// them: each is named once on stderr (those that change what a run does)
+/// or with -v (those that only tune SystemTap's own workings).
+fn note_inert_flags(a: &Args) {
+    let loud = [
+        (a.timing, "-t", "no per-probe timing report is collected"),
+        (a.suppress_handler_errors, "--suppress-handler-errors", "a handler error still ends the script"),
+        (a.switch_size.is_some(), "-S", "the output goes to one file"),
+        (a.timeout.is_some(), "-T", "the script is not ended after the timeout; use exit() in a timer probe"),
+    ];
+    let quiet = [
+        (a.unoptimized, "-u", "rstap elides no unused code in any mode"),
+        (a.all_modules, "--all-modules", "module symbols are read when a probe needs them"),
+        (a.quiet, "-q", "rstap prints no progress without -v"),
+        (a.prologue_search, "-P", "probes are placed where DWARF says the prologue ends"),
+        (a.ldd, "--ldd", "rstap probes no user-space libraries"),
+    ];
+    for (on, flag, why) in loud {
+        if on {
+            eprintln!("WARNING: option {flag} has no effect in rstap: {why}");
+        }
+    }
+    for (on, flag, why) in quiet {
+        if on && a.verbose > 0 {
+            eprintln!("WARNING: option {flag} has no effect in rstap: {why}");
+        }
+    }
+}
+
 fn main() {
     let a = Args::parse();
+    if a.warnings_are_errors {
+        diag::set_warning_policy(WarningPolicy::Error);
+    } else if a.no_warnings {
+        diag::set_warning_policy(WarningPolicy::Suppress);
+    }
+    note_inert_flags(&a);
+    if a.dump_functions || a.dump_probe_aliases {
+        std::process::exit(dump_library(&a));
+    }
+    if a.dump_probe_types {
+        eprintln!("WARNING: option --dump-probe-types has no effect in rstap yet: it lists nothing");
+        std::process::exit(0);
+    }
     let mut rest = a.rest.into_iter();
     let listing = a.list.map(|p| (p, false)).or(a.list_vars.map(|p| (p, true)));
     let script = match (&listing, a.script) {
@@ -117,6 +252,10 @@ fn main() {
         vm: a.vm,
         no_cache: a.disable_cache,
         listing,
+        timeout_secs: a.timeout,
+        suppress_handler_errors: a.suppress_handler_errors,
+        timing_report: a.timing,
+        unoptimized: a.unoptimized,
     };
     // The passes recurse over the script's tree; its depth is capped, and a
     // large stack keeps the deepest legal script far from the limit.

@@ -1,6 +1,9 @@
 //! The stap command line as a user meets it: -p stops after a pass and
 //! prints that pass's result, -v times the passes, -k keeps the build
-//! directory and says where, -m names the module, arguments reach $1/@1.
+//! directory and says where, -m names the module, arguments reach $1/@1;
+//! -w / -W, the flags scripts carry that rstap accepts without acting on
+//! them (each says so), --dump-functions / --dump-probe-aliases, and
+//! pass-1 rejections as the command line shows them.
 
 use std::process::{Command, Output};
 
@@ -89,4 +92,123 @@ fn p4_with_m_leaves_the_module_here_and_k_keeps_the_build() {
     assert!(std::path::Path::new(kept).join("cli_hello.c").is_file());
     assert!(!e.contains("warning:"), "{e}");
     std::fs::remove_dir_all(kept).unwrap();
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const UNUSED: &str = "global unused; probe begin { exit() }";
+
+#[test]
+fn warnings_are_shown_by_default_dropped_by_w_and_errors_with_capital_w() {
+    let d = tempfile::tempdir().unwrap();
+    let o = stap(d.path(), &["-p2", "-e", UNUSED]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).starts_with("warning: eliding unused variable `unused`\n"), "{}", text(&o.stderr));
+    let o = stap(d.path(), &["-w", "-p2", "-e", UNUSED]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stderr), "");
+    let o = stap(d.path(), &["-W", "-p2", "-e", UNUSED]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.stdout, b"");
+    assert_eq!(
+        text(&o.stderr),
+        "error: eliding unused variable `unused`\n  ┌─ <input>:1:8\n  │\n1 │ global unused; probe begin { exit() }\n  \
+         │        ^^^^^^\n  │\n  = warnings are errors (-W)\n\n"
+    );
+}
+
+#[test]
+fn flags_scripts_carry_are_accepted_and_say_they_do_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "-u", "-t", "-q", "-P", "--ldd", "--all-modules", "--suppress-handler-errors", "-S", "2,3", "-T", "10", "-p1", "-e",
+        "probe begin { exit() }",
+    ];
+    let o = stap(d.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "probe begin {\n    exit();\n}\n");
+    assert_eq!(
+        text(&o.stderr),
+        "WARNING: option -t has no effect in rstap: no per-probe timing report is collected\n\
+         WARNING: option --suppress-handler-errors has no effect in rstap: a handler error still ends the script\n\
+         WARNING: option -S has no effect in rstap: the output goes to one file\n\
+         WARNING: option -T has no effect in rstap: the script is not ended after the timeout; use exit() in a timer probe\n"
+    );
+    // The ones that only tune SystemTap's own workings say so with -v.
+    let o = stap(d.path(), &["-v", "-u", "-q", "-P", "--ldd", "--all-modules", "-p1", "-e", "probe begin { }"]);
+    assert_eq!(o.status.code(), Some(0));
+    let e = text(&o.stderr);
+    let notes: Vec<&str> = e.lines().filter(|l| l.starts_with("WARNING: option")).collect();
+    assert_eq!(
+        notes,
+        [
+            "WARNING: option -u has no effect in rstap: rstap elides no unused code in any mode",
+            "WARNING: option --all-modules has no effect in rstap: module symbols are read when a probe needs them",
+            "WARNING: option -q has no effect in rstap: rstap prints no progress without -v",
+            "WARNING: option -P has no effect in rstap: probes are placed where DWARF says the prologue ends",
+            "WARNING: option --ldd has no effect in rstap: rstap probes no user-space libraries",
+        ]
+    );
+    let o = stap(d.path(), &["-u", "-q", "-P", "--ldd", "--all-modules", "-p1", "-e", "probe begin { }"]);
+    assert_eq!(text(&o.stderr), "");
+}
+
+#[test]
+fn bad_switch_size_and_timeout_are_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    for (flag, value) in [("-S", "0"), ("-S", "1,x"), ("-S", "big"), ("-T", "0"), ("-T", "soon")] {
+        let o = stap(d.path(), &[flag, value, "-p1", "-e", "probe begin { }"]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        let e = text(&o.stderr);
+        assert!(e.starts_with(&format!("error: invalid value '{value}' for '{flag} ")), "{e}");
+    }
+}
+
+#[test]
+fn dump_functions_and_aliases_list_the_public_library() {
+    let d = tempfile::tempdir().unwrap();
+    let lib = d.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    std::fs::write(
+        lib.join("context.stp"),
+        "function pid:long () { return 1 }\n\
+         function kernel_string:string (addr:long, n) { return \"\" }\n\
+         function __helper(x) { return x }\n\
+         private function hidden() { }\n\
+         probe my.open = begin { name = \"open\" }\n\
+         probe my.open.return = end { }\n\
+         private probe my.secret = begin { }\n",
+    )
+    .unwrap();
+    let run = |flag: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stap")).current_dir(d.path()).env("RSTAP_TAPSET_DIR", &lib).arg(flag).output().unwrap()
+    };
+    let o = run("--dump-functions");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "kernel_string:string (addr:long, n:unknown)\npid:long ()\n");
+    let o = run("--dump-probe-aliases");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "my.open\nmy.open.return\n");
+    let o = run("--dump-probe-types");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stderr), "WARNING: option --dump-probe-types has no effect in rstap yet: it lists nothing\n");
+}
+
+#[test]
+fn pass_one_rejects_an_empty_script_and_embedded_c_without_g() {
+    let d = tempfile::tempdir().unwrap();
+    let o = stap(d.path(), &["-p1", "-e", "# nothing\n"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "error: the script is empty after preprocessing: it has no probe, function or global\n  ┌─ <input>:1:1\n  │\n1 │ # nothing\n  │ ^\n\n"
+    );
+    // -p1: pass 2 (which also checks this) never runs.
+    let o = stap(d.path(), &["-p1", "-e", "%{ int x; %} probe begin { }"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).starts_with("error: embedded C code needs guru mode (-g)\n"), "{}", text(&o.stderr));
+    let o = stap(d.path(), &["-g", "-p1", "-e", "%{ int x; %} probe begin { }"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }

@@ -8,7 +8,9 @@
 //! To (re)generate the `.stderr` files after an intended change in a
 //! message, run `RSTAP_BLESS=1 cargo test -p rstap --test parse_suite` and
 //! review the diff. Every script is parsed with the script arguments
-//! `100 vfs_read`, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode.
+//! `100 vfs_read`, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode
+//! (`-g`), except a script whose name starts with `noguru_`, parsed without
+//! it. `.stpm` macro files are tested too (as `NAME.stpm` + `NAME.stderr`).
 
 mod parse_common;
 use parse_common::without_spans;
@@ -25,14 +27,16 @@ fn scripts(kind: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(suite_dir(kind))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    v.retain(|p| p.extension().and_then(|x| x.to_str()) == Some("stp"));
+    v.retain(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("stp" | "stpm")));
     v.sort();
     v
 }
 
-fn options() -> ParseOptions {
+fn options(name: &str) -> ParseOptions {
     let mut o = ParseOptions { args: vec!["100".into(), "vfs_read".into()], ..parse_common::x86_64_6_1_options() };
     o.kconfig.insert("CONFIG_64BIT".into(), "y".into());
+    let base = name.rsplit('/').next().unwrap_or(name);
+    o.guru = !base.starts_with("noguru_");
     o
 }
 
@@ -42,7 +46,7 @@ fn parse(name: &str, text: &str) -> Result<ast::File, String> {
     let mut diags = Diagnostics::new();
     let mut macros = Macros::default();
     let id = sources.add(name, text);
-    match parse_file(&options(), &mut macros, &mut sources, id, &mut diags) {
+    match parse_file(&options(name), &mut macros, &mut sources, id, &mut diags) {
         Some(f) if !diags.has_errors() => Ok(f),
         _ => Err(render(&sources, &diags)),
     }

@@ -354,8 +354,8 @@ probe begin, timer.ms(100)?, kernel.function("vfs_*").return! if (c > 0), syscal
     t = $var->f->g[2] + $p$ . $q$$ . $$parms . &$v->x + @cast(p, "task_struct", "kernel")->pid
     u = @var("jiffies@kernel/time.c")->x + @defined($x) + @entry($y) + @perf("cycles")
     w = task_current()->pid + (x)->y + @const("X") + @probewrite(x) + @kregister(1)
-    return
 }
+function r() { return }
 probe a.b = c.d { x = 1 }, { y = 2 }
 probe e += f { }
 private function g:long (x:long, y:string, z) { return x }

@@ -13,7 +13,12 @@
 //! - `preprocess`: `%( %? %: %)` conditionals, `@define` macros, `$1`/`@1`;
 //! - `parser` (items, probe points), `stmt`, `expr`: tokens to the tree
 //!   (nom over `&[Token]`);
-//! - `print`: the tree back to source (`-p1`), round-trip exact.
+//! - `checks`: the rules beyond the grammar (duplicate parameters and
+//!   globals, literal regex / format / delimiter, `return` outside a
+//!   function, embedded C without `-g` outside the library, an empty
+//!   script);
+//! - `print`: the tree back to source (`-p1`), round-trip exact;
+//! - `dump`: the library's public functions and aliases (`--dump-*`).
 //!
 //! Errors: lexer and preprocessor errors stop the file at the first one;
 //! syntax errors resume at the next line-starting `probe`, `global`,
@@ -24,6 +29,8 @@
 //! given arguments is an error, as in SystemTap.
 
 pub mod ast;
+mod checks;
+pub mod dump;
 mod expr;
 pub mod lexer;
 mod parser;
@@ -241,7 +248,21 @@ fn parse_file_here(
     if parser.stack_exceeded() {
         return Attempt::NeedsBigStack;
     }
-    let (items, errors) = parsed;
+    let (items, mut errors) = parsed;
+    if errors.is_empty() {
+        let source = &sources.files[file as usize];
+        let macro_file = source.name.ends_with(".stpm");
+        errors = checks::check(&items, opts, source.library || macro_file, file);
+        if macro_file {
+            if let Some(first) = items.first() {
+                errors.push(parser::PError {
+                    msg: "a macro file (.stpm) may only contain `@define`s".into(),
+                    span: checks::item_span(first),
+                    labels: Vec::new(),
+                });
+            }
+        }
+    }
     if errors.is_empty() {
         return Attempt::Done(Ok(ast::File { items }));
     }

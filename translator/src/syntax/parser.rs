@@ -443,6 +443,9 @@ impl Parser {
             i = rest;
             let t = self.peek(i);
             if let Tok::Number(n) = t.tok {
+                if n == 0 {
+                    return self.error(t, format!("the size of array `{}` must be at least 1", g.name.name));
+                }
                 g.size = Some(n);
                 i = self.advance(i);
             } else if !t.is_punct("]") {

@@ -498,6 +498,12 @@ impl<'a> Preprocessor<'a> {
         } else {
             (None, then_hi)
         };
+        let branches = [(then_lo, then_hi), else_range.unwrap_or((then_hi, then_hi))];
+        if let Some(k) = branches.iter().find_map(|&(lo, hi)| top_level_query(toks, lo, hi)) {
+            return Err(err("a second `%?` in one preprocessor conditional", toks[k].span)
+                .with_label(toks[j].span, "the condition ends here")
+                .with_label(open, "conditional started here"));
+        }
         let cond_span = open.join(toks[j].span);
         let value = self.eval_condition(&cond, cond_span)?;
         if value {
@@ -609,7 +615,14 @@ impl<'a> Preprocessor<'a> {
                 }
             }
             "guru_mode" => match rhs {
-                Operand::Num(n) => Ok(holds(op, i64::from(self.opts.guru).cmp(&n))),
+                _ if op != "==" && op != "!=" => {
+                    Err(err("`guru_mode` can only be compared with `==` or `!=`", op_tok.span))
+                }
+                Operand::Num(n @ (0 | 1)) => Ok(holds(op, i64::from(self.opts.guru).cmp(&n))),
+                Operand::Num(n) => Err(err(
+                    format!("`guru_mode` is 0 or 1, never {n}"),
+                    rhs_toks[0].span,
+                )),
                 Operand::Str(_) => Err(err("`guru_mode` must be compared with a number", rhs_toks[0].span)),
             },
             _ if name.starts_with("CONFIG_") => {
@@ -713,6 +726,20 @@ fn match_close(toks: &[Token], from: usize) -> Option<(usize, &'static str)> {
                 depth -= 1;
             }
             Tok::Punct("%:") if depth == 0 => return Some((k, "%:")),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first `%?` of `toks[lo..hi]` outside nested conditionals.
+fn top_level_query(toks: &[Token], lo: usize, hi: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, t) in toks.iter().enumerate().take(hi).skip(lo) {
+        match &t.tok {
+            Tok::Punct("%(") => depth += 1,
+            Tok::Punct("%)") => depth = depth.saturating_sub(1),
+            Tok::Punct("%?") if depth == 0 => return Some(k),
             _ => {}
         }
     }

@@ -69,7 +69,7 @@ pub fn load(dirs: &[PathBuf], opts: &ParseOptions, sources: &mut SourceMap, diag
                     continue;
                 }
             };
-            let id = sources.add(p.display().to_string(), text);
+            let id = sources.add_library(p.display().to_string(), text);
             if let Some(f) = syntax::parse_file(opts, &mut macros, sources, id, diags) {
                 if ext == "stp" {
                     files.push(f);

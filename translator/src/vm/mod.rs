@@ -17,7 +17,10 @@
 //!   `linux-headers-cloud-amd64` / `linux-image-cloud-amd64` metapackages
 //!   (another line with [`SetupOptions::flavour`] / `$RSTAP_TESTBED_FLAVOUR`,
 //!   e.g. `6.12-cloud-amd64`), or `$RSTAP_TESTBED_RELEASE`, or
-//!   [`SetupOptions::release`].
+//!   [`SetupOptions::release`]. Stale package lists are survived (one
+//!   `apt-get update`, the release resolved anew, everything retried); on a
+//!   terminal, apt's progress is shown ([`progress`]); tests run it against
+//!   stand-in apt/dpkg programs with [`SetupOptions::stand_in`].
 //! - [`run_jobs`] / [`run_jobs_with_stats`] / [`run_jobs_limited`]: boots ONE
 //!   guest, runs every job in order, returns each job's output and exit
 //!   status (plus timings; plus a per-job timeout with [`JobLimits`]).
@@ -79,6 +82,7 @@
 pub mod initramfs;
 pub mod kallsyms;
 pub mod kmod;
+pub mod progress;
 pub mod dbg;
 pub mod qemu;
 pub mod setup;
@@ -88,7 +92,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use qemu::{run_jobs, run_jobs_limited, run_jobs_with_stats, RunStats};
-pub use setup::{setup, setup_with, SetupOptions};
+pub use progress::ProgressTo;
+pub use setup::{setup, setup_with, SetupOptions, StandIn};
 
 /// A kernel the testbed can boot, with the headers to build modules for it.
 #[derive(Debug, Clone)]
