@@ -70,6 +70,12 @@ struct Args {
     /// Like -l, with the target variables of each probe point.
     #[arg(short = 'L', value_name = "PROBE")]
     list_vars: Option<String>,
+    /// List the tapset library's public functions with their types, and exit.
+    #[arg(long = "dump-functions")]
+    dump_functions: bool,
+    /// List the tapset library's probe aliases, and exit.
+    #[arg(long = "dump-probe-aliases")]
+    dump_probe_aliases: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(trailing_var_arg = true)]
     rest: Vec<String>,
@@ -77,6 +83,11 @@ struct Args {
 
 fn main() {
     let a = Args::parse();
+    if a.dump_functions || a.dump_probe_aliases {
+        use rstap::tapset::dump::{self, DumpKind};
+        let kind = if a.dump_functions { DumpKind::Functions } else { DumpKind::ProbeAliases };
+        std::process::exit(dump::run(&a.includes, kind));
+    }
     let mut rest = a.rest.into_iter();
     let listing = a.list.map(|p| (p, false)).or(a.list_vars.map(|p| (p, true)));
     let script = match (&listing, a.script) {
