@@ -83,3 +83,51 @@ fn examples_elaborate_ratchet() {
         eprintln!("examples_p2: {ok} now elaborate: raise RATCHET in tests/examples_p2.rs from {RATCHET} to {ok}");
     }
 }
+
+/// `stap --dump-functions` lists the library in SystemTap's format, and
+/// every public tapset function carries a `/** sfunction NAME - ...` doc
+/// comment right above it (what the reference is generated from).
+#[test]
+fn dump_functions_and_doc_comments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stap")).arg("--dump-functions").output().expect("run stap");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "tokenize:string (input:string, delim:string)",
+        "task_pid:long (task:long)",
+        "ansi_clear_screen:unknown ()",
+        "errno_str:string (err:long)",
+        "MKDEV:long (major:long, minor:long)",
+        "thread_indent:string (delta:long)",
+    ] {
+        assert!(listing.lines().any(|l| l == want), "--dump-functions lacks `{want}`:\n{listing}");
+    }
+    assert!(!listing.lines().any(|l| l.starts_with('_')), "helpers starting with _ are listed:\n{listing}");
+    let aliases = Command::new(env!("CARGO_BIN_EXE_stap")).arg("--dump-probe-aliases").output().expect("run stap");
+    let aliases = String::from_utf8_lossy(&aliases.stdout);
+    assert!(aliases.lines().any(|l| l == "vfs.read = kernel.function(\"vfs_read\")"), "{aliases}");
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tapsets");
+    let mut missing = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.retain(|p| p.extension().is_some_and(|x| x == "stp"));
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let Some(rest) = l.strip_prefix("function ") else { continue };
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if name.starts_with('_') {
+                continue;
+            }
+            let start = lines[..i].iter().rposition(|l| l.starts_with("/**"));
+            let documented = i > 0
+                && lines[i - 1].trim() == "*/"
+                && start.is_some_and(|s| lines[s + 1].contains(&format!("sfunction {name} - ")));
+            if !documented {
+                missing.push(format!("{}:{}: {name}", f.display(), i + 1));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "functions without a `/** sfunction NAME - ...` doc comment:\n{}", missing.join("\n"));
+}
