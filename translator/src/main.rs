@@ -118,43 +118,6 @@ struct Args {
     rest: Vec<String>,
 }
 
-/// `--dump-functions` / `--dump-probe-aliases`: parses the tapset library
-/// (and `-I` dirs) and prints its public names; returns the exit status.
-fn dump_library(a: &Args) -> i32 {
-    use rstap::diag::{Diagnostics, SourceMap};
-    use rstap::syntax::{dump, ParseOptions};
-    let release = a.release.clone().filter(|r| !r.contains('/')).unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
-    });
-    let popts = ParseOptions {
-        kernel_version: release.split(['-', '+']).next().unwrap_or("").to_string(),
-        kernel_release: release,
-        arch: "x86_64".into(),
-        runtime: "kernel".into(),
-        privilege: "stapdev".into(),
-        guru: a.guru,
-        ..Default::default()
-    };
-    let mut dirs = a.includes.clone();
-    match rstap::tapset::default_dir() {
-        Some(d) => dirs.push(d),
-        None => eprintln!("WARNING: the rstap tapset library was not found; set RSTAP_TAPSET_DIR"),
-    }
-    let mut sources = SourceMap::new();
-    let mut diags = Diagnostics::new();
-    let library = rstap::tapset::load(&dirs, &popts, &mut sources, &mut diags);
-    if !diags.list.is_empty() {
-        eprint!("{}", diag::render(&sources, &diags));
-    }
-    if a.dump_functions {
-        print!("{}", dump::dump_functions(&library.files));
-    }
-    if a.dump_probe_aliases {
-        print!("{}", dump::dump_aliases(&library.files));
-    }
-    i32::from(diags.has_errors())
-}
-
 /// `-S SIZE[,N]`: both positive numbers.
 fn parse_switch_size(s: &str) -> Result<(u64, Option<u64>), String> {
     let num = |t: &str| t.trim().parse::<u64>().ok().filter(|n| *n > 0);
@@ -206,7 +169,15 @@ fn main() {
     }
     note_inert_flags(&a);
     if a.dump_functions || a.dump_probe_aliases {
-        std::process::exit(dump_library(&a));
+        use rstap::tapset::dump::{self, DumpKind};
+        let mut status = 0;
+        if a.dump_functions {
+            status |= dump::run(&a.includes, DumpKind::Functions);
+        }
+        if a.dump_probe_aliases {
+            status |= dump::run(&a.includes, DumpKind::ProbeAliases);
+        }
+        std::process::exit(status);
     }
     if a.dump_probe_types {
         eprintln!("WARNING: option --dump-probe-types has no effect in rstap yet: it lists nothing");

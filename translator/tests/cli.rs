@@ -190,7 +190,7 @@ fn dump_functions_and_aliases_list_the_public_library() {
     assert_eq!(text(&o.stdout), "kernel_string:string (addr:long, n:unknown)\npid:long ()\n");
     let o = run("--dump-probe-aliases");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert_eq!(text(&o.stdout), "my.open\nmy.open.return\n");
+    assert_eq!(text(&o.stdout), "my.open = begin\nmy.open.return = end\n");
     let o = run("--dump-probe-types");
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(text(&o.stderr), "WARNING: option --dump-probe-types has no effect in rstap yet: it lists nothing\n");

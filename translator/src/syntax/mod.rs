@@ -18,7 +18,6 @@
 //!   function, embedded C without `-g` outside the library, an empty
 //!   script);
 //! - `print`: the tree back to source (`-p1`), round-trip exact;
-//! - `dump`: the library's public functions and aliases (`--dump-*`).
 //!
 //! Errors: lexer and preprocessor errors stop the file at the first one;
 //! syntax errors resume at the next line-starting `probe`, `global`,
@@ -30,7 +29,6 @@
 
 pub mod ast;
 mod checks;
-pub mod dump;
 mod expr;
 pub mod lexer;
 mod parser;

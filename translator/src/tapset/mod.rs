@@ -7,6 +7,8 @@
 //! source checkout (`tapsets/` beside `target/`) and when installed
 //! (`share/rstap/tapset` beside `bin/`); RSTAP_TAPSET_DIR overrides it.
 
+pub mod dump;
+
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostics, SourceMap};
