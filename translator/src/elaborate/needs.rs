@@ -288,7 +288,11 @@ mod tests {
         let mut diags = Diagnostics::new();
         let popts = ParseOptions::default();
         let mut parse = |name: &str, text: &str| {
-            let id = sources.add(name.to_string(), text.to_string());
+            let id = if name == "<input>" {
+                sources.add(name.to_string(), text.to_string())
+            } else {
+                sources.add_library(name.to_string(), text.to_string())
+            };
             syntax::parse_file(&popts, &mut Macros::default(), &mut sources, id, &mut diags).expect("parses")
         };
         let t = parse("lib.stp", tapset);
