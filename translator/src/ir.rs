@@ -76,6 +76,9 @@ pub struct Global {
     pub wrap: bool,
     /// The histogram `@hist_*` reads from this statistic, if any.
     pub hist: Option<HistSpec>,
+    /// The bit-shift of the `@variance` that reads this statistic, if any
+    /// (the runtime tracks the variance only then).
+    pub variance_shift: Option<u8>,
     /// Whether any probe or function reads the value (for the end-of-script
     /// dump of globals that are only written).
     pub read: bool,
@@ -83,7 +86,7 @@ pub struct Global {
 
 impl Global {
     pub fn scalar(name: &str, ty: Type, init: Option<Init>, span: Span) -> Global {
-        Global { name: name.to_string(), ty, init, span, keys: None, max_entries: None, wrap: false, hist: None, read: false }
+        Global { name: name.to_string(), ty, init, span, keys: None, max_entries: None, wrap: false, hist: None, variance_shift: None, read: false }
     }
 
     pub fn is_array(&self) -> bool {

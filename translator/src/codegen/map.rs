@@ -30,12 +30,17 @@ fn hist_desc(g: &Global) -> String {
         None => ("RSTAP_HIST_NONE", 0, 0, 0, "0".to_string()),
         Some(HistSpec::Log) => ("RSTAP_HIST_LOG", 0, 0, 0, "RSTAP_HIST_LOG_BUCKETS".to_string()),
         Some(HistSpec::Linear { start, stop, interval }) => {
-            let n = ((stop as i128 - start as i128) + interval as i128 - 1) / interval as i128 + 2;
+            // start..stop inclusive, plus the underflow and overflow buckets.
+            let n = (stop as i128 - start as i128) / interval as i128 + 1 + 2;
             ("RSTAP_HIST_LINEAR", start, stop, interval, n.to_string())
         }
     };
+    let (variance, shift) = match g.variance_shift {
+        Some(s) => (1, s),
+        None => (0, 0),
+    };
     format!(
-        "static const struct rstap_hist rstap_hist_{} = {{ {kind}, {start}LL, {stop}LL, {interval}LL, {nb} }};",
+        "static const struct rstap_hist rstap_hist_{} = {{ .kind = {kind}, .start = {start}LL, .stop = {stop}LL, .interval = {interval}LL, .nb = {nb}, .variance = {variance}, .shift = {shift} }};",
         g.name
     )
 }
@@ -254,7 +259,7 @@ impl Emitter<'_> {
             StatOp::Min => format!("{st}->min"),
             StatOp::Max => format!("{st}->max"),
             StatOp::Avg => format!("div64_s64({st}->sum, {st}->count)"),
-            StatOp::Variance => format!("rstap_stat_variance({st})"),
+            StatOp::Variance => format!("rstap_stat_variance(&rstap_hist_{}, {st})", self.prog.globals[global].name),
         };
         format!(
             "({{ struct rstap_stat *{st} = rstap_pmap_get({m}, {kv}); ({st} && {st}->count) ? {value} : (rstap_error(CB, \"{missing}\", {loc}), (int64_t)0); }})"

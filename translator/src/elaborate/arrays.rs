@@ -183,18 +183,40 @@ impl<'a> Elab<'a> {
     /// `@count(s)`, `@variance(s[k])`, ...
     pub fn lower_stat(&mut self, scope: &mut Scope, op: StatOp, operand: &ast::Expr, span: Span) -> Expr {
         let Some((global, keys)) = self.stat_operand(scope, operand) else { return zero(span) };
+        if op == StatOp::Variance {
+            self.note_variance_shift(global, 0, span);
+        }
         expr(ExprKind::Stat { op, global, keys }, span)
     }
 
-    /// `@variance(s, shift)`: the shift (a literal 0..12) only tunes the
-    /// precision of SystemTap's computation; rstap computes the variance
-    /// from the count, sum and sum of squares and ignores it.
+    /// `@variance(s, shift)`: the bit-shift (a literal 0..62) of SystemTap's
+    /// integer Welford computation; one statistic has one shift.
     pub fn lower_variance(&mut self, scope: &mut Scope, operand: &ast::Expr, shift: &ast::Expr, span: Span) -> Expr {
-        match literal(shift) {
-            Some(n) if (0..=12).contains(&n) => {}
-            _ => self.diags.error("the shift of @variance must be a literal number from 0 to 12", shift.span),
+        let n = match literal(shift) {
+            Some(n) if (0..=62).contains(&n) => n as u8,
+            _ => {
+                self.diags.error("the shift of @variance must be a literal number from 0 to 62", shift.span);
+                return zero(span);
+            }
+        };
+        let Some((global, keys)) = self.stat_operand(scope, operand) else { return zero(span) };
+        self.note_variance_shift(global, n, span);
+        expr(ExprKind::Stat { op: StatOp::Variance, global, keys }, span)
+    }
+
+    fn note_variance_shift(&mut self, global: usize, shift: u8, span: Span) {
+        let g = &mut self.prog.globals[global];
+        match g.variance_shift {
+            None => g.variance_shift = Some(shift),
+            Some(s) if s == shift => {}
+            Some(s) => {
+                let name = g.name.clone();
+                self.diags.error(
+                    format!("statistic `{name}` is read with @variance shifts {s} and {shift}; one statistic has one shift"),
+                    span,
+                );
+            }
         }
-        self.lower_stat(scope, StatOp::Variance, operand, span)
     }
 
     /// `print(@hist_log(s))` / `println(@hist_linear(s, 0, 100, 10))`.

@@ -226,6 +226,12 @@ impl Infer<'_> {
                 for (i, a) in args.iter_mut().enumerate() {
                     let conv = pieces.iter().find_map(|p| match p {
                         FormatPiece::Conv { arg, conv, .. } if *arg == i => Some(*conv),
+                        // A `*` width or precision: a long.
+                        FormatPiece::Conv { arg, width, precision, .. }
+                            if *arg > i && *arg - i <= super::format::star_count(*width, *precision) =>
+                        {
+                            Some('d')
+                        }
                         _ => None,
                     });
                     let want = match conv {
