@@ -246,13 +246,17 @@ static inline int rstap_fmt_escape_char(unsigned char ch, char *out)
 	return 4;
 }
 
-/* %m (raw bytes) and %M (two lowercase hex digits a byte) of memory at addr. */
+/*
+ * %m (raw bytes) and %M (two lowercase hex digits a byte) of memory at
+ * addr, kernel memory or, with '#', user memory.
+ */
 static __maybe_unused void rstap_fmt_memory(struct rstap_out *o, const struct rstap_fmt_spec *sp, u64 addr)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char chunk[32];
 	int user = !!(sp->flags & RSTAP_FMT_ALT);
-	size_t n = sp->prec < 0 ? 1 : (size_t)sp->prec, done = 0, len;
+	/* The precision, else the width (man stap's "%2m"), else 1 byte. */
+	size_t n = sp->prec >= 0 ? (size_t)sp->prec : sp->width > 0 ? (size_t)sp->width : 1, done = 0, len;
 
 	if (n > RSTAP_FMT_MAXMEM)
 		n = RSTAP_FMT_MAXMEM;
