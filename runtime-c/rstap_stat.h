@@ -83,8 +83,11 @@ static inline void rstap_stat_add(const struct rstap_hist *h, struct rstap_stat 
 
 		u64 k;
 
+		/* man stap: bucket N + 1 counts the samples above stop. */
 		if (v < h->start) {
 			i = 0;
+		} else if (v > h->stop) {
+			i = h->nb - 1;
 		} else {
 			k = div64_u64((u64)v - (u64)h->start, (u64)h->interval);
 			i = k >= (u64)(h->nb - 2) ? h->nb - 1 : 1 + (int)k;
@@ -172,9 +175,9 @@ static inline int64_t rstap_hist_label(const struct rstap_hist *h, int i)
 		return (int64_t)(0 - (1ULL << (63 - i)));
 	}
 	if (i == 0)
-		return h->start;
+		return h->start;	/* "<start" */
 	if (i == h->nb - 1)
-		i--;	/* overflow: ">" and the last natural bucket's value */
+		return h->stop;		/* ">stop" */
 	return (int64_t)((u64)h->start + (u64)(i - 1) * (u64)h->interval);
 }
 
@@ -209,7 +212,7 @@ static inline int rstap_hist_elided(const struct rstap_hist *h, const struct rst
  * HIST_ELISION (2) empty rows before the first non-empty bucket to as many
  * after the last, clamped to the buckets that exist; a log histogram shows
  * negative rows only when it holds a negative value; the linear
- * underflow row "<start" and overflow row ">last" only when non-empty. An
+ * underflow row "<start" and overflow row ">stop" only when non-empty. An
  * empty row with no data within HIST_ELISION rows is part of a run printed
  * as one "~" row. The header is "value |", 50 '-' and " count", "value"
  * right aligned to the widest label; each row is the label, " |", the bar

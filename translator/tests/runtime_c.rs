@@ -401,3 +401,153 @@ fn run_program(test: &str, defines: &[&str], cases: &[Case]) -> Vec<(String, Vec
     }
     results
 }
+
+/// A statistic case: `hist` initialises `struct rstap_hist h`, `adds` are
+/// (value, times) added in order, `then` prints (C statements over h and t).
+fn stat(name: &str, hist: &str, adds: &[(i64, u32)], then: &str, want: &[u8]) -> Case {
+    let mut code = format!("\t\tstatic const struct rstap_hist h = {{ {hist} }};\n\t\tstatic struct test_stat t;\n\n\t\tmemset(&t, 0, sizeof(t));\n\t\t(void)h;\n");
+    for (v, n) in adds {
+        let lit = if *v == i64::MIN { "INT64_MIN".to_string() } else { format!("{v}LL") };
+        code.push_str(&format!("\t\tadd_n(&h, &t, {lit}, {n});\n"));
+    }
+    code.push_str("\t\t");
+    code.push_str(then);
+    case(name, &code, want)
+}
+
+fn values(v: &[i64]) -> Vec<(i64, u32)> {
+    v.iter().map(|&x| (x, 1)).collect()
+}
+
+const VAR: &str = "print_long(rstap_stat_variance(&h, &t.st));";
+
+#[test]
+fn statistics() {
+    let var = |shift: u8| format!(".kind = RSTAP_HIST_NONE, .variance = 1, .shift = {shift}");
+    let cases = vec![
+        // man stap, STATISTICS: 1..5 with bit-shift 1 is 2 (exact: 2.5).
+        stat("man_variance_shift_1", &var(1), &values(&[1, 2, 3, 4, 5]), VAR, b"2"),
+        // Welford's algorithm in integers (man stap): without a shift the
+        // running mean stays 1 (each delta / count truncates to 0), so the
+        // sum of squared deviations is 0+1+4+9+16 = 30, over 4: 7. (The
+        // manual prints 12 there, which no integer Welford computation of
+        // these values gives.)
+        stat("variance_shift_0", &var(0), &values(&[1, 2, 3, 4, 5]), VAR, b"7"),
+        // Means 5, 3, 5, 5; M2 8, 32, 36; 36 / 3.
+        stat("variance_5193", &var(0), &values(&[5, 1, 9, 3]), VAR, b"12"),
+        // Values << 2: means 20, 12, 20, 18; M2 128, 512, 560; 560/3 = 186, >> 4 = 11 (exact 11.67).
+        stat("variance_5193_shift_2", &var(2), &values(&[5, 1, 9, 3]), VAR, b"11"),
+        // Means -4, 0; M2 = 8 * 4 = 32.
+        stat("variance_symmetric", &var(0), &values(&[-4, 4]), VAR, b"32"),
+        // Exact 4.57: without a shift the truncated means give 9, with 8 bits 4.
+        stat("variance_shift_precision", &var(0), &values(&[2, 4, 4, 4, 5, 5, 7, 9]), VAR, b"9"),
+        stat("variance_shift_8", &var(8), &values(&[2, 4, 4, 4, 5, 5, 7, 9]), VAR, b"4"),
+        // Exact 76.33 (mean -2.67).
+        stat("variance_negative_values", &var(3), &values(&[-5, -10, 7]), VAR, b"76"),
+        stat("variance_large", &var(0), &values(&[100, 200, 300, 1000]), VAR, b"166666"),
+        stat("variance_one_value", &var(0), &values(&[7]), VAR, b"0"),
+        stat("variance_equal_values", &var(4), &[(9, 100)], VAR, b"0"),
+        // Two CPUs' statistics merged (Chan's formula) at shift 4: {1,2,3} and {4,5}: 2 (exact 2.5).
+        case(
+            "variance_merged",
+            "\t\tstatic const struct rstap_hist h = { .kind = RSTAP_HIST_NONE, .variance = 1, .shift = 4 };\n\
+             \t\tstatic struct test_stat a, b, m;\n\
+             \t\tadd_n(&h, &a, 1, 1); add_n(&h, &a, 2, 1); add_n(&h, &a, 3, 1);\n\
+             \t\tadd_n(&h, &b, 4, 1); add_n(&h, &b, 5, 1);\n\
+             \t\trstap_stat_merge(&h, &m.st, &a.st); rstap_stat_merge(&h, &m.st, &b.st);\n\
+             \t\tprint_long(rstap_stat_variance(&h, &m.st)); rstap_print_bytes(&ctx, \" \", 1); print_long(m.st.count);",
+            b"2 5",
+        ),
+        // @avg is the integer quotient, rounded toward zero like C's `/`.
+        stat("avg_truncates", ".kind = RSTAP_HIST_NONE", &values(&[-3, -4]), "print_long(rstap_stat_avg(&t.st));", b"-3"),
+        stat("avg_positive", ".kind = RSTAP_HIST_NONE", &values(&[1, 2, 2]), "print_long(rstap_stat_avg(&t.st));", b"1"),
+        stat(
+            "count_sum_min_max",
+            ".kind = RSTAP_HIST_NONE",
+            &values(&[5, -7, 12, 0]),
+            "print_long(t.st.count); print_long(t.st.sum); print_long(t.st.min); print_long(t.st.max);",
+            b"410-712",
+        ),
+        // man stap: @hist_linear(x, 1, 3, 1) over -100, 1, 2, 3, 100 has an
+        // out-of-range-low bucket, 3 payload buckets, an out-of-range-high one.
+        stat(
+            "man_linear_buckets",
+            ".kind = RSTAP_HIST_LINEAR, .start = 1, .stop = 3, .interval = 1, .nb = 5",
+            &values(&[-100, 1, 2, 3, 100]),
+            "for (int i = 0; i < h.nb; i++) print_long(t.b[i]);",
+            b"11111",
+        ),
+        // start..stop is inclusive: stop is in the last payload bucket, and
+        // (man stap) the overflow bucket counts the samples above stop.
+        stat(
+            "linear_stop_inclusive",
+            ".kind = RSTAP_HIST_LINEAR, .start = 0, .stop = 100, .interval = 10, .nb = 13",
+            &values(&[100, 101, 109, 110, -1, 0, 9]),
+            "for (int i = 0; i < h.nb; i++) print_long(t.b[i]);",
+            b"1200000000013",
+        ),
+        stat(
+            "log_buckets",
+            ".kind = RSTAP_HIST_LOG, .nb = RSTAP_HIST_LOG_BUCKETS",
+            &[],
+            "int64_t v[] = { 0, 1, 2, 3, 4, 7, 8, -1, -2, -3, INT64_MIN, INT64_MAX, 1LL << 62 };\n\
+             \t\tfor (int i = 0; i < 13; i++) { print_long(rstap_hist_log_index(v[i])); rstap_print_bytes(&ctx, \",\", 1); }",
+            b"64,65,66,66,67,67,68,63,62,62,0,127,127,",
+        ),
+    ];
+    run_cases("statistics", &[], &cases);
+}
+
+const PRINT: &str = "rstap_hist_print(&ctx, &h, &t.st);";
+const LOG: &str = ".kind = RSTAP_HIST_LOG, .nb = RSTAP_HIST_LOG_BUCKETS";
+
+fn linear(start: i64, stop: i64, interval: i64) -> String {
+    format!(".kind = RSTAP_HIST_LINEAR, .start = {start}, .stop = {stop}, .interval = {interval}, .nb = {}", (stop - start) / interval + 3)
+}
+
+#[test]
+fn histograms() {
+    let cases = vec![
+        // The language reference, @hist_linear: print(@hist_linear(reads, 0, 10240, 200)).
+        stat("langref_linear", &linear(0, 10240, 200), &[(0, 1650), (200, 8), (1400, 1)], PRINT, LANGREF_LINEAR.as_bytes()),
+        // The language reference, @hist_log.
+        stat("langref_log", LOG, &[(32, 254), (64, 3), (128, 2), (256, 2), (512, 4), (1024, 16689)], PRINT, LANGREF_LOG.as_bytes()),
+        // systemtap-doc's examples (bitesize-nd): the documented output of tar.
+        stat(
+            "example_bitesize",
+            LOG,
+            &[(4096, 1645), (8192, 836), (16384, 1394), (32768, 532), (65536, 180), (131072, 219)],
+            PRINT,
+            EXAMPLE_BITESIZE.as_bytes(),
+        ),
+        // Under- and overflow rows, the last natural bucket (stop) and a value past it.
+        stat("linear_out_of_range", &linear(0, 50, 10), &values(&[5, 15, 15, 25, 50, 51, -3]), PRINT, LINEAR_OUT_OF_RANGE.as_bytes()),
+        // Negative log buckets, and rows of both signs around 0.
+        stat("log_negative", LOG, &values(&[-5]), PRINT, LOG_NEGATIVE.as_bytes()),
+        stat("log_minus_one", LOG, &values(&[-1, -1]), PRINT, LOG_MINUS_ONE.as_bytes()),
+        stat("empty_prints_nothing", LOG, &[], PRINT, b""),
+    ];
+    run_cases("histograms", &[], &cases);
+}
+
+/// The language reference: "-DHIST_ELISION=3 and the histogram has 10
+/// consecutive empty buckets, the first 3 and last 3 empty buckets will be
+/// printed and the middle 4 empty buckets will be represented by a tilde";
+/// 0 removes all empty buckets, a negative number disables removal.
+#[test]
+fn histogram_elision_setting() {
+    let data = &[(0, 1), (11, 2)];
+    run_cases("elision_3", &["HIST_ELISION=3"], &[stat("elision_3", &linear(0, 20, 1), data, PRINT, ELISION_3.as_bytes())]);
+    run_cases("elision_0", &["HIST_ELISION=0"], &[stat("elision_0", &linear(0, 20, 1), data, PRINT, ELISION_0.as_bytes())]);
+    run_cases("elision_off", &["HIST_ELISION=-1"], &[stat("elision_off", &linear(0, 20, 1), data, PRINT, ELISION_OFF.as_bytes())]);
+}
+
+const LANGREF_LINEAR: &str = "value |-------------------------------------------------- count\n    0 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@ 1650\n  200 |                                                      8\n  400 |                                                      0\n  600 |                                                      0\n      ~\n 1000 |                                                      0\n 1200 |                                                      0\n 1400 |                                                      1\n 1600 |                                                      0\n 1800 |                                                      0\n\n";
+const LANGREF_LOG: &str = "value |-------------------------------------------------- count\n    8 |                                                       0\n   16 |                                                       0\n   32 |                                                     254\n   64 |                                                       3\n  128 |                                                       2\n  256 |                                                       2\n  512 |                                                       4\n 1024 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@  16689\n 2048 |                                                       0\n 4096 |                                                       0\n\n";
+const EXAMPLE_BITESIZE: &str = " value |-------------------------------------------------- count\n  1024 |                                                      0\n  2048 |                                                      0\n  4096 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@  1645\n  8192 |@@@@@@@@@@@@@@@@@@@@@@@@@                           836\n 16384 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@         1394\n 32768 |@@@@@@@@@@@@@@@@                                    532\n 65536 |@@@@@                                               180\n131072 |@@@@@@                                              219\n262144 |                                                      0\n524288 |                                                      0\n\n";
+const LINEAR_OUT_OF_RANGE: &str = "value |-------------------------------------------------- count\n   <0 |@                                                  1\n    0 |@                                                  1\n   10 |@@                                                 2\n   20 |@                                                  1\n   30 |                                                   0\n   40 |                                                   0\n   50 |@                                                  1\n  >50 |@                                                  1\n\n";
+const LOG_NEGATIVE: &str = "value |-------------------------------------------------- count\n  -16 |                                                   0\n   -8 |                                                   0\n   -4 |@                                                  1\n   -2 |                                                   0\n   -1 |                                                   0\n\n";
+const LOG_MINUS_ONE: &str = "value |-------------------------------------------------- count\n   -4 |                                                   0\n   -2 |                                                   0\n   -1 |@@                                                 2\n    0 |                                                   0\n    1 |                                                   0\n\n";
+const ELISION_3: &str = "value |-------------------------------------------------- count\n    0 |@                                                  1\n    1 |                                                   0\n    2 |                                                   0\n    3 |                                                   0\n      ~\n    8 |                                                   0\n    9 |                                                   0\n   10 |                                                   0\n   11 |@@                                                 2\n   12 |                                                   0\n   13 |                                                   0\n   14 |                                                   0\n\n";
+const ELISION_0: &str = "value |-------------------------------------------------- count\n    0 |@                                                  1\n      ~\n   11 |@@                                                 2\n\n";
+const ELISION_OFF: &str = "value |-------------------------------------------------- count\n    0 |@                                                  1\n    1 |                                                   0\n    2 |                                                   0\n    3 |                                                   0\n    4 |                                                   0\n    5 |                                                   0\n    6 |                                                   0\n    7 |                                                   0\n    8 |                                                   0\n    9 |                                                   0\n   10 |                                                   0\n   11 |@@                                                 2\n   12 |                                                   0\n   13 |                                                   0\n\n";
