@@ -490,9 +490,12 @@ static __maybe_unused void rstap_printf_args(struct rstap_context_base *c, const
 
 	rstap_out_init(&o, chunk, sizeof(chunk), rstap_out_to_print, c);
 	rstap_format(&o, fmt, args, nargs);
-	rstap_out_to_print(&o);
-	if (unlikely(o.fault))
+	if (unlikely(o.fault)) {
+		/* What is still in the chunk (all of a short printf) is dropped. */
 		rstap_fmt_fault(c, &o, loc);
+		return;
+	}
+	rstap_out_to_print(&o);
 }
 
 /* sprintf(fmt, ...): into dst, MAXSTRINGLEN bytes with the NUL; returns dst. */

@@ -247,10 +247,10 @@ fn documented_printf_examples() {
         sfmt("sprintf_truncates", "%s%s", "S(long_text), S(long_text)", &b"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567"[..127]),
         sfmt("sprintf_width_truncates", "%200d", "N(7)", &vec![b' '; 127]),
     ];
-    let mut fault = fmt("m_fault", "before %4m after", "N(16)", b"before ");
+    let mut fault = fmt("m_fault", "before %4m after", "N(16)", b"");
     fault.error = Some("kernel read fault at 0x0000000000000010 (addr)");
     cases.push(fault);
-    let mut ufault = fmt("m_user_fault", "[%#M]", "N(4096)", b"[");
+    let mut ufault = fmt("m_user_fault", "[%#M]", "N(4096)", b"");
     ufault.error = Some("user read fault at 0x0000000000001000 (addr)");
     cases.push(ufault);
     let mut sfault = sfmt("sprintf_fault", "x%Mx", "N(0)", b"");
