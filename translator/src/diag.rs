@@ -201,7 +201,11 @@ impl Diagnostics {
     }
 }
 
-/// Renders every diagnostic like rustc, without colour, into a string.
+/// `stap -w`: warnings are not rendered (errors still are).
+pub static SUPPRESS_WARNINGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Renders every diagnostic like rustc, without colour, into a string
+/// (warnings left out under `-w`).
 pub fn render(sources: &SourceMap, diags: &Diagnostics) -> String {
     let mut files = SimpleFiles::new();
     for f in &sources.files {
@@ -209,7 +213,8 @@ pub fn render(sources: &SourceMap, diags: &Diagnostics) -> String {
     }
     let mut out = termcolor::NoColor::new(Vec::new());
     let config = term::Config::default();
-    for d in &diags.list {
+    let quiet = SUPPRESS_WARNINGS.load(std::sync::atomic::Ordering::Relaxed);
+    for d in diags.list.iter().filter(|d| !(quiet && d.severity == Severity::Warning)) {
         let mut cs = match d.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
