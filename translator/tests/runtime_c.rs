@@ -187,7 +187,7 @@ fn documented_printf_examples() {
         fmt("man_10_4M", "[%10.4M]", "P(mem)", b"[  61626364]"),
         fmt("M_left", "[%-6.2M]", "P(mem)", b"[6162  ]"),
         fmt("M_default_1", "[%M]", "P(mem)", b"[61]"),
-        fmt("man_star_M", "[%.*M]", "N(10), P(mem)", b"[6162636465666768 01ff]".iter().copied().filter(|b| *b != b' ').collect::<Vec<u8>>().as_slice()),
+        fmt("man_star_M", "[%.*M]", "N(10), P(mem)", b"[616263646566676801ff]"),
         fmt("m_raw_bytes", "%.10m", "P(mem)", b"abcdefgh\x01\xff"),
         fmt("m_user", "[%#.3m]", "P(mem)", b"[abc]"),
         // Flags the issue names, which the kernel's snprintf would warn about.
@@ -245,7 +245,7 @@ fn documented_printf_examples() {
         // sprintf: the same rules, cut at MAXSTRINGLEN - 1 bytes.
         sfmt("sprintf_rules", "%08.3d|%+d|% d|%#x", "N(5), N(5), N(5), N(0)", b"00000005|+5| 5|0x0"),
         sfmt("sprintf_truncates", "%s%s", "S(long_text), S(long_text)", &b"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567"[..127]),
-        sfmt("sprintf_width_truncates", "%200d", "N(7)", &vec![b' '; 127]),
+        sfmt("sprintf_width_truncates", "%200d", "N(7)", &[b' '; 127]),
     ];
     let mut fault = fmt("m_fault", "before %4m after", "N(16)", b"");
     fault.error = Some("kernel read fault at 0x0000000000000010 (addr)");
