@@ -164,6 +164,17 @@ static inline int64_t rstap_stat_avg(const struct rstap_stat *st)
 	return st->count ? div64_s64(st->sum, st->count) : 0;
 }
 
+/*
+ * @hist_linear(s, ...)[i]: bucket i's count (0 below start, 1..N, N + 1
+ * above stop); 0 for a missing statistic or an index outside 0..N + 1.
+ */
+static inline int64_t rstap_hist_bucket(const struct rstap_hist *h, const struct rstap_stat *st, int64_t i)
+{
+	if (!st || i < 0 || i >= h->nb)
+		return 0;
+	return st->bucket[i];
+}
+
 /* The value a histogram row is labelled with. */
 static inline int64_t rstap_hist_label(const struct rstap_hist *h, int i)
 {

@@ -339,6 +339,14 @@ pub enum ExprKind {
         keys: Vec<Expr>,
         newline: bool,
     },
+    /// `@hist_linear(s, ...)[i]`: the count of bucket i of the global's
+    /// `hist` (0: below start, 1..N the natural buckets, N + 1: above stop;
+    /// 0 for any other index or a missing element).
+    HistBucket {
+        global: usize,
+        keys: Vec<Expr>,
+        index: Box<Expr>,
+    },
     /// print/printf/println/printd: to the output; sprintf and friends
     /// (`to_string`): a string value.
     Format {

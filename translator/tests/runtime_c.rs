@@ -477,6 +477,14 @@ fn statistics() {
             "for (int i = 0; i < h.nb; i++) print_long(t.b[i]);",
             b"11111",
         ),
+        // man stap: the buckets one by one, 0 (below) to N + 1 (above); 0 outside.
+        stat(
+            "man_linear_bucket_index",
+            ".kind = RSTAP_HIST_LINEAR, .start = 1, .stop = 3, .interval = 1, .nb = 5",
+            &[(-100, 1), (1, 2), (2, 3), (3, 4), (100, 5)],
+            "for (int i = -1; i <= 5; i++) print_long(rstap_hist_bucket(&h, &t.st, i));\n\t\tprint_long(rstap_hist_bucket(&h, NULL, 1));",
+            b"01234500",
+        ),
         // start..stop is inclusive: stop is in the last payload bucket, and
         // (man stap) the overflow bucket counts the samples above stop.
         stat(

@@ -277,6 +277,15 @@ impl Emitter<'_> {
         )
     }
 
+    pub(super) fn hist_bucket(&mut self, global: usize, keys: &[Expr], index: &Expr) -> String {
+        let m = self.map_ref(global);
+        let kv = self.kv(keys);
+        let i = self.expr(index);
+        let n = self.fresh();
+        let name = &self.prog.globals[global].name;
+        format!("({{ int64_t i{n}_ = {i}; struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); rstap_hist_bucket(&rstap_hist_{name}, st{n}_, i{n}_); }})")
+    }
+
     pub(super) fn delete(&mut self, global: usize, keys: Option<&[Expr]>) -> String {
         let g = &self.prog.globals[global];
         let m = self.map_ref(global);

@@ -12,7 +12,7 @@
 use super::lower::Scope;
 use super::Elab;
 use crate::diag::Span;
-use crate::ir::{Expr, ExprKind, HistSpec, Sort, StatOp, Stmt, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, HistSpec, Sort, StatOp, Stmt, StmtKind, Type, Var};
 use crate::syntax::ast::{self, AssignOp, UnaryOp};
 
 fn expr(kind: ExprKind, span: Span) -> Expr {
@@ -221,7 +221,57 @@ impl<'a> Elab<'a> {
 
     /// `print(@hist_log(s))` / `println(@hist_linear(s, 0, 100, 10))`.
     pub fn lower_print_hist(&mut self, scope: &mut Scope, hist: &ast::Expr, newline: bool, span: Span) -> Expr {
-        let ast::ExprKind::Hist { kind, operand } = &hist.kind else { return zero(span) };
+        let Some((global, keys, _)) = self.hist_operand(scope, hist) else { return zero(span) };
+        expr(ExprKind::PrintHist { global, keys, newline }, span)
+    }
+
+    /// `@hist_linear(s, start, stop, interval)[i]`: one bucket's count.
+    pub fn lower_hist_bucket(&mut self, scope: &mut Scope, hist: &ast::Expr, bucket: &ast::Expr, span: Span) -> Expr {
+        let index = self.lower_expr(scope, bucket);
+        let Some((global, keys, spec)) = self.hist_operand(scope, hist) else { return zero(span) };
+        if spec == HistSpec::Log {
+            self.diags.error("buckets of @hist_log (`@hist_log(s)[i]`) are not supported by rstap yet", hist.span);
+            return zero(span);
+        }
+        expr(ExprKind::HistBucket { global, keys, index: Box::new(index) }, span)
+    }
+
+    /// `foreach (b in @hist_linear(s, start, stop, interval)) body`: b runs
+    /// over every bucket, 0 (below start) to N + 1 (above stop), as
+    /// `for (b = 0; b < N + 2; b++) body`.
+    fn lower_foreach_hist(&mut self, scope: &mut Scope, f: &ast::Foreach, span: Span) -> StmtKind {
+        let Some((_, _, spec)) = self.hist_operand(scope, &f.array) else { return StmtKind::Empty };
+        let HistSpec::Linear { start, stop, interval } = spec else {
+            self.diags.error("foreach over @hist_log is not supported by rstap yet", f.array.span);
+            return StmtKind::Empty;
+        };
+        if f.keys.len() != 1 || f.value.is_some() || f.sort.is_some() || f.limit.is_some() {
+            self.diags.error("foreach over a histogram binds one bucket number: `foreach (b in @hist_linear(...))`", span);
+            return StmtKind::Empty;
+        }
+        let nb = (stop as i128 - start as i128) / interval as i128 + 3;
+        let b = scope.local_for(&f.keys[0].name, f.keys[0].span);
+        let long = |kind| Expr { kind, ty: Type::Long, span };
+        let init = long(ExprKind::Assign { var: Var::Local(b), op: None, value: Box::new(long(ExprKind::Long(0))) });
+        let cond = long(ExprKind::Binary {
+            op: ast::BinaryOp::Lt,
+            lhs: Box::new(long(ExprKind::Var(Var::Local(b)))),
+            rhs: Box::new(long(ExprKind::Long(nb as i64))),
+        });
+        let step = long(ExprKind::IncDec { var: Var::Local(b), increment: true, prefix: false });
+        scope.loop_depth += 1;
+        let body = Box::new(self.lower_stmt_in(scope, &f.body));
+        scope.loop_depth -= 1;
+        StmtKind::For { init: Some(init), cond: Some(cond), step: Some(step), body }
+    }
+
+    /// The statistic (and keys) of `@hist_*(s...)`, recording the
+    /// histogram on the global (one histogram per statistic).
+    fn hist_operand(&mut self, scope: &mut Scope, hist: &ast::Expr) -> Option<(usize, Vec<Expr>, HistSpec)> {
+        let ast::ExprKind::Hist { kind, operand } = &hist.kind else {
+            self.diags.error("expected a histogram (`@hist_log(s)` or `@hist_linear(s, start, stop, interval)`)", hist.span);
+            return None;
+        };
         let spec = match kind {
             ast::HistKind::Log => HistSpec::Log,
             ast::HistKind::Linear { start, stop, interval } => {
@@ -229,26 +279,26 @@ impl<'a> Elab<'a> {
                     (Some(start), Some(stop), Some(interval)) => {
                         if interval <= 0 {
                             self.diags.error("the interval of @hist_linear must be positive", interval_span(hist));
-                            return zero(span);
+                            return None;
                         }
                         if stop <= start {
                             self.diags.error("@hist_linear needs start < stop", hist.span);
-                            return zero(span);
+                            return None;
                         }
                         if (stop as i128 - start as i128) / interval as i128 > 1000 {
                             self.diags.error("@hist_linear would have more than 1000 buckets", hist.span);
-                            return zero(span);
+                            return None;
                         }
                         HistSpec::Linear { start, stop, interval }
                     }
                     _ => {
                         self.diags.error("@hist_linear needs literal numbers for start, stop and interval", hist.span);
-                        return zero(span);
+                        return None;
                     }
                 }
             }
         };
-        let Some((global, keys)) = self.stat_operand(scope, operand) else { return zero(span) };
+        let (global, keys) = self.stat_operand(scope, operand)?;
         let g = &mut self.prog.globals[global];
         match g.hist {
             None => g.hist = Some(spec),
@@ -256,10 +306,10 @@ impl<'a> Elab<'a> {
             Some(_) => {
                 let name = g.name.clone();
                 self.diags.error(format!("statistic `{name}` is printed with two different histograms"), hist.span);
-                return zero(span);
+                return None;
             }
         }
-        expr(ExprKind::PrintHist { global, keys, newline }, span)
+        Some((global, keys, spec))
     }
 
     /// `delete a`, `delete a[k]`, `delete scalar`.
@@ -309,8 +359,9 @@ impl<'a> Elab<'a> {
                 }
                 array
             }
+            ast::ExprKind::Hist { .. } => return self.lower_foreach_hist(scope, f, span),
             _ => {
-                self.diags.error("foreach over histograms is not supported by rstap yet", f.array.span);
+                self.diags.error("foreach iterates over an array or a histogram", f.array.span);
                 return StmtKind::Empty;
             }
         };
@@ -435,6 +486,10 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         | ExprKind::In { keys, .. }
         | ExprKind::Stat { keys, .. }
         | ExprKind::PrintHist { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
+        ExprKind::HistBucket { keys, index, .. } => {
+            keys.iter().for_each(|k| walk_expr(k, f));
+            walk_expr(index, f);
+        }
         ExprKind::InSlice { keys, .. } => keys.iter().flatten().for_each(|k| walk_expr(k, f)),
         ExprKind::IndexAssign { keys, value, .. } | ExprKind::Accumulate { keys, value, .. } => {
             keys.iter().for_each(|k| walk_expr(k, f));

@@ -67,6 +67,11 @@ impl Uses {
                 self.touch_global(*global, true);
                 self.keys(keys);
             }
+            ExprKind::HistBucket { global, keys, index } => {
+                self.touch_global(*global, true);
+                self.keys(keys);
+                self.expr(index);
+            }
             ExprKind::Call { func, args } => {
                 self.calls.push(*func);
                 args.iter().for_each(|a| self.expr(a));

@@ -271,7 +271,7 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Entry(inner) => return self.lower_entry(scope, inner, span),
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
-            ast::ExprKind::HistBucket { .. } => return self.unsupported_expr(span, "histogram buckets (`@hist_log(s)[i]`)"),
+            ast::ExprKind::HistBucket { hist, bucket } => return self.lower_hist_bucket(scope, hist, bucket, span),
             ast::ExprKind::Const(_) => return self.unsupported_expr(span, "@const"),
             ast::ExprKind::ProbeWrite(_) => return self.unsupported_expr(span, "@probewrite"),
             ast::ExprKind::Embedded(_) => return self.unsupported_expr(span, "embedded C expressions"),

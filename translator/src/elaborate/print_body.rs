@@ -132,6 +132,13 @@ impl<'p> BodyPrinter<'p> {
                 self.element(*global, keys);
                 self.out.push(')');
             }
+            ExprKind::HistBucket { global, keys, index } => {
+                self.out.push_str("@hist(");
+                self.element(*global, keys);
+                self.out.push_str(")[");
+                self.expr(index);
+                self.out.push(']');
+            }
             ExprKind::PrintHist { global, keys, newline } => {
                 self.out.push_str(if *newline { "println(@hist(" } else { "print(@hist(" });
                 self.element(*global, keys);

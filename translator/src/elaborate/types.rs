@@ -222,6 +222,14 @@ impl Infer<'_> {
                 self.unify_global(g, Type::Stat, span);
                 Type::Long
             }
+            ExprKind::HistBucket { global, keys, index } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Stat, span);
+                self.expr(locals, index, Type::Long);
+                self.check(index, Type::Long, "a histogram bucket index");
+                Type::Long
+            }
             ExprKind::Format { pieces, args, to_string } => {
                 for (i, a) in args.iter_mut().enumerate() {
                     let conv = pieces.iter().find_map(|p| match p {
