@@ -295,6 +295,21 @@ static __maybe_unused void rstap_hist_print_out(struct rstap_out *o, const struc
 	rstap_out_char(o, '\n');
 }
 
+/* sprint(@hist_*(s)) (and sprintln): the histogram cut at MAXSTRINGLEN - 1 bytes. */
+static __maybe_unused char *rstap_hist_sprint(char *dst, const struct rstap_hist *h,
+					      const struct rstap_stat *st, int newline)
+{
+	struct rstap_out o;
+
+	rstap_out_init(&o, dst, MAXSTRINGLEN - 1, NULL, NULL);
+	if (st)
+		rstap_hist_print_out(&o, h, st);
+	if (newline)
+		rstap_out_char(&o, '\n');
+	dst[o.len] = '\0';
+	return dst;
+}
+
 /* print(@hist_*(s)): into the handler's output. */
 static __maybe_unused void rstap_hist_print(struct rstap_context_base *c, const struct rstap_hist *h,
 					    const struct rstap_stat *st)

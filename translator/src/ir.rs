@@ -333,11 +333,13 @@ pub enum ExprKind {
         global: usize,
         keys: Vec<Expr>,
     },
-    /// `print(@hist_log(s))`: the histogram of the global's `hist`.
+    /// `print(@hist_log(s))`: the histogram of the global's `hist`;
+    /// `sprint(...)` (`to_string`): the same as a string (MAXSTRINGLEN).
     PrintHist {
         global: usize,
         keys: Vec<Expr>,
         newline: bool,
+        to_string: bool,
     },
     /// `@hist_linear(s, ...)[i]`: the count of bucket i of the global's
     /// `hist` (0: below start, 1..N the natural buckets, N + 1: above stop;

@@ -534,6 +534,21 @@ fn histograms() {
         stat("log_negative", LOG, &values(&[-5]), PRINT, LOG_NEGATIVE.as_bytes()),
         stat("log_minus_one", LOG, &values(&[-1, -1]), PRINT, LOG_MINUS_ONE.as_bytes()),
         stat("empty_prints_nothing", LOG, &[], PRINT, b""),
+        // sprint(@hist_*): the same text, cut at MAXSTRINGLEN - 1 bytes; sprintln adds "\n".
+        stat(
+            "sprint_cut",
+            &linear(0, 50, 10),
+            &values(&[5, 15, 15, 25, 50, 51, -3]),
+            "char d[MAXSTRINGLEN];\n\t\trstap_hist_sprint(d, &h, &t.st, 0);\n\t\trstap_print_bytes(&ctx, d, strlen(d));",
+            &LINEAR_OUT_OF_RANGE.as_bytes()[..127],
+        ),
+        stat(
+            "sprintln_short",
+            LOG,
+            &[],
+            "char d[MAXSTRINGLEN];\n\t\trstap_hist_sprint(d, &h, &t.st, 1);\n\t\trstap_print_bytes(&ctx, d, strlen(d));",
+            b"\n",
+        ),
     ];
     run_cases("histograms", &[], &cases);
 }

@@ -204,7 +204,8 @@ impl<'p> Emitter<'p> {
             ExprKind::InSlice { global, keys } => self.exists_slice(*global, keys),
             ExprKind::Accumulate { global, keys, value } => self.accumulate(*global, keys, value, e.span),
             ExprKind::Stat { op, global, keys } => self.stat(*op, *global, keys, e.span),
-            ExprKind::PrintHist { global, keys, newline } => self.print_hist(*global, keys, *newline),
+            ExprKind::PrintHist { global, keys, newline, to_string: false } => self.print_hist(*global, keys, *newline),
+            ExprKind::PrintHist { global, keys, newline, to_string: true } => self.sprint_hist(*global, keys, *newline),
             ExprKind::HistBucket { global, keys, index } => self.hist_bucket(*global, keys, index),
             ExprKind::Target(t) => self.target(t, e.span),
         }

@@ -277,6 +277,18 @@ impl Emitter<'_> {
         )
     }
 
+    pub(super) fn sprint_hist(&mut self, global: usize, keys: &[Expr], newline: bool) -> String {
+        let m = self.map_ref(global);
+        let kv = self.kv(keys);
+        let n = self.fresh();
+        let t = self.temp(Type::String);
+        let name = &self.prog.globals[global].name;
+        format!(
+            "({{ struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); rstap_hist_sprint({t}, &rstap_hist_{name}, st{n}_, {}); {t}; }})",
+            newline as u8
+        )
+    }
+
     pub(super) fn hist_bucket(&mut self, global: usize, keys: &[Expr], index: &Expr) -> String {
         let m = self.map_ref(global);
         let kv = self.kv(keys);

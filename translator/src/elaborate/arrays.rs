@@ -220,9 +220,10 @@ impl<'a> Elab<'a> {
     }
 
     /// `print(@hist_log(s))` / `println(@hist_linear(s, 0, 100, 10))`.
-    pub fn lower_print_hist(&mut self, scope: &mut Scope, hist: &ast::Expr, newline: bool, span: Span) -> Expr {
+    /// `sprint(@hist_log(s))`: the histogram as a string (MAXSTRINGLEN).
+    pub fn lower_print_hist(&mut self, scope: &mut Scope, hist: &ast::Expr, newline: bool, to_string: bool, span: Span) -> Expr {
         let Some((global, keys, _)) = self.hist_operand(scope, hist) else { return zero(span) };
-        expr(ExprKind::PrintHist { global, keys, newline }, span)
+        expr(ExprKind::PrintHist { global, keys, newline, to_string }, span)
     }
 
     /// `@hist_linear(s, start, stop, interval)[i]`: one bucket's count.

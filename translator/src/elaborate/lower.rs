@@ -281,9 +281,10 @@ impl<'a> Elab<'a> {
     }
 
     fn lower_call(&mut self, scope: &mut Scope, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
-        if matches!(name.name.as_str(), "print" | "println") && args.len() == 1 {
+        if matches!(name.name.as_str(), "print" | "println" | "sprint" | "sprintln") && args.len() == 1 {
             if let ast::ExprKind::Hist { .. } = args[0].kind {
-                return self.lower_print_hist(scope, &args[0], name.name == "println", span);
+                let to_string = name.name.starts_with('s');
+                return self.lower_print_hist(scope, &args[0], name.name.ends_with("ln"), to_string, span);
             }
         }
         let lowered: Vec<Expr> = args.iter().map(|a| self.lower_expr(scope, a)).collect();

@@ -139,8 +139,13 @@ impl<'p> BodyPrinter<'p> {
                 self.expr(index);
                 self.out.push(']');
             }
-            ExprKind::PrintHist { global, keys, newline } => {
-                self.out.push_str(if *newline { "println(@hist(" } else { "print(@hist(" });
+            ExprKind::PrintHist { global, keys, newline, to_string } => {
+                self.out.push_str(match (*to_string, *newline) {
+                    (false, false) => "print(@hist(",
+                    (false, true) => "println(@hist(",
+                    (true, false) => "sprint(@hist(",
+                    (true, true) => "sprintln(@hist(",
+                });
                 self.element(*global, keys);
                 self.out.push_str("))");
             }

@@ -216,11 +216,17 @@ impl Infer<'_> {
                 self.check(value, Type::Long, "the value of `<<<`");
                 Type::Long
             }
-            ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, .. } => {
+            ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, to_string: false, .. } => {
                 let g = *global;
                 self.keys(locals, g, keys);
                 self.unify_global(g, Type::Stat, span);
                 Type::Long
+            }
+            ExprKind::PrintHist { global, keys, to_string: true, .. } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Stat, span);
+                Type::String
             }
             ExprKind::HistBucket { global, keys, index } => {
                 let g = *global;
