@@ -32,6 +32,7 @@
 #include "rstap_transport.h"
 #include "rstap_context.h"
 #include "rstap_ops.h"
+#include "rstap_format.h"
 #include "rstap_stat.h"
 #include "rstap_map.h"
 #include "rstap_deref.h"

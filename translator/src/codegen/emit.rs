@@ -194,7 +194,7 @@ impl<'p> Emitter<'p> {
                 format!("({c} ? {t} : {f})")
             }
             ExprKind::Call { func, args } => self.call(*func, args, e.span),
-            ExprKind::Format { pieces, args, to_string } => self.format(pieces, args, *to_string),
+            ExprKind::Format { pieces, args, to_string } => self.format(pieces, args, *to_string, e.span),
             ExprKind::Index { global, keys } => self.index(*global, keys),
             ExprKind::IndexAssign { global, keys, op, value } => self.index_assign(*global, keys, *op, value, e.span),
             ExprKind::IndexIncDec { global, keys, increment, prefix } => {
@@ -204,7 +204,9 @@ impl<'p> Emitter<'p> {
             ExprKind::InSlice { global, keys } => self.exists_slice(*global, keys),
             ExprKind::Accumulate { global, keys, value } => self.accumulate(*global, keys, value, e.span),
             ExprKind::Stat { op, global, keys } => self.stat(*op, *global, keys, e.span),
-            ExprKind::PrintHist { global, keys, newline } => self.print_hist(*global, keys, *newline),
+            ExprKind::PrintHist { global, keys, newline, to_string: false } => self.print_hist(*global, keys, *newline),
+            ExprKind::PrintHist { global, keys, newline, to_string: true } => self.sprint_hist(*global, keys, *newline),
+            ExprKind::HistBucket { global, keys, index } => self.hist_bucket(*global, keys, index),
             ExprKind::Target(t) => self.target(t, e.span),
         }
     }
@@ -297,7 +299,7 @@ impl<'p> Emitter<'p> {
         code
     }
 
-    fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool) -> String {
+    fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool, span: Span) -> String {
         // Every argument is evaluated into a C local first (strings as
         // pointers into their buffers), so that nothing is printed when
         // evaluating one of them fails.
@@ -314,62 +316,43 @@ impl<'p> Emitter<'p> {
             }
             temps.push(t);
         }
-        let mut fmt = String::new();
+        // The runtime formats (runtime-c/rstap_format.h): the format as
+        // pass 2 parsed it, and the arguments in the order it takes them.
+        let fmt = crate::elaborate::format::format_string(pieces);
         let mut c_args = Vec::new();
         for p in pieces {
-            match p {
-                FormatPiece::Text(t) => fmt.push_str(&t.replace('%', "%%")),
-                FormatPiece::Conv { arg, flags, width, precision, conv } => {
-                    fmt.push('%');
-                    let mut flags = flags.clone();
-                    let mut width = *width;
-                    let conv = match conv {
-                        'd' | 'i' => "lld",
-                        'u' => "llu",
-                        'x' => "llx",
-                        'X' => "llX",
-                        'o' => "llo",
-                        'c' => "c",
-                        's' => "s",
-                        // %p: 0x and 16 hex digits, as SystemTap prints pointers.
-                        _ => {
-                            if !flags.contains('#') {
-                                flags.push('#');
-                            }
-                            if width.is_none() {
-                                flags.push('0');
-                                width = Some(18);
-                            }
-                            "llx"
-                        }
-                    };
-                    fmt.push_str(&flags);
-                    if let Some(w) = width {
-                        fmt.push_str(&w.to_string());
+            if let FormatPiece::Conv { arg, width, precision, conv, .. } = p {
+                let stars = crate::elaborate::format::star_count(*width, *precision);
+                for k in (1..=stars).rev() {
+                    if let Some(t) = arg.checked_sub(k).and_then(|i| temps.get(i)) {
+                        c_args.push(format!("{{ .n = {t} }}"));
                     }
-                    if let Some(pr) = precision {
-                        fmt.push_str(&format!(".{pr}"));
-                    }
-                    fmt.push_str(conv);
-                    let t = &temps[*arg];
-                    c_args.push(match conv {
-                        "s" => t.clone(),
-                        "c" => format!("(int){t}"),
-                        "llu" | "llx" | "llX" | "llo" => format!("(unsigned long long){t}"),
-                        _ => format!("(long long){t}"),
-                    });
                 }
+                let t = &temps[*arg];
+                c_args.push(if matches!(conv, 's') { format!("{{ .s = {t} }}") } else { format!("{{ .n = {t} }}") });
             }
         }
-        let arglist: String = c_args.iter().map(|a| format!(", {a}")).collect();
+        let (decl, arr) = if c_args.is_empty() {
+            (String::new(), "NULL".to_string())
+        } else {
+            self.temps += 1;
+            let a = format!("__f{}", self.temps);
+            (format!("const union rstap_fmt_arg {a}[] = {{ {} }}; ", c_args.join(", ")), a)
+        };
+        let loc = self.location(span);
+        let n = c_args.len();
+        code.push_str(&decl);
         if to_string {
             let t = self.temp(Type::String);
             code.push_str(&format!(
-                "if (likely(!CB->last_error)) rstap_sprintf({t}, {}{arglist}); else {t}[0] = '\\0'; {t}; }})",
+                "if (likely(!CB->last_error)) rstap_sprintf_args(CB, {loc}, {t}, {}, {arr}, {n}); else {t}[0] = '\\0'; {t}; }})",
                 c_string(&fmt)
             ));
         } else {
-            code.push_str(&format!("if (likely(!CB->last_error)) rstap_printf(CB, {}{arglist}); (int64_t)0; }})", c_string(&fmt)));
+            code.push_str(&format!(
+                "if (likely(!CB->last_error)) rstap_printf_args(CB, {loc}, {}, {arr}, {n}); (int64_t)0; }})",
+                c_string(&fmt)
+            ));
         }
         code
     }

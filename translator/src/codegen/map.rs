@@ -30,12 +30,17 @@ fn hist_desc(g: &Global) -> String {
         None => ("RSTAP_HIST_NONE", 0, 0, 0, "0".to_string()),
         Some(HistSpec::Log) => ("RSTAP_HIST_LOG", 0, 0, 0, "RSTAP_HIST_LOG_BUCKETS".to_string()),
         Some(HistSpec::Linear { start, stop, interval }) => {
-            let n = ((stop as i128 - start as i128) + interval as i128 - 1) / interval as i128 + 2;
+            // start..stop inclusive, plus the underflow and overflow buckets.
+            let n = (stop as i128 - start as i128) / interval as i128 + 1 + 2;
             ("RSTAP_HIST_LINEAR", start, stop, interval, n.to_string())
         }
     };
+    let (variance, shift) = match g.variance_shift {
+        Some(s) => (1, s),
+        None => (0, 0),
+    };
     format!(
-        "static const struct rstap_hist rstap_hist_{} = {{ {kind}, {start}LL, {stop}LL, {interval}LL, {nb} }};",
+        "static const struct rstap_hist rstap_hist_{} = {{ .kind = {kind}, .start = {start}LL, .stop = {stop}LL, .interval = {interval}LL, .nb = {nb}, .variance = {variance}, .shift = {shift} }};",
         g.name
     )
 }
@@ -254,7 +259,7 @@ impl Emitter<'_> {
             StatOp::Min => format!("{st}->min"),
             StatOp::Max => format!("{st}->max"),
             StatOp::Avg => format!("div64_s64({st}->sum, {st}->count)"),
-            StatOp::Variance => format!("rstap_stat_variance({st})"),
+            StatOp::Variance => format!("rstap_stat_variance(&rstap_hist_{}, {st})", self.prog.globals[global].name),
         };
         format!(
             "({{ struct rstap_stat *{st} = rstap_pmap_get({m}, {kv}); ({st} && {st}->count) ? {value} : (rstap_error(CB, \"{missing}\", {loc}), (int64_t)0); }})"
@@ -270,6 +275,27 @@ impl Emitter<'_> {
         format!(
             "({{ struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); if (likely(!CB->last_error)) {{ if (st{n}_) rstap_hist_print(CB, &rstap_hist_{name}, st{n}_);{nl} }} (int64_t)0; }})"
         )
+    }
+
+    pub(super) fn sprint_hist(&mut self, global: usize, keys: &[Expr], newline: bool) -> String {
+        let m = self.map_ref(global);
+        let kv = self.kv(keys);
+        let n = self.fresh();
+        let t = self.temp(Type::String);
+        let name = &self.prog.globals[global].name;
+        format!(
+            "({{ struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); rstap_hist_sprint({t}, &rstap_hist_{name}, st{n}_, {}); {t}; }})",
+            newline as u8
+        )
+    }
+
+    pub(super) fn hist_bucket(&mut self, global: usize, keys: &[Expr], index: &Expr) -> String {
+        let m = self.map_ref(global);
+        let kv = self.kv(keys);
+        let i = self.expr(index);
+        let n = self.fresh();
+        let name = &self.prog.globals[global].name;
+        format!("({{ int64_t i{n}_ = {i}; struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); rstap_hist_bucket(&rstap_hist_{name}, st{n}_, i{n}_); }})")
     }
 
     pub(super) fn delete(&mut self, global: usize, keys: Option<&[Expr]>) -> String {

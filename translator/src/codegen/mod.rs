@@ -34,6 +34,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_transport.h", include_str!("../../../runtime-c/rstap_transport.h")),
     ("rstap_context.h", include_str!("../../../runtime-c/rstap_context.h")),
     ("rstap_ops.h", include_str!("../../../runtime-c/rstap_ops.h")),
+    ("rstap_format.h", include_str!("../../../runtime-c/rstap_format.h")),
     ("rstap_stat.h", include_str!("../../../runtime-c/rstap_stat.h")),
     ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),

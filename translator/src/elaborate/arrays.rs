@@ -184,23 +184,96 @@ impl<'a> Lowerer<'a> {
     /// `@count(s)`, `@variance(s[k])`, ...
     pub fn lower_stat(&mut self, scope: &mut Scope, op: StatOp, operand: &ast::Expr, span: Span) -> Expr {
         let Some((global, keys)) = self.stat_operand(scope, operand) else { return zero(span) };
+        if op == StatOp::Variance {
+            self.note_variance_shift(global, 0, span);
+        }
         expr(ExprKind::Stat { op, global, keys }, span)
     }
 
-    /// `@variance(s, shift)`: the shift (a literal 0..12) only tunes the
-    /// precision of SystemTap's computation; rstap computes the variance
-    /// from the count, sum and sum of squares and ignores it.
+    /// `@variance(s, shift)`: the bit-shift (a literal 0..62) of SystemTap's
+    /// integer Welford computation; one statistic has one shift.
     pub fn lower_variance(&mut self, scope: &mut Scope, operand: &ast::Expr, shift: &ast::Expr, span: Span) -> Expr {
-        match literal(shift) {
-            Some(n) if (0..=12).contains(&n) => {}
-            _ => self.diags.error("the shift of @variance must be a literal number from 0 to 12", shift.span),
+        let n = match literal(shift) {
+            Some(n) if (0..=62).contains(&n) => n as u8,
+            _ => {
+                self.diags.error("the shift of @variance must be a literal number from 0 to 62", shift.span);
+                return zero(span);
+            }
+        };
+        let Some((global, keys)) = self.stat_operand(scope, operand) else { return zero(span) };
+        self.note_variance_shift(global, n, span);
+        expr(ExprKind::Stat { op: StatOp::Variance, global, keys }, span)
+    }
+
+    fn note_variance_shift(&mut self, global: usize, shift: u8, span: Span) {
+        let g = &mut self.prog.globals[global];
+        match g.variance_shift {
+            None => g.variance_shift = Some(shift),
+            Some(s) if s == shift => {}
+            Some(s) => {
+                let name = g.name.clone();
+                self.diags.error(
+                    format!("statistic `{name}` is read with @variance shifts {s} and {shift}; one statistic has one shift"),
+                    span,
+                );
+            }
         }
-        self.lower_stat(scope, StatOp::Variance, operand, span)
     }
 
     /// `print(@hist_log(s))` / `println(@hist_linear(s, 0, 100, 10))`.
-    pub fn lower_print_hist(&mut self, scope: &mut Scope, hist: &ast::Expr, newline: bool, span: Span) -> Expr {
-        let ast::ExprKind::Hist { kind, operand } = &hist.kind else { return zero(span) };
+    /// `sprint(@hist_log(s))`: the histogram as a string (MAXSTRINGLEN).
+    pub fn lower_print_hist(&mut self, scope: &mut Scope, hist: &ast::Expr, newline: bool, to_string: bool, span: Span) -> Expr {
+        let Some((global, keys, _)) = self.hist_operand(scope, hist) else { return zero(span) };
+        expr(ExprKind::PrintHist { global, keys, newline, to_string }, span)
+    }
+
+    /// `@hist_linear(s, start, stop, interval)[i]`: one bucket's count.
+    pub fn lower_hist_bucket(&mut self, scope: &mut Scope, hist: &ast::Expr, bucket: &ast::Expr, span: Span) -> Expr {
+        let index = self.lower_expr(scope, bucket);
+        let Some((global, keys, spec)) = self.hist_operand(scope, hist) else { return zero(span) };
+        if spec == HistSpec::Log {
+            self.diags.error("buckets of @hist_log (`@hist_log(s)[i]`) are not supported by rstap yet", hist.span);
+            return zero(span);
+        }
+        expr(ExprKind::HistBucket { global, keys, index: Box::new(index) }, span)
+    }
+
+    /// `foreach (b in @hist_linear(s, start, stop, interval)) body`: b runs
+    /// over every bucket, 0 (below start) to N + 1 (above stop), as
+    /// `for (b = 0; b < N + 2; b++) body`.
+    fn lower_foreach_hist(&mut self, scope: &mut Scope, f: &ast::Foreach, span: Span) -> StmtKind {
+        let Some((_, _, spec)) = self.hist_operand(scope, &f.array) else { return StmtKind::Empty };
+        let HistSpec::Linear { start, stop, interval } = spec else {
+            self.diags.error("foreach over @hist_log is not supported by rstap yet", f.array.span);
+            return StmtKind::Empty;
+        };
+        if f.keys.len() != 1 || f.value.is_some() || f.sort.is_some() || f.limit.is_some() {
+            self.diags.error("foreach over a histogram binds one bucket number: `foreach (b in @hist_linear(...))`", span);
+            return StmtKind::Empty;
+        }
+        let nb = (stop as i128 - start as i128) / interval as i128 + 3;
+        let b = scope.local_for(&f.keys[0].name, f.keys[0].span);
+        let long = |kind| Expr { kind, ty: Type::Long, span };
+        let init = long(ExprKind::Assign { var: Var::Local(b), op: None, value: Box::new(long(ExprKind::Long(0))) });
+        let cond = long(ExprKind::Binary {
+            op: ast::BinaryOp::Lt,
+            lhs: Box::new(long(ExprKind::Var(Var::Local(b)))),
+            rhs: Box::new(long(ExprKind::Long(nb as i64))),
+        });
+        let step = long(ExprKind::IncDec { var: Var::Local(b), increment: true, prefix: false });
+        scope.loop_depth += 1;
+        let body = Box::new(self.lower_stmt_in(scope, &f.body));
+        scope.loop_depth -= 1;
+        StmtKind::For { init: Some(init), cond: Some(cond), step: Some(step), body }
+    }
+
+    /// The statistic (and keys) of `@hist_*(s...)`, recording the
+    /// histogram on the global (one histogram per statistic).
+    fn hist_operand(&mut self, scope: &mut Scope, hist: &ast::Expr) -> Option<(usize, Vec<Expr>, HistSpec)> {
+        let ast::ExprKind::Hist { kind, operand } = &hist.kind else {
+            self.diags.error("expected a histogram (`@hist_log(s)` or `@hist_linear(s, start, stop, interval)`)", hist.span);
+            return None;
+        };
         let spec = match kind {
             ast::HistKind::Log => HistSpec::Log,
             ast::HistKind::Linear { start, stop, interval } => {
@@ -208,26 +281,26 @@ impl<'a> Lowerer<'a> {
                     (Some(start), Some(stop), Some(interval)) => {
                         if interval <= 0 {
                             self.diags.error("the interval of @hist_linear must be positive", interval_span(hist));
-                            return zero(span);
+                            return None;
                         }
                         if stop <= start {
                             self.diags.error("@hist_linear needs start < stop", hist.span);
-                            return zero(span);
+                            return None;
                         }
                         if (stop as i128 - start as i128) / interval as i128 > 1000 {
                             self.diags.error("@hist_linear would have more than 1000 buckets", hist.span);
-                            return zero(span);
+                            return None;
                         }
                         HistSpec::Linear { start, stop, interval }
                     }
                     _ => {
                         self.diags.error("@hist_linear needs literal numbers for start, stop and interval", hist.span);
-                        return zero(span);
+                        return None;
                     }
                 }
             }
         };
-        let Some((global, keys)) = self.stat_operand(scope, operand) else { return zero(span) };
+        let (global, keys) = self.stat_operand(scope, operand)?;
         let g = &mut self.prog.globals[global];
         match g.hist {
             None => g.hist = Some(spec),
@@ -235,10 +308,10 @@ impl<'a> Lowerer<'a> {
             Some(_) => {
                 let name = g.name.clone();
                 self.diags.error(format!("statistic `{name}` is printed with two different histograms"), hist.span);
-                return zero(span);
+                return None;
             }
         }
-        expr(ExprKind::PrintHist { global, keys, newline }, span)
+        Some((global, keys, spec))
     }
 
     /// `delete a`, `delete a[k]`, `delete scalar`.
@@ -288,8 +361,9 @@ impl<'a> Lowerer<'a> {
                 }
                 array
             }
+            ast::ExprKind::Hist { .. } => return self.lower_foreach_hist(scope, f, span),
             _ => {
-                self.diags.error("foreach over histograms is not supported by rstap yet", f.array.span);
+                self.diags.error("foreach iterates over an array or a histogram", f.array.span);
                 return StmtKind::Empty;
             }
         };

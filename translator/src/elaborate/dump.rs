@@ -28,7 +28,8 @@ fn uses(prog: &Program) -> (Vec<bool>, Vec<bool>) {
         | ExprKind::In { global, .. }
         | ExprKind::InSlice { global, .. }
         | ExprKind::Stat { global, .. }
-        | ExprKind::PrintHist { global, .. } => read[*global] = true,
+        | ExprKind::PrintHist { global, .. }
+        | ExprKind::HistBucket { global, .. } => read[*global] = true,
         ExprKind::Assign { var: Var::Global(g), .. } | ExprKind::IncDec { var: Var::Global(g), .. } => {
             written[*g] = true
         }

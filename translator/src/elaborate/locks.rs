@@ -46,7 +46,9 @@ impl Visitor for Uses {
             // Per-CPU: adding to a statistic only needs the read lock.
             ExprKind::Accumulate { global, .. } => self.touch_global(*global, false),
             // Reading merges every CPU's data: the write lock.
-            ExprKind::Stat { global, .. } | ExprKind::PrintHist { global, .. } => self.touch_global(*global, true),
+            ExprKind::Stat { global, .. } | ExprKind::PrintHist { global, .. } | ExprKind::HistBucket { global, .. } => {
+                self.touch_global(*global, true)
+            }
             ExprKind::Call { func, .. } => self.calls.push(*func),
             ExprKind::IncDec { var, .. } | ExprKind::Assign { var, .. } => self.touch(*var, true),
             _ => {}

@@ -384,7 +384,7 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Entry(inner) => return self.lower_entry(scope, inner, span),
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
-            ast::ExprKind::HistBucket { .. } => return self.unsupported_expr(span, "histogram buckets (`@hist_log(s)[i]`)"),
+            ast::ExprKind::HistBucket { hist, bucket } => return self.lower_hist_bucket(scope, hist, bucket, span),
             ast::ExprKind::Const(_) => return self.unsupported_expr(span, "@const"),
             ast::ExprKind::ProbeWrite(_) => return self.unsupported_expr(span, "@probewrite"),
             ast::ExprKind::Embedded(_) => return self.unsupported_expr(span, "embedded C expressions"),
@@ -394,9 +394,10 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_call(&mut self, scope: &mut Scope, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
-        if matches!(name.name.as_str(), "print" | "println") && args.len() == 1 {
+        if matches!(name.name.as_str(), "print" | "println" | "sprint" | "sprintln") && args.len() == 1 {
             if let ast::ExprKind::Hist { .. } = args[0].kind {
-                return self.lower_print_hist(scope, &args[0], name.name == "println", span);
+                let to_string = name.name.starts_with('s');
+                return self.lower_print_hist(scope, &args[0], name.name.ends_with("ln"), to_string, span);
             }
         }
         let lowered: Vec<Expr> = args.iter().map(|a| self.lower_expr(scope, a)).collect();

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::ir::{self, Expr, ExprKind, FormatPiece, Program, Stmt, StmtKind, Var};
+use crate::ir::{self, Expr, ExprKind, Program, Stmt, StmtKind, Var};
 use crate::syntax::lexer::quote as escape_string;
 
 pub struct BodyPrinter<'p> {
@@ -132,30 +132,26 @@ impl<'p> BodyPrinter<'p> {
                 self.element(*global, keys);
                 self.out.push(')');
             }
-            ExprKind::PrintHist { global, keys, newline } => {
-                self.out.push_str(if *newline { "println(@hist(" } else { "print(@hist(" });
+            ExprKind::HistBucket { global, keys, index } => {
+                self.out.push_str("@hist(");
+                self.element(*global, keys);
+                self.out.push_str(")[");
+                self.expr(index);
+                self.out.push(']');
+            }
+            ExprKind::PrintHist { global, keys, newline, to_string } => {
+                self.out.push_str(match (*to_string, *newline) {
+                    (false, false) => "print(@hist(",
+                    (false, true) => "println(@hist(",
+                    (true, false) => "sprint(@hist(",
+                    (true, true) => "sprintln(@hist(",
+                });
                 self.element(*global, keys);
                 self.out.push_str("))");
             }
             ExprKind::Format { pieces, args, to_string } => {
                 self.out.push_str(if *to_string { "sprintf(" } else { "printf(" });
-                let mut fmt = String::new();
-                for p in pieces {
-                    match p {
-                        FormatPiece::Text(t) => fmt.push_str(&t.replace('%', "%%")),
-                        FormatPiece::Conv { flags, width, precision, conv, .. } => {
-                            fmt.push('%');
-                            fmt.push_str(flags);
-                            if let Some(w) = width {
-                                let _ = write!(fmt, "{w}");
-                            }
-                            if let Some(p) = precision {
-                                let _ = write!(fmt, ".{p}");
-                            }
-                            fmt.push(*conv);
-                        }
-                    }
-                }
+                let fmt = super::format::format_string(pieces);
                 self.out.push_str(&escape_string(&fmt));
                 for a in args {
                     self.out.push_str(", ");

@@ -218,16 +218,36 @@ impl Infer<'_> {
                 self.check(value, Type::Long, "the value of `<<<`");
                 Type::Long
             }
-            ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, .. } => {
+            ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, to_string: false, .. } => {
                 let g = *global;
                 self.keys(locals, g, keys);
                 self.unify_global(g, Type::Stat, span);
+                Type::Long
+            }
+            ExprKind::PrintHist { global, keys, to_string: true, .. } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Stat, span);
+                Type::String
+            }
+            ExprKind::HistBucket { global, keys, index } => {
+                let g = *global;
+                self.keys(locals, g, keys);
+                self.unify_global(g, Type::Stat, span);
+                self.expr(locals, index, Type::Long);
+                self.check(index, Type::Long, "a histogram bucket index");
                 Type::Long
             }
             ExprKind::Format { pieces, args, to_string } => {
                 for (i, a) in args.iter_mut().enumerate() {
                     let conv = pieces.iter().find_map(|p| match p {
                         FormatPiece::Conv { arg, conv, .. } if *arg == i => Some(*conv),
+                        // A `*` width or precision: a long.
+                        FormatPiece::Conv { arg, width, precision, .. }
+                            if *arg > i && *arg - i <= super::format::star_count(*width, *precision) =>
+                        {
+                            Some('d')
+                        }
                         _ => None,
                     });
                     let want = match conv {

@@ -79,6 +79,9 @@ pub struct Global {
     pub wrap: bool,
     /// The histogram `@hist_*` reads from this statistic, if any.
     pub hist: Option<HistSpec>,
+    /// The bit-shift of the `@variance` that reads this statistic, if any
+    /// (the runtime tracks the variance only then).
+    pub variance_shift: Option<u8>,
     /// Whether any probe or function reads the value (for the end-of-script
     /// dump of globals that are only written).
     pub read: bool,
@@ -86,7 +89,7 @@ pub struct Global {
 
 impl Global {
     pub fn scalar(name: &str, ty: Type, init: Option<Init>, span: Span) -> Global {
-        Global { name: name.to_string(), ty, init, span, keys: None, max_entries: None, wrap: false, hist: None, read: false }
+        Global { name: name.to_string(), ty, init, span, keys: None, max_entries: None, wrap: false, hist: None, variance_shift: None, read: false }
     }
 
     pub fn is_array(&self) -> bool {
@@ -333,11 +336,21 @@ pub enum ExprKind {
         global: usize,
         keys: Vec<Expr>,
     },
-    /// `print(@hist_log(s))`: the histogram of the global's `hist`.
+    /// `print(@hist_log(s))`: the histogram of the global's `hist`;
+    /// `sprint(...)` (`to_string`): the same as a string (MAXSTRINGLEN).
     PrintHist {
         global: usize,
         keys: Vec<Expr>,
         newline: bool,
+        to_string: bool,
+    },
+    /// `@hist_linear(s, ...)[i]`: the count of bucket i of the global's
+    /// `hist` (0: below start, 1..N the natural buckets, N + 1: above stop;
+    /// 0 for any other index or a missing element).
+    HistBucket {
+        global: usize,
+        keys: Vec<Expr>,
+        index: Box<Expr>,
     },
     /// print/printf/println/printd: to the output; sprintf and friends
     /// (`to_string`): a string value.

@@ -103,6 +103,10 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, e: &Expr) {
         | ExprKind::In { keys, .. }
         | ExprKind::Stat { keys, .. }
         | ExprKind::PrintHist { keys, .. } => keys.iter().for_each(|k| v.visit_expr(k)),
+        ExprKind::HistBucket { keys, index, .. } => {
+            keys.iter().for_each(|k| v.visit_expr(k));
+            v.visit_expr(index);
+        }
         ExprKind::InSlice { keys, .. } => keys.iter().flatten().for_each(|k| v.visit_expr(k)),
         ExprKind::IndexAssign { keys, value, .. } | ExprKind::Accumulate { keys, value, .. } => {
             keys.iter().for_each(|k| v.visit_expr(k));
@@ -179,6 +183,10 @@ pub fn walk_expr_mut<V: VisitorMut + ?Sized>(v: &mut V, e: &mut Expr) {
         | ExprKind::In { keys, .. }
         | ExprKind::Stat { keys, .. }
         | ExprKind::PrintHist { keys, .. } => keys.iter_mut().for_each(|k| v.visit_expr_mut(k)),
+        ExprKind::HistBucket { keys, index, .. } => {
+            keys.iter_mut().for_each(|k| v.visit_expr_mut(k));
+            v.visit_expr_mut(index);
+        }
         ExprKind::InSlice { keys, .. } => keys.iter_mut().flatten().for_each(|k| v.visit_expr_mut(k)),
         ExprKind::IndexAssign { keys, value, .. } | ExprKind::Accumulate { keys, value, .. } => {
             keys.iter_mut().for_each(|k| v.visit_expr_mut(k));
