@@ -240,7 +240,7 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
     let copts = CodegenOptions {
         module_name: module_name.clone(),
         script_name: name.clone(),
-        defines: opts.defines.iter().map(|d| d.replacen('=', " ", 1)).collect(),
+        defines: opts.defines.clone(),
     };
     let module = codegen::generate(&copts, &prog, sources)?;
     t.done(3, "translated to C");

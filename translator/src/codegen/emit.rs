@@ -31,24 +31,7 @@ pub struct Emitter<'p> {
     pub(super) error_label: String,
 }
 
-/// A C string literal for `s`, escaped.
-pub fn c_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for b in s.bytes() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{:03o}", b)),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use super::c_text::c_string;
 
 pub fn c_type_decl(ty: Type, name: &str) -> String {
     match ty {

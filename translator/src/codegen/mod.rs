@@ -7,6 +7,7 @@
 //! values and the C of expressions (`emit`). Invariants: decides nothing the
 //! IR does not say; output compiles without warnings.
 
+pub mod c_text;
 pub mod emit;
 mod lines;
 pub mod map;
@@ -18,7 +19,8 @@ use tera::{Context, Tera};
 
 use crate::diag::SourceMap;
 use crate::ir::{FunctionBody, Init, ProbeKind, Program, Type};
-use emit::{c_string, c_type_decl, Emitter};
+use c_text::{c_define, c_identifier, c_string, CDefine};
+use emit::{c_type_decl, Emitter};
 
 /// The files of one module, relative to the build directory.
 #[derive(Debug, Clone)]
@@ -50,7 +52,7 @@ pub struct CodegenOptions {
     pub module_name: String,
     /// Shown in the module's header comment and description.
     pub script_name: String,
-    /// -D NAME[=VALUE], as `NAME VALUE` for #define.
+    /// -D NAME[=VALUE], as given on the command line (validated here).
     pub defines: Vec<String>,
 }
 
@@ -108,7 +110,7 @@ struct KprobeCtx {
     symbol: String,
     offset: u64,
     ret: bool,
-    pp_escaped: String,
+    pp: String,
     /// How many `@entry` values the kretprobe's entry handler computes.
     entry_slots: usize,
     /// The module holding the symbol (`module:symbol`); empty for the
@@ -132,19 +134,16 @@ struct EmbeddedCtx {
 fn render(name: &str, template: &str, ctx: &Context) -> Result<String, String> {
     let mut tera = Tera::default();
     tera.autoescape_on(vec![]);
+    c_text::register_filters(&mut tera);
     tera.add_raw_template(name, template)
         .map_err(|e| format!("internal error in template {name}: {e:?}"))?;
     tera.render(name, ctx).map_err(|e| format!("internal error rendering {name}: {e:?}"))
 }
 
-/// `s` escaped for the inside of a C string literal (no quotes around it).
-fn c_literal_body(s: &str) -> String {
-    let q = c_string(s);
-    q[1..q.len() - 1].to_string()
-}
-
 /// Runs pass 3.
 pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> Result<GeneratedModule, String> {
+    c_identifier("module name", &opts.module_name)?;
+    let defines = opts.defines.iter().map(|d| c_define(d)).collect::<Result<Vec<CDefine>, String>>()?;
     let mut frames = Vec::new();
     let mut functions = Vec::new();
     for f in &prog.functions {
@@ -233,7 +232,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                     offset: *offset,
                     ret: *ret,
                     entry_slots: p.entry.map(|(_, n)| n).unwrap_or(0),
-                    pp_escaped: c_literal_body(&p.pp).replace('%', "%%"),
+                    pp: p.pp.clone(),
                 });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
@@ -241,7 +240,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         if let Some((entry_body, _)) = p.entry {
             probes.push(ProbeCtx {
                 index: format!("{i}_entry"),
-                pp: c_literal_body(&p.pp),
+                pp: p.pp.clone(),
                 body: format!("body_{entry_body}"),
                 state,
                 budget,
@@ -250,7 +249,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         }
         probes.push(ProbeCtx {
             index: i.to_string(),
-            pp: c_literal_body(&p.pp),
+            pp: p.pp.clone(),
             body: format!("body_{}", p.body),
             state,
             budget,
@@ -292,8 +291,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
 
     let mut ctx = Context::new();
     ctx.insert("module_name", &opts.module_name);
-    ctx.insert("script_name", &opts.script_name.replace("*/", "* /"));
-    ctx.insert("defines", &opts.defines);
+    ctx.insert("script_name", &opts.script_name);
+    ctx.insert("defines", &defines);
     ctx.insert("embedded", &embedded);
     ctx.insert("globals", &globals);
     ctx.insert("statics", &statics);
