@@ -178,3 +178,42 @@ fn transok_snapshots() {
     });
     assert!(failures.is_empty(), "{} transok case(s) failed (RSTAP_BLESS=1 rewrites snapshots):\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Installed kernel headers to build against (CI installs the testbed's).
+fn headers_release() -> Option<String> {
+    let mut rels: Vec<String> = std::fs::read_dir("/usr/src")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("linux-headers-") && !n.ends_with("-common"))
+        .map(|n| n.trim_start_matches("linux-headers-").to_string())
+        .filter(|r| Path::new(&format!("/usr/src/linux-headers-{r}/Makefile")).is_file())
+        .collect();
+    rels.sort();
+    rels.pop()
+}
+
+/// The statement templates (try, loops, foreach, the line table, calls)
+/// build into a module without a compiler warning.
+#[test]
+fn statement_templates_build_without_a_warning() {
+    let Some(rel) = headers_release() else {
+        panic!("no kernel headers under /usr/src: run scripts/test, which installs the testbed's");
+    };
+    let dir = suite_dir();
+    let out = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for name in ["try_catch", "foreach_nested_return", "for_loop", "symfileline", "foreach_slice"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_stap"))
+            .current_dir(out.path())
+            .args(["-p4", "--disable-cache", "-r", &rel, "-m", name])
+            .arg(dir.join(format!("{name}.stp")))
+            .output()
+            .expect("run stap");
+        let err = String::from_utf8_lossy(&o.stderr);
+        if o.status.code() != Some(0) || err.contains("warning:") {
+            failures.push(format!("{name}: status {:?}\n{err}", o.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -11,11 +11,12 @@ pub mod c_text;
 pub mod emit;
 mod lines;
 pub mod map;
-mod try_catch;
 pub mod target;
+mod templates;
+mod try_catch;
 
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::Context;
 
 use crate::diag::SourceMap;
 use crate::ir::{FunctionBody, Init, ProbeKind, Program, Type};
@@ -41,11 +42,6 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
 ];
-
-const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.c.tera");
-const KBUILD_TEMPLATE: &str = include_str!("../../../templates/Kbuild.tera");
-const KPROBE_TEMPLATE: &str = include_str!("../../../templates/probes/kprobe.c.tera");
-const TIMER_TEMPLATE: &str = include_str!("../../../templates/probes/timer.c.tera");
 
 #[derive(Debug, Clone, Default)]
 pub struct CodegenOptions {
@@ -131,14 +127,7 @@ struct EmbeddedCtx {
     code: String,
 }
 
-fn render(name: &str, template: &str, ctx: &Context) -> Result<String, String> {
-    let mut tera = Tera::default();
-    tera.autoescape_on(vec![]);
-    c_text::register_filters(&mut tera);
-    tera.add_raw_template(name, template)
-        .map_err(|e| format!("internal error in template {name}: {e:?}"))?;
-    tera.render(name, ctx).map_err(|e| format!("internal error rendering {name}: {e:?}"))
-}
+use templates::render;
 
 /// Runs pass 3.
 pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> Result<GeneratedModule, String> {
@@ -267,14 +256,14 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         let (module_kprobes, kernel_kprobes): (Vec<&KprobeCtx>, Vec<&KprobeCtx>) = kprobes.iter().partition(|k| !k.module.is_empty());
         ctx.insert("kernel_kprobes", &kernel_kprobes);
         ctx.insert("module_kprobes", &module_kprobes);
-        families.push(render("kprobe.c", KPROBE_TEMPLATE, &ctx)?);
+        families.push(render("kprobe.c", &ctx)?);
         registers.push("rstap_kprobes_register");
         unregisters.push("rstap_kprobes_unregister");
     }
     if !timers.is_empty() {
         let mut ctx = Context::new();
         ctx.insert("timers", &timers);
-        families.push(render("timer.c", TIMER_TEMPLATE, &ctx)?);
+        families.push(render("timer.c", &ctx)?);
         starts.push("rstap_timers_start");
         // Timers stop first: they must not fire into a stopping session.
         unregisters.insert(0, "rstap_timers_stop");
@@ -286,7 +275,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         .map(|e| EmbeddedCtx { origin: e.origin.clone(), code: e.code.clone() })
         .collect();
     if let Some(t) = &prog.lines {
-        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t) });
+        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t)? });
     }
 
     let mut ctx = Context::new();
@@ -307,12 +296,12 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     ctx.insert("unregisters", &unregisters);
     ctx.insert("begin_probes", &begin_probes);
     ctx.insert("end_probes", &end_probes);
-    let module_c = render("module.c", MODULE_TEMPLATE, &ctx)?;
+    let module_c = render("module.c", &ctx)?;
 
     let mut kctx = Context::new();
     kctx.insert("module_name", &opts.module_name);
     kctx.insert("cflags", &Vec::<String>::new());
-    let kbuild = render("Kbuild", KBUILD_TEMPLATE, &kctx)?;
+    let kbuild = render("Kbuild", &kctx)?;
 
     let mut files = vec![(format!("{}.c", opts.module_name), module_c), ("Kbuild".to_string(), kbuild)];
     for (name, text) in RUNTIME_FILES {
