@@ -74,14 +74,11 @@ impl KernelTarget {
 }
 
 /// Where to keep the function index cache
-/// ([`super::dwarf::DwarfDebugInfo::with_index_cache`]):
-/// `$XDG_CACHE_HOME/rstap/debuginfo`, else `$HOME/.cache/rstap/debuginfo`.
+/// ([`super::dwarf::DwarfDebugInfo::with_index_cache`]): the debuginfo
+/// cache of [`crate::cache_dir`]; None (no index cache) when there is no
+/// usable one.
 pub fn default_index_cache_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
-    };
-    Some(base.join("rstap").join("debuginfo"))
+    crate::cache_dir::cache_dir(crate::cache_dir::CacheKind::Debuginfo).ok()
 }
 
 /// Hex form of a build id.
