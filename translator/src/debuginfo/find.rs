@@ -356,7 +356,18 @@ mod tests {
         let compile = |src: &str, out: &Path| {
             let c = root.path().join("m.c");
             std::fs::write(&c, src).unwrap();
-            let st = std::process::Command::new("cc")
+            let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+            let st = cc::Build::new()
+                .target(&target)
+                .host(&target)
+                .opt_level(0)
+                .debug(false)
+                .no_default_flags(true)
+                .cargo_metadata(false)
+                .emit_rerun_if_env_changed(false)
+                .try_get_compiler()
+                .expect("the cc crate finds a C compiler")
+                .to_command()
                 .args(["-g", "-shared", "-fPIC", "-Wl,--build-id", "-o"])
                 .arg(out)
                 .arg(&c)
