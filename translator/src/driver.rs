@@ -4,18 +4,24 @@
 //! for (`-p N`) on stdout, diagnostics on stderr, and the exit status.
 //! Invariants: a pass runs only when the previous one succeeded; every
 //! diagnostic collected is rendered before exiting; `-v` prints each pass's
-//! time in SystemTap's "Pass N: ..." form.
+//! time in SystemTap's "Pass N: ..." form, and "Pass N: ... failed." for
+//! the pass that failed. Under `--vm` the testbed is set up only when a
+//! pass needs it (pass 2 needs its symbol table; pass 1 runs before, so a
+//! script that does not parse sets nothing up), and debuginfo is opened
+//! only when the parsed program uses DWARF (`elaborate::needs`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::build::{self, BuildOptions};
-use crate::codegen::{self, CodegenOptions};
+use crate::codegen::{self, CodegenOptions, GeneratedModule};
+use crate::debuginfo::dwarf::DebugFile;
 use crate::debuginfo::system_map::LazySystemMap;
 use crate::diag::{self, Diagnostics, SourceMap};
 use crate::elaborate::{self, ElabOptions};
+use crate::ir::Program;
 use crate::run::{self, StaprunOptions};
-use crate::syntax::{self, Macros, ParseOptions};
+use crate::syntax::{self, ast, Macros, ParseOptions};
 use crate::tapset;
 
 #[derive(Debug, Clone)]
@@ -75,6 +81,42 @@ fn default_module_name(text: &str) -> String {
     format!("stap_{h:08x}")
 }
 
+/// SystemTap's words for a failed pass, as `-v` prints them.
+fn failed_line(pass: u8) -> String {
+    let what = match pass {
+        1 => "parse",
+        2 => "analysis",
+        3 => "translation",
+        4 => "compilation",
+        _ => "run",
+    };
+    format!("Pass {pass}: {what} failed.")
+}
+
+/// Why a run stopped short of its last pass.
+#[derive(Debug)]
+pub enum Failure {
+    /// Pass N found errors; they are in the diagnostics already.
+    Reported { pass: u8 },
+    /// Pass N could not do its work; the message says why.
+    Message { pass: u8, message: String },
+}
+
+impl Failure {
+    fn pass(&self) -> u8 {
+        match self {
+            Failure::Reported { pass } | Failure::Message { pass, .. } => *pass,
+        }
+    }
+}
+
+/// `.map_err(at(N))`: a pass's error message as a [`Failure`] of pass N.
+fn at(pass: u8) -> impl FnOnce(String) -> Failure {
+    move |message| Failure::Message { pass, message }
+}
+
+type PassResult<T> = Result<T, Failure>;
+
 struct Timer {
     start: Instant,
     verbose: u8,
@@ -106,57 +148,90 @@ pub fn run(opts: &Options) -> i32 {
     render_diags(&sources, &diags);
     match status {
         Ok(code) => code,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("{}", if msg.starts_with("ERROR") { msg } else { format!("ERROR: {msg}") });
+        Err(failure) => {
+            if let Failure::Message { message, .. } = &failure {
+                eprintln!("{}", if message.starts_with("ERROR") { message.clone() } else { format!("ERROR: {message}") });
             }
-            if opts.last_pass >= 1 && diags.has_errors() && opts.verbose > 0 {
-                eprintln!("Pass {}: analysis failed.", if diags.has_errors() { 2 } else { 1 });
+            if opts.verbose > 0 {
+                eprintln!("{}", failed_line(failure.pass()));
             }
             1
         }
     }
 }
 
-fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) -> Result<i32, String> {
-    let Some(script) = &opts.script else {
-        return Err("no script given: use -e 'SCRIPT' or a script file".into());
-    };
-    let testbed = if opts.vm && opts.last_pass >= 2 && opts.release.is_none() {
-        let tb = crate::vm::setup(opts.verbose > 0)?;
-        // Pass 2 checks kprobe symbols against the guest kernel's table.
-        if let Err(e) = crate::vm::kallsyms::symbol_table(&tb, opts.verbose > 0) {
-            eprintln!("WARNING: {e}; kernel symbols will be checked when the probes are registered");
-        }
-        Some(tb)
-    } else {
-        None
-    };
-    let release = opts
-        .release
-        .clone()
-        .or_else(|| testbed.as_ref().map(|t| t.release.clone()))
-        .unwrap_or_else(running_release);
+/// The kernel the script is for: its release, and under `--vm` the
+/// testbed, set up only when a pass first needs it.
+struct Kernel {
+    /// `--vm` without `-r`: the testbed's kernel.
+    vm: bool,
+    verbose: bool,
+    release: String,
+    testbed: Option<crate::vm::Testbed>,
+}
 
-    // Pass 1: parse the script and the tapset library.
+impl Kernel {
+    /// Knows only the release pass 1 may assume: `-r`, else (under
+    /// `--vm`, until the testbed is set up) `$RSTAP_TESTBED_RELEASE` or
+    /// the running kernel's; nothing is installed or downloaded.
+    fn new(opts: &Options) -> Kernel {
+        let vm = opts.vm && opts.release.is_none();
+        let release = match &opts.release {
+            Some(r) => r.clone(),
+            None => std::env::var("RSTAP_TESTBED_RELEASE")
+                .ok()
+                .filter(|r| vm && !r.is_empty())
+                .unwrap_or_else(running_release),
+        };
+        Kernel { vm, verbose: opts.verbose > 0, release, testbed: None }
+    }
+
+    /// Under `--vm`: sets the testbed up (once) and takes its release.
+    fn testbed(&mut self) -> Result<Option<&crate::vm::Testbed>, String> {
+        if self.vm && self.testbed.is_none() {
+            let tb = crate::vm::setup(self.verbose)?;
+            self.release = tb.release.clone();
+            self.testbed = Some(tb);
+        }
+        Ok(self.testbed.as_ref())
+    }
+}
+
+/// The script's name (for messages) and text.
+fn read_script(opts: &Options) -> PassResult<(String, String)> {
+    match &opts.script {
+        None => Err(at(1)("no script given: use -e 'SCRIPT' or a script file".into())),
+        Some(Script::Inline(t)) => Ok(("<input>".to_string(), t.clone())),
+        Some(Script::File(p)) => Ok((
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| at(1)(format!("cannot read script {}: {e}", p.display())))?,
+        )),
+    }
+}
+
+/// Pass 1's output: the user's file and the tapset library.
+struct Parsed {
+    user: ast::File,
+    library: Vec<ast::File>,
+    /// The release the preprocessor's `kernel_v`/`kernel_vr` saw.
+    release: String,
+    /// `-v`'s line for pass 1, printed once the parse is the one kept.
+    timing: String,
+}
+
+/// Pass 1: parses the script and the tapset library for `release`.
+fn parse(opts: &Options, script: &(String, String), release: &str, sources: &mut SourceMap, diags: &mut Diagnostics) -> PassResult<Parsed> {
     let t = Timer::start(opts.verbose);
     let popts = ParseOptions {
         args: opts.args.clone(),
-        kernel_release: release.clone(),
-        kernel_version: kernel_version(&release),
+        kernel_release: release.to_string(),
+        kernel_version: kernel_version(release),
         arch: "x86_64".into(),
         runtime: "kernel".into(),
         systemtap_version: "5.0".into(),
         privilege: "stapdev".into(),
         guru: opts.guru,
         kconfig: Default::default(),
-    };
-    let (name, text) = match script {
-        Script::Inline(t) => ("<input>".to_string(), t.clone()),
-        Script::File(p) => (
-            p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| format!("cannot read script {}: {e}", p.display()))?,
-        ),
     };
     let mut dirs: Vec<PathBuf> = opts.includes.clone();
     if let Some(d) = tapset::default_dir() {
@@ -166,84 +241,212 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
     }
     let library = tapset::load(&dirs, &popts, sources, diags);
     let mut macros: Macros = library.macros.clone();
-    let file_id = sources.add(name.clone(), text.clone());
+    let file_id = sources.add(script.0.clone(), script.1.clone());
     let user = syntax::parse_file(&popts, &mut macros, sources, file_id, diags);
-    t.done(1, &format!("parsed user script and {} library scripts", library.files.len()));
-    let Some(user) = user else {
-        return Err(String::new());
-    };
-    if diags.has_errors() {
-        return Err(String::new());
+    let timing = format!("Pass 1: parsed user script and {} library scripts in {}ms.", library.files.len(), t.start.elapsed().as_millis());
+    match user {
+        Some(user) if !diags.has_errors() => Ok(Parsed { user, library: library.files, release: release.to_string(), timing }),
+        _ => {
+            if opts.verbose > 0 {
+                eprintln!("{timing}");
+            }
+            Err(Failure::Reported { pass: 1 })
+        }
     }
-    if opts.last_pass == 1 {
-        print!("{}", syntax::print::print_file(&user));
-        return Ok(0);
-    }
+}
 
-    // Pass 2: elaborate against the tapsets and the kernel's symbols.
+/// Pass 1 for the kernel pass 2 will analyse against: under `--vm`, once
+/// pass 1 succeeded, the testbed is set up (pass 2 needs its symbol
+/// table) and, if its release is not the one assumed, pass 1 runs again
+/// for it. A script with a syntax error never sets anything up.
+fn parse_for_kernel(
+    opts: &Options,
+    script: &(String, String),
+    kernel: &mut Kernel,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> PassResult<Parsed> {
+    let mut parsed = parse(opts, script, &kernel.release, sources, diags)?;
+    if opts.last_pass >= 2 && kernel.vm {
+        kernel.testbed().map_err(at(2))?;
+        if kernel.release != parsed.release {
+            *sources = SourceMap::new();
+            *diags = Diagnostics::new();
+            parsed = parse(opts, script, &kernel.release.clone(), sources, diags)?;
+        }
+    }
+    if opts.verbose > 0 {
+        eprintln!("{}", parsed.timing);
+    }
+    Ok(parsed)
+}
+
+/// The DWARF pass 2 reads: only what `elaborate::needs` says the program
+/// uses is opened (and, under `--vm`, downloaded).
+struct OpenedDebuginfo {
+    kernel: Result<DebugFile, String>,
+    modules: Vec<crate::driver_dwarf::ModuleFile>,
+    modules_missing: Vec<(String, String)>,
+}
+
+fn open_debuginfo(opts: &Options, parsed: &Parsed, kernel: &Kernel) -> OpenedDebuginfo {
+    let files = elaborate::resolve::Files { user: std::slice::from_ref(&parsed.user), tapsets: &parsed.library };
+    let needs = elaborate::needs::debuginfo_needs(&files);
+    let verbose = opts.verbose > 0;
+    let kernel_file = if needs.kernel {
+        crate::driver_dwarf::open_kernel(&kernel.release, kernel.testbed.as_ref(), verbose)
+    } else {
+        Err("internal error: pass 2 uses the kernel's debuginfo although `elaborate::needs` found no use of DWARF".into())
+    };
+    let (modules, modules_missing) = crate::driver_dwarf::open_modules(&kernel.release, &needs.modules, verbose);
+    OpenedDebuginfo { kernel: kernel_file, modules, modules_missing }
+}
+
+/// What pass 2 ended with: a program, or (`-l`/`-L`) a listing printed.
+enum Analyzed {
+    Program(Program),
+    Listed,
+}
+
+/// Pass 2: elaborates against the tapsets, the kernel's symbols and the
+/// DWARF the program needs (or lists probe points for `-l`/`-L`).
+fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap, diags: &mut Diagnostics) -> PassResult<Analyzed> {
     let t = Timer::start(opts.verbose);
-    let image_root = testbed
+    let image_root = kernel
+        .testbed
         .as_ref()
         .map(|t| t.image.clone())
-        .or_else(|| crate::vm::kallsyms::cached_image(&release));
-    let symbols = LazySystemMap::new(&release, image_root);
-    let eopts = ElabOptions { guru: opts.guru, args: opts.args.clone() };
-    let wants_dwarf = crate::driver_dwarf::needs_dwarf(&text);
-    let dbg_file = crate::driver_dwarf::open_kernel(&release, testbed.as_ref(), wants_dwarf, opts.verbose > 0);
-    let dbg_di = match &dbg_file {
-        Ok(f) => crate::driver_dwarf::dwarf(f),
-        Err(e) => Err(e.clone()),
-    };
-    let mut module_args = crate::driver_dwarf::module_args(&text);
-    if let Some((point, _)) = &opts.listing {
-        module_args.extend(crate::driver_dwarf::module_args(point));
+        .or_else(|| crate::vm::kallsyms::cached_image(&kernel.release));
+    if let Some(tb) = &kernel.testbed {
+        // Pass 2 checks kprobe symbols against the guest kernel's table.
+        if let Err(e) = crate::vm::kallsyms::symbol_table(tb, opts.verbose > 0) {
+            eprintln!("WARNING: {e}; kernel symbols will be checked when the probes are registered");
+        }
     }
-    let (module_files, modules_missing) = crate::driver_dwarf::open_modules(&release, &module_args, opts.verbose > 0);
+    let symbols = LazySystemMap::new(&kernel.release, image_root);
+    let eopts = ElabOptions { guru: opts.guru, args: opts.args.clone() };
+    let opened = open_debuginfo(opts, parsed, kernel);
+    let kernel_di = opened.kernel.as_ref().map_err(|e| e.clone()).and_then(crate::driver_dwarf::dwarf);
+    let mut modules_missing = opened.modules_missing.clone();
     let mut module_dis = Vec::new();
-    let mut modules_missing = modules_missing;
-    for (name, f) in &module_files {
+    for (name, f) in &opened.modules {
         match crate::driver_dwarf::dwarf(f) {
             Ok(di) => module_dis.push((name.clone(), di)),
             Err(e) => modules_missing.push((name.clone(), e)),
         }
     }
-    let mut dwarf = match &dbg_di {
+    let mut dwarf = match &kernel_di {
         Ok(di) => elaborate::target::Dwarf { debuginfo: Some(di), ..Default::default() },
         Err(e) => elaborate::target::Dwarf { missing: e.clone(), ..Default::default() },
     };
     dwarf.modules = module_dis.iter().map(|(n, d)| (n.clone(), d as &dyn crate::debuginfo::DebugInfo)).collect();
     dwarf.modules_missing = modules_missing;
+    let user = std::slice::from_ref(&parsed.user);
     if let Some((point, with_vars)) = &opts.listing {
-        return crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, &user, &library.files, &symbols, sources, diags);
+        let listed = crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, user, &parsed.library, &symbols, sources, diags);
+        return listed.map(|()| Analyzed::Listed);
     }
-    let prog = elaborate::elaborate_with(&eopts, std::slice::from_ref(&user), &library.files, &symbols, &dwarf, sources, diags);
+    let prog = elaborate::elaborate_with(&eopts, user, &parsed.library, &symbols, &dwarf, sources, diags);
     t.done(2, "analyzed script");
-    let Some(prog) = prog else {
-        return Err(String::new());
+    prog.map(Analyzed::Program).ok_or(Failure::Reported { pass: 2 })
+}
+
+/// Pass 3: the module's C.
+fn translate(opts: &Options, script: &(String, String), prog: &Program, sources: &SourceMap) -> PassResult<(String, GeneratedModule)> {
+    let t = Timer::start(opts.verbose);
+    let module_name = match &opts.module_name {
+        Some(m) if !valid_module_name(m) => {
+            return Err(at(3)(format!(
+                "invalid module name `{m}`: use letters, digits and `_`, not starting with a digit, at most 55 characters"
+            )))
+        }
+        Some(m) => m.clone(),
+        None => default_module_name(&script.1),
+    };
+    let copts = CodegenOptions {
+        module_name: module_name.clone(),
+        script_name: script.0.clone(),
+        defines: opts.defines.clone(),
+    };
+    let module = codegen::generate(&copts, prog, sources).map_err(at(3))?;
+    t.done(3, "translated to C");
+    Ok((module_name, module))
+}
+
+/// Pass 4: the `.ko`, against the testbed's headers under `--vm`.
+fn compile(opts: &Options, module: &GeneratedModule, kernel: &mut Kernel) -> PassResult<build::Built> {
+    let headers = kernel.testbed().map_err(at(4))?.map(|t| t.headers.clone());
+    let t = Timer::start(opts.verbose);
+    let bopts = BuildOptions {
+        release: kernel.release.clone(),
+        kernel_build_dir: opts.kernel_build_dir.clone().or(headers),
+        keep: opts.keep,
+        verbose: opts.verbose,
+        use_cache: !opts.no_cache,
+    };
+    let built = build::build(&bopts, module).map_err(at(4))?;
+    for w in &built.warnings {
+        eprintln!("{w}");
+    }
+    if let Some(d) = &built.kept_dir {
+        eprintln!("Keeping temporary directory \"{}\"", d.display());
+    }
+    t.done(4, if built.from_cache { "using cached module" } else { "compiled C into module" });
+    Ok(built)
+}
+
+/// `-p4`: the module's path (copied here as NAME.ko with `-m`).
+fn print_module(opts: &Options, built: &build::Built, module_name: &str) -> PassResult<i32> {
+    if opts.module_name.is_some() {
+        let dest = PathBuf::from(format!("{module_name}.ko"));
+        std::fs::copy(&built.ko, &dest).map_err(|e| at(4)(format!("cannot copy the module to {}: {e}", dest.display())))?;
+        println!("{}", dest.display());
+    } else {
+        println!("{}", built.ko.display());
+    }
+    Ok(0)
+}
+
+/// Pass 5: runs the module, in the testbed under `--vm`.
+fn execute(opts: &Options, built: &build::Built, module_name: &str, kernel: &mut Kernel) -> PassResult<i32> {
+    let t = Timer::start(opts.verbose);
+    let code = match kernel.testbed().map_err(at(5))? {
+        Some(tb) => run_in_vm(opts, tb, &built.ko, module_name),
+        None => {
+            let sopts = StaprunOptions {
+                module: built.ko.clone(),
+                output: opts.output.clone(),
+                command: opts.command.clone(),
+                target_pid: opts.target_pid,
+                verbose: opts.verbose,
+            };
+            run::run_on_host(&sopts)
+        }
+    }
+    .map_err(at(5))?;
+    t.done(5, "run completed");
+    Ok(code)
+}
+
+/// Orders the passes: each runs only when the one before succeeded, and
+/// `-p N` prints pass N's result and stops.
+fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) -> PassResult<i32> {
+    let script = read_script(opts)?;
+    let mut kernel = Kernel::new(opts);
+    let parsed = parse_for_kernel(opts, &script, &mut kernel, sources, diags)?;
+    if opts.last_pass == 1 {
+        print!("{}", syntax::print::print_file(&parsed.user));
+        return Ok(0);
+    }
+    let prog = match analyze(opts, &parsed, &kernel, sources, diags)? {
+        Analyzed::Listed => return Ok(0),
+        Analyzed::Program(p) => p,
     };
     if opts.last_pass == 2 {
         print!("{}", elaborate::print::print_program(&prog));
         return Ok(0);
     }
-
-    // Pass 3: C.
-    let t = Timer::start(opts.verbose);
-    let module_name = match &opts.module_name {
-        Some(m) if !valid_module_name(m) => {
-            return Err(format!(
-                "invalid module name `{m}`: use letters, digits and `_`, not starting with a digit, at most 55 characters"
-            ))
-        }
-        Some(m) => m.clone(),
-        None => default_module_name(&text),
-    };
-    let copts = CodegenOptions {
-        module_name: module_name.clone(),
-        script_name: name.clone(),
-        defines: opts.defines.clone(),
-    };
-    let module = codegen::generate(&copts, &prog, sources)?;
-    t.done(3, "translated to C");
+    let (module_name, module) = translate(opts, &script, &prog, sources)?;
     if opts.last_pass == 3 {
         for (fname, text) in &module.files {
             if fname.ends_with(".c") {
@@ -252,54 +455,11 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         }
         return Ok(0);
     }
-
-    // Pass 4: build.
-    let t = Timer::start(opts.verbose);
-    let bopts = BuildOptions {
-        release: release.clone(),
-        kernel_build_dir: opts
-            .kernel_build_dir
-            .clone()
-            .or_else(|| testbed.as_ref().map(|t| t.headers.clone())),
-        keep: opts.keep,
-        verbose: opts.verbose,
-        use_cache: !opts.no_cache,
-    };
-    let built = build::build(&bopts, &module)?;
-    for w in &built.warnings {
-        eprintln!("{w}");
-    }
-    if let Some(d) = &built.kept_dir {
-        eprintln!("Keeping temporary directory \"{}\"", d.display());
-    }
-    t.done(4, if built.from_cache { "using cached module" } else { "compiled C into module" });
+    let built = compile(opts, &module, &mut kernel)?;
     if opts.last_pass == 4 {
-        if opts.module_name.is_some() {
-            let dest = PathBuf::from(format!("{module_name}.ko"));
-            std::fs::copy(&built.ko, &dest).map_err(|e| format!("cannot copy the module to {}: {e}", dest.display()))?;
-            println!("{}", dest.display());
-        } else {
-            println!("{}", built.ko.display());
-        }
-        return Ok(0);
+        return print_module(opts, &built, &module_name);
     }
-
-    // Pass 5: run.
-    let t = Timer::start(opts.verbose);
-    let code = if let Some(tb) = &testbed {
-        run_in_vm(opts, tb, &built.ko, &module_name)?
-    } else {
-        let sopts = StaprunOptions {
-            module: built.ko.clone(),
-            output: opts.output.clone(),
-            command: opts.command.clone(),
-            target_pid: opts.target_pid,
-            verbose: opts.verbose,
-        };
-        run::run_on_host(&sopts)?
-    };
-    t.done(5, "run completed");
-    Ok(code)
+    execute(opts, &built, &module_name, &mut kernel)
 }
 
 /// Runs the module in the qemu testbed with the static staprun binary.

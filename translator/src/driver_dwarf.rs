@@ -4,25 +4,16 @@
 //! (`RSTAP_DBG_ROOT`: extra search roots, `:`-separated). Output: the
 //! opened vmlinux debuginfo, or the message pass 2 reports when a script
 //! needs it (naming `linux-image-RELEASE-dbg`). Invariants: the -dbg
-//! package is downloaded (into the testbed cache) only for `--vm` and only
-//! when the script needs DWARF; otherwise this only reads files.
+//! package is downloaded (into the testbed cache) only for `--vm`; the
+//! driver asks only for what the parsed program needs (`elaborate::needs`);
+//! otherwise this only reads files.
 
 use std::path::PathBuf;
 
 use crate::debuginfo::dwarf::{DebugFile, DwarfDebugInfo};
 use crate::debuginfo::find::{self, KernelTarget};
+use crate::driver::Failure;
 use crate::vm::Testbed;
-
-/// Does the script text use DWARF (`kernel.function`, `$var`, `@cast`,
-/// `@var`)? A cheap textual test: it only decides whether a missing -dbg
-/// package is worth downloading.
-pub fn needs_dwarf(text: &str) -> bool {
-    if text.contains("kernel.function") || text.contains("@cast") || text.contains("@var") {
-        return true;
-    }
-    let b = text.as_bytes();
-    b.windows(2).any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_' || w[1] == b'$'))
-}
 
 /// The search roots: `$RSTAP_DBG_ROOT`, then the testbed cache's root for
 /// this release.
@@ -38,7 +29,7 @@ pub fn roots(release: &str) -> Vec<PathBuf> {
 }
 
 /// The kernel's debuginfo file, or why there is none.
-pub fn open_kernel(release: &str, testbed: Option<&Testbed>, fetch: bool, verbose: bool) -> Result<DebugFile, String> {
+pub fn open_kernel(release: &str, testbed: Option<&Testbed>, verbose: bool) -> Result<DebugFile, String> {
     let target = match testbed {
         Some(tb) => KernelTarget::from_image(release, &tb.vmlinuz).unwrap_or_else(|_| KernelTarget::for_release(release)),
         None => KernelTarget::for_release(release),
@@ -46,7 +37,7 @@ pub fn open_kernel(release: &str, testbed: Option<&Testbed>, fetch: bool, verbos
     let found = match find::find_kernel_debuginfo(&target, &roots(release)) {
         Ok(f) => f,
         Err(e) => {
-            let Some(tb) = testbed.filter(|_| fetch) else {
+            let Some(tb) = testbed else {
                 let hint = if testbed.is_some() { "" } else { "; or set RSTAP_DBG_ROOT to a directory where it is extracted" };
                 return Err(format!("{e}{hint}"));
             };
@@ -58,37 +49,6 @@ pub fn open_kernel(release: &str, testbed: Option<&Testbed>, fetch: bool, verbos
         eprintln!("debuginfo: {}{}", found.path.display(), if found.verified { " (build id verified)" } else { "" });
     }
     DebugFile::open(&found.path).map_err(|e| e.to_string())
-}
-
-/// The arguments of every `module("ARG")` in a script's text, in order,
-/// each once: the modules whose debuginfo pass 2 needs.
-pub fn module_args(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("module(\"") {
-        rest = &rest[i + 8..];
-        if let Some(end) = rest.find('"') {
-            let arg = &rest[..end];
-            if !arg.is_empty() && !out.iter().any(|a| a == arg) {
-                out.push(arg.to_string());
-            }
-            rest = &rest[end..];
-        }
-    }
-    // `@cast(p, "type", "MODULE[<header.h>]")`: the module's types;
-    // `@var("name", "MODULE")`: its variables.
-    let mut rest = text;
-    while let Some(i) = [rest.find("@cast("), rest.find("@var(")].into_iter().flatten().min() {
-        let at = rest[i..].find('(').map(|p| i + p + 1).unwrap_or(rest.len());
-        rest = &rest[at..];
-        let strings = cast_strings(rest);
-        if let Some(name) = strings.get(1).and_then(|m| crate::probes::dwarf::module_arg(m)) {
-            if !out.iter().any(|a| a == name) {
-                out.push(name.to_string());
-            }
-        }
-    }
-    out
 }
 
 /// Opens (and relocates) module debuginfo files, on every CPU: a glob
@@ -126,36 +86,6 @@ fn open_all(paths: Vec<(String, Result<PathBuf, String>)>) -> Vec<(String, Resul
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     })
-}
-
-/// The string literals at the top level of a `@cast(` argument list
-/// (`text` starts after the parenthesis), up to its closing parenthesis.
-fn cast_strings(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' if depth == 0 => break,
-            ')' | ']' => depth -= 1,
-            '"' => {
-                let mut s = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => s.extend(chars.next()),
-                        '"' => break,
-                        c => s.push(c),
-                    }
-                }
-                if depth == 0 {
-                    out.push(s);
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// A module's name and its opened debuginfo file.
@@ -212,19 +142,20 @@ pub fn dwarf(file: &DebugFile) -> Result<DwarfDebugInfo<'_>, String> {
 
 /// `stap -l` / `-L`: prints the probe points `point` expands to (for
 /// `kernel.function("PATTERN")`: SystemTap's `name@file:line` form, with
-/// ` $var:type` for -L). Returns the exit status.
+/// ` $var:type` for -L).
 #[allow(clippy::too_many_arguments)]
 pub fn list(
     point: &str,
     with_vars: bool,
     dwarf: &crate::elaborate::target::Dwarf<'_>,
     eopts: &crate::elaborate::ElabOptions,
-    user: &crate::syntax::ast::File,
+    user: &[crate::syntax::ast::File],
     tapsets: &[crate::syntax::ast::File],
     symbols: &dyn crate::probes::KernelSymbols,
     sources: &crate::diag::SourceMap,
     diags: &mut crate::diag::Diagnostics,
-) -> Result<i32, String> {
+) -> Result<(), Failure> {
+    let fail = |message: String| Failure::Message { pass: 2, message };
     let kernel_fn = point
         .strip_prefix("kernel.function(\"")
         .and_then(|r| r.strip_suffix("\")"))
@@ -232,15 +163,15 @@ pub fn list(
     let mut lines = Vec::new();
     if let Some(pattern) = kernel_fn {
         let Some(di) = dwarf.debuginfo else {
-            return Err(dwarf.missing.clone());
+            return Err(fail(dwarf.missing.clone()));
         };
-        lines = crate::debuginfo::listing::list_functions(di, "kernel", pattern, with_vars).map_err(|e| e.to_string())?;
-    } else if let Some(found) = dwarf_points(user, dwarf, with_vars)? {
+        lines = crate::debuginfo::listing::list_functions(di, "kernel", pattern, with_vars).map_err(|e| fail(e.to_string()))?;
+    } else if let Some(found) = user.first().map(|u| dwarf_points(u, dwarf, with_vars)).transpose().map_err(fail)?.flatten() {
         lines = found;
     } else {
-        let prog = crate::elaborate::elaborate_with(eopts, std::slice::from_ref(user), tapsets, symbols, dwarf, sources, diags);
+        let prog = crate::elaborate::elaborate_with(eopts, user, tapsets, symbols, dwarf, sources, diags);
         let Some(prog) = prog else {
-            return Err(String::new());
+            return Err(Failure::Reported { pass: 2 });
         };
         for p in &prog.probes {
             lines.push(p.pp.clone());
@@ -251,7 +182,7 @@ pub fn list(
     for l in lines {
         println!("{l}");
     }
-    Ok(0)
+    Ok(())
 }
 
 /// `-l`/`-L` of DWARF points other than a plain `kernel.function`
@@ -290,20 +221,4 @@ fn dwarf_points(
     lines.sort();
     lines.dedup();
     Ok(Some(lines))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn module_args_come_from_points_and_casts() {
-        let text = r#"probe module("ext4").function("*"), kprobe.module("xfs").function("f") {
-            println(@cast(p, "struct a", "kernel<linux/fs.h>")->b, @cast(f(1, "x"), "struct t", "nfs<nfs.h>")->c)
-            println(@var("jiffies"), @var("count@x.c", "btrfs"), @cast(q, "struct u", "zfs")->d)
-        }
-        probe module("ext4").statement("g@a.c:3") { }"#;
-        assert_eq!(module_args(text), ["ext4", "xfs", "nfs", "btrfs", "zfs"]);
-        assert_eq!(cast_strings(r#"p, "a\"b", "m") + 1"#), ["a\"b", "m"]);
-    }
 }

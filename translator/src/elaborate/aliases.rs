@@ -1,39 +1,93 @@
-//! Probe alias expansion: `probe a = b { prologue }` and `probe a += b {
-//! epilogue }`, down to built-in probe families.
+//! Pass 2.2, expand aliases: `probe a = b { prologue }` and `probe a += b
+//! { epilogue }`, down to points of built-in probe families.
 //!
-//! Input: a user `probe` and the aliases of the script and tapset library.
-//! Output: derived probes (`ir::DerivedProbe`) whose bodies are the alias
-//! prologues, the user's body and the alias epilogues lowered in one scope
-//! (so locals set by an alias are visible to the user's body). Invariants:
-//! the deepest alias's prologue runs first; expansion depth is bounded; a
-//! point that matches nothing is an error unless it is optional (`?`, `!`).
+//! Input: the user's `probe`s, the aliases of the [`SymbolTable`], and
+//! what `points::resolve_point` needs (kernel symbols, DWARF). Output: per
+//! point of every user probe, a [`PointExpansion`]: the concrete points it
+//! derives, each with the alias prologues and epilogues to run around the
+//! user's body and the `if` conditions it went through. Alias expansion and
+//! point resolution are one recursion: whether a point is a family's or an
+//! alias's is known only by trying the families first (SystemTap's rule).
+//! Invariants: the deepest alias's prologue runs first; expansion depth is
+//! bounded; a point that matches nothing is an error unless it is optional
+//! (`?`, `!`); a `!` point that resolves ends its probe's list.
 
-use std::collections::HashMap;
-
-use super::lower::Scope;
-use super::{Def, Elab};
-use crate::diag::Diagnostic;
+use super::points::resolve_point;
+use super::resolve::{Def, SymbolTable};
+use super::ElabOptions;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::glob::glob_match;
-use crate::ir::{DerivedProbe, ProbeBody, ProbeKind, Stmt, StmtKind};
-use crate::probes::{self, format_point};
+use crate::ir::ProbeKind;
+use crate::probes::dwarf::Dwarf;
+use crate::probes::{self, format_point, KernelSymbols};
 use crate::syntax::ast::{self, AliasKind, ProbePoint};
 
 const MAX_ALIAS_DEPTH: usize = 32;
 
 /// An alias body to run around the user's body: the block and whether it
 /// came from the tapset library.
-type Piece<'a> = (&'a ast::Block, bool);
+pub type Piece<'a> = (&'a ast::Block, bool);
 
-struct Expanded<'a> {
-    kind: ProbeKind,
-    pp: String,
-    prologue: Vec<Piece<'a>>,
-    epilogue: Vec<Piece<'a>>,
+/// One derived probe of a point: where it is and the code around the
+/// user's body.
+pub struct Expanded<'a> {
+    pub kind: ProbeKind,
+    pub pp: String,
+    pub prologue: Vec<Piece<'a>>,
+    pub epilogue: Vec<Piece<'a>>,
     /// `if (cond)` of the user's point and of the alias points it went
     /// through: the handler runs only while all of them hold.
-    conditions: Vec<&'a ast::Expr>,
+    pub conditions: Vec<&'a ast::Expr>,
     /// A DWARF probe: its body is lowered for this site alone.
-    site: Option<crate::probes::dwarf::DwarfSite>,
+    pub site: Option<crate::probes::dwarf::DwarfSite>,
+}
+
+/// What one point of a user probe expanded to.
+pub struct PointExpansion<'a> {
+    pub probe: &'a ast::Probe,
+    pub point: &'a ProbePoint,
+    /// `never`: no probe, but the body is still checked (and the
+    /// functions it calls still exist), as in SystemTap.
+    pub never: bool,
+    pub derived: Vec<Expanded<'a>>,
+    /// The errors expanding this point found. Lowering reports them just
+    /// before it lowers the point's bodies, so that every probe's
+    /// diagnostics stay together and in source order.
+    pub diags: Vec<Diagnostic>,
+}
+
+/// What alias expansion reads.
+pub struct ExpandInput<'a, 't> {
+    pub user: &'a [ast::File],
+    pub table: &'t SymbolTable<'a>,
+    pub symbols: &'t dyn KernelSymbols,
+    pub dwarf: &'t Dwarf<'t>,
+}
+
+/// Expands every point of every user probe, in order.
+pub fn expand_aliases<'a>(
+    _opts: &ElabOptions,
+    input: &ExpandInput<'a, '_>,
+    _diags: &mut Diagnostics,
+) -> Option<Vec<PointExpansion<'a>>> {
+    let mut x = Expander { aliases: &input.table.aliases, symbols: input.symbols, dwarf: input.dwarf, diags: Diagnostics::new() };
+    let mut out = Vec::new();
+    for file in input.user {
+        for item in &file.items {
+            if let ast::Item::Probe(p) = item {
+                x.expand_probe(p, &mut out);
+            }
+        }
+    }
+    Some(out)
+}
+
+struct Expander<'a, 't> {
+    aliases: &'t [Def<'a, ast::ProbeAlias>],
+    symbols: &'t dyn KernelSymbols,
+    dwarf: &'t Dwarf<'t>,
+    /// The current point's errors.
+    diags: Diagnostics,
 }
 
 /// The `never` probe point: resolves, but never fires.
@@ -41,110 +95,31 @@ fn is_never(point: &ProbePoint) -> bool {
     matches!(point.components.as_slice(), [c] if c.name == "never" && c.arg.is_none())
 }
 
-fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
+pub(super) fn alias_matches(name: &ProbePoint, point: &ProbePoint) -> bool {
     name.components.len() == point.components.len()
         && name.components.iter().zip(&point.components).all(|(n, p)| {
             glob_match(&p.name, &n.name) && (p.arg.is_none() || p.arg == n.arg)
         })
 }
 
-impl<'a> Elab<'a> {
+impl<'a> Expander<'a, '_> {
     /// Expands every point of `probe`. A point with the `!` (sufficient)
     /// suffix that resolves ends the list: later points are not tried.
-    pub fn expand_probe(&mut self, probe: &'a ast::Probe) {
+    fn expand_probe(&mut self, probe: &'a ast::Probe, out: &mut Vec<PointExpansion<'a>>) {
         for point in &probe.points {
             if is_never(point) {
-                // `never`: no probe, but the body is still checked (and
-                // the functions it calls still exist), as in SystemTap.
-                self.lower_probe_body(probe, &[], &[], &[]);
-                self.prog.bodies.pop();
+                out.push(PointExpansion { probe, point, never: true, derived: Vec::new(), diags: Vec::new() });
                 continue;
             }
-            let mut out = Vec::new();
-            self.expand_point(point, &[], &[], &[], 0, &mut out);
-            let resolved = !out.is_empty();
-            // Derived probes that went through the same aliases (and
-            // conditions) share a body.
-            let mut groups: HashMap<Vec<usize>, usize> = HashMap::new();
-            for x in out {
-                let key: Vec<usize> = x
-                    .prologue
-                    .iter()
-                    .chain(&x.epilogue)
-                    .map(|(b, _)| *b as *const ast::Block as usize)
-                    .chain(std::iter::once(0))
-                    .chain(x.conditions.iter().map(|c| *c as *const ast::Expr as usize))
-                    .collect();
-                let mut entry = None;
-                let body = match groups.get(&key) {
-                    _ if x.site.is_some() => {
-                        if let Some(s) = x.site.as_ref().filter(|s| s.module.is_none()) {
-                            self.line_sites.push(s.pc);
-                        }
-                        self.site = x.site.clone();
-                        self.undefined_targets.clear();
-                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
-                        entry = self.entry_body(probe.span);
-                        self.site = None;
-                        b
-                    }
-                    Some(&b) => b,
-                    None => {
-                        let b = self.lower_probe_body(probe, &x.prologue, &x.epilogue, &x.conditions);
-                        groups.insert(key, b);
-                        b
-                    }
-                };
-                self.prog.probes.push(DerivedProbe {
-                    kind: x.kind,
-                    pp: x.pp,
-                    body,
-                    entry,
-                    locks: Vec::new(),
-                    span: point.span,
-                });
-            }
+            let mut derived = Vec::new();
+            self.expand_point(point, &[], &[], &[], 0, &mut derived);
+            let resolved = !derived.is_empty();
+            let diags = std::mem::take(&mut self.diags.list);
+            out.push(PointExpansion { probe, point, never: false, derived, diags });
             if point.sufficient && resolved {
                 break;
             }
         }
-    }
-
-    fn lower_probe_body(
-        &mut self,
-        probe: &'a ast::Probe,
-        prologue: &[Piece<'a>],
-        epilogue: &[Piece<'a>],
-        conditions: &[&'a ast::Expr],
-    ) -> usize {
-        let mut scope = Scope::new(false);
-        let mut stmts: Vec<Stmt> = Vec::new();
-        let saved = self.in_tapset;
-        for (block, from_tapset) in prologue {
-            self.in_tapset = *from_tapset;
-            self.current_file = block.span.file;
-            stmts.push(self.lower_block(&mut scope, block));
-        }
-        self.in_tapset = false;
-        self.current_file = probe.span.file;
-        stmts.push(self.lower_block(&mut scope, &probe.body));
-        for (block, from_tapset) in epilogue {
-            self.in_tapset = *from_tapset;
-            self.current_file = block.span.file;
-            stmts.push(self.lower_block(&mut scope, block));
-        }
-        self.in_tapset = saved;
-        let mut body = Stmt {
-            kind: StmtKind::Block(stmts),
-            span: probe.body.span,
-        };
-        body = self.guard_with_conditions(conditions, body);
-        self.prog.bodies.push(ProbeBody {
-            locals: scope.locals,
-            body,
-            span: probe.span,
-        });
-        self.prog.bodies.len() - 1
     }
 
     fn expand_point(
@@ -170,33 +145,16 @@ impl<'a> Elab<'a> {
             );
             return;
         }
-        let resolved = match self.resolve_dwarf_point(point) {
-            Ok(Some(d)) => {
-                for p in d.probes {
+        match resolve_point(point, self.symbols, self.dwarf) {
+            Ok(Some(list)) => {
+                for p in list {
                     out.push(Expanded {
                         kind: p.kind,
                         pp: p.pp,
                         prologue: prologue.to_vec(),
                         epilogue: epilogue.to_vec(),
                         conditions: conditions.clone(),
-                        site: Some(p.site),
-                    });
-                }
-                return;
-            }
-            Ok(None) => probes::resolve_builtin(point, self.symbols),
-            Err(e) => Err(e),
-        };
-        match resolved {
-            Ok(Some(list)) => {
-                for (kind, pp) in list {
-                    out.push(Expanded {
-                        kind,
-                        pp,
-                        prologue: prologue.to_vec(),
-                        epilogue: epilogue.to_vec(),
-                        conditions: conditions.clone(),
-                        site: None,
+                        site: p.site,
                     });
                 }
                 return;

@@ -10,8 +10,9 @@
 //! body never modifies the array it iterates; one error per bad construct.
 
 use super::lower::Scope;
-use super::Elab;
+use super::lower::Lowerer;
 use crate::diag::Span;
+use crate::ir::visit::{Each, Visitor};
 use crate::ir::{Expr, ExprKind, HistSpec, Sort, StatOp, Stmt, StmtKind, Type};
 use crate::syntax::ast::{self, AssignOp, UnaryOp};
 
@@ -33,7 +34,7 @@ fn literal(e: &ast::Expr) -> Option<i64> {
     }
 }
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     /// The global that an array (nkeys > 0) or statistic (nkeys == 0 on a
     /// scalar) operation names, with its arity checked and settled.
     fn array_global(&mut self, scope: &Scope, id: &ast::Ident, nkeys: usize) -> Option<usize> {
@@ -331,9 +332,8 @@ fn modifies(s: &Stmt, global: usize) -> Option<Span> {
             found.set(Some(span));
         }
     };
-    walk_stmt(
-        s,
-        &mut |e: &Expr| match &e.kind {
+    Each {
+        on_expr: |e: &Expr| match &e.kind {
             ExprKind::IndexAssign { global: g, .. }
             | ExprKind::IndexIncDec { global: g, .. }
             | ExprKind::Accumulate { global: g, .. }
@@ -343,90 +343,14 @@ fn modifies(s: &Stmt, global: usize) -> Option<Span> {
             }
             _ => {}
         },
-        &mut |st: &Stmt| {
+        on_stmt: |st: &Stmt| {
             if let StmtKind::Delete { global: g, .. } | StmtKind::DeleteSlice { global: g, .. } = &st.kind {
                 if *g == global {
                     note(st.span);
                 }
             }
         },
-    );
+    }
+    .visit_stmt(s);
     found.get()
-}
-
-/// Calls `fe` on every expression and `fs` on every statement of `s`.
-pub fn walk_stmt(s: &Stmt, fe: &mut dyn FnMut(&Expr), fs: &mut dyn FnMut(&Stmt)) {
-    fs(s);
-    match &s.kind {
-        StmtKind::Block(list) => list.iter().for_each(|x| walk_stmt(x, fe, fs)),
-        StmtKind::Expr(e) => walk_expr(e, fe),
-        StmtKind::If { cond, then, els } => {
-            walk_expr(cond, fe);
-            walk_stmt(then, fe, fs);
-            if let Some(e) = els {
-                walk_stmt(e, fe, fs);
-            }
-        }
-        StmtKind::While { cond, body } => {
-            walk_expr(cond, fe);
-            walk_stmt(body, fe, fs);
-        }
-        StmtKind::For { init, cond, step, body } => {
-            for e in [init, cond, step].into_iter().flatten() {
-                walk_expr(e, fe);
-            }
-            walk_stmt(body, fe, fs);
-        }
-        StmtKind::Foreach { slice, limit, body, .. } => {
-            slice.iter().flatten().for_each(|k| walk_expr(k, fe));
-            if let Some(l) = limit {
-                walk_expr(l, fe);
-            }
-            walk_stmt(body, fe, fs);
-        }
-        StmtKind::Delete { keys: Some(keys), .. } => keys.iter().for_each(|k| walk_expr(k, fe)),
-        StmtKind::DeleteSlice { keys, .. } => keys.iter().flatten().for_each(|k| walk_expr(k, fe)),
-        StmtKind::Return(Some(e)) => walk_expr(e, fe),
-        _ => {}
-    }
-}
-
-/// Calls `f` on `e` and every expression inside it.
-pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Var(_) | ExprKind::IncDec { .. } => {}
-        ExprKind::Call { args, .. } | ExprKind::Format { args, .. } => args.iter().for_each(|a| walk_expr(a, f)),
-        ExprKind::Unary { operand, .. } => walk_expr(operand, f),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            walk_expr(lhs, f);
-            walk_expr(rhs, f);
-        }
-        ExprKind::Assign { value, .. } => walk_expr(value, f),
-        ExprKind::Ternary { cond, then, els } => {
-            walk_expr(cond, f);
-            walk_expr(then, f);
-            walk_expr(els, f);
-        }
-        ExprKind::Index { keys, .. }
-        | ExprKind::IndexIncDec { keys, .. }
-        | ExprKind::In { keys, .. }
-        | ExprKind::Stat { keys, .. }
-        | ExprKind::PrintHist { keys, .. } => keys.iter().for_each(|k| walk_expr(k, f)),
-        ExprKind::InSlice { keys, .. } => keys.iter().flatten().for_each(|k| walk_expr(k, f)),
-        ExprKind::IndexAssign { keys, value, .. } | ExprKind::Accumulate { keys, value, .. } => {
-            keys.iter().for_each(|k| walk_expr(k, f));
-            walk_expr(value, f);
-        }
-        ExprKind::Target(t) => {
-            if let crate::ir_target::TargetBase::Expr(base) = &t.base {
-                walk_expr(base, f);
-            }
-            for step in &t.steps {
-                if let crate::ir_target::TargetStep::Index { index, .. } = step {
-                    walk_expr(index, f);
-                }
-            }
-        }
-    }
 }

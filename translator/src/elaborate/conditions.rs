@@ -10,11 +10,11 @@
 //! error naming the variable, and the body is then left unguarded.
 
 use super::lower::Scope;
-use super::Elab;
+use super::lower::Lowerer;
 use crate::ir::{BinaryOp, Expr, ExprKind, Stmt, StmtKind, Type};
 use crate::syntax::{ast, SpanJoin};
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     pub(super) fn guard_with_conditions(&mut self, conditions: &[&'a ast::Expr], body: Stmt) -> Stmt {
         let mut guard: Option<Expr> = None;
         for c in conditions {

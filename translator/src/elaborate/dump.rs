@@ -10,10 +10,10 @@
 //! body is ordinary IR, so locking, budgets and C come from the usual
 //! passes; string keys and values are quoted.
 
-use super::arrays::walk_stmt;
 use crate::diag::Span;
+use crate::ir::visit::{visit_program, Each};
 use crate::ir::{
-    BinaryOp, DerivedProbe, Expr, ExprKind, FormatPiece, FunctionBody, Local, ProbeBody, ProbeKind, Program,
+    BinaryOp, DerivedProbe, Expr, ExprKind, FormatPiece, Local, ProbeBody, ProbeKind, Program,
     StatOp, Stmt, StmtKind, Type, Var,
 };
 
@@ -43,14 +43,7 @@ fn uses(prog: &Program) -> (Vec<bool>, Vec<bool>) {
             foreach_reads.push(*global);
         }
     };
-    for b in &prog.bodies {
-        walk_stmt(&b.body, &mut on_expr, &mut on_stmt);
-    }
-    for f in &prog.functions {
-        if let FunctionBody::Script(body) = &f.body {
-            walk_stmt(body, &mut on_expr, &mut on_stmt);
-        }
-    }
+    visit_program(&mut Each { on_expr: &mut on_expr, on_stmt: &mut on_stmt }, prog);
     for g in foreach_reads {
         read[g] = true;
     }

@@ -16,21 +16,21 @@ use crate::syntax::ast;
 
 use super::lower::Scope;
 use super::target::long;
-use super::Elab;
+use super::lower::Lowerer;
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     /// `@entry(expr)` in a `.return` probe: `expr` is lowered as at the
     /// function's entry (registers as they were there), evaluated by the
     /// kretprobe's entry handler into a slot, and read back here.
     pub fn lower_entry(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
-        let Some(site) = self.site.clone().filter(|s| s.ret) else {
+        let Some(site) = self.target.site.clone().filter(|s| s.ret) else {
             self.diags.error("@entry is only available in .return probes", span);
             return long(ExprKind::Long(0), span);
         };
-        self.site = Some(dwarf::DwarfSite { ret: false, at_entry: true, ..site.clone() });
+        self.target.site = Some(dwarf::DwarfSite { ret: false, at_entry: true, ..site.clone() });
         let before = self.diags.error_count();
         let value = self.lower_expr(scope, inner);
-        self.site = Some(site);
+        self.target.site = Some(site);
         if self.diags.error_count() > before {
             return long(ExprKind::Long(0), span);
         }
@@ -41,8 +41,8 @@ impl<'a> Elab<'a> {
             );
             return long(ExprKind::Long(0), span);
         }
-        let slot = self.entry_exprs.len();
-        self.entry_exprs.push(value);
+        let slot = self.target.entry_exprs.len();
+        self.target.entry_exprs.push(value);
         let Some(func) = self.function_index("__entry_load") else {
             self.diags.error("internal error: the entry tapset (__entry_load) is missing", span);
             return long(ExprKind::Long(0), span);
@@ -53,10 +53,10 @@ impl<'a> Elab<'a> {
     /// The body that stores this probe's `@entry` values (taken from
     /// `entry_exprs`), and how many: `None` when there are none.
     pub fn entry_body(&mut self, span: Span) -> Option<(usize, usize)> {
-        if self.entry_exprs.is_empty() {
+        if self.target.entry_exprs.is_empty() {
             return None;
         }
-        let values = std::mem::take(&mut self.entry_exprs);
+        let values = std::mem::take(&mut self.target.entry_exprs);
         let func = self.function_index("__entry_store")?;
         let n = values.len();
         let stmts = values
@@ -83,12 +83,12 @@ impl<'a> Elab<'a> {
 /// Can `e` be computed in a kretprobe's entry handler: target reads,
 /// constants and operators over them, no script variables or calls?
 fn entry_computable(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Long(_) => true,
-        ExprKind::Target(t) => t.subexprs().all(entry_computable),
-        ExprKind::Unary { operand, .. } => entry_computable(operand),
-        ExprKind::Binary { lhs, rhs, .. } => entry_computable(lhs) && entry_computable(rhs),
-        ExprKind::Ternary { cond, then, els } => entry_computable(cond) && entry_computable(then) && entry_computable(els),
-        _ => false,
-    }
+    let mut ok = true;
+    crate::ir::visit::each_subexpr(e, |x| {
+        ok &= matches!(
+            x.kind,
+            ExprKind::Long(_) | ExprKind::Target(_) | ExprKind::Unary { .. } | ExprKind::Binary { .. } | ExprKind::Ternary { .. }
+        )
+    });
+    ok
 }

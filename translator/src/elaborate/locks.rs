@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::ir::visit::{walk_expr, walk_stmt, Visitor};
 use crate::ir::{Expr, ExprKind, FunctionBody, Program, Stmt, StmtKind, Var};
 
 #[derive(Default, Clone)]
@@ -29,118 +30,42 @@ impl Uses {
     fn touch_global(&mut self, g: usize, write: bool) {
         self.touch(Var::Global(g), write);
     }
+}
 
-    fn keys(&mut self, keys: &[Expr]) {
-        keys.iter().for_each(|k| self.expr(k));
-    }
-
-    fn expr(&mut self, e: &Expr) {
+impl Visitor for Uses {
+    fn visit_expr(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Long(_) | ExprKind::Str(_) => {}
             ExprKind::Var(v) => self.touch(*v, false),
-            ExprKind::Index { global, keys } | ExprKind::In { global, keys } => {
-                // `k in s` on a statistic looks at every CPU's map.
-                self.touch_global(*global, self.stats[*global]);
-                self.keys(keys);
+            // `k in s` on a statistic looks at every CPU's map.
+            ExprKind::Index { global, .. } | ExprKind::In { global, .. } | ExprKind::InSlice { global, .. } => {
+                self.touch_global(*global, self.stats[*global])
             }
-            ExprKind::InSlice { global, keys } => {
-                self.touch_global(*global, self.stats[*global]);
-                keys.iter().flatten().for_each(|k| self.expr(k));
-            }
-            ExprKind::IndexAssign { global, keys, value, .. } => {
-                self.touch_global(*global, true);
-                self.keys(keys);
-                self.expr(value);
-            }
-            ExprKind::IndexIncDec { global, keys, .. } => {
-                self.touch_global(*global, true);
-                self.keys(keys);
+            ExprKind::IndexAssign { global, .. } | ExprKind::IndexIncDec { global, .. } => {
+                self.touch_global(*global, true)
             }
             // Per-CPU: adding to a statistic only needs the read lock.
-            ExprKind::Accumulate { global, keys, value } => {
-                self.touch_global(*global, false);
-                self.keys(keys);
-                self.expr(value);
-            }
+            ExprKind::Accumulate { global, .. } => self.touch_global(*global, false),
             // Reading merges every CPU's data: the write lock.
-            ExprKind::Stat { global, keys, .. } | ExprKind::PrintHist { global, keys, .. } => {
-                self.touch_global(*global, true);
-                self.keys(keys);
-            }
-            ExprKind::Call { func, args } => {
-                self.calls.push(*func);
-                args.iter().for_each(|a| self.expr(a));
-            }
-            ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::IncDec { var, .. } => self.touch(*var, true),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                self.expr(lhs);
-                self.expr(rhs);
-            }
-            ExprKind::Assign { var, value, .. } => {
-                self.touch(*var, true);
-                self.expr(value);
-            }
-            ExprKind::Ternary { cond, then, els } => {
-                self.expr(cond);
-                self.expr(then);
-                self.expr(els);
-            }
-            ExprKind::Format { args, .. } => args.iter().for_each(|a| self.expr(a)),
-            ExprKind::Target(t) => t.subexprs().for_each(|a| self.expr(a)),
-        }
-    }
-
-    fn stmt(&mut self, s: &Stmt, prog: &Program) {
-        match &s.kind {
-            StmtKind::Foreach { global, slice, limit, body, .. } => {
-                slice.iter().flatten().for_each(|k| self.expr(k));
-                // A statistic array is merged into its aggregate map first.
-                let stat = prog.globals[*global].ty == crate::ir::Type::Stat;
-                self.touch_global(*global, stat);
-                if let Some(l) = limit {
-                    self.expr(l);
-                }
-                self.stmt(body, prog);
-            }
-            StmtKind::DeleteSlice { global, keys } => {
-                self.touch_global(*global, true);
-                keys.iter().flatten().for_each(|k| self.expr(k));
-            }
-            StmtKind::Delete { global, keys } => {
-                self.touch_global(*global, true);
-                if let Some(k) = keys {
-                    self.keys(k);
-                }
-            }
-            StmtKind::Block(list) => list.iter().for_each(|s| self.stmt(s, prog)),
-            StmtKind::Expr(e) => self.expr(e),
-            StmtKind::If { cond, then, els } => {
-                self.expr(cond);
-                self.stmt(then, prog);
-                if let Some(e) = els {
-                    self.stmt(e, prog);
-                }
-            }
-            StmtKind::While { cond, body } => {
-                self.expr(cond);
-                self.stmt(body, prog);
-            }
-            StmtKind::For { init, cond, step, body } => {
-                for e in [init, cond, step].into_iter().flatten() {
-                    self.expr(e);
-                }
-                self.stmt(body, prog);
-            }
-            StmtKind::Return(Some(e)) => self.expr(e),
-            StmtKind::Try { body, catch_body, .. } => {
-                self.stmt(body, prog);
-                self.stmt(catch_body, prog);
-            }
+            ExprKind::Stat { global, .. } | ExprKind::PrintHist { global, .. } => self.touch_global(*global, true),
+            ExprKind::Call { func, .. } => self.calls.push(*func),
+            ExprKind::IncDec { var, .. } | ExprKind::Assign { var, .. } => self.touch(*var, true),
             _ => {}
         }
+        walk_expr(self, e);
     }
 
+    fn visit_stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            // A statistic array is merged into its aggregate map first.
+            StmtKind::Foreach { global, .. } => self.touch_global(*global, self.stats[*global]),
+            StmtKind::Delete { global, .. } | StmtKind::DeleteSlice { global, .. } => self.touch_global(*global, true),
+            _ => {}
+        }
+        walk_stmt(self, s);
+    }
+}
+
+impl Uses {
     fn merge(&mut self, other: &Uses) -> bool {
         let mut changed = false;
         for (&g, &w) in &other.globals {
@@ -165,7 +90,7 @@ pub fn compute(prog: &mut Program) {
         .map(|f| {
             let mut u = Uses { stats: stats.clone(), ..Uses::default() };
             if let FunctionBody::Script(b) = &f.body {
-                u.stmt(b, prog);
+                u.visit_stmt(b);
             }
             u
         })
@@ -189,7 +114,7 @@ pub fn compute(prog: &mut Program) {
         .iter()
         .map(|b| {
             let mut u = Uses { stats: stats.clone(), ..Uses::default() };
-            u.stmt(&b.body, prog);
+            u.visit_stmt(&b.body);
             for c in u.calls.clone() {
                 let callee = funcs[c].clone();
                 u.merge(&callee);

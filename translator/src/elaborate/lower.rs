@@ -1,19 +1,132 @@
-//! Symbol resolution: AST bodies to IR with every name bound.
+//! Pass 2.4, lower to IR: AST bodies to IR with every name bound.
 //!
-//! Input: the user's files and the tapset library (`Symbols` indexes both).
-//! Output: IR statements and expressions whose variables are `Var::Local` or
-//! `Var::Global` and whose calls name a function index; functions and
-//! globals of the tapset library are pulled into the program only when used.
-//! Types are left `Unknown` for `types::infer`. Invariants: one error per
-//! unresolvable construct, with its span; lowering never stops at the first.
+//! Input: a [`LowerInput`]: the files, the `SymbolTable`, the alias
+//! expansions of every user probe and the DWARF their sites read. Output:
+//! [`Lowered`]: an `ir::Program` whose variables are `Var::Local` or
+//! `Var::Global` and whose calls name a function index, plus the user's
+//! globals (for the dump) and the kernel DWARF sites (for the line table).
+//! Functions and globals of the tapset library are pulled into the program
+//! only when used. Target variables are resolved here, per DWARF site, by
+//! `target` (pass 2.5). Types are left `Unknown` for `types::infer`.
+//! Invariants: one error per unresolvable construct, with its span;
+//! lowering never stops at the first.
 
 use std::collections::HashMap;
 
+use super::aliases::PointExpansion;
 use super::format::parse_format;
-use super::Elab;
-use crate::diag::Span;
-use crate::ir::{self, Expr, ExprKind, FormatPiece, Local, Stmt, StmtKind, Type, Var};
+use super::resolve::{Def, Files, SymbolTable};
+use super::target::{Dwarf, TargetState};
+use super::ElabOptions;
+use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span};
+use crate::ir::{self, Expr, ExprKind, FormatPiece, Local, Program, Stmt, StmtKind, Type, Var};
 use crate::syntax::ast::{self, AssignOp, UnaryOp};
+
+/// What lowering reads.
+pub struct LowerInput<'a> {
+    pub files: Files<'a>,
+    pub table: &'a SymbolTable<'a>,
+    pub expansions: &'a [PointExpansion<'a>],
+    pub dwarf: &'a Dwarf<'a>,
+    pub sources: &'a SourceMap,
+}
+
+/// What lowering produces.
+pub struct Lowered {
+    pub prog: Program,
+    /// The user's own globals (they always exist, used or not).
+    pub user_globals: Vec<usize>,
+    /// The pcs of the kernel DWARF probes, for `symfileline`'s table.
+    pub line_sites: Vec<u64>,
+}
+
+/// The state of lowering: the program built so far, which definitions it
+/// already holds, and the context of the code being lowered.
+pub struct Lowerer<'a> {
+    pub opts: &'a ElabOptions,
+    pub diags: &'a mut Diagnostics,
+    pub sources: &'a SourceMap,
+    pub(super) table: &'a SymbolTable<'a>,
+    pub prog: Program,
+    /// Program names (see `visibility`) of the functions and globals
+    /// already in `prog`, and the functions whose bodies are still to be
+    /// lowered.
+    pub(super) function_ids: HashMap<String, usize>,
+    pub(super) global_ids: HashMap<String, usize>,
+    pub(super) pending: Vec<(usize, Def<'a, ast::Function>)>,
+    /// Lowering tapset code: embedded C is allowed without -g.
+    pub in_tapset: bool,
+    /// The file whose code is being lowered: it sees its own privates.
+    pub(super) current_file: u32,
+    /// The DWARF of the kernel and the named modules (`kernel.function`,
+    /// `$var`, `@cast`), or why there is none.
+    pub dwarf: &'a Dwarf<'a>,
+    /// Target-variable state of the body being lowered (pass 2.5).
+    pub target: TargetState,
+    /// The pcs of the kernel DWARF probes, for `symfileline`'s table.
+    pub line_sites: Vec<u64>,
+}
+
+fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
+    let (line, _) = sources.line_col(c.span.file, c.span.lo);
+    ir::Embedded { code: c.code.clone(), origin: format!("{}:{}", sources.name(c.span.file), line) }
+}
+
+/// Lowers the user's globals, every derived probe's body and every
+/// function they call.
+pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags: &'a mut Diagnostics) -> Option<Lowered> {
+    let mut e = Lowerer {
+        opts,
+        diags,
+        sources: input.sources,
+        table: input.table,
+        prog: Program::default(),
+        function_ids: HashMap::new(),
+        global_ids: HashMap::new(),
+        pending: Vec::new(),
+        in_tapset: false,
+        current_file: 0,
+        dwarf: input.dwarf,
+        target: TargetState::default(),
+        line_sites: Vec::new(),
+    };
+    // The user's globals always exist, used or not (SystemTap warns on
+    // unused ones; they still print at exit).
+    let mut user_globals = Vec::new();
+    for file in input.files.user {
+        for item in &file.items {
+            if let ast::Item::Global(g) = item {
+                e.current_file = g.span.file;
+                if let Some(i) = e.global_index(&g.name.name) {
+                    if !user_globals.contains(&i) {
+                        user_globals.push(i);
+                    }
+                }
+            }
+            if let ast::Item::Embedded(c) = item {
+                e.prog.embedded.push(origin(e.sources, c));
+            }
+        }
+    }
+    for x in input.expansions {
+        e.derive_probes(x);
+    }
+    if e.prog.probes.is_empty() && !e.diags.has_errors() {
+        e.diags.push(Diagnostic::error("no probes found", None));
+    }
+    e.lower_pending_functions();
+    // Tapset top-level embedded C is needed by the functions it supports.
+    if !e.prog.functions.is_empty() {
+        for file in input.files.tapsets {
+            for item in &file.items {
+                if let ast::Item::Embedded(c) = item {
+                    e.prog.embedded.insert(0, origin(e.sources, c));
+                }
+            }
+        }
+    }
+    Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites })
+}
 
 /// The locals of one probe body or function while it is being lowered.
 pub struct Scope {
@@ -80,7 +193,7 @@ fn print_builtin(name: &str) -> Option<(bool, bool, bool)> {
     })
 }
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     /// A name bound by a construct (`catch (msg)`): a local of that name,
     /// declared with type `ty` if it is new.
     pub(super) fn bind_local(&mut self, scope: &mut Scope, id: &ast::Ident, ty: Type) -> usize {

@@ -19,9 +19,9 @@ use crate::syntax::ast;
 
 use super::lower::Scope;
 use super::target::{long, R};
-use super::Elab;
+use super::lower::Lowerer;
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     /// `$$parms`, `$$locals`, `$$vars`, `$$return`: a string
     /// `name=0x... name=?` built with sprintf at run time (integers and
     /// pointers in hex, structs as `{...}`, optimized-out values as `?`).
@@ -29,7 +29,7 @@ impl<'a> Elab<'a> {
         use crate::debuginfo::VarKind;
         use crate::ir::FormatPiece;
         let str_expr = |s: String| Expr { kind: ExprKind::Str(s), ty: Type::String, span };
-        let Some(site) = self.site.clone() else {
+        let Some(site) = self.target.site.clone() else {
             self.diags.error(format!("`$${which}` is only available in kernel.function probes"), span);
             return str_expr(String::new());
         };
@@ -112,7 +112,7 @@ impl<'a> Elab<'a> {
         let plain = ast::TargetExpr { pretty: 0, ..t.clone() };
         let mut out = Pretty { pieces: Vec::new(), args: Vec::new(), span };
         if let Err(msg) = self.pretty_top(scope, &plain, t.pretty, &text, &mut out) {
-            if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
+            if !self.target.undefined.iter().any(|u| text.starts_with(u.as_str())) {
                 self.diags.error(msg, span);
             }
             return Expr { kind: ExprKind::Str(String::new()), ty: Type::String, span };
@@ -248,7 +248,7 @@ impl Pretty {
     /// A quoted string read from the address `addr` (at most `max` bytes,
     /// an array's length; always within MAXSTRINGLEN; `""` when the memory
     /// cannot be read), via the pretty tapset.
-    fn string(&mut self, e: &mut Elab<'_>, addr: Expr, max: Option<u64>) {
+    fn string(&mut self, e: &mut Lowerer<'_>, addr: Expr, max: Option<u64>) {
         let max = max.map_or(-1, |m| m.min(i64::MAX as u64) as i64);
         let span = self.span;
         let Some(func) = e.function_index("__pretty_string") else {

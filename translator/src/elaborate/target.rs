@@ -4,7 +4,7 @@
 //! (`$var$`, `$$parms`) are in `pretty`, `@entry` in `entry`.
 //!
 //! Input: the AST of a target expression, the DWARF probe site being
-//! lowered (`Elab::site`) and the debuginfo of the kernel or of the site's
+//! lowered (`TargetState::site`) and the debuginfo of the kernel or of the site's
 //! module. Output: an
 //! `ir::ExprKind::Target` node (see `ir_target`) of type long, with every
 //! location, offset, size and signedness decided here. Invariants: every
@@ -17,13 +17,12 @@ use crate::debuginfo::{
 use crate::diag::Span;
 use crate::ir::{Expr, ExprKind, Type};
 use crate::ir_target::{TargetAccess, TargetBase, TargetFinal, TargetRead, TargetStep};
-use crate::probes::dwarf::{self, DwarfResolved};
+use crate::probes::dwarf;
 pub use crate::probes::dwarf::Dwarf;
-use crate::probes::ProbeError;
 use crate::syntax::ast;
 
 use super::lower::Scope;
-use super::Elab;
+use super::lower::Lowerer;
 
 /// What `cur` holds while an access is being built.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,6 +35,22 @@ enum Cur {
 }
 
 pub(super) type R<T> = Result<T, String>;
+
+/// What resolving target variables remembers while a body is lowered.
+#[derive(Default)]
+pub struct TargetState {
+    /// The DWARF probe whose body is being lowered (for `$var`).
+    pub site: Option<dwarf::DwarfSite>,
+    /// `@entry(expr)` values of the `.return` probe being lowered, by slot:
+    /// evaluated at the function's entry (see `entry::lower_entry`).
+    pub entry_exprs: Vec<Expr>,
+    /// Target expressions `@defined` found undefined: later uses are not
+    /// errors (they sit in branches SystemTap elides).
+    pub undefined: std::collections::HashSet<String>,
+    /// File-scope variables looked up by `$name` (a scan of every unit):
+    /// each name once.
+    pub global_vars: std::collections::HashMap<String, Option<crate::debuginfo::Variable>>,
+}
 
 pub(super) fn long(kind: ExprKind, span: Span) -> Expr {
     Expr { kind, ty: Type::Long, span }
@@ -77,16 +92,11 @@ fn check_program(ops: &[LocOp], at_entry: bool) -> R<Vec<LocOp>> {
     Ok(out)
 }
 
-impl<'a> Elab<'a> {
-    /// `kernel.function(...)` points; `Ok(None)` for other families.
-    pub fn resolve_dwarf_point(&mut self, point: &ast::ProbePoint) -> Result<Option<DwarfResolved>, ProbeError> {
-        dwarf::resolve(point, self.dwarf)
-    }
-
+impl<'a> Lowerer<'a> {
     /// The debuginfo of the probe being lowered: its module's, else the
     /// kernel's.
     pub(super) fn debuginfo(&self) -> Option<&'a dyn DebugInfo> {
-        self.dwarf.for_module(self.site.as_ref().and_then(|s| s.module.as_deref()))
+        self.dwarf.for_module(self.target.site.as_ref().and_then(|s| s.module.as_deref()))
     }
 
     /// `@defined(expr)`: 1 when `expr` resolves, else 0 (and later uses of
@@ -94,13 +104,13 @@ impl<'a> Elab<'a> {
     pub fn lower_defined(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
         let before = self.diags.list.len();
         // Errors must show here even for texts already found undefined.
-        let saved = std::mem::take(&mut self.undefined_targets);
+        let saved = std::mem::take(&mut self.target.undefined);
         let _ = self.lower_expr(scope, inner);
-        self.undefined_targets = saved;
+        self.target.undefined = saved;
         let ok = self.diags.list.len() == before;
         self.diags.list.truncate(before);
         if !ok {
-            self.undefined_targets.insert(self.sources.snippet(inner.span).to_string());
+            self.target.undefined.insert(self.sources.snippet(inner.span).to_string());
         }
         long(ExprKind::Long(ok as i64), span)
     }
@@ -123,7 +133,7 @@ impl<'a> Elab<'a> {
             Err(msg) => {
                 // `@defined($x)` was false: `$x...` sits in a branch that
                 // SystemTap elides, so it is not an error.
-                if !self.undefined_targets.iter().any(|u| text.starts_with(u.as_str())) {
+                if !self.target.undefined.iter().any(|u| text.starts_with(u.as_str())) {
                     self.diags.error(msg, span);
                 }
                 long(ExprKind::Long(0), span)
@@ -161,7 +171,7 @@ impl<'a> Elab<'a> {
         if t.pretty > 0 {
             return Err(format!("`{text}`: pretty-printing cannot be nested"));
         }
-        if let (ast::TargetBase::Var(id), None) = (&t.base, &self.site) {
+        if let (ast::TargetBase::Var(id), None) = (&t.base, &self.target.site) {
             return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
         }
         let di = self.access_debuginfo(t).map_err(|why| format!("cannot resolve `{text}`: {why}"))?;
@@ -189,7 +199,7 @@ impl<'a> Elab<'a> {
                 let (b, st) = self.location_base(&v.location, ty, di, name)?;
                 let module = match module.as_deref() {
                     Some(m) => dwarf::module_arg(m).map(dwarf::module_name),
-                    None => self.site.as_ref().and_then(|s| s.module.clone()),
+                    None => self.target.site.as_ref().and_then(|s| s.module.clone()),
                 };
                 (self.relocate(module.as_deref(), di, b)?, ty, st)
             }
@@ -268,7 +278,7 @@ impl<'a> Elab<'a> {
         };
         // In a .return probe every `$name` but `$return` and globals reads
         // the registers saved at entry.
-        let entry_regs = match (&t.base, &self.site) {
+        let entry_regs = match (&t.base, &self.target.site) {
             (ast::TargetBase::Var(id), Some(site)) => site.ret && id.name != "return" && matches!(base, TargetBase::Program(_)),
             _ => false,
         };
@@ -277,7 +287,7 @@ impl<'a> Elab<'a> {
 
     /// `$name` / `$return` at the current site.
     fn target_base_var(&mut self, di: &dyn DebugInfo, name: &str) -> R<(TargetBase, TypeId, Cur)> {
-        let Some(site) = self.site.clone() else {
+        let Some(site) = self.target.site.clone() else {
             return Err(format!("target variable `${name}` is only available in kernel.function probes"));
         };
         if let Some(list) = name.strip_prefix('$') {
@@ -322,16 +332,16 @@ impl<'a> Elab<'a> {
 
     /// `DebugInfo::global_variable(name)`, remembered.
     fn global_var(&mut self, di: &dyn DebugInfo, name: &str) -> R<Option<crate::debuginfo::Variable>> {
-        if let Some(v) = self.global_vars.get(name) {
+        if let Some(v) = self.target.global_vars.get(name) {
             return Ok(v.clone());
         }
         let v = di.global_variable(name, None).map_err(|e| e.to_string())?;
-        self.global_vars.insert(name.to_string(), v.clone());
+        self.target.global_vars.insert(name.to_string(), v.clone());
         Ok(v)
     }
 
     fn location_base(&self, loc: &VarLocation, ty: TypeId, di: &dyn DebugInfo, name: &str) -> R<(TargetBase, Cur)> {
-        let at_entry = self.site.as_ref().map(|s| s.at_entry || s.ret).unwrap_or(false);
+        let at_entry = self.target.site.as_ref().map(|s| s.at_entry || s.ret).unwrap_or(false);
         let loc = match loc {
             VarLocation::Available(l) => l,
             VarLocation::OptimizedOut => {
@@ -369,7 +379,7 @@ impl<'a> Elab<'a> {
 /// The exported function whose run-time address gives the KASLR shift.
 const ANCHOR: &str = "kfree";
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     /// A global's `DW_OP_addr` location becomes a run-time address: a
     /// KASLR-shifted one in the kernel, a symbol's in a module (`module`
     /// names the module whose debuginfo `di` is).

@@ -7,11 +7,11 @@
 //! set in either stay visible after the statement, as in SystemTap.
 
 use super::lower::Scope;
-use super::Elab;
+use super::lower::Lowerer;
 use crate::ir::{Stmt, StmtKind, Type};
 use crate::syntax::ast;
 
-impl<'a> Elab<'a> {
+impl<'a> Lowerer<'a> {
     pub(super) fn lower_try(
         &mut self,
         scope: &mut Scope,

@@ -4,8 +4,11 @@
 //! `Call`), every expression has a known `Type` once pass 2 succeeds, every
 //! probe point is a concrete `ProbeKind`, and printf formats are already
 //! split into literal text and typed conversions. Nothing here is C.
+//! Every walk over the IR goes through [`visit`].
 
 use crate::diag::Span;
+
+pub mod visit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {

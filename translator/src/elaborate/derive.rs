@@ -1,0 +1,105 @@
+//! Derived probes: each expanded point becomes `ir::DerivedProbe`s and the
+//! bodies they run (part of pass 2.4, lowering).
+//!
+//! Input: the [`PointExpansion`]s of `aliases::expand_aliases`. Output:
+//! `Program::probes` and `Program::bodies`: a body is the alias prologues,
+//! the user's body and the alias epilogues lowered in one scope (so locals
+//! set by an alias are visible to the user's body), guarded by the point
+//! conditions. Invariants: derived probes that went through the same
+//! aliases and conditions share one body; a DWARF probe gets its own body,
+//! lowered for its site (its `$var`s, `@entry` values and line-table
+//! address are that site's); a `never` point's body is checked, then
+//! dropped.
+
+use std::collections::HashMap;
+
+use super::aliases::{Piece, PointExpansion};
+use super::lower::{Lowerer, Scope};
+use crate::ir::{DerivedProbe, ProbeBody, Stmt, StmtKind};
+use crate::syntax::ast;
+
+impl<'a> Lowerer<'a> {
+    /// Lowers one point's expansion into derived probes.
+    pub(super) fn derive_probes(&mut self, x: &PointExpansion<'a>) {
+        let probe = x.probe;
+        for d in &x.diags {
+            self.diags.push(d.clone());
+        }
+        if x.never {
+            self.lower_probe_body(probe, &[], &[], &[]);
+            self.prog.bodies.pop();
+            return;
+        }
+        // Derived probes that went through the same aliases (and
+        // conditions) share a body.
+        let mut groups: HashMap<Vec<usize>, usize> = HashMap::new();
+        for d in &x.derived {
+            let key: Vec<usize> = d
+                .prologue
+                .iter()
+                .chain(&d.epilogue)
+                .map(|(b, _)| *b as *const ast::Block as usize)
+                .chain(std::iter::once(0))
+                .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
+                .collect();
+            let mut entry = None;
+            let body = match groups.get(&key) {
+                _ if d.site.is_some() => {
+                    if let Some(s) = d.site.as_ref().filter(|s| s.module.is_none()) {
+                        self.line_sites.push(s.pc);
+                    }
+                    self.target.site = d.site.clone();
+                    self.target.undefined.clear();
+                    let b = self.lower_probe_body(probe, &d.prologue, &d.epilogue, &d.conditions);
+                    entry = self.entry_body(probe.span);
+                    self.target.site = None;
+                    b
+                }
+                Some(&b) => b,
+                None => {
+                    let b = self.lower_probe_body(probe, &d.prologue, &d.epilogue, &d.conditions);
+                    groups.insert(key, b);
+                    b
+                }
+            };
+            self.prog.probes.push(DerivedProbe {
+                kind: d.kind.clone(),
+                pp: d.pp.clone(),
+                body,
+                entry,
+                locks: Vec::new(),
+                span: x.point.span,
+            });
+        }
+    }
+
+    fn lower_probe_body(
+        &mut self,
+        probe: &'a ast::Probe,
+        prologue: &[Piece<'a>],
+        epilogue: &[Piece<'a>],
+        conditions: &[&'a ast::Expr],
+    ) -> usize {
+        let mut scope = Scope::new(false);
+        let mut stmts: Vec<Stmt> = Vec::new();
+        let saved = self.in_tapset;
+        for (block, from_tapset) in prologue {
+            self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
+            stmts.push(self.lower_block(&mut scope, block));
+        }
+        self.in_tapset = false;
+        self.current_file = probe.span.file;
+        stmts.push(self.lower_block(&mut scope, &probe.body));
+        for (block, from_tapset) in epilogue {
+            self.in_tapset = *from_tapset;
+            self.current_file = block.span.file;
+            stmts.push(self.lower_block(&mut scope, block));
+        }
+        self.in_tapset = saved;
+        let mut body = Stmt { kind: StmtKind::Block(stmts), span: probe.body.span };
+        body = self.guard_with_conditions(conditions, body);
+        self.prog.bodies.push(ProbeBody { locals: scope.locals, body, span: probe.span });
+        self.prog.bodies.len() - 1
+    }
+}
