@@ -70,7 +70,7 @@ pub fn c_identifier<'a>(what: &str, s: &'a str) -> Result<&'a str, String> {
 /// and an optional `u`/`l` suffix (`10000`, `-1`, `0x4000`, `64ULL`).
 fn is_c_number(s: &str) -> bool {
     let s = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let digits_end = s.find(|c: char| matches!(c, 'u' | 'U' | 'l' | 'L')).unwrap_or(s.len());
+    let digits_end = s.find(['u', 'U', 'l', 'L']).unwrap_or(s.len());
     let (digits, suffix) = s.split_at(digits_end);
     let digits_ok = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
         Some(hex) => !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()),
