@@ -1,5 +1,5 @@
-//! The end-of-script dump: globals the script writes but never reads are
-//! printed when the session ends, as SystemTap does.
+//! Pass 2.8, the end-of-session dump: globals the script writes but never
+//! reads are printed when the session ends, as SystemTap does.
 //!
 //! Input: a typed program and the indices of the user's own globals.
 //! Output: `Global::read` set for every global, and, when some user global

@@ -1,4 +1,4 @@
-//! Which globals each derived probe reads and writes.
+//! Pass 2.9, compute locks: which globals each derived probe reads and writes.
 //!
 //! Input: a typed `ir::Program`. Output: `DerivedProbe::locks`, the globals
 //! the probe's body and every function it calls (transitively) touch, each

@@ -1,4 +1,4 @@
-//! Target variables in pass 2: `$var`, `$var->f[i]`, `$return`,
+//! Pass 2.5, resolve target variables: `$var`, `$var->f[i]`, `$return`,
 //! `@cast(p, "struct T" [, "MODULE"])->f`, `@var("name" [, "MODULE"])`,
 //! `&$var->f`, `@defined(...)`, and DWARF probe points. Pretty forms
 //! (`$var$`, `$$parms`) are in `pretty`, `@entry` in `entry`.

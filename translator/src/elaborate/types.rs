@@ -1,14 +1,16 @@
-//! Type inference over the lowered program.
+//! Pass 2.7, infer types over the lowered program.
 //!
 //! Input: an `ir::Program` whose locals, globals, function returns and
 //! expressions may be `Type::Unknown`. Output: the same program with every
 //! type settled, or errors: a conflict names both types and the place, an
 //! identifier whose type nothing decides is "unresolved". Method: walk every
-//! body repeatedly, unifying as it goes, until nothing changes.
+//! body (through `ir::visit`) repeatedly, unifying as it goes, until nothing
+//! changes.
 
 use std::collections::HashSet;
 
 use crate::diag::{Diagnostics, Span};
+use crate::ir::visit::{walk_stmt_mut, VisitorMut};
 use crate::ir::{BinaryOp, Expr, ExprKind, FormatPiece, FunctionBody, Program, Stmt, StmtKind, Type, Var};
 
 struct Infer<'p> {
@@ -332,95 +334,104 @@ impl Infer<'_> {
         }
     }
 
-    fn stmt(&mut self, locals: &mut [crate::ir::Local], s: &mut Stmt) {
+    /// Infers the statements of one body (a probe's or a function's).
+    fn body(&mut self, locals: &mut [crate::ir::Local], s: &mut Stmt) {
+        BodyTypes { inf: self, locals }.visit_stmt_mut(s);
+    }
+}
+
+/// The statement walk of one body: each statement's own expressions are
+/// inferred with what the statement expects of them (a condition is a
+/// long, a `return` value the function's type, ...), then `ir::visit`
+/// walks on into its sub-statements. Expressions are not visited again:
+/// `Infer::expr` is the typing rule of each expression kind and takes
+/// its operands itself, with their expected types.
+struct BodyTypes<'i, 'p> {
+    inf: &'i mut Infer<'p>,
+    locals: &'i mut [crate::ir::Local],
+}
+
+impl VisitorMut for BodyTypes<'_, '_> {
+    fn visit_expr_mut(&mut self, _: &mut Expr) {}
+
+    fn visit_stmt_mut(&mut self, s: &mut Stmt) {
+        let (inf, locals) = (&mut *self.inf, &mut *self.locals);
         match &mut s.kind {
-            StmtKind::Block(list) => list.iter_mut().for_each(|s| self.stmt(locals, s)),
             StmtKind::Expr(e) => {
-                self.expr(locals, e, Type::Unknown);
+                inf.expr(locals, e, Type::Unknown);
             }
-            StmtKind::If { cond, then, els } => {
-                self.expr(locals, cond, Type::Long);
-                self.check(cond, Type::Long, "condition");
-                self.stmt(locals, then);
-                if let Some(e) = els {
-                    self.stmt(locals, e);
-                }
+            StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => {
+                inf.expr(locals, cond, Type::Long);
+                inf.check(cond, Type::Long, "condition");
             }
-            StmtKind::While { cond, body } => {
-                self.expr(locals, cond, Type::Long);
-                self.check(cond, Type::Long, "condition");
-                self.stmt(locals, body);
-            }
-            StmtKind::For { init, cond, step, body } => {
+            StmtKind::For { init, cond, step, .. } => {
                 if let Some(e) = init {
-                    self.expr(locals, e, Type::Unknown);
+                    inf.expr(locals, e, Type::Unknown);
                 }
                 if let Some(e) = cond {
-                    self.expr(locals, e, Type::Long);
-                    self.check(e, Type::Long, "condition");
+                    inf.expr(locals, e, Type::Long);
+                    inf.check(e, Type::Long, "condition");
                 }
                 if let Some(e) = step {
-                    self.expr(locals, e, Type::Unknown);
+                    inf.expr(locals, e, Type::Unknown);
                 }
-                self.stmt(locals, body);
             }
             StmtKind::Return(Some(e)) => {
-                if let Some(f) = self.ret {
-                    let want = self.sigs[f].1;
-                    let t = self.expr(locals, e, want);
-                    let mut r = self.sigs[f].1;
-                    self.unify(&mut r, t, e.span, "the function's return value");
-                    self.sigs[f].1 = r;
+                if let Some(f) = inf.ret {
+                    let want = inf.sigs[f].1;
+                    let t = inf.expr(locals, e, want);
+                    let mut r = inf.sigs[f].1;
+                    inf.unify(&mut r, t, e.span, "the function's return value");
+                    inf.sigs[f].1 = r;
                 }
             }
-            StmtKind::Foreach { global, slice, keys, value, limit, body, .. } => {
+            StmtKind::Foreach { global, slice, keys, value, limit, .. } => {
                 let g = *global;
-                self.slice_keys(locals, g, slice);
-                let name = self.globals[g].name.clone();
+                inf.slice_keys(locals, g, slice);
+                let name = inf.globals[g].name.clone();
                 for (i, &l) in keys.iter().enumerate() {
-                    let mut slot = self.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
-                    self.unify_local_with(locals, l, &mut slot, s.span, &format!("key {} of array `{name}`", i + 1));
-                    if let Some(k) = self.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
+                    let mut slot = inf.globals[g].keys.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(Type::Unknown);
+                    inf.unify_local_with(locals, l, &mut slot, s.span, &format!("key {} of array `{name}`", i + 1));
+                    if let Some(k) = inf.globals[g].keys.as_mut().and_then(|v| v.get_mut(i)) {
                         *k = slot;
                     }
                 }
                 if let Some(v) = value {
-                    if self.globals[g].ty == Type::Stat {
-                        self.conflict(s.span, format!("foreach cannot bind the value of statistic array `{name}`; use @count({name}[...]) and friends"));
+                    if inf.globals[g].ty == Type::Stat {
+                        inf.conflict(s.span, format!("foreach cannot bind the value of statistic array `{name}`; use @count({name}[...]) and friends"));
                     } else {
-                        let mut slot = self.globals[g].ty;
-                        self.unify_local_with(locals, *v, &mut slot, s.span, &format!("the elements of array `{name}`"));
-                        self.globals[g].ty = slot;
+                        let mut slot = inf.globals[g].ty;
+                        inf.unify_local_with(locals, *v, &mut slot, s.span, &format!("the elements of array `{name}`"));
+                        inf.globals[g].ty = slot;
                     }
                 }
                 if let Some(e) = limit {
-                    self.expr(locals, e, Type::Long);
-                    self.check(e, Type::Long, "limit");
+                    inf.expr(locals, e, Type::Long);
+                    inf.check(e, Type::Long, "limit");
                 }
-                self.stmt(locals, body);
             }
             StmtKind::Delete { global, keys } => {
                 if let Some(keys) = keys {
-                    self.keys(locals, *global, keys);
+                    inf.keys(locals, *global, keys);
                 }
             }
-            StmtKind::DeleteSlice { global, keys } => self.slice_keys(locals, *global, keys),
-            StmtKind::Try { body, catch_var, catch_body } => {
+            StmtKind::DeleteSlice { global, keys } => inf.slice_keys(locals, *global, keys),
+            StmtKind::Try { catch_var, .. } => {
                 if let Some(v) = catch_var {
                     let mut t = locals[*v].ty;
-                    self.unify(&mut t, Type::String, s.span, "the `catch` variable (the error message)");
+                    inf.unify(&mut t, Type::String, s.span, "the `catch` variable (the error message)");
                     locals[*v].ty = t;
                 }
-                self.stmt(locals, body);
-                self.stmt(locals, catch_body);
             }
-            StmtKind::Return(None)
+            StmtKind::Block(_)
+            | StmtKind::Return(None)
             | StmtKind::Break
             | StmtKind::Continue
             | StmtKind::Next
             | StmtKind::Embedded(_)
             | StmtKind::Empty => {}
         }
+        walk_stmt_mut(self, s);
     }
 }
 
@@ -448,7 +459,7 @@ pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
         rounds += 1;
         for b in prog.bodies.iter_mut() {
             inf.ret = None;
-            inf.stmt(&mut b.locals, &mut b.body);
+            inf.body(&mut b.locals, &mut b.body);
         }
         for (i, f) in prog.functions.iter_mut().enumerate() {
             // Parameter types flow both ways between calls and the body.
@@ -463,7 +474,7 @@ pub fn infer(prog: &mut Program, diags: &mut Diagnostics) {
             }
             if let FunctionBody::Script(body) = &mut f.body {
                 inf.ret = Some(i);
-                inf.stmt(&mut f.locals, body);
+                inf.body(&mut f.locals, body);
             }
             for p in 0..f.params {
                 inf.sigs[i].0[p] = f.locals[p].ty;
