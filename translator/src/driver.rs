@@ -374,7 +374,7 @@ fn translate(opts: &Options, script: &(String, String), prog: &Program, sources:
     let copts = CodegenOptions {
         module_name: module_name.clone(),
         script_name: script.0.clone(),
-        defines: opts.defines.iter().map(|d| d.replacen('=', " ", 1)).collect(),
+        defines: opts.defines.clone(),
     };
     let module = codegen::generate(&copts, prog, sources).map_err(at(3))?;
     t.done(3, "translated to C");

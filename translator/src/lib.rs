@@ -5,6 +5,7 @@
 //! `driver` orders them. `vm` runs pass 5 inside a qemu guest.
 
 pub mod build;
+pub mod cache_dir;
 pub mod codegen;
 pub mod debuginfo;
 pub mod diag;

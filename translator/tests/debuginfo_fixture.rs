@@ -23,10 +23,29 @@ struct Fixture {
     size_outer: u64,
 }
 
+/// The C compiler as the `cc` crate finds it for a build script (`$CC`,
+/// else the platform's cc), with none of its default flags: the fixture's
+/// DWARF must come from the flags each case gives.
+fn c_compiler() -> Command {
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    cc::Build::new()
+        .target(&target)
+        .host(&target)
+        .opt_level(0)
+        .debug(false)
+        .no_default_flags(true)
+        .warnings(false)
+        .cargo_metadata(false)
+        .emit_rerun_if_env_changed(false)
+        .try_get_compiler()
+        .expect("the cc crate finds a C compiler")
+        .to_command()
+}
+
 fn build(flags: &[&str]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("shapes");
-    let st = Command::new("cc").args(flags).arg("-o").arg(&exe).arg(SRC).status().expect("cc runs");
+    let st = c_compiler().args(flags).arg("-o").arg(&exe).arg(SRC).status().expect("cc runs");
     assert!(st.success(), "cc {flags:?} failed");
     let out = Command::new(&exe).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();

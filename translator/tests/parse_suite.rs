@@ -7,11 +7,12 @@
 //!
 //! To (re)generate the `.stderr` files after an intended change in a
 //! message, run `RSTAP_BLESS=1 cargo test -p rstap --test parse_suite` and
-//! review the diff. Every script is parsed with the script arguments
+//! review the diff (tests/bless_common: one switch for every suite). Every script is parsed with the script arguments
 //! `100 vfs_read`, for an x86_64 6.1.0 kernel, runtime "kernel", guru mode
 //! (`-g`), except a script whose name starts with `noguru_`, parsed without
 //! it. `.stpm` macro files are tested too (as `NAME.stpm` + `NAME.stderr`).
 
+mod bless_common;
 mod parse_common;
 use parse_common::without_spans;
 
@@ -83,7 +84,6 @@ fn parseok() {
 fn parseko() {
     let files = scripts("parseko");
     assert!(files.len() >= 20, "expected at least 20 parseko scripts, found {}", files.len());
-    let bless = std::env::var_os("RSTAP_BLESS").is_some();
     let mut failures = Vec::new();
     for path in &files {
         let name = format!("parseko/{}", path.file_name().unwrap().to_string_lossy());
@@ -95,15 +95,8 @@ fn parseko() {
             }
             Err(e) => e,
         };
-        let expected_path = path.with_extension("stderr");
-        if bless {
-            std::fs::write(&expected_path, &got).unwrap();
-            continue;
-        }
-        match std::fs::read_to_string(&expected_path) {
-            Ok(want) if want == got => {}
-            Ok(want) => failures.push(format!("{}: diagnostics differ\n--- expected\n{}--- got\n{}", name, want, got)),
-            Err(_) => failures.push(format!("{}: no {} (run with RSTAP_BLESS=1)\n{}", name, expected_path.display(), got)),
+        if let Some(f) = bless_common::check_exact(&path.with_extension("stderr"), &got) {
+            failures.push(format!("{name}: diagnostics: {f}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -13,7 +13,7 @@
 //! any lowercase hex digits (a kernel address, a symbol's offset or size,
 //! which KASLR and the kernel build change); `NAME.only` holds a kernel
 //! release prefix the script is limited to (DWARF scripts: `6.1.`); a missing `.out` leaves stdout
-//! unchecked (for scripts whose output is cut by design). Set RSTAP_BLESS=1 to write the
+//! unchecked (for scripts whose output is cut by design). Set RSTAP_BLESS=1 (tests/bless_common) to write the
 //! expected files from what the run printed (then read them before
 //! committing: they are the specification).
 
@@ -22,6 +22,7 @@ use std::process::Command;
 
 use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 
+mod bless_common;
 mod testmod_common;
 use testmod_common::TESTMOD;
 
@@ -226,18 +227,17 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
     // One hung script must not cost the whole batch.
     let limits = JobLimits { per_job: Some(std::time::Duration::from_secs(60)) };
     let (results, _) = vm::run_jobs_limited(tb, &jobs, &opts, &limits).expect("guest run");
-    let bless = std::env::var_os("RSTAP_BLESS").is_some();
     for (c, r) in cases.iter().zip(&results) {
         let base = c.dir.join(&c.name);
         let stdout = String::from_utf8_lossy(&r.stdout).to_string();
         let stderr = String::from_utf8_lossy(&r.stderr).to_string();
-        if bless {
-            std::fs::write(base.with_extension("out"), &stdout).unwrap();
+        if bless_common::blessing() {
+            bless_common::bless_write(&base.with_extension("out"), &stdout);
             if !stderr.is_empty() || base.with_extension("err").exists() {
-                std::fs::write(base.with_extension("err"), &stderr).unwrap();
+                bless_common::bless_write(&base.with_extension("err"), &stderr);
             }
-            if r.status != 0 {
-                std::fs::write(base.with_extension("status"), format!("{}\n", r.status)).unwrap();
+            if r.status != 0 || base.with_extension("status").exists() {
+                bless_common::bless_write(&base.with_extension("status"), &format!("{}\n", r.status));
             }
             continue;
         }

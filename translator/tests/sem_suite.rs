@@ -7,8 +7,10 @@
 //! rendered diagnostic is the specification of what the user sees. Optional
 //! `NAME.flags` add stap flags (e.g. `-g`). Scripts run from their own
 //! directory so locations read `NAME.stp:LINE:COL`. RSTAP_BLESS=1 writes the
-//! `.stderr` snapshots from the current output (read them before
-//! committing).
+//! `.stderr` snapshots from the current output (tests/bless_common; read
+//! them before committing).
+
+mod bless_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,7 +45,6 @@ fn stap_p2(dir: &Path, name: &str) -> std::process::Output {
 fn semok_scripts_elaborate() {
     let (dir, names) = scripts("semok");
     assert!(names.len() >= 5);
-    let bless = std::env::var_os("RSTAP_BLESS").is_some();
     let mut failures = Vec::new();
     for n in &names {
         let o = stap_p2(&dir, n);
@@ -52,14 +53,9 @@ fn semok_scripts_elaborate() {
             failures.push(format!("{n}: status {:?}\n{err}", o.status.code()));
             continue;
         }
-        let snap = dir.join(n.replace(".stp", ".stdout"));
-        if let Ok(want) = std::fs::read_to_string(&snap) {
-            let out = String::from_utf8_lossy(&o.stdout).into_owned();
-            if bless {
-                std::fs::write(&snap, &out).unwrap();
-            } else if out != want {
-                failures.push(format!("{n}: -p2 listing differs\n--- expected\n{want}--- actual\n{out}"));
-            }
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        if let Some(f) = bless_common::check_if_present(&dir.join(n.replace(".stp", ".stdout")), &out) {
+            failures.push(format!("{n}: -p2 listing: {f}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -69,23 +65,16 @@ fn semok_scripts_elaborate() {
 fn semko_scripts_fail_with_their_exact_diagnostic() {
     let (dir, names) = scripts("semko");
     assert!(names.len() >= 15);
-    let bless = std::env::var_os("RSTAP_BLESS").is_some();
     let mut failures = Vec::new();
     for n in &names {
         let o = stap_p2(&dir, n);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
-        let snap = dir.join(n.replace(".stp", ".stderr"));
-        if bless {
-            std::fs::write(&snap, &err).unwrap();
-            continue;
-        }
-        if o.status.code() != Some(1) {
+        if o.status.code() != Some(1) && !bless_common::blessing() {
             failures.push(format!("{n}: expected exit 1, got {:?}\n{err}", o.status.code()));
             continue;
         }
-        let want = std::fs::read_to_string(&snap).unwrap_or_else(|_| format!("(no snapshot {})", snap.display()));
-        if err != want {
-            failures.push(format!("{n}: diagnostic differs\n--- expected\n{want}--- actual\n{err}"));
+        if let Some(f) = bless_common::check_exact(&dir.join(n.replace(".stp", ".stderr")), &err) {
+            failures.push(format!("{n}: diagnostic: {f}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -3,6 +3,10 @@
 //! Input: a `GeneratedModule` and the kernel to build against (`-r RELEASE`,
 //! its Kbuild directory). Output: the path of the built module, taken from
 //! the cache when the same sources were built for the same kernel before.
+//! The cache (`cache_dir`, refused unless the running user owns it) is
+//! keyed by SHA-256 of the sources, the release and the build directory;
+//! each cached `.ko` has its SHA-256 beside it and is used only while its
+//! bytes match it.
 //! Invariants: compiler errors and warnings are shown, never hidden; a
 //! missing kernel build directory is one clear error that says what to
 //! install; the build directory is removed unless `-k` keeps it.
@@ -11,6 +15,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest, Sha256};
+
+use crate::cache_dir::{cache_dir, CacheKind};
 use crate::codegen::GeneratedModule;
 
 #[derive(Debug, Clone, Default)]
@@ -58,28 +65,18 @@ pub fn kernel_build_dir(release: &str, explicit: Option<&Path>) -> Result<PathBu
     ))
 }
 
-/// The directory rstap caches modules and the testbed in.
-pub fn cache_root() -> PathBuf {
-    if let Some(d) = std::env::var_os("RSTAP_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("rstap");
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
-    home.join(".cache").join("rstap")
+/// SHA-256 of `bytes`, as hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// FNV-1a over everything that decides the module's bytes.
+/// SHA-256 over everything that decides the module's bytes, each field
+/// length-prefixed so that no two inputs feed the same stream.
 fn cache_key(module: &GeneratedModule, release: &str, kdir: &Path) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
+    let mut h = Sha256::new();
     let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x100000001b3);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     };
     feed(env!("CARGO_PKG_VERSION").as_bytes());
     feed(release.as_bytes());
@@ -88,16 +85,69 @@ fn cache_key(module: &GeneratedModule, release: &str, kdir: &Path) -> String {
         feed(name.as_bytes());
         feed(text.as_bytes());
     }
-    format!("{h:016x}")
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The file beside a cached `.ko` that records its SHA-256.
+fn recorded_hash_path(ko: &Path) -> PathBuf {
+    ko.with_extension("ko.sha256")
+}
+
+/// Whether the cached module `ko` may be used: it exists, the running
+/// user owns it, and its bytes still have the SHA-256 recorded when it was
+/// cached. Ok(false) is a cache miss; Err says why an entry is refused.
+fn verify_cached(ko: &Path) -> Result<bool, String> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::symlink_metadata(ko) else {
+        return Ok(false);
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_file() || meta.uid() != me {
+        return Err(format!("the cached module {} is not a file owned by the user running stap", ko.display()));
+    }
+    let recorded = fs::read_to_string(recorded_hash_path(ko)).unwrap_or_default();
+    let bytes = fs::read(ko).map_err(|e| format!("cannot read the cached module {}: {e}", ko.display()))?;
+    if recorded.trim() != sha256_hex(&bytes) {
+        return Err(format!("the cached module {} does not match its recorded SHA-256", ko.display()));
+    }
+    Ok(true)
+}
+
+/// Puts the built module into the cache with its SHA-256 beside it (both
+/// renamed into place, the hash last, so a half-written entry is a miss).
+fn store_cached(built: &Path, cached_ko: &Path, name: &str) -> Result<(), String> {
+    let parent = cached_ko.parent().expect("a cache entry has a directory");
+    crate::cache_dir::ensure_owned_dir(parent)?;
+    let bytes = fs::read(built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
+    let tmp = parent.join(format!(".{name}.ko.tmp"));
+    let tmp_hash = parent.join(format!(".{name}.ko.sha256.tmp"));
+    let write = || -> std::io::Result<()> {
+        fs::write(&tmp, &bytes)?;
+        fs::write(&tmp_hash, format!("{}\n", sha256_hex(&bytes)))?;
+        fs::rename(&tmp, cached_ko)?;
+        fs::rename(&tmp_hash, recorded_hash_path(cached_ko))
+    };
+    write().map_err(|e| format!("cannot cache the module in {}: {e}", parent.display()))
 }
 
 /// Runs pass 4.
 pub fn build(opts: &BuildOptions, module: &GeneratedModule) -> Result<Built, String> {
     let kdir = kernel_build_dir(&opts.release, opts.kernel_build_dir.as_deref())?;
     let key = cache_key(module, &opts.release, &kdir);
-    let cached_ko = cache_root().join("modules").join(&key).join(format!("{}.ko", module.name));
-    if opts.use_cache && !opts.keep && cached_ko.is_file() {
-        return Ok(Built { ko: cached_ko, from_cache: true, kept_dir: None, warnings: Vec::new() });
+    // The cache directory is checked (owned by this user) before anything
+    // in it is trusted.
+    let cached_ko = if opts.use_cache {
+        Some(cache_dir(CacheKind::Modules)?.join(&key).join(format!("{}.ko", module.name)))
+    } else {
+        None
+    };
+    if let (Some(ko), false) = (&cached_ko, opts.keep) {
+        match verify_cached(ko) {
+            Ok(true) => return Ok(Built { ko: ko.clone(), from_cache: true, kept_dir: None, warnings: Vec::new() }),
+            Ok(false) => {}
+            Err(e) => eprintln!("WARNING: {e}; building it again"),
+        }
     }
     let dir = tempfile::Builder::new()
         .prefix(&format!("rstap-{}-", module.name))
@@ -137,21 +187,18 @@ pub fn build(opts: &BuildOptions, module: &GeneratedModule) -> Result<Built, Str
             stderr
         ));
     }
-    if opts.use_cache {
-        if let Some(parent) = cached_ko.parent() {
-            if fs::create_dir_all(parent).is_ok() {
-                let tmp = parent.join(format!(".{}.ko.tmp", module.name));
-                if fs::copy(&built, &tmp).is_ok() {
-                    let _ = fs::rename(&tmp, &cached_ko);
-                }
-            }
+    let mut cached = None;
+    if let Some(ko) = &cached_ko {
+        match store_cached(&built, ko, &module.name) {
+            Ok(()) => cached = Some(ko.clone()),
+            Err(e) => eprintln!("WARNING: {e}"),
         }
     }
     let (ko, kept_dir) = if opts.keep {
         let kept = dir.keep();
         (kept.join(format!("{}.ko", module.name)), Some(kept))
-    } else if opts.use_cache && cached_ko.is_file() {
-        (cached_ko, None)
+    } else if let Some(ko) = cached {
+        (ko, None)
     } else {
         // No cache: move the module out before the directory goes away.
         let out = std::env::temp_dir().join(format!("rstap-{}-{}.ko", module.name, key));
@@ -159,4 +206,41 @@ pub fn build(opts: &BuildOptions, module: &GeneratedModule) -> Result<Built, Str
         (out, None)
     };
     Ok(Built { ko, from_cache: false, kept_dir, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(text: &str) -> GeneratedModule {
+        GeneratedModule { name: "m".into(), files: vec![("m.c".into(), text.into())] }
+    }
+
+    #[test]
+    fn the_key_is_sha256_of_delimited_fields() {
+        let k = cache_key(&module("int x;"), "6.1.0", Path::new("/k"));
+        assert_eq!(k.len(), 64);
+        assert_ne!(k, cache_key(&module("int x;"), "6.1.", Path::new("0/k")));
+        assert_ne!(k, cache_key(&module("int y;"), "6.1.0", Path::new("/k")));
+        assert_eq!(k, cache_key(&module("int x;"), "6.1.0", Path::new("/k")));
+    }
+
+    #[test]
+    fn a_cached_module_is_used_only_while_it_matches_its_hash() {
+        let d = tempfile::tempdir().unwrap();
+        let built = d.path().join("built.ko");
+        fs::write(&built, b"\x7fELF module").unwrap();
+        let ko = d.path().join("key").join("m.ko");
+        assert_eq!(verify_cached(&ko), Ok(false));
+        store_cached(&built, &ko, "m").unwrap();
+        assert_eq!(fs::read_to_string(recorded_hash_path(&ko)).unwrap(), format!("{}\n", sha256_hex(b"\x7fELF module")));
+        assert_eq!(verify_cached(&ko), Ok(true));
+        fs::write(&ko, b"\x7fELF tampered").unwrap();
+        assert_eq!(
+            verify_cached(&ko),
+            Err(format!("the cached module {} does not match its recorded SHA-256", ko.display()))
+        );
+        fs::remove_file(recorded_hash_path(&ko)).unwrap();
+        assert!(verify_cached(&ko).is_err(), "no recorded hash: refused");
+    }
 }

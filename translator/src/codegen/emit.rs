@@ -5,10 +5,12 @@
 //! context `c` (`CB` for its base) and the runtime's `rstap_*` helpers, plus
 //! the list of frame fields the code needs (locals and temporaries).
 //! Invariants: every statement charges the action budget and stops on a
-//! pending error; every string lives in a MAXSTRINGLEN buffer of the frame
+//! pending error (one check before it; the loop and try templates check
+//! once more where a body ends, so an error never runs on); every string lives in a MAXSTRINGLEN buffer of the frame
 //! or of the globals; no semantics are decided here, only spelled out.
 
 use crate::diag::{SourceMap, Span};
+use super::templates::{ctx, render_stmt};
 use crate::ir::{BinaryOp, Expr, ExprKind, FormatPiece, Program, Stmt, StmtKind, Type, UnaryOp, Var};
 
 /// Emits C for one body. `fields` collects the frame's C declarations.
@@ -31,24 +33,7 @@ pub struct Emitter<'p> {
     pub(super) error_label: String,
 }
 
-/// A C string literal for `s`, escaped.
-pub fn c_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for b in s.bytes() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{:03o}", b)),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use super::c_text::c_string;
 
 pub fn c_type_decl(ty: Type, name: &str) -> String {
     match ty {
@@ -260,43 +245,29 @@ impl<'p> Emitter<'p> {
     }
 
     /// A call: arguments into temporaries, then the callee's frame one
-    /// nesting level up, then the result copied back into a temporary.
+    /// nesting level up, then the result copied back into a temporary
+    /// (`templates/expr/call.c.tera`).
     fn call(&mut self, func: usize, args: &[Expr], span: Span) -> String {
         let f = &self.prog.functions[func];
-        let mut code = String::from("({ ");
-        let mut arg_temps = Vec::new();
-        for a in args {
+        let mut arg_stores = Vec::new();
+        let mut param_stores = Vec::new();
+        for (i, a) in args.iter().enumerate() {
             let x = self.expr(a);
             let t = self.temp(a.ty);
-            if a.ty == Type::String {
-                code.push_str(&format!("rstap_strcpy({t}, {x}); "));
-            } else {
-                code.push_str(&format!("{t} = {x}; "));
-            }
-            arg_temps.push(t);
-        }
-        let ret_ty = f.ret;
-        let result = self.temp(ret_ty);
-        let name = &f.name;
-        code.push_str(&format!(
-            "if (likely(!CB->last_error)) {{ if (unlikely(CB->nesting + 1 > MAXNESTING)) {{ rstap_error(CB, \"MAXNESTING exceeded\", {loc}); }} else {{ struct rstap_fn_{name}_frame *f_ = &c->frames[CB->nesting + 1].fn_{name}; memset(f_, 0, sizeof(*f_)); ",
-            loc = self.location(span)
-        ));
-        for (i, t) in arg_temps.iter().enumerate() {
+            arg_stores.push(if a.ty == Type::String { format!("rstap_strcpy({t}, {x})") } else { format!("{t} = {x}") });
             let field = &f.locals[i].name;
-            if f.locals[i].ty == Type::String {
-                code.push_str(&format!("rstap_strcpy(f_->{field}, {t}); "));
-            } else {
-                code.push_str(&format!("f_->{field} = {t}; "));
-            }
+            param_stores.push(if f.locals[i].ty == Type::String { format!("rstap_strcpy(f_->{field}, {t})") } else { format!("f_->{field} = {t}") });
         }
-        code.push_str(&format!("CB->nesting++; rstap_fn_{name}(c); CB->nesting--; "));
-        if ret_ty == Type::String {
-            code.push_str(&format!("rstap_strcpy({result}, f_->__retvalue); }} }} {result}; }})"));
-        } else {
-            code.push_str(&format!("{result} = f_->__retvalue; }} }} {result}; }})"));
-        }
-        code
+        let result = self.temp(f.ret);
+        let result_store = if f.ret == Type::String { format!("rstap_strcpy({result}, f_->__retvalue)") } else { format!("{result} = f_->__retvalue") };
+        let mut c = tera::Context::new();
+        c.insert("name", &f.name);
+        c.insert("loc", &self.location(span));
+        c.insert("arg_stores", &arg_stores);
+        c.insert("param_stores", &param_stores);
+        c.insert("result_store", &result_store);
+        c.insert("result", &result);
+        render_stmt("expr/call.c", &c)
     }
 
     fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool, span: Span) -> String {
@@ -357,10 +328,13 @@ impl<'p> Emitter<'p> {
         code
     }
 
-    /// C for a statement, indented by `depth` tabs.
+    /// C for a statement, indented by `depth` tabs. Compound statements
+    /// come from `templates/stmt/`; their nested statements are rendered
+    /// first, one level deeper.
     pub fn stmt(&mut self, s: &Stmt, depth: usize, out: &mut String) {
         let ind = "\t".repeat(depth);
         if !matches!(s.kind, StmtKind::Block(_) | StmtKind::Empty) {
+            // The one check of a statement: no pending error, budget left.
             out.push_str(&format!(
                 "{ind}if (unlikely(CB->last_error) || !rstap_action(CB, {}))\n{ind}\tgoto {};\n",
                 self.location(s.span),
@@ -379,27 +353,24 @@ impl<'p> Emitter<'p> {
             }
             StmtKind::If { cond, then, els } => {
                 let c = self.expr(cond);
-                out.push_str(&format!("{ind}if ({c}) {{\n"));
-                self.stmt(then, depth + 1, out);
-                if let Some(e) = els {
-                    out.push_str(&format!("{ind}}} else {{\n"));
-                    self.stmt(e, depth + 1, out);
-                }
-                out.push_str(&format!("{ind}}}\n"));
+                let t = self.nested(then, depth + 1);
+                let e = els.as_ref().map(|e| self.nested(e, depth + 1)).unwrap_or_default();
+                out.push_str(&render_stmt("stmt/if.c", &ctx(&[("ind", &ind), ("cond", &c), ("then", &t), ("els", &e)])));
             }
             StmtKind::While { cond, body } => {
                 let c = self.expr(cond);
-                out.push_str(&format!("{ind}while ({c}) {{\n"));
-                self.stmt(body, depth + 1, out);
-                out.push_str(&format!("{ind}}}\n"));
+                let b = self.nested(body, depth + 1);
+                let label = self.error_label.clone();
+                out.push_str(&render_stmt("stmt/while.c", &ctx(&[("ind", &ind), ("cond", &c), ("body", &b), ("error_label", &label)])));
             }
             StmtKind::For { init, cond, step, body } => {
                 let i = init.as_ref().map(|e| format!("(void){}", self.expr(e))).unwrap_or_default();
                 let c = cond.as_ref().map(|e| self.expr(e)).unwrap_or_default();
                 let st = step.as_ref().map(|e| format!("(void){}", self.expr(e))).unwrap_or_default();
-                out.push_str(&format!("{ind}for ({i}; {c}; {st}) {{\n"));
-                self.stmt(body, depth + 1, out);
-                out.push_str(&format!("{ind}}}\n"));
+                let b = self.nested(body, depth + 1);
+                let label = self.error_label.clone();
+                let pairs = [("ind", ind.as_str()), ("init", &i), ("cond", &c), ("step", &st), ("body", &b), ("error_label", &label)];
+                out.push_str(&render_stmt("stmt/for.c", &ctx(&pairs)));
             }
             StmtKind::Break => out.push_str(&format!("{ind}break;\n")),
             StmtKind::Continue => out.push_str(&format!("{ind}continue;\n")),
@@ -430,14 +401,16 @@ impl<'p> Emitter<'p> {
                 }
                 out.push_str(&format!("{ind}goto out;\n"));
             }
-            StmtKind::Embedded(code) => {
-                out.push_str(&format!("{ind}{{\n{code}\n{ind}}}\n"));
-            }
+            StmtKind::Embedded(code) => out.push_str(&render_stmt("stmt/embedded.c", &ctx(&[("ind", &ind), ("code", code)]))),
             StmtKind::Empty => {}
             StmtKind::Try { body, catch_var, catch_body } => self.try_catch(s, body, *catch_var, catch_body, depth, out),
         }
-        if matches!(s.kind, StmtKind::Expr(_)) {
-            out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto {};\n", self.error_label));
-        }
+    }
+
+    /// The C of a nested statement, `depth` tabs deep.
+    pub(super) fn nested(&mut self, s: &Stmt, depth: usize) -> String {
+        let mut out = String::new();
+        self.stmt(s, depth, &mut out);
+        out
     }
 }

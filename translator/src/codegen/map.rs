@@ -9,6 +9,7 @@
 //! into a temporary before use, so a later store cannot change them; a
 //! foreach pops its snapshot on every way out except errors, which unwind
 //! the whole handler (the handler resets the snapshot stack on entry).
+//! The foreach skeleton is `templates/stmt/foreach.c.tera`.
 
 use super::emit::{c_string, Emitter};
 use crate::diag::Span;
@@ -318,64 +319,54 @@ impl Emitter<'_> {
         }
     }
 
+    /// The values of `templates/stmt/foreach.c.tera`.
     pub(super) fn foreach(&mut self, spec: &ForeachSpec, body: &Stmt, span: Span, depth: usize, out: &mut String) {
         let ForeachSpec { global, slice, keys, value, sort, limit } = *spec;
-        let ind = "\t".repeat(depth);
         let n = self.fresh();
-        let loc = self.location(span);
-        let m = self.map_ref(global);
-        let (mv, bv, nv, iv, ev) = (format!("m{n}_"), format!("b{n}_"), format!("n{n}_"), format!("i{n}_"), format!("e{n}_"));
-        out.push_str(&format!("{ind}{{\n"));
-        out.push_str(&format!("{ind}\tint {bv}, {nv}, {iv};\n"));
-        if self.is_stat(global) {
-            out.push_str(&format!("{ind}\tstruct rstap_map *{mv} = rstap_pmap_aggregate(CB, {m}, {loc});\n"));
-        } else {
-            out.push_str(&format!("{ind}\tstruct rstap_map *{mv} = {m};\n"));
-        }
-        let lim = limit.map(|e| self.expr(e));
-        if let Some(l) = &lim {
-            out.push_str(&format!("{ind}\tint64_t lim{n}_ = {l};\n"));
-        }
+        let (mv, bv, nv, iv, ev, lv) = (format!("m{n}_"), format!("b{n}_"), format!("n{n}_"), format!("i{n}_"), format!("e{n}_"), format!("lim{n}_"));
+        let mut c = tera::Context::new();
+        c.insert("ind", &"\t".repeat(depth));
+        c.insert("loc", &self.location(span));
+        c.insert("map", &self.map_ref(global));
+        c.insert("stat", &self.is_stat(global));
+        c.insert("limit", &limit.map(|e| self.expr(e)));
         let (kv, mask) = if slice.is_empty() { ("NULL".to_string(), "0u".to_string()) } else { self.slice_kv(slice) };
+        c.insert("kv", &kv);
+        c.insert("mask", &mask);
         let (column, desc, stat) = match sort {
             Some(s) => (s.column as i64, (!s.ascending) as u8, stat_index(s.stat)),
             None => (-1, 0, 0),
         };
-        out.push_str(&format!(
-            "{ind}\t{bv} = CB->last_error ? -1 : rstap_iter_push(CB, {mv}, {column}, {desc}, {stat}, {kv}, {mask}, &{nv}, {loc});\n"
-        ));
-        out.push_str(&format!("{ind}\tif ({bv} >= 0) {{\n"));
-        out.push_str(&format!("{ind}\t\tfor ({iv} = 0; {iv} < {nv}; {iv}++) {{\n"));
-        let ind3 = format!("{ind}\t\t\t");
-        out.push_str(&format!("{ind3}int32_t {ev} = rstap_iter_at({bv}, {iv});\n\n"));
-        if lim.is_some() {
-            out.push_str(&format!("{ind3}if ({iv} >= lim{n}_)\n{ind3}\tbreak;\n"));
-        }
-        out.push_str(&format!("{ind3}if (!rstap_action(CB, {loc}))\n{ind3}\tbreak;\n"));
+        c.insert("column", &column);
+        c.insert("desc", &desc);
+        c.insert("stat_index", &stat);
         let key_types = self.prog.globals[global].keys.clone().unwrap_or_default();
+        let mut binds = Vec::new();
         for (k, &l) in keys.iter().enumerate() {
             let v = self.var(crate::ir::Var::Local(l));
             if key_types.get(k) == Some(&Type::String) {
-                out.push_str(&format!("{ind3}rstap_strcpy({v}, rstap_map_key_str({mv}, {ev}, {k}));\n"));
+                binds.push(format!("rstap_strcpy({v}, rstap_map_key_str({mv}, {ev}, {k}))"));
             } else {
-                out.push_str(&format!("{ind3}{v} = rstap_map_key_long({mv}, {ev}, {k});\n"));
+                binds.push(format!("{v} = rstap_map_key_long({mv}, {ev}, {k})"));
             }
         }
         if let Some(l) = value {
             let v = self.var(crate::ir::Var::Local(l));
             if self.prog.globals[global].ty == Type::String {
-                out.push_str(&format!("{ind3}rstap_strcpy({v}, (const char *)rstap_map_value({mv}, {ev}));\n"));
+                binds.push(format!("rstap_strcpy({v}, (const char *)rstap_map_value({mv}, {ev}))"));
             } else {
-                out.push_str(&format!("{ind3}{v} = *(int64_t *)rstap_map_value({mv}, {ev});\n"));
+                binds.push(format!("{v} = *(int64_t *)rstap_map_value({mv}, {ev})"));
             }
         }
+        c.insert("binds", &binds);
         self.foreach_bases.push(bv.clone());
-        self.stmt(body, depth + 3, out);
+        let b = self.nested(body, depth + 3);
         self.foreach_bases.pop();
-        out.push_str(&format!("{ind}\t\t}}\n"));
-        out.push_str(&format!("{ind}\t\trstap_iter_pop({bv});\n"));
-        out.push_str(&format!("{ind}\t}}\n"));
-        out.push_str(&format!("{ind}}}\n"));
+        c.insert("body", &b);
+        for (k, v) in [("m", mv), ("b", bv), ("n", nv), ("i", iv), ("e", ev), ("lim", lv)] {
+            c.insert(k, &v);
+        }
+        out.push_str(&super::templates::render_stmt("stmt/foreach.c", &c));
     }
 }
 

@@ -7,18 +7,21 @@
 //! values and the C of expressions (`emit`). Invariants: decides nothing the
 //! IR does not say; output compiles without warnings.
 
+pub mod c_text;
 pub mod emit;
 mod lines;
 pub mod map;
-mod try_catch;
 pub mod target;
+mod templates;
+mod try_catch;
 
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::Context;
 
 use crate::diag::SourceMap;
 use crate::ir::{FunctionBody, Init, ProbeKind, Program, Type};
-use emit::{c_string, c_type_decl, Emitter};
+use c_text::{c_define, c_identifier, c_string, CDefine};
+use emit::{c_type_decl, Emitter};
 
 /// The files of one module, relative to the build directory.
 #[derive(Debug, Clone)]
@@ -41,17 +44,12 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
 ];
 
-const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.c.tera");
-const KBUILD_TEMPLATE: &str = include_str!("../../../templates/Kbuild.tera");
-const KPROBE_TEMPLATE: &str = include_str!("../../../templates/probes/kprobe.c.tera");
-const TIMER_TEMPLATE: &str = include_str!("../../../templates/probes/timer.c.tera");
-
 #[derive(Debug, Clone, Default)]
 pub struct CodegenOptions {
     pub module_name: String,
     /// Shown in the module's header comment and description.
     pub script_name: String,
-    /// -D NAME[=VALUE], as `NAME VALUE` for #define.
+    /// -D NAME[=VALUE], as given on the command line (validated here).
     pub defines: Vec<String>,
 }
 
@@ -109,7 +107,7 @@ struct KprobeCtx {
     symbol: String,
     offset: u64,
     ret: bool,
-    pp_escaped: String,
+    pp: String,
     /// How many `@entry` values the kretprobe's entry handler computes.
     entry_slots: usize,
     /// The module holding the symbol (`module:symbol`); empty for the
@@ -130,22 +128,12 @@ struct EmbeddedCtx {
     code: String,
 }
 
-fn render(name: &str, template: &str, ctx: &Context) -> Result<String, String> {
-    let mut tera = Tera::default();
-    tera.autoescape_on(vec![]);
-    tera.add_raw_template(name, template)
-        .map_err(|e| format!("internal error in template {name}: {e:?}"))?;
-    tera.render(name, ctx).map_err(|e| format!("internal error rendering {name}: {e:?}"))
-}
-
-/// `s` escaped for the inside of a C string literal (no quotes around it).
-fn c_literal_body(s: &str) -> String {
-    let q = c_string(s);
-    q[1..q.len() - 1].to_string()
-}
+use templates::render;
 
 /// Runs pass 3.
 pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> Result<GeneratedModule, String> {
+    c_identifier("module name", &opts.module_name)?;
+    let defines = opts.defines.iter().map(|d| c_define(d)).collect::<Result<Vec<CDefine>, String>>()?;
     let mut frames = Vec::new();
     let mut functions = Vec::new();
     for f in &prog.functions {
@@ -234,7 +222,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                     offset: *offset,
                     ret: *ret,
                     entry_slots: p.entry.map(|(_, n)| n).unwrap_or(0),
-                    pp_escaped: c_literal_body(&p.pp).replace('%', "%%"),
+                    pp: p.pp.clone(),
                 });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
@@ -242,7 +230,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         if let Some((entry_body, _)) = p.entry {
             probes.push(ProbeCtx {
                 index: format!("{i}_entry"),
-                pp: c_literal_body(&p.pp),
+                pp: p.pp.clone(),
                 body: format!("body_{entry_body}"),
                 state,
                 budget,
@@ -251,7 +239,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         }
         probes.push(ProbeCtx {
             index: i.to_string(),
-            pp: c_literal_body(&p.pp),
+            pp: p.pp.clone(),
             body: format!("body_{}", p.body),
             state,
             budget,
@@ -269,14 +257,14 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         let (module_kprobes, kernel_kprobes): (Vec<&KprobeCtx>, Vec<&KprobeCtx>) = kprobes.iter().partition(|k| !k.module.is_empty());
         ctx.insert("kernel_kprobes", &kernel_kprobes);
         ctx.insert("module_kprobes", &module_kprobes);
-        families.push(render("kprobe.c", KPROBE_TEMPLATE, &ctx)?);
+        families.push(render("kprobe.c", &ctx)?);
         registers.push("rstap_kprobes_register");
         unregisters.push("rstap_kprobes_unregister");
     }
     if !timers.is_empty() {
         let mut ctx = Context::new();
         ctx.insert("timers", &timers);
-        families.push(render("timer.c", TIMER_TEMPLATE, &ctx)?);
+        families.push(render("timer.c", &ctx)?);
         starts.push("rstap_timers_start");
         // Timers stop first: they must not fire into a stopping session.
         unregisters.insert(0, "rstap_timers_stop");
@@ -288,13 +276,13 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         .map(|e| EmbeddedCtx { origin: e.origin.clone(), code: e.code.clone() })
         .collect();
     if let Some(t) = &prog.lines {
-        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t) });
+        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t)? });
     }
 
     let mut ctx = Context::new();
     ctx.insert("module_name", &opts.module_name);
-    ctx.insert("script_name", &opts.script_name.replace("*/", "* /"));
-    ctx.insert("defines", &opts.defines);
+    ctx.insert("script_name", &opts.script_name);
+    ctx.insert("defines", &defines);
     ctx.insert("embedded", &embedded);
     ctx.insert("globals", &globals);
     ctx.insert("statics", &statics);
@@ -309,12 +297,12 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     ctx.insert("unregisters", &unregisters);
     ctx.insert("begin_probes", &begin_probes);
     ctx.insert("end_probes", &end_probes);
-    let module_c = render("module.c", MODULE_TEMPLATE, &ctx)?;
+    let module_c = render("module.c", &ctx)?;
 
     let mut kctx = Context::new();
     kctx.insert("module_name", &opts.module_name);
     kctx.insert("cflags", &Vec::<String>::new());
-    let kbuild = render("Kbuild", KBUILD_TEMPLATE, &kctx)?;
+    let kbuild = render("Kbuild", &kctx)?;
 
     let mut files = vec![(format!("{}.c", opts.module_name), module_c), ("Kbuild".to_string(), kbuild)];
     for (name, text) in RUNTIME_FILES {

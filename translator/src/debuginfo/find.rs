@@ -74,14 +74,11 @@ impl KernelTarget {
 }
 
 /// Where to keep the function index cache
-/// ([`super::dwarf::DwarfDebugInfo::with_index_cache`]):
-/// `$XDG_CACHE_HOME/rstap/debuginfo`, else `$HOME/.cache/rstap/debuginfo`.
+/// ([`super::dwarf::DwarfDebugInfo::with_index_cache`]): the debuginfo
+/// cache of [`crate::cache_dir`]; None (no index cache) when there is no
+/// usable one.
 pub fn default_index_cache_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
-    };
-    Some(base.join("rstap").join("debuginfo"))
+    crate::cache_dir::cache_dir(crate::cache_dir::CacheKind::Debuginfo).ok()
 }
 
 /// Hex form of a build id.
@@ -359,7 +356,18 @@ mod tests {
         let compile = |src: &str, out: &Path| {
             let c = root.path().join("m.c");
             std::fs::write(&c, src).unwrap();
-            let st = std::process::Command::new("cc")
+            let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+            let st = cc::Build::new()
+                .target(&target)
+                .host(&target)
+                .opt_level(0)
+                .debug(false)
+                .no_default_flags(true)
+                .cargo_metadata(false)
+                .emit_rerun_if_env_changed(false)
+                .try_get_compiler()
+                .expect("the cc crate finds a C compiler")
+                .to_command()
                 .args(["-g", "-shared", "-fPIC", "-Wl,--build-id", "-o"])
                 .arg(out)
                 .arg(&c)

@@ -3,8 +3,7 @@
 //!
 //! Input: a kernel image: an ELF `vmlinux`, or an x86 `bzImage`
 //! (`/boot/vmlinuz-RELEASE`) whose payload is an LZ4 "legacy" stream (what
-//! Debian's kernels use; the decoder is here, ~60 lines, rather than a new
-//! dependency). Output: the GNU build id of the vmlinux inside, or `None`
+//! Debian's kernels use; its blocks are decoded by lz4_flex). Output: the GNU build id of the vmlinux inside, or `None`
 //! when the image uses another compression (gzip, xz, zstd).
 //! Invariants: every read is bounds-checked; output size is capped at
 //! 512 MiB; malformed input gives an error, never a panic.
@@ -61,59 +60,63 @@ pub fn lz4_legacy(data: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Decodes one LZ4 block, appending to `out` (matches may reach back into
-/// earlier blocks, as the legacy format allows).
+/// The largest block of the legacy format, decompressed.
+const LEGACY_BLOCK: usize = 8 << 20;
+
+/// Decodes one LZ4 block with lz4_flex, appending to `out` (the 64 KiB
+/// before it are its dictionary: matches may reach back into earlier
+/// blocks, as the legacy format allows).
 fn lz4_block(b: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    let mut i = 0;
-    let byte = |i: &mut usize| -> Result<u8> {
-        let v = *b.get(*i).ok_or_else(|| bad("truncated LZ4 sequence"))?;
-        *i += 1;
-        Ok(v)
-    };
-    let length = |i: &mut usize, mut n: usize| -> Result<usize> {
-        if n == 15 {
-            loop {
-                let x = byte(i)?;
-                n += x as usize;
-                if x != 255 {
-                    break;
-                }
-            }
-        }
-        Ok(n)
-    };
-    while i < b.len() {
-        let token = byte(&mut i)?;
-        let lit = length(&mut i, (token >> 4) as usize)?;
-        let lits = b.get(i..i + lit).ok_or_else(|| bad("LZ4 literals past the block"))?;
-        out.extend_from_slice(lits);
-        i += lit;
-        if i >= b.len() {
-            break; // the last sequence has literals only
-        }
-        let off = byte(&mut i)? as usize | (byte(&mut i)? as usize) << 8;
-        let mlen = length(&mut i, (token & 15) as usize)? + 4;
-        if off == 0 || off > out.len() {
-            return Err(bad("LZ4 match offset out of range"));
-        }
-        if out.len() + mlen > MAX_OUT {
-            return Err(bad("decompressed image too large"));
-        }
-        let from = out.len() - off;
-        for k in 0..mlen {
-            let v = out[from + k];
-            out.push(v);
-        }
-    }
-    if out.len() > MAX_OUT {
+    let dict = &out[out.len().saturating_sub(64 << 10)..];
+    let block = lz4_flex::block::decompress_with_dict(b, LEGACY_BLOCK, dict).map_err(|e| bad(&format!("bad LZ4 block: {e}")))?;
+    if out.len() + block.len() > MAX_OUT {
         return Err(bad("decompressed image too large"));
     }
+    out.extend_from_slice(&block);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A legacy stream of independently compressed blocks, as the kernel
+    /// build writes it (magic, `u32` size + block each, then the total).
+    #[test]
+    fn legacy_streams_of_blocks_decode() {
+        let input: Vec<u8> = (0..3_000_000u32).flat_map(|i| ((i * 31) % 253).to_le_bytes()).collect();
+        let mut packed = vec![0x02, 0x21, 0x4c, 0x18];
+        for chunk in input.chunks(LEGACY_BLOCK) {
+            let b = lz4_flex::block::compress(chunk);
+            packed.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            packed.extend_from_slice(&b);
+        }
+        packed.extend_from_slice(&(input.len() as u32).to_le_bytes());
+        assert!(input.len() > LEGACY_BLOCK, "more than one block");
+        assert_eq!(lz4_legacy(&packed).unwrap(), input);
+        let mut bad_size = packed.clone();
+        bad_size[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(lz4_legacy(&bad_size).is_err());
+    }
+
+    /// The testbed's bzImage (when the testbed is set up) holds the vmlinux
+    /// its -dbg package describes: both have the same build id.
+    #[test]
+    fn the_testbed_bzimage_matches_its_debuginfo() {
+        let Ok(cache) = crate::cache_dir::cache_path(crate::cache_dir::CacheKind::Testbed) else { return };
+        let Ok(entries) = std::fs::read_dir(cache.join("dbg")) else { return };
+        for e in entries.flatten() {
+            let rel = e.file_name().to_string_lossy().into_owned();
+            let vmlinux = e.path().join(format!("usr/lib/debug/boot/vmlinux-{rel}"));
+            let bz = cache.join(&rel).join(format!("boot/vmlinuz-{rel}"));
+            let (Ok(v), Ok(b)) = (std::fs::File::open(&vmlinux), std::fs::read(&bz)) else { continue };
+            // SAFETY: the cache file is not modified while the test reads it.
+            let v = unsafe { memmap2::Mmap::map(&v) }.unwrap();
+            let want = image_build_id(&v).unwrap();
+            assert!(want.is_some(), "{} has a build id", vmlinux.display());
+            assert_eq!(image_build_id(&b).unwrap(), want, "{}", bz.display());
+        }
+    }
 
     #[test]
     fn lz4_round_trip_with_the_cli() {

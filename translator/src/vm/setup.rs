@@ -267,15 +267,7 @@ fn prepare(host: &Host, cache: &Path, release: &str) -> Result<Testbed, Failure>
 }
 
 pub(crate) fn cache_dir(opts: &SetupOptions) -> Result<PathBuf, String> {
-    let dir = if let Some(c) = &opts.cache {
-        c.clone()
-    } else if let Some(d) = env::var_os("RSTAP_TESTBED_DIR").filter(|s| !s.is_empty()) {
-        PathBuf::from(d)
-    } else if let Some(h) = env::var_os("HOME").filter(|s| !s.is_empty()) {
-        PathBuf::from(h).join(".cache/rstap/testbed")
-    } else {
-        return Err("neither RSTAP_TESTBED_DIR nor HOME is set: no place for the testbed cache".into());
-    };
+    let dir = if let Some(c) = &opts.cache { c.clone() } else { crate::cache_dir::cache_dir(crate::cache_dir::CacheKind::Testbed)? };
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create the testbed cache {}: {e}", dir.display()))?;
     Ok(dir)
 }
