@@ -17,7 +17,7 @@ use crate::vm::Testbed;
 /// `@var`)? A cheap textual test: it only decides whether a missing -dbg
 /// package is worth downloading.
 pub fn needs_dwarf(text: &str) -> bool {
-    if text.contains("kernel.function") || text.contains("@cast") || text.contains("@var") {
+    if text.contains("kernel.function") || text.contains("kernel.trace") || text.contains("@cast") || text.contains("@var") {
         return true;
     }
     let b = text.as_bytes();
@@ -235,6 +235,8 @@ pub fn list(
             return Err(dwarf.missing.clone());
         };
         lines = crate::debuginfo::listing::list_functions(di, "kernel", pattern, with_vars).map_err(|e| e.to_string())?;
+    } else if let Some(found) = trace_points(user, dwarf, with_vars)? {
+        lines = found;
     } else if let Some(found) = dwarf_points(user, dwarf, with_vars)? {
         lines = found;
     } else {
@@ -252,6 +254,13 @@ pub fn list(
         println!("{l}");
     }
     Ok(0)
+}
+
+/// `-l`/`-L` of `kernel.trace(...)` points (see `probes::tracepoint`).
+fn trace_points(user: &crate::syntax::ast::File, dwarf: &crate::elaborate::target::Dwarf<'_>, with_vars: bool) -> Result<Option<Vec<String>>, String> {
+    let Some(crate::syntax::ast::Item::Probe(probe)) = user.items.first() else { return Ok(None) };
+    let Some(point) = probe.points.first() else { return Ok(None) };
+    crate::probes::tracepoint::list(point, dwarf, with_vars).map_err(|e| e.message)
 }
 
 /// `-l`/`-L` of DWARF points other than a plain `kernel.function`

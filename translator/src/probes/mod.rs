@@ -10,6 +10,7 @@ pub mod begin_end;
 pub mod dwarf;
 pub mod kprobe;
 pub mod timer;
+pub mod tracepoint;
 
 use crate::diag::Span;
 use crate::ir::ProbeKind;

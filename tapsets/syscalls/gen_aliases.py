@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Writes syscalls.stp (the syscall.* / nd_syscall.* aliases) from the table
+below: python3 gen_aliases.py > syscalls.stp. Each row: the syscall's name
+(as `name` shows it), the kernel entry point's NAME (__x64_sys_NAME), a doc
+line, the variables (name, expression over __sc_arg/__sc_int/__sc_uint),
+and argstr's format and arguments. Variable names and argstr formats follow
+SystemTap's documented syscall probes (man stapprobes, tapset reference)."""
+
+A, I, U = "__sc_arg", "__sc_int", "__sc_uint"
+
+def arg(n): return f"{A}({n})"
+def i32(n): return f"{I}({n})"
+def u32(n): return f"{U}({n})"
+def q(e): return f"__sc_ustr_quoted({e})"
+
+# (name, entry, doc, vars, fmt, fmt_args)
+T = [
+ ("read", "read", "Read from a file descriptor",
+  [("fd", i32(1)), ("buf_uaddr", arg(2)), ("count", arg(3))], "%d, %p, %u", "fd, buf_uaddr, count"),
+ ("write", "write", "Write to a file descriptor",
+  [("fd", i32(1)), ("buf_uaddr", arg(2)), ("count", arg(3)), ("buf_str", "__sc_ubuf_quoted(buf_uaddr, count)")],
+  "%d, %s, %u", "fd, buf_str, count"),
+ ("open", "open", "Open a file",
+  [("filename", q(arg(1))), ("flags", i32(2) + " | 0100000"), ("mode", u32(3)), ("flags_str", "_sys_open_flag_str(flags)")],
+  None, "open"),
+ ("openat", "openat", "Open a file relative to a directory file descriptor",
+  [("dfd", i32(1)), ("dfd_str", "_sc_dfd_str(dfd)"), ("filename", q(arg(2))), ("flags", i32(3) + " | 0100000"),
+   ("mode", u32(4)), ("flags_str", "_sys_open_flag_str(flags)")], None, "openat"),
+ ("close", "close", "Close a file descriptor", [("fd", i32(1))], "%d", "fd"),
+ ("newfstatat", "newfstatat", "Get the status of a file relative to a directory file descriptor",
+  [("dirfd", i32(1)), ("dirfd_str", "_sc_dfd_str(dirfd)"), ("path", q(arg(2))), ("buf_uaddr", arg(3)),
+   ("flags", i32(4)), ("flags_str", "_at_flag_str(flags)")], "%s, %s, %p, %s", "dirfd_str, path, buf_uaddr, flags_str"),
+ ("stat", "newstat", "Get the status of a file",
+  [("filename_uaddr", arg(1)), ("filename", q("filename_uaddr")), ("buf_uaddr", arg(2))], "%s, %p", "filename, buf_uaddr"),
+ ("lstat", "newlstat", "Get the status of a file, not following a last symbolic link",
+  [("filename_uaddr", arg(1)), ("filename", q("filename_uaddr")), ("buf_uaddr", arg(2))], "%s, %p", "filename, buf_uaddr"),
+ ("fstat", "newfstat", "Get the status of an open file",
+  [("filedes", i32(1)), ("buf_uaddr", arg(2))], "%d, %p", "filedes, buf_uaddr"),
+ ("lseek", "lseek", "Move a file's read/write offset",
+  [("fildes", i32(1)), ("offset", arg(2)), ("whence", u32(3)), ("whence_str", "_seek_whence_str(whence)")],
+  "%d, %d, %s", "fildes, offset, whence_str"),
+ ("mmap2", "mmap", "Map files or devices into memory",
+  [("start", arg(1)), ("length", arg(2)), ("prot", arg(3)), ("flags", arg(4)), ("fd", i32(5)), ("pgoffset", arg(6))],
+  "%p, %u, %s, %s, %d, %d", "start, length, _mprotect_prot_str(prot), _mmap_flags(flags), fd, pgoffset"),
+ ("mprotect", "mprotect", "Set the protection of a memory region",
+  [("addr", arg(1)), ("len", arg(2)), ("prot", arg(3)), ("prot_str", "_mprotect_prot_str(prot)")],
+  "%p, %u, %s", "addr, len, prot_str"),
+ ("munmap", "munmap", "Unmap a memory region", [("start", arg(1)), ("length", arg(2))], "%p, %u", "start, length"),
+ ("brk", "brk", "Change the data segment's size", [("brk", arg(1))], "%p", "brk"),
+ ("ioctl", "ioctl", "Control a device",
+  [("fd", i32(1)), ("request", u32(2)), ("argp", arg(3))], "%d, %d, %p", "fd, request, argp"),
+ ("pread", "pread64", "Read from a file descriptor at an offset",
+  [("fd", i32(1)), ("buf_uaddr", arg(2)), ("count", arg(3)), ("offset", arg(4))], "%d, %p, %u, %d", "fd, buf_uaddr, count, offset"),
+ ("pwrite", "pwrite64", "Write to a file descriptor at an offset",
+  [("fd", i32(1)), ("buf_uaddr", arg(2)), ("count", arg(3)), ("offset", arg(4)), ("buf_str", "__sc_ubuf_quoted(buf_uaddr, count)")],
+  "%d, %s, %u, %d", "fd, buf_str, count, offset"),
+ ("readv", "readv", "Read into several buffers",
+  [("fd", i32(1)), ("vector_uaddr", arg(2)), ("count", i32(3))], "%d, %p, %d", "fd, vector_uaddr, count"),
+ ("writev", "writev", "Write from several buffers",
+  [("fd", i32(1)), ("vector_uaddr", arg(2)), ("count", i32(3))], "%d, %p, %d", "fd, vector_uaddr, count"),
+ ("access", "access", "Check a user's permissions for a file",
+  [("pathname", q(arg(1))), ("mode", i32(2))], "%s, %d", "pathname, mode"),
+ ("faccessat", "faccessat", "Check a user's permissions for a file relative to a directory file descriptor",
+  [("dirfd", i32(1)), ("dirfd_str", "_sc_dfd_str(dirfd)"), ("pathname", q(arg(2))), ("mode", i32(3))],
+  "%s, %s, %d", "dirfd_str, pathname, mode"),
+ ("pipe", "pipe", "Create a pipe", [("fildes_uaddr", arg(1))], "%p", "fildes_uaddr"),
+ ("pipe2", "pipe2", "Create a pipe with flags",
+  [("fildes_uaddr", arg(1)), ("flags", i32(2)), ("flag_str", "_sys_open_flag_str(flags)")], "%p, %s", "fildes_uaddr, flag_str"),
+ ("dup", "dup", "Duplicate a file descriptor", [("oldfd", i32(1))], "%d", "oldfd"),
+ ("dup2", "dup2", "Duplicate a file descriptor to a given one",
+  [("oldfd", i32(1)), ("newfd", i32(2))], "%d, %d", "oldfd, newfd"),
+ ("dup3", "dup3", "Duplicate a file descriptor to a given one, with flags",
+  [("oldfd", i32(1)), ("newfd", i32(2)), ("flags", i32(3))], "%d, %d, %s", "oldfd, newfd, _sys_open_flag_str(flags)"),
+ ("getpid", "getpid", "Get the process id", [], "", ""),
+ ("getppid", "getppid", "Get the parent's process id", [], "", ""),
+ ("gettid", "gettid", "Get the thread id", [], "", ""),
+ ("getuid", "getuid", "Get the real user id", [], "", ""),
+ ("geteuid", "geteuid", "Get the effective user id", [], "", ""),
+ ("getgid", "getgid", "Get the real group id", [], "", ""),
+ ("getegid", "getegid", "Get the effective group id", [], "", ""),
+ ("sched_yield", "sched_yield", "Yield the processor", [], "", ""),
+ ("exit_group", "exit_group", "Exit all threads of the process", [("status", i32(1))], "%d", "status"),
+ ("exit", "exit", "Exit the calling thread", [("status", i32(1))], "%d", "status"),
+ ("kill", "kill", "Send a signal to a process",
+  [("pid", i32(1)), ("sig", i32(2)), ("sig_name", "_signal_name(sig)")], "%d, %s", "pid, sig_name"),
+ ("tgkill", "tgkill", "Send a signal to a thread",
+  [("tgid", i32(1)), ("pid", i32(2)), ("sig", i32(3)), ("sig_name", "_signal_name(sig)")], "%d, %d, %s", "tgid, pid, sig_name"),
+ ("rt_sigaction", "rt_sigaction", "Examine or change a signal's action",
+  [("sig", i32(1)), ("act_uaddr", arg(2)), ("oact_uaddr", arg(3)), ("sigsetsize", arg(4))],
+  "%s, %p, %p, %d", "_signal_name(sig), act_uaddr, oact_uaddr, sigsetsize"),
+ ("rt_sigprocmask", "rt_sigprocmask", "Examine or change the blocked signals",
+  [("how", i32(1)), ("how_str", "_sigprocmask_how_str(how)"), ("set_uaddr", arg(2)), ("oldset_uaddr", arg(3)), ("sigsetsize", arg(4))],
+  "%s, %p, %p, %d", "how_str, set_uaddr, oldset_uaddr, sigsetsize"),
+ ("unlink", "unlink", "Delete a name from the file system", [("pathname", q(arg(1)))], "%s", "pathname"),
+ ("unlinkat", "unlinkat", "Delete a name relative to a directory file descriptor",
+  [("dfd", i32(1)), ("dfd_str", "_sc_dfd_str(dfd)"), ("pathname", q(arg(2))), ("flag", i32(3)), ("flag_str", "_at_flag_str(flag)")],
+  "%s, %s, %s", "dfd_str, pathname, flag_str"),
+ ("mkdir", "mkdir", "Create a directory",
+  [("pathname", q(arg(1))), ("mode", u32(2))], "%s, %#o", "pathname, mode"),
+ ("mkdirat", "mkdirat", "Create a directory relative to a directory file descriptor",
+  [("dirfd", i32(1)), ("dirfd_str", "_sc_dfd_str(dirfd)"), ("pathname", q(arg(2))), ("mode", u32(3))],
+  "%s, %s, %#o", "dirfd_str, pathname, mode"),
+ ("rmdir", "rmdir", "Delete a directory", [("pathname", q(arg(1)))], "%s", "pathname"),
+ ("rename", "rename", "Change the name or location of a file",
+  [("oldpath", q(arg(1))), ("newpath", q(arg(2)))], "%s, %s", "oldpath, newpath"),
+ ("renameat", "renameat", "Rename a file relative to directory file descriptors",
+  [("olddfd", i32(1)), ("olddfd_str", "_sc_dfd_str(olddfd)"), ("oldname", q(arg(2))),
+   ("newdfd", i32(3)), ("newdfd_str", "_sc_dfd_str(newdfd)"), ("newname", q(arg(4)))],
+  "%s, %s, %s, %s", "olddfd_str, oldname, newdfd_str, newname"),
+ ("renameat2", "renameat2", "Rename a file relative to directory file descriptors, with flags",
+  [("olddfd", i32(1)), ("olddfd_str", "_sc_dfd_str(olddfd)"), ("oldname", q(arg(2))),
+   ("newdfd", i32(3)), ("newdfd_str", "_sc_dfd_str(newdfd)"), ("newname", q(arg(4))), ("flags", u32(5))],
+  "%s, %s, %s, %s, 0x%x", "olddfd_str, oldname, newdfd_str, newname, flags"),
+ ("chdir", "chdir", "Change the working directory", [("path", q(arg(1)))], "%s", "path"),
+ ("fchdir", "fchdir", "Change the working directory to an open directory", [("fd", i32(1))], "%d", "fd"),
+ ("getcwd", "getcwd", "Get the working directory",
+  [("buf", arg(1)), ("size", arg(2))], "%p, %d", "buf, size"),
+ ("readlink", "readlink", "Read a symbolic link",
+  [("path", q(arg(1))), ("buf_uaddr", arg(2)), ("bufsiz", i32(3))], "%s, %p, %d", "path, buf_uaddr, bufsiz"),
+ ("readlinkat", "readlinkat", "Read a symbolic link relative to a directory file descriptor",
+  [("dfd", i32(1)), ("dfd_str", "_sc_dfd_str(dfd)"), ("path", q(arg(2))), ("buf_uaddr", arg(3)), ("bufsiz", i32(4))],
+  "%s, %s, %p, %d", "dfd_str, path, buf_uaddr, bufsiz"),
+ ("getdents", "getdents64", "Read directory entries",
+  [("fd", i32(1)), ("dirp_uaddr", arg(2)), ("count", u32(3))], "%d, %p, %d", "fd, dirp_uaddr, count"),
+ ("fcntl", "fcntl", "Manipulate a file descriptor",
+  [("fd", i32(1)), ("cmd", i32(2)), ("arg", arg(3))], "%d, %d, %p", "fd, cmd, arg"),
+ ("execve", "execve", "Execute a program",
+  [("filename", q(arg(1))), ("args", f"__sc_argv({arg(2)})"), ("env_str", f"__sc_envc({arg(3)})")],
+  "%s, %s, %s", "filename, args, env_str"),
+ ("clone", "clone", "Create a child process",
+  [("clone_flags", arg(1)), ("stack_start", arg(2)), ("parent_tid_uaddr", arg(3)), ("child_tid_uaddr", arg(4)), ("tls_uaddr", arg(5))],
+  "%s, %p, %p, %p, %p", "__fork_flags(clone_flags), stack_start, parent_tid_uaddr, child_tid_uaddr, tls_uaddr"),
+ ("fork", "fork", "Create a child process", [], "", ""),
+ ("vfork", "vfork", "Create a child process and block the parent", [], "", ""),
+ ("wait4", "wait4", "Wait for a process to change state",
+  [("pid", i32(1)), ("status_uaddr", arg(2)), ("options", i32(3)), ("rusage_uaddr", arg(4))],
+  "%d, %p, %d, %p", "pid, status_uaddr, options, rusage_uaddr"),
+ ("nanosleep", "nanosleep", "Sleep for a time",
+  [("req_uaddr", arg(1)), ("rem_uaddr", arg(2))], "%p, %p", "req_uaddr, rem_uaddr"),
+ ("clock_nanosleep", "clock_nanosleep", "Sleep for a time on a clock",
+  [("clk_id", i32(1)), ("flags", i32(2)), ("req_uaddr", arg(3)), ("rem_uaddr", arg(4))],
+  "%d, %d, %p, %p", "clk_id, flags, req_uaddr, rem_uaddr"),
+ ("uname", "newuname", "Get the name of the system", [("name_uaddr", arg(1))], "%p", "name_uaddr"),
+ ("poll", "poll", "Wait for events on file descriptors",
+  [("ufds_uaddr", arg(1)), ("nfds", u32(2)), ("timeout", i32(3))], "%p, %u, %d", "ufds_uaddr, nfds, timeout"),
+ ("socket", "socket", "Create an endpoint for communication",
+  [("family", i32(1)), ("type", i32(2)), ("protocol", i32(3))],
+  "%s, %s, %s", "_sock_family_str(family), _sock_type_str(type), _sock_protocol_str(family, protocol)"),
+ ("connect", "connect", "Connect a socket",
+  [("sockfd", i32(1)), ("serv_addr_uaddr", arg(2)), ("addrlen", u32(3))], "%d, %p, %u", "sockfd, serv_addr_uaddr, addrlen"),
+ ("bind", "bind", "Bind a name to a socket",
+  [("sockfd", i32(1)), ("my_addr_uaddr", arg(2)), ("addrlen", u32(3))], "%d, %p, %u", "sockfd, my_addr_uaddr, addrlen"),
+ ("listen", "listen", "Listen for connections on a socket",
+  [("sockfd", i32(1)), ("backlog", i32(2))], "%d, %d", "sockfd, backlog"),
+ ("accept", "accept", "Accept a connection on a socket",
+  [("sockfd", i32(1)), ("addr_uaddr", arg(2)), ("addrlen_uaddr", arg(3))], "%d, %p, %p", "sockfd, addr_uaddr, addrlen_uaddr"),
+ ("accept4", "accept4", "Accept a connection on a socket, with flags",
+  [("sockfd", i32(1)), ("addr_uaddr", arg(2)), ("addrlen_uaddr", arg(3)), ("flags", i32(4))],
+  "%d, %p, %p, %s", "sockfd, addr_uaddr, addrlen_uaddr, _sock_type_str(flags)"),
+ ("sendto", "sendto", "Send a message on a socket",
+  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("to_uaddr", arg(5)), ("tolen", u32(6))],
+  "%d, %p, %u, 0x%x, %p, %u", "s, buf_uaddr, len, flags, to_uaddr, tolen"),
+ ("recvfrom", "recvfrom", "Receive a message from a socket",
+  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("addr_uaddr", arg(5)), ("addrlen_uaddr", arg(6))],
+  "%d, %p, %u, 0x%x, %p, %p", "s, buf_uaddr, len, flags, addr_uaddr, addrlen_uaddr"),
+ ("sendmsg", "sendmsg", "Send a message on a socket",
+  [("s", i32(1)), ("msg_uaddr", arg(2)), ("flags", u32(3))], "%d, %p, 0x%x", "s, msg_uaddr, flags"),
+ ("recvmsg", "recvmsg", "Receive a message from a socket",
+  [("s", i32(1)), ("msg_uaddr", arg(2)), ("flags", u32(3))], "%d, %p, 0x%x", "s, msg_uaddr, flags"),
+ ("futex", "futex", "Fast user-space locking",
+  [("futex_uaddr", arg(1)), ("op", i32(2)), ("val", u32(3)), ("utime_uaddr", arg(4)), ("uaddr2_uaddr", arg(5)), ("val3", u32(6))],
+  "%p, %d, %u, %p, %p, %u", "futex_uaddr, op, val, utime_uaddr, uaddr2_uaddr, val3"),
+ ("set_tid_address", "set_tid_address", "Set the pointer to the thread id",
+  [("tidptr_uaddr", arg(1))], "%p", "tidptr_uaddr"),
+ ("chmod", "chmod", "Change a file's mode", [("path", q(arg(1))), ("mode", u32(2))], "%s, %#o", "path, mode"),
+ ("fchmod", "fchmod", "Change an open file's mode", [("fildes", i32(1)), ("mode", u32(2))], "%d, %#o", "fildes, mode"),
+ ("umask", "umask", "Set the file mode creation mask", [("mask", u32(1))], "%#o", "mask"),
+ ("truncate", "truncate", "Truncate a file to a length", [("path", q(arg(1))), ("length", arg(2))], "%s, %d", "path, length"),
+ ("ftruncate", "ftruncate", "Truncate an open file to a length", [("fd", i32(1)), ("length", arg(2))], "%d, %d", "fd, length"),
+ ("fsync", "fsync", "Synchronize a file's state with storage", [("fd", i32(1))], "%d", "fd"),
+ ("sync", "sync", "Commit the buffer cache to disk", [], "", ""),
+ ("symlink", "symlink", "Make a symbolic link", [("oldpath", q(arg(1))), ("newpath", q(arg(2)))], "%s, %s", "oldpath, newpath"),
+ ("link", "link", "Make a new name for a file", [("oldpath", q(arg(1))), ("newpath", q(arg(2)))], "%s, %s", "oldpath, newpath"),
+ ("setpgid", "setpgid", "Set a process group", [("pid", i32(1)), ("pgid", i32(2))], "%d, %d", "pid, pgid"),
+ ("setsid", "setsid", "Create a session", [], "", ""),
+ ("prctl", "prctl", "Operations on a process",
+  [("option", i32(1)), ("arg2", arg(2)), ("arg3", arg(3)), ("arg4", arg(4)), ("arg5", arg(5))],
+  "%d, %p, %p, %p, %p", "option, arg2, arg3, arg4, arg5"),
+]
+
+def open_argstr(has_dfd):
+    lead = "dfd_str, " if has_dfd else ""
+    return (f'\tif (flags & 0100)\n\t\targstr = sprintf("{"%s, " if has_dfd else ""}%s, %s, %#o", {lead}filename, flags_str, mode)\n'
+            f'\telse\n\t\targstr = sprintf("{"%s, " if has_dfd else ""}%s, %s", {lead}filename, flags_str)\n')
+
+out = ["// syscalls tapset, part 3: syscall.NAME and nd_syscall.NAME (and .return)",
+       "// over the kernel's x86-64 entry points. Written for rstap; generated",
+       "// by gen_aliases.py from its table (edit the table, not this file).",
+       "//",
+       "// Every probe sets `name` (the syscall's name) and `argstr` (its",
+       "// arguments as SystemTap prints them); .return probes set `retval` and",
+       "// `retstr` (\"-2 (ENOENT)\" for errors). syscall.* and nd_syscall.* are",
+       "// the same kprobes: neither needs debuginfo.", ""]
+for (name, entry, doc, vars, fmt, fargs) in T:
+    sym = f"__x64_sys_{entry}"
+    out.append("/**")
+    out.append(f" * probe syscall.{name} - {doc}")
+    for v, _ in vars:
+        out.append(f" * @{v}: the {v} argument" if not v.endswith("_str") else f" * @{v}: {v[:-4]} as text")
+    out.append(f" * @argstr: the arguments as text")
+    out.append(" */")
+    out.append(f'probe syscall.{name} = kprobe.function("{sym}")')
+    out.append("{")
+    out.append(f'\tname = "{name}"')
+    for v, e in vars:
+        out.append(f"\t{v} = {e}")
+    if fmt is None:
+        out.append(open_argstr(fargs == "openat").rstrip("\n"))
+    elif fmt == "":
+        out.append('\targstr = ""')
+    else:
+        out.append(f'\targstr = sprintf("{fmt}", {fargs})')
+    out.append("}")
+    out.append("")
+    out.append("/**")
+    out.append(f" * probe syscall.{name}.return - Return from {name}")
+    out.append(" * @retval: the return value")
+    out.append(" * @retstr: the return value as text, with the errno's name")
+    out.append(" */")
+    out.append(f'probe syscall.{name}.return = kprobe.function("{sym}").return')
+    out.append("{")
+    out.append(f'\tname = "{name}"')
+    out.append("\tretval = returnval()")
+    out.append("\tretstr = _sc_retstr(retval)")
+    out.append("}")
+    out.append("")
+    out.append(f"/** probe nd_syscall.{name} - {doc} (no debuginfo needed) */")
+    out.append(f"probe nd_syscall.{name} = syscall.{name} {{ }}")
+    out.append(f"/** probe nd_syscall.{name}.return - Return from {name} (no debuginfo needed) */")
+    out.append(f"probe nd_syscall.{name}.return = syscall.{name}.return {{ }}")
+    out.append("")
+print("\n".join(out))
