@@ -211,6 +211,7 @@ pub fn close_matches(want: &str, names: &[String], whole: bool) -> Vec<String> {
         .filter(|(d, _)| *d <= limit)
         .collect();
     scored.sort();
+    scored.dedup();
     scored.into_iter().take(5).map(|(_, n)| n.clone()).collect()
 }
 
