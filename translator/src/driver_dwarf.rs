@@ -239,6 +239,8 @@ pub fn list(
         lines = found;
     } else if let Some(found) = dwarf_points(user, dwarf, with_vars)? {
         lines = found;
+    } else if let Some(found) = crate::probes::syscall::list_aliases(user, with_vars, eopts, tapsets, symbols, dwarf, sources) {
+        lines = found;
     } else {
         let prog = crate::elaborate::elaborate_with(eopts, std::slice::from_ref(user), tapsets, symbols, dwarf, sources, diags);
         let Some(prog) = prog else {

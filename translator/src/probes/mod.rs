@@ -9,6 +9,7 @@
 pub mod begin_end;
 pub mod dwarf;
 pub mod kprobe;
+pub mod syscall;
 pub mod timer;
 pub mod tracepoint;
 
