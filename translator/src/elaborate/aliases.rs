@@ -192,9 +192,11 @@ impl<'a> Expander<'a, '_> {
                 let names: Vec<String> = self
                     .aliases
                     .iter()
+                    .filter(|a| !a.item.private || a.item.span.file == point.span.file)
                     .flat_map(|a| a.item.names.iter())
                     .filter(|n| n.components.len() == point.components.len())
                     .map(|n| format_point(&n.components))
+                    .filter(|n| *n != name)
                     .collect();
                 let close = probes::tracepoint::close_matches(&name, &names, true);
                 if !close.is_empty() {
