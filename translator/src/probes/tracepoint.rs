@@ -45,7 +45,8 @@ pub struct Tracepoint {
 /// The subsystem (TRACE_SYSTEM) of a trace header: its file stem, except
 /// for the few kernel headers whose TRACE_SYSTEM differs from their name.
 pub fn subsystem_of(decl_file: &str) -> String {
-    let mut parts = decl_file.rsplit('/');
+    // DWARF spells some paths `fs/iomap/./trace.h` or `drivers/x//trace.h`.
+    let mut parts = decl_file.rsplit('/').filter(|c| !c.is_empty() && *c != ".");
     let file = parts.next().unwrap_or(decl_file);
     let stem = file.strip_suffix(".h").unwrap_or(file);
     let stem = match stem {
@@ -225,6 +226,8 @@ mod tests {
         assert_eq!(subsystem_of("include/trace/events/syscalls.h"), "raw_syscalls");
         assert_eq!(subsystem_of("fs/xfs/xfs_trace.h"), "xfs");
         assert_eq!(subsystem_of("drivers/gpu/drm/i915/trace.h"), "i915");
+        assert_eq!(subsystem_of("fs/iomap/./trace.h"), "iomap");
+        assert_eq!(subsystem_of("include/trace/../../drivers/iommu/intel//trace.h"), "intel");
     }
 
     #[test]
