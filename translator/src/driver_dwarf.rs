@@ -166,7 +166,11 @@ pub fn list(
             return Err(fail(dwarf.missing.clone()));
         };
         lines = crate::debuginfo::listing::list_functions(di, "kernel", pattern, with_vars).map_err(|e| fail(e.to_string()))?;
+    } else if let Some(found) = user.first().map(|u| trace_points(u, dwarf, with_vars)).transpose().map_err(fail)?.flatten() {
+        lines = found;
     } else if let Some(found) = user.first().map(|u| dwarf_points(u, dwarf, with_vars)).transpose().map_err(fail)?.flatten() {
+        lines = found;
+    } else if let Some(found) = crate::probes::syscall::list_aliases(user, with_vars, eopts, tapsets, symbols, dwarf, sources) {
         lines = found;
     } else {
         let prog = crate::elaborate::elaborate_with(eopts, user, tapsets, symbols, dwarf, sources, diags);
@@ -183,6 +187,13 @@ pub fn list(
         println!("{l}");
     }
     Ok(())
+}
+
+/// `-l`/`-L` of `kernel.trace(...)` points (see `probes::tracepoint`).
+fn trace_points(user: &crate::syntax::ast::File, dwarf: &crate::elaborate::target::Dwarf<'_>, with_vars: bool) -> Result<Option<Vec<String>>, String> {
+    let Some(crate::syntax::ast::Item::Probe(probe)) = user.items.first() else { return Ok(None) };
+    let Some(point) = probe.points.first() else { return Ok(None) };
+    crate::probes::tracepoint::list(point, dwarf, with_vars).map_err(|e| e.message)
 }
 
 /// `-l`/`-L` of DWARF points other than a plain `kernel.function`

@@ -11,6 +11,7 @@ pub mod c_text;
 pub mod emit;
 mod lines;
 pub mod map;
+mod tracepoint;
 pub mod target;
 mod templates;
 mod try_catch;
@@ -197,6 +198,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     let mut probes = Vec::new();
     let mut kprobes = Vec::new();
     let mut timers = Vec::new();
+    let mut tracepoints = Vec::new();
     let mut begin_probes = Vec::new();
     let mut end_probes = Vec::new();
     for (i, p) in prog.probes.iter().enumerate() {
@@ -224,6 +226,10 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                     entry_slots: p.entry.map(|(_, n)| n).unwrap_or(0),
                     pp: p.pp.clone(),
                 });
+                ("RSTAP_RUNNING", "MAXACTION")
+            }
+            ProbeKind::Tracepoint { name, args } => {
+                tracepoints.push(tracepoint::TracepointProbe { probe: i, name, args: *args, pp: &p.pp });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
         };
@@ -260,6 +266,11 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         families.push(render("kprobe.c", &ctx)?);
         registers.push("rstap_kprobes_register");
         unregisters.push("rstap_kprobes_unregister");
+    }
+    if !tracepoints.is_empty() {
+        families.push(tracepoint::render(&tracepoints)?);
+        registers.push("rstap_tracepoints_register");
+        unregisters.push("rstap_tracepoints_unregister");
     }
     if !timers.is_empty() {
         let mut ctx = Context::new();

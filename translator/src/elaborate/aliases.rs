@@ -195,6 +195,19 @@ impl<'a> Expander<'a, '_> {
                         "this alias matches, but it is `private` to its own file",
                     );
                 }
+                let names: Vec<String> = self
+                    .aliases
+                    .iter()
+                    .filter(|a| !a.item.private || a.item.span.file == point.span.file)
+                    .flat_map(|a| a.item.names.iter())
+                    .filter(|n| n.components.len() == point.components.len())
+                    .map(|n| format_point(&n.components))
+                    .filter(|n| *n != name)
+                    .collect();
+                let close = probes::tracepoint::close_matches(&name, &names, true);
+                if !close.is_empty() {
+                    d = d.with_note(format!("close matches: {}", close.join(", ")));
+                }
                 self.diags.push(d);
             }
             return;

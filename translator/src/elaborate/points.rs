@@ -30,6 +30,9 @@ pub fn resolve_point(
     symbols: &dyn KernelSymbols,
     dwarf: &Dwarf<'_>,
 ) -> Result<Option<Vec<ConcretePoint>>, ProbeError> {
+    if let Some(t) = probes::tracepoint::resolve(point, dwarf)? {
+        return Ok(Some(t.into_iter().map(|p| ConcretePoint { kind: p.kind, pp: p.pp, site: Some(p.site) }).collect()));
+    }
     if let Some(d) = dwarf::resolve(point, dwarf)? {
         return Ok(Some(
             d.probes.into_iter().map(|p| ConcretePoint { kind: p.kind, pp: p.pp, site: Some(p.site) }).collect(),

@@ -53,7 +53,7 @@ impl<'a> Lowerer<'a> {
                 }
             };
             match di.variables(site.die, site.pc) {
-                Ok(v) => v.into_iter().filter(|v| want.contains(&v.kind)).map(|v| (v.name, true)).collect(),
+                Ok(v) => v.into_iter().filter(|v| want.contains(&v.kind) && v.name != "__data").map(|v| (v.name, true)).collect(),
                 Err(e) => {
                     self.diags.error(e.to_string(), span);
                     return str_expr(String::new());

@@ -175,6 +175,9 @@ pub enum ProbeKind {
     End,
     Timer { interval_ns: u64 },
     Kprobe { symbol: String, offset: u64, ret: bool },
+    /// `kernel.trace("S:E")`: a callback on tracepoint `name`, which passes
+    /// `args` arguments after its `void *data`.
+    Tracepoint { name: String, args: usize },
 }
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,9 @@
 pub mod begin_end;
 pub mod dwarf;
 pub mod kprobe;
+pub mod syscall;
 pub mod timer;
+pub mod tracepoint;
 
 use crate::diag::Span;
 use crate::ir::ProbeKind;

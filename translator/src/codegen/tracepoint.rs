@@ -1,0 +1,72 @@
+//! Pass 3 for `kernel.trace` probes: the template context of
+//! `templates/probes/tracepoint.c.tera`.
+//!
+//! Input: the derived probes of kind `ProbeKind::Tracepoint` (probe index,
+//! tracepoint name, argument count, pp). Output: the rendered C of their
+//! callbacks and registration. Invariants: argument `i` (1-based, after
+//! `void *data`) goes where the x86-64 calling convention puts parameter
+//! `i + 1`: rsi, rdx, rcx, r8, r9, then the stack, so the DWARF locations
+//! of the tracepoint's iterator at its entry read them.
+
+use serde::Serialize;
+use tera::Context;
+
+/// One `kernel.trace` derived probe, as the code generator sees it.
+pub struct TracepointProbe<'a> {
+    pub probe: usize,
+    pub name: &'a str,
+    pub args: usize,
+    pub pp: &'a str,
+}
+
+#[derive(Serialize)]
+struct RegArg {
+    reg: &'static str,
+    arg: usize,
+}
+
+#[derive(Serialize)]
+struct TracepointCtx {
+    index: usize,
+    probe: usize,
+    name: String,
+    pp_escaped: String,
+    pp_comment: String,
+    args: usize,
+    arg_list: Vec<usize>,
+    reg_args: Vec<RegArg>,
+    stack_args: Vec<usize>,
+    stack_slots: usize,
+}
+
+/// Registers after rdi (which holds `data`).
+const ARG_REGS: [&str; 5] = ["si", "dx", "cx", "r8", "r9"];
+
+pub fn render(probes: &[TracepointProbe<'_>]) -> Result<String, String> {
+    let ctxs: Vec<TracepointCtx> = probes
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let arg_list: Vec<usize> = (1..=p.args).collect();
+            let reg_args = arg_list.iter().take(ARG_REGS.len()).map(|&a| RegArg { reg: ARG_REGS[a - 1], arg: a }).collect();
+            let stack_args: Vec<usize> = arg_list.iter().skip(ARG_REGS.len()).copied().collect();
+            TracepointCtx {
+                index,
+                probe: p.probe,
+                name: super::c_literal_body(p.name),
+                pp_escaped: super::c_literal_body(p.pp),
+                pp_comment: p.pp.replace("*/", "* /"),
+                args: p.args,
+                stack_slots: stack_args.len(),
+                arg_list,
+                reg_args,
+                stack_args,
+            }
+        })
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("tracepoints", &ctxs);
+    super::render("tracepoint.c", TEMPLATE, &ctx)
+}
+
+const TEMPLATE: &str = include_str!("../../../templates/probes/tracepoint.c.tera");

@@ -1,0 +1,240 @@
+//! `kernel.trace("SUBSYS:EVENT")`: probes on the kernel's static
+//! tracepoints, with the tracepoint's arguments as `$name` target variables.
+//!
+//! Input: the point and the kernel's DWARF ([`Dwarf`]). A tracepoint
+//! `EVENT` exists when vmlinux has its iterator function
+//! `__traceiter_EVENT(void *__data, ARGS...)`: that function's parameters
+//! after `__data` are exactly the tracepoint's arguments, with their names
+//! and types, and its subsystem is the trace header the iterator is
+//! declared in (`include/trace/events/sched.h` is `sched`). No query
+//! module is compiled: the lookup is one indexed DWARF search.
+//! Output: one [`TracepointProbe`] per matching tracepoint: a
+//! `ProbeKind::Tracepoint` and the [`DwarfSite`] of the iterator's entry.
+//! The generated callback has the iterator's signature, so at its entry
+//! the arguments are where the iterator's DWARF says they are at its entry
+//! (`__data` in rdi, then rsi, rdx, ...); the callback hands the probe a
+//! `struct pt_regs` holding them. Invariants: no IO beyond the trait; a
+//! pattern that matches nothing is an error naming close matches.
+
+use super::dwarf::{Dwarf, DwarfSite};
+use super::{string_arg, ProbeError};
+use crate::debuginfo::{DebugInfo, FunctionInfo, FunctionPattern, VarKind, Variable};
+use crate::glob::glob_bytes;
+use crate::ir::ProbeKind;
+use crate::syntax::ast::ProbePoint;
+
+/// The prefix of a tracepoint's iterator function in vmlinux.
+const ITER: &str = "__traceiter_";
+
+/// One derived probe of a `kernel.trace` point.
+#[derive(Debug, Clone)]
+pub struct TracepointProbe {
+    pub kind: ProbeKind,
+    pub pp: String,
+    pub site: DwarfSite,
+}
+
+/// A tracepoint of the kernel: subsystem, event, its iterator function.
+#[derive(Debug, Clone)]
+pub struct Tracepoint {
+    pub system: String,
+    pub event: String,
+    pub func: FunctionInfo,
+}
+
+/// The subsystem (TRACE_SYSTEM) of a trace header: its file stem, except
+/// for the few kernel headers whose TRACE_SYSTEM differs from their name.
+pub fn subsystem_of(decl_file: &str) -> String {
+    // DWARF spells some paths `fs/iomap/./trace.h` or `drivers/x//trace.h`.
+    let mut parts = decl_file.rsplit('/').filter(|c| !c.is_empty() && *c != ".");
+    let file = parts.next().unwrap_or(decl_file);
+    let stem = file.strip_suffix(".h").unwrap_or(file);
+    let stem = match stem {
+        "syscalls" => "raw_syscalls",
+        "power_cpu_migrate" => "power",
+        "vsock_virtio_transport_common" => "vsock",
+        s => s,
+    };
+    if stem == "trace" {
+        // drivers/foo/trace.h: the directory names the subsystem.
+        if let Some(dir) = parts.next() {
+            return dir.to_string();
+        }
+    }
+    let stem = stem.strip_suffix("_trace").or_else(|| stem.strip_prefix("trace_")).unwrap_or(stem);
+    stem.to_string()
+}
+
+/// Every tracepoint whose event name matches `event` (a glob).
+pub fn tracepoints(di: &dyn DebugInfo, event: &str) -> Result<Vec<Tracepoint>, String> {
+    let pat = FunctionPattern::parse(&format!("{ITER}{event}")).map_err(|e| e.to_string())?;
+    let mut out: Vec<Tracepoint> = di
+        .functions(&pat)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|f| f.entry_pc.is_some())
+        .filter_map(|f| {
+            let ev = f.name.strip_prefix(ITER)?.to_string();
+            let system = subsystem_of(f.decl_file.as_deref().unwrap_or(&f.cu_name));
+            Some(Tracepoint { system, event: ev, func: f })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.system, &a.event).cmp(&(&b.system, &b.event)));
+    out.dedup_by(|a, b| a.event == b.event);
+    Ok(out)
+}
+
+/// The tracepoint's arguments: the iterator's parameters after `__data`.
+pub fn arguments(di: &dyn DebugInfo, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
+    let pc = tp.func.entry_pc.unwrap_or(0);
+    let vars = di.variables(tp.func.die, pc).map_err(|e| e.to_string())?;
+    Ok(vars.into_iter().filter(|v| v.kind == VarKind::Param && v.name != "__data").collect())
+}
+
+/// Splits `"SUBSYS:EVENT"` (either part a glob; no `:` means any
+/// subsystem).
+fn split_spec(spec: &str) -> (&str, &str) {
+    match spec.split_once(':') {
+        Some((s, e)) => (s, e),
+        None => ("*", spec),
+    }
+}
+
+/// Resolves `kernel.trace("...")`; `Ok(None)` for any other point.
+pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<Vec<TracepointProbe>>, ProbeError> {
+    let comps = &point.components;
+    let (Some(first), Some(trace)) = (comps.first(), comps.get(1)) else { return Ok(None) };
+    if first.name != "kernel" || first.arg.is_some() || trace.name != "trace" {
+        return Ok(None);
+    }
+    let spec = string_arg(trace)?;
+    if let Some(c) = comps.get(2) {
+        return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; kernel.trace(\"SUBSYS:EVENT\") takes none after it", c.name)));
+    }
+    let Some(di) = dwarf.debuginfo else {
+        return Err(ProbeError::new(
+            trace.span,
+            format!("kernel.trace learns the tracepoint's arguments from the kernel's debuginfo: {}", dwarf.missing),
+        ));
+    };
+    let (system, event) = split_spec(spec);
+    if event.is_empty() || system.is_empty() {
+        return Err(ProbeError::new(trace.span, format!("bad tracepoint \"{spec}\": expected \"SUBSYS:EVENT\" or \"EVENT\" (globs allowed)")));
+    }
+    let err = |m: String| ProbeError::new(trace.span, m);
+    let found: Vec<Tracepoint> = tracepoints(di, event)
+        .map_err(err)?
+        .into_iter()
+        .filter(|t| glob_bytes(system.as_bytes(), t.system.as_bytes()))
+        .collect();
+    if found.is_empty() {
+        let all = tracepoints(di, "*").map_err(err)?;
+        let names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
+        let want = if spec.contains(':') { spec.to_string() } else { format!("*:{spec}") };
+        let close = close_matches(&want, &names, spec.contains(':'));
+        let mut msg = format!("no tracepoint of this kernel matches \"{spec}\"");
+        if !close.is_empty() {
+            msg.push_str(&format!(" (close matches: {})", close.join(", ")));
+        }
+        return Err(err(msg));
+    }
+    let mut out = Vec::new();
+    for t in found {
+        let nargs = arguments(di, &t).map_err(err)?.len();
+        let pc = t.func.entry_pc.unwrap_or(0);
+        out.push(TracepointProbe {
+            kind: ProbeKind::Tracepoint { name: t.event.clone(), args: nargs },
+            pp: format!("kernel.trace(\"{}:{}\")", t.system, t.event),
+            site: DwarfSite {
+                function: t.event.clone(),
+                module: None,
+                die: t.func.die,
+                pc,
+                at_entry: true,
+                ret: false,
+                return_type: None,
+            },
+        });
+    }
+    Ok(Some(out))
+}
+
+/// `stap -l` / `-L` of a `kernel.trace` point: `kernel.trace("S:E")`, with
+/// ` $name:type` per argument for `-L`. `Ok(None)` for other points.
+pub fn list(point: &ProbePoint, dwarf: &Dwarf<'_>, with_vars: bool) -> Result<Option<Vec<String>>, ProbeError> {
+    let Some(probes) = resolve(point, dwarf)? else { return Ok(None) };
+    let di = dwarf.debuginfo.expect("resolve checked the debuginfo");
+    let mut lines = Vec::new();
+    for p in probes {
+        let mut line = p.pp.clone();
+        if with_vars {
+            let vars = di.variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
+            for v in vars.iter().filter(|v| v.kind == VarKind::Param && v.name != "__data") {
+                line.push_str(&format!(" ${}:{}", v.name, v.type_name));
+            }
+        }
+        lines.push(line);
+    }
+    Ok(Some(lines))
+}
+
+/// Levenshtein distance between two names.
+pub fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(cur).min(row[j]) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Up to five of `names` closest to `want` (at most a third of its length
+/// away); with `whole` false only the part after `:` is compared.
+pub fn close_matches(want: &str, names: &[String], whole: bool) -> Vec<String> {
+    let key = |s: &str| -> String {
+        if whole {
+            s.to_string()
+        } else {
+            s.split_once(':').map(|(_, e)| e.to_string()).unwrap_or_else(|| s.to_string())
+        }
+    };
+    let w = key(want);
+    let limit = (w.len() / 3).max(2);
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .map(|n| (distance(&w, &key(n)), n))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored.into_iter().take(5).map(|(_, n)| n.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subsystems_come_from_the_trace_header() {
+        assert_eq!(subsystem_of("include/trace/events/sched.h"), "sched");
+        assert_eq!(subsystem_of("include/trace/events/syscalls.h"), "raw_syscalls");
+        assert_eq!(subsystem_of("fs/xfs/xfs_trace.h"), "xfs");
+        assert_eq!(subsystem_of("drivers/gpu/drm/i915/trace.h"), "i915");
+        assert_eq!(subsystem_of("fs/iomap/./trace.h"), "iomap");
+        assert_eq!(subsystem_of("include/trace/../../drivers/iommu/intel//trace.h"), "intel");
+    }
+
+    #[test]
+    fn close_matches_are_ranked_by_distance() {
+        let names: Vec<String> = ["sched:sched_switch", "sched:sched_wakeup", "irq:irq_handler_entry"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(close_matches("sched:sched_swich", &names, true), vec!["sched:sched_switch".to_string()]);
+        assert_eq!(close_matches("*:sched_wakup", &names, false), vec!["sched:sched_wakeup".to_string()]);
+        assert!(close_matches("nothing_like_it", &names, true).is_empty());
+    }
+}
