@@ -170,7 +170,7 @@ pub fn list(
         lines = found;
     } else if let Some(found) = user.first().map(|u| dwarf_points(u, dwarf, with_vars)).transpose().map_err(fail)?.flatten() {
         lines = found;
-    } else if let Some(found) = crate::probes::syscall::list_aliases(user, with_vars, eopts, tapsets, symbols, dwarf, sources) {
+    } else if let Some(found) = user.first().and_then(|u| crate::probes::syscall::list_aliases(u, with_vars, eopts, tapsets, symbols, dwarf, sources)) {
         lines = found;
     } else {
         let prog = crate::elaborate::elaborate_with(eopts, user, tapsets, symbols, dwarf, sources, diags);

@@ -29,9 +29,6 @@ struct Args {
     /// Stop after pass N (1 parse, 2 elaborate, 3 translate, 4 build, 5 run).
     #[arg(short = 'p', value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
     pass: Option<u8>,
-    /// Suppress warnings.
-    #[arg(short = 'w')]
-    no_warnings: bool,
     /// More messages; repeat for more (-vv, -vvv).
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     verbose: u8,

@@ -18,6 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("Kbuild", include_str!("../../../templates/Kbuild.tera")),
     ("kprobe.c", include_str!("../../../templates/probes/kprobe.c.tera")),
     ("timer.c", include_str!("../../../templates/probes/timer.c.tera")),
+    ("tracepoint.c", include_str!("../../../templates/probes/tracepoint.c.tera")),
     ("lines.c", include_str!("../../../templates/lines.c.tera")),
     ("stmt/if.c", include_str!("../../../templates/stmt/if.c.tera")),
     ("stmt/while.c", include_str!("../../../templates/stmt/while.c.tera")),

@@ -30,8 +30,7 @@ struct TracepointCtx {
     index: usize,
     probe: usize,
     name: String,
-    pp_escaped: String,
-    pp_comment: String,
+    pp: String,
     args: usize,
     arg_list: Vec<usize>,
     reg_args: Vec<RegArg>,
@@ -53,10 +52,9 @@ pub fn render(probes: &[TracepointProbe<'_>]) -> Result<String, String> {
             TracepointCtx {
                 index,
                 probe: p.probe,
-                name: super::c_literal_body(p.name),
-                pp_escaped: super::c_literal_body(p.pp),
-                pp_comment: p.pp.replace("*/", "* /"),
-                args: p.args,
+                name: p.name.to_string(),
+                pp: p.pp.to_string(),
+                                args: p.args,
                 stack_slots: stack_args.len(),
                 arg_list,
                 reg_args,
@@ -66,7 +64,5 @@ pub fn render(probes: &[TracepointProbe<'_>]) -> Result<String, String> {
         .collect();
     let mut ctx = Context::new();
     ctx.insert("tracepoints", &ctxs);
-    super::render("tracepoint.c", TEMPLATE, &ctx)
+    super::templates::render("tracepoint.c", &ctx)
 }
-
-const TEMPLATE: &str = include_str!("../../../templates/probes/tracepoint.c.tera");

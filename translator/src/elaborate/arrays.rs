@@ -13,7 +13,7 @@ use super::lower::Scope;
 use super::lower::Lowerer;
 use crate::diag::Span;
 use crate::ir::visit::{Each, Visitor};
-use crate::ir::{Expr, ExprKind, HistSpec, Sort, StatOp, Stmt, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, HistSpec, Sort, StatOp, Stmt, StmtKind, Type, Var};
 use crate::syntax::ast::{self, AssignOp, UnaryOp};
 
 fn expr(kind: ExprKind, span: Span) -> Expr {
