@@ -35,7 +35,7 @@ fn library() -> &'static Library {
         let mut diags = Diagnostics::new();
         let mut files = Vec::new();
         for (name, text) in TAPSETS {
-            let id = sources.add(*name, *text);
+            let id = sources.add_library(*name, *text);
             if let Some(f) = parse_file(&opts, &mut macros, &mut sources, id, &mut diags) {
                 files.push(f);
             }

@@ -19,16 +19,11 @@ fn run(text: String) -> String {
         .spawn(move || {
             let opts = ParseOptions { guru: true, ..ParseOptions::default() };
             let mut sources = SourceMap::new();
-            let mut macros = Macros::default();
             let mut diags = Diagnostics::new();
-            let mut tapsets = Vec::new();
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tapsets");
-            let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
-            paths.sort();
-            for p in paths {
-                let id = sources.add(p.display().to_string(), std::fs::read_to_string(&p).unwrap());
-                tapsets.extend(parse_file(&opts, &mut macros, &mut sources, id, &mut diags));
-            }
+            let library = rstap::tapset::load(&[dir], &opts, &mut sources, &mut diags);
+            let mut macros: Macros = library.macros.clone();
+            let tapsets = library.files;
             let id = sources.add("fuzz.stp", text);
             if let Some(file) = parse_file(&opts, &mut macros, &mut sources, id, &mut diags) {
                 let eopts = ElabOptions { guru: true, ..ElabOptions::default() };

@@ -64,7 +64,8 @@ fn elab(text: &str) -> Result<Program, String> {
     let popts = ParseOptions::default();
     // The tapset behind @entry, from the repository.
     let entry_stp = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tapsets/entry.stp")).unwrap();
-    let entry = parse_text(&popts, &mut macros, &mut sources, "entry.stp", &entry_stp, &mut diags).ok_or_else(|| render(&sources, &diags))?;
+    let entry_id = sources.add_library("entry.stp", entry_stp);
+    let entry = rstap::syntax::parse_file(&popts, &mut macros, &mut sources, entry_id, &mut diags).ok_or_else(|| render(&sources, &diags))?;
     let file = parse_text(&popts, &mut macros, &mut sources, "t.stp", text, &mut diags).ok_or_else(|| render(&sources, &diags))?;
     let eopts = ElabOptions::default();
     let dwarf = Dwarf { debuginfo: Some(&di), ..Default::default() };
