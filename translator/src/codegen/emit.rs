@@ -277,7 +277,7 @@ impl<'p> Emitter<'p> {
         let result = self.temp(ret_ty);
         let name = &f.name;
         code.push_str(&format!(
-            "if (likely(!CB->last_error)) {{ if (unlikely(CB->nesting + 1 > MAXNESTING)) {{ rstap_error(CB, \"MAXNESTING exceeded\", {loc}); }} else {{ struct rstap_fn_{name}_frame *f_ = &c->frames[CB->nesting + 1].fn_{name}; memset(f_, 0, sizeof(*f_)); ",
+            "if (likely(!CB->last_error)) {{ if (unlikely(rstap_nesting_full(CB, {loc}))) {{ }} else {{ struct rstap_fn_{name}_frame *f_ = &c->frames[CB->nesting + 1].fn_{name}; memset(f_, 0, sizeof(*f_)); ",
             loc = self.location(span)
         ));
         for (i, t) in arg_temps.iter().enumerate() {
@@ -407,6 +407,7 @@ impl<'p> Emitter<'p> {
             StmtKind::While { cond, body } => {
                 let c = self.expr(cond);
                 out.push_str(&format!("{ind}while ({c}) {{\n"));
+                out.push_str(&format!("{ind}\tRSTAP_LOOP_ITER(CB, {}, {});\n", self.location(s.span), self.error_label));
                 self.stmt(body, depth + 1, out);
                 out.push_str(&format!("{ind}}}\n"));
             }
@@ -415,6 +416,7 @@ impl<'p> Emitter<'p> {
                 let c = cond.as_ref().map(|e| self.expr(e)).unwrap_or_default();
                 let st = step.as_ref().map(|e| format!("(void){}", self.expr(e))).unwrap_or_default();
                 out.push_str(&format!("{ind}for ({i}; {c}; {st}) {{\n"));
+                out.push_str(&format!("{ind}\tRSTAP_LOOP_ITER(CB, {}, {});\n", self.location(s.span), self.error_label));
                 self.stmt(body, depth + 1, out);
                 out.push_str(&format!("{ind}}}\n"));
             }
