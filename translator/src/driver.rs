@@ -122,6 +122,7 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
     let Some(script) = &opts.script else {
         return Err("no script given: use -e 'SCRIPT' or a script file".into());
     };
+    crate::limits::check_defines(&opts.defines)?;
     let testbed = if opts.vm && opts.last_pass >= 2 && opts.release.is_none() {
         let tb = crate::vm::setup(opts.verbose > 0)?;
         // Pass 2 checks kprobe symbols against the guest kernel's table.
