@@ -219,6 +219,11 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
     }
     let prog = elaborate::elaborate_with(&eopts, std::slice::from_ref(&user), &library.files, &symbols, &dwarf, sources, diags);
     t.done(2, "analyzed script");
+    for line in crate::probes::blacklist::take_skip_report() {
+        if opts.verbose > 0 {
+            eprintln!("Pass 2: {line}");
+        }
+    }
     let Some(prog) = prog else {
         return Err(String::new());
     };
