@@ -75,7 +75,8 @@ static inline char *rstap_map_key_str(const struct rstap_map *m, int32_t i, int 
 	return (char *)rstap_map_entry(m, i) + m->key_off[k];
 }
 
-static __maybe_unused void rstap_map_clear(struct rstap_map *m)
+/* Every slot free, every chain empty: O(capacity), for load time only. */
+static __maybe_unused void rstap_map_reset(struct rstap_map *m)
 {
 	int32_t i;
 
@@ -84,6 +85,26 @@ static __maybe_unused void rstap_map_clear(struct rstap_map *m)
 	for (i = 0; i < m->cap; i++)
 		rstap_map_entry(m, i)->hnext = i + 1 < m->cap ? i + 1 : -1;
 	m->free_list = 0;
+	m->first = m->last = -1;
+	m->count = 0;
+}
+
+/*
+ * Removes every entry in O(entries), not O(capacity): a script may clear a
+ * big, nearly empty map in a loop.
+ */
+static __maybe_unused void rstap_map_clear(struct rstap_map *m)
+{
+	int32_t i, next;
+
+	for (i = m->first; i >= 0; i = next) {
+		struct rstap_entry *e = rstap_map_entry(m, i);
+
+		next = e->onext;
+		m->heads[e->hash & (m->nhash - 1)] = -1;
+		e->hnext = m->free_list;
+		m->free_list = i;
+	}
 	m->first = m->last = -1;
 	m->count = 0;
 }
@@ -121,7 +142,7 @@ static __maybe_unused int rstap_map_init(struct rstap_map *m, const char *name, 
 	m->pool = vzalloc(m->entry_size * m->cap);
 	if (!m->heads || !m->pool)
 		return -ENOMEM;
-	rstap_map_clear(m);
+	rstap_map_reset(m);
 	return 0;
 }
 
