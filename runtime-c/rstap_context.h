@@ -57,7 +57,7 @@ static __maybe_unused int rstap_contexts_alloc(size_t size)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		rstap_contexts[cpu] = vzalloc(size);
+		rstap_contexts[cpu] = rstap_vzalloc(size);
 		if (!rstap_contexts[cpu])
 			return -ENOMEM;
 	}

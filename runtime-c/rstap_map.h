@@ -138,8 +138,8 @@ static __maybe_unused int rstap_map_init(struct rstap_map *m, const char *name, 
 		vsize = 8;
 	m->entry_size = ALIGN(off + vsize, 8);
 	m->nhash = roundup_pow_of_two(m->cap);
-	m->heads = vmalloc(sizeof(int32_t) * m->nhash);
-	m->pool = vzalloc(m->entry_size * m->cap);
+	m->heads = rstap_vmalloc(sizeof(int32_t) * m->nhash);
+	m->pool = rstap_vzalloc(m->entry_size * m->cap);
 	if (!m->heads || !m->pool)
 		return -ENOMEM;
 	rstap_map_reset(m);
@@ -376,7 +376,7 @@ static __maybe_unused int rstap_pmap_init(struct rstap_pmap *p, const char *name
 	int cpu, rc;
 
 	p->hist = hist;
-	p->cpu = vzalloc(sizeof(struct rstap_map) * nr_cpu_ids);
+	p->cpu = rstap_vzalloc(sizeof(struct rstap_map) * nr_cpu_ids);
 	if (!p->cpu)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
@@ -384,7 +384,7 @@ static __maybe_unused int rstap_pmap_init(struct rstap_pmap *p, const char *name
 		if (rc)
 			return rc;
 	}
-	p->one = vzalloc(rstap_stat_size(hist));
+	p->one = rstap_vzalloc(rstap_stat_size(hist));
 	if (!p->one)
 		return -ENOMEM;
 	return rstap_map_init(&p->agg, name, types, RSTAP_VAL_STAT, hist, cap, wrap);
@@ -675,7 +675,7 @@ static __maybe_unused int rstap_iter_alloc(int size)
 
 	rstap_iter_size = size;
 	for_each_possible_cpu(cpu) {
-		rstap_iter_stack[cpu] = vmalloc(sizeof(int32_t) * size);
+		rstap_iter_stack[cpu] = rstap_vmalloc(sizeof(int32_t) * size);
 		if (!rstap_iter_stack[cpu])
 			return -ENOMEM;
 	}

@@ -63,8 +63,8 @@ static __maybe_unused int rstap_ring_init(void)
 {
 	raw_spin_lock_init(&rstap_ring.lock);
 	mutex_init(&rstap_ring.read_mutex);
-	rstap_ring.buf = vzalloc(RSTAP_RING_BUFSIZE);
-	rstap_ring.bounce = vzalloc(RSTAP_BOUNCE_SIZE);
+	rstap_ring.buf = rstap_vzalloc(RSTAP_RING_BUFSIZE);
+	rstap_ring.bounce = rstap_vzalloc(RSTAP_BOUNCE_SIZE);
 	if (!rstap_ring.buf || !rstap_ring.bounce) {
 		vfree(rstap_ring.buf);
 		vfree(rstap_ring.bounce);

@@ -112,6 +112,7 @@ fn explain_insert_error(e: i32, module: &Path) -> String {
         libc::EKEYREJECTED | libc::EBADMSG => "the kernel requires signed modules (secure boot / lockdown)".to_string(),
         libc::ENOENT => "the kernel could not resolve a symbol the module needs (see dmesg)".to_string(),
         libc::ENOSYS => "this kernel was built without module support".to_string(),
+        libc::ENOMEM => "out of memory: the module's preallocated arrays and buffers do not fit (lower MAXMAPENTRIES, MAXSTRINGLEN, the array sizes or -s)".to_string(),
         other => std::io::Error::from_raw_os_error(other).to_string(),
     };
     format!("ERROR: Couldn't insert module '{}': {}", module.display(), why)
