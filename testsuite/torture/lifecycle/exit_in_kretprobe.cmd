@@ -1,1 +1,1 @@
-cat /proc/version >/dev/null
+dd if=/proc/version of=/dev/null 2>/dev/null

@@ -2,7 +2,10 @@
 //!
 //! In expected text, `{N}` stands for one or more decimal digits (a count
 //! that depends on timing) and `{X}` for one or more lowercase hex digits (an
-//! address); everything else must match exactly.
+//! address); with [`matches_lines`], a line that is exactly `{ANY}` stands
+//! for any number of lines (output whose amount depends on timing, such as
+//! a drop report that appears only when something was dropped); everything
+//! else must match exactly.
 
 /// Exact comparison with the `{N}` and `{X}` wildcards.
 pub fn matches_with_numbers(pattern: &str, text: &str) -> bool {
@@ -50,4 +53,22 @@ pub fn diff(expected: &str, actual: &str) -> String {
         }
     }
     out
+}
+
+/// [`matches_with_numbers`] line by line, where an expected line `{ANY}`
+/// matches zero or more lines.
+pub fn matches_lines(pattern: &str, text: &str) -> bool {
+    if !pattern.contains("{ANY}") {
+        return matches_with_numbers(pattern, text);
+    }
+    fn go(p: &[&str], t: &[&str]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((&"{ANY}", rest)) => (0..=t.len()).any(|k| go(rest, &t[k..])),
+            Some((first, rest)) => !t.is_empty() && matches_with_numbers(first, t[0]) && go(rest, &t[1..]),
+        }
+    }
+    let p: Vec<&str> = pattern.split_inclusive('\n').map(|l| if l == "{ANY}\n" { "{ANY}" } else { l }).collect();
+    let t: Vec<&str> = text.split_inclusive('\n').collect();
+    go(&p, &t)
 }
