@@ -2,6 +2,9 @@
 /*
  * rstap runtime: resource limits. Each can be overridden with stap -DNAME=VALUE.
  * Input: nothing. Output: the limit macros the rest of the runtime uses.
+ * Invariants: the translator (translator/src/limits.rs) refuses values out
+ * of their range with a clear message; the #error lines below repeat the
+ * ranges for a module built by hand.
  */
 #ifndef RSTAP_CONFIG_H
 #define RSTAP_CONFIG_H
@@ -37,6 +40,10 @@
 #ifndef TRYLOCKDELAY
 #define TRYLOCKDELAY 10 /* microseconds */
 #endif
+/* Kernel stack the script's function calls may use below the handler. */
+#ifndef RSTAP_STACK_BUDGET
+#define RSTAP_STACK_BUDGET 4096
+#endif
 /* Staging buffer of one probe handler's output, flushed into the ring. */
 #ifndef RSTAP_PRINT_BUFSIZE
 #define RSTAP_PRINT_BUFSIZE 8192
@@ -46,11 +53,14 @@
 #define RSTAP_RING_BUFSIZE (1 << 20)
 #endif
 
-#if MAXSTRINGLEN < 16
-#error "MAXSTRINGLEN must be at least 16"
+#if MAXSTRINGLEN < 16 || MAXSTRINGLEN > 4096
+#error "MAXSTRINGLEN must be between 16 and 4096"
 #endif
-#if MAXBACKTRACE < 1
-#error "MAXBACKTRACE must be at least 1"
+#if MAXBACKTRACE < 1 || MAXBACKTRACE > 256
+#error "MAXBACKTRACE must be between 1 and 256"
+#endif
+#if MAXNESTING < 0 || MAXNESTING > 256
+#error "MAXNESTING must be between 0 and 256"
 #endif
 #if (RSTAP_RING_BUFSIZE & (RSTAP_RING_BUFSIZE - 1)) != 0
 #error "RSTAP_RING_BUFSIZE must be a power of two"

@@ -6,8 +6,12 @@
  * with rstap_enter() / rstap_leave(). Output: a context with a fresh action
  * budget and print buffer, or NULL when the probe must be skipped (wrong
  * session state, reentrancy). Invariants: a context is used by one handler at
- * a time (the busy count); handlers run with preemption disabled; the first
- * error of a handler is kept and reported once by rstap_leave().
+ * a time (the busy count; a hit while it is busy is skipped and counted
+ * against MAXSKIPPED); handlers run with preemption disabled; the first
+ * error of a handler is kept and reported once by rstap_leave(). Every
+ * statement, loop iteration and O(n) helper is charged against the budget
+ * (rstap_action, RSTAP_LOOP_ITER, rstap_charge); script function calls are
+ * bounded by MAXNESTING and by RSTAP_STACK_BUDGET bytes of kernel stack.
  */
 #ifndef RSTAP_CONTEXT_H
 #define RSTAP_CONTEXT_H
@@ -23,6 +27,8 @@ static atomic_t rstap_state = ATOMIC_INIT(RSTAP_STARTING);
 static atomic_t rstap_error_count = ATOMIC_INIT(0);
 static atomic_t rstap_skipped_count = ATOMIC_INIT(0);
 static atomic_t rstap_exit_sent = ATOMIC_INIT(0);
+/* print/printf output cut because it did not fit the print buffer. */
+static atomic_t rstap_truncated_count = ATOMIC_INIT(0);
 
 /* -c CMD / -x PID: the target process, set by staprun at load time. */
 static long rstap_target;
@@ -34,6 +40,8 @@ struct rstap_context_base {
 	const char *probe_point;
 	struct pt_regs *regs;
 	long actionremaining;
+	const char *action_loc;		/* the statement being run */
+	unsigned long stack_top;	/* the handler's stack position */
 	int nesting;
 	const char *last_error;		/* NULL while all is well */
 	const char *error_location;	/* "operator '/' at <input>:1:30" */
@@ -49,7 +57,7 @@ static __maybe_unused int rstap_contexts_alloc(size_t size)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		rstap_contexts[cpu] = vzalloc(size);
+		rstap_contexts[cpu] = rstap_vzalloc(size);
 		if (!rstap_contexts[cpu])
 			return -ENOMEM;
 	}
@@ -75,10 +83,14 @@ static __maybe_unused void rstap_request_exit(void)
 		rstap_ring_notify_exit();
 }
 
-/* Sends one line to staprun's stderr. */
+/*
+ * Sends one line to staprun's stderr. The line lives on the stack, so its
+ * size is fixed (not MAXSTRINGLEN): longer lines are cut.
+ */
+#define RSTAP_STDERR_LINE 512
 static __maybe_unused __printf(1, 2) void rstap_stderr(const char *fmt, ...)
 {
-	char line[MAXSTRINGLEN + 160];
+	char line[RSTAP_STDERR_LINE];
 	va_list ap;
 	int n;
 
@@ -86,6 +98,31 @@ static __maybe_unused __printf(1, 2) void rstap_stderr(const char *fmt, ...)
 	n = vscnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	rstap_ring_write(RSTAP_MSG_STDERR, line, n);
+}
+
+/*
+ * Queues DONE with the session's counters for staprun. DONE must not be
+ * lost: while a reader is there, give it time to drain a full ring; with
+ * no reader (its file was closed) there is nobody to wait for.
+ */
+static __maybe_unused void rstap_send_done(void)
+{
+	char done[128];
+	int n, tries;
+
+	n = scnprintf(done, sizeof(done), "errors=%d skipped=%d dropped=%d truncated=%d",
+		      atomic_read(&rstap_error_count),
+		      atomic_read(&rstap_skipped_count),
+		      atomic_read(&rstap_ring.dropped),
+		      atomic_read(&rstap_truncated_count));
+	for (tries = 0; tries < 500; tries++) {
+		if (rstap_ring_write(RSTAP_MSG_DONE, done, n) == 0)
+			break;
+		atomic_dec(&rstap_ring.dropped);
+		if (atomic_read(&rstap_ring.reader_gone))
+			break;
+		msleep(10);
+	}
 }
 
 /* Why the kernel refused to register a probe, for the user. */
@@ -120,7 +157,7 @@ static __maybe_unused void rstap_error(struct rstap_context_base *c, const char 
 
 static __maybe_unused void rstap_skip_probe(void)
 {
-	if (atomic_inc_return(&rstap_skipped_count) > MAXSKIPPED) {
+	if (atomic_inc_return(&rstap_skipped_count) == MAXSKIPPED + 1) {
 		rstap_stderr("ERROR: Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.\n");
 		rstap_request_exit();
 	}
@@ -144,10 +181,12 @@ static __maybe_unused struct rstap_context_base *rstap_enter(int when, const cha
 	if (atomic_inc_return(&c->busy) != 1) {
 		/* A probe hit inside another handler on this CPU. */
 		atomic_dec(&c->busy);
-		atomic_inc(&rstap_skipped_count);
+		rstap_skip_probe();
 		return NULL;
 	}
 	c->probe_point = pp;
+	c->stack_top = (unsigned long)&c;
+	c->action_loc = NULL;
 	c->regs = regs;
 	c->actionremaining = budget;
 	c->nesting = 0;
@@ -189,11 +228,58 @@ static __maybe_unused void rstap_leave(struct rstap_context_base *c)
 /* Charges one statement against the handler's budget. */
 static inline int rstap_action(struct rstap_context_base *c, const char *loc)
 {
+	c->action_loc = loc;
 	if (unlikely(--c->actionremaining < 0)) {
 		rstap_error(c, "MAXACTION exceeded", loc);
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * Charges n units of a runtime helper's work (entries cleared, scanned,
+ * sorted or merged) to the statement that called it; returns 0 (after
+ * recording the error) when the budget is exhausted. n may be 0.
+ */
+static inline int rstap_charge(struct rstap_context_base *c, long n)
+{
+	c->actionremaining -= n;
+	if (unlikely(c->actionremaining < 0)) {
+		rstap_error(c, "MAXACTION exceeded", c->action_loc);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The top of every loop body (while, for): one iteration is one action, so
+ * that `while (1) {}` ends with MAXACTION instead of spinning.
+ */
+#define RSTAP_LOOP_ITER(c, loc, label)						\
+	do {									\
+		if (unlikely((c)->last_error) || !rstap_action((c), (loc)))	\
+			goto label;						\
+	} while (0)
+
+/*
+ * Before a script function call: 1 (after recording the error) when one
+ * more level would pass MAXNESTING or RSTAP_STACK_BUDGET bytes of stack
+ * below the handler's entry (the kernel stack is 16 KiB and the probe may
+ * fire deep in it).
+ */
+static __maybe_unused int rstap_nesting_full(struct rstap_context_base *c, const char *loc)
+{
+	unsigned long here = (unsigned long)&here;
+
+	if (unlikely(c->nesting + 1 > MAXNESTING)) {
+		rstap_error(c, "MAXNESTING exceeded", loc);
+		return 1;
+	}
+	if (unlikely(c->stack_top > here && c->stack_top - here > RSTAP_STACK_BUDGET)) {
+		rstap_error(c, "MAXNESTING exceeded (kernel stack budget)", loc);
+		return 1;
+	}
+	return 0;
 }
 
 /* Global variable locks, taken in index order at handler entry. */

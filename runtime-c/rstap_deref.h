@@ -146,24 +146,33 @@ static __maybe_unused int64_t rstap_bits(uint64_t v, unsigned int off, unsigned 
 }
 
 /*
- * Copies a NUL-terminated kernel string into dst (MAXSTRINGLEN bytes,
- * always terminated), a page at a time through copy_from_kernel_nofault
- * (strncpy_from_kernel_nofault is not exported to modules). Returns the
- * length, or -EFAULT when the first byte cannot be read or a later page
- * faults before the terminator.
+ * Copies a NUL-terminated string of at most max - 1 bytes (max at most
+ * MAXSTRINGLEN) into dst, always terminated, a page at a time through the
+ * exported fault-tolerant copies (strncpy_from_kernel_nofault and
+ * strncpy_from_user_nofault are not exported to modules). Returns the
+ * length, or -EFAULT when a page faults before the terminator.
  */
-static __maybe_unused long rstap_kstrcpy(char *dst, uint64_t addr)
+static __maybe_unused long rstap_strncpy_nofault(char *dst, uint64_t addr, size_t max, int user)
 {
 	size_t done = 0;
 
-	while (done < MAXSTRINGLEN - 1) {
+	if (max > MAXSTRINGLEN)
+		max = MAXSTRINGLEN;
+	if (max == 0)
+		return 0;
+	while (done < max - 1) {
 		uint64_t a = addr + done;
 		size_t chunk = PAGE_SIZE - (a & (PAGE_SIZE - 1));
 		size_t i;
+		long rc;
 
-		if (chunk > MAXSTRINGLEN - 1 - done)
-			chunk = MAXSTRINGLEN - 1 - done;
-		if (copy_from_kernel_nofault(dst + done, (const void *)(unsigned long)a, chunk)) {
+		if (chunk > max - 1 - done)
+			chunk = max - 1 - done;
+		if (user)
+			rc = copy_from_user_nofault(dst + done, (const void __user *)(unsigned long)a, chunk);
+		else
+			rc = copy_from_kernel_nofault(dst + done, (const void *)(unsigned long)a, chunk);
+		if (rc) {
 			dst[done] = '\0';
 			return -EFAULT;
 		}
@@ -175,6 +184,12 @@ static __maybe_unused long rstap_kstrcpy(char *dst, uint64_t addr)
 	}
 	dst[done] = '\0';
 	return done;
+}
+
+/* A kernel string of up to MAXSTRINGLEN - 1 bytes (see above). */
+static __maybe_unused long rstap_kstrcpy(char *dst, uint64_t addr)
+{
+	return rstap_strncpy_nofault(dst, addr, MAXSTRINGLEN, 0);
 }
 
 #endif /* RSTAP_DEREF_H */

@@ -10,7 +10,10 @@
  * evicts its oldest entry (wrap, `global a%[N]`) or records "Array overflow"
  * ("aggregation overflow" for statistics) and the store does nothing; callers hold the global's lock (read lock is
  * enough for a per-CPU statistic map's own CPU); no recursion, every loop is
- * bounded by the map's capacity.
+ * bounded by the map's capacity, and the O(n) operations a script can ask
+ * for (delete of a whole array, slices, sorting, statistic merges) charge
+ * the entries they touch against the handler's MAXACTION budget (the *_c
+ * wrappers and rstap_iter_push, rstap_pmap_aggregate).
  */
 #ifndef RSTAP_MAP_H
 #define RSTAP_MAP_H
@@ -72,7 +75,8 @@ static inline char *rstap_map_key_str(const struct rstap_map *m, int32_t i, int 
 	return (char *)rstap_map_entry(m, i) + m->key_off[k];
 }
 
-static __maybe_unused void rstap_map_clear(struct rstap_map *m)
+/* Every slot free, every chain empty: O(capacity), for load time only. */
+static __maybe_unused void rstap_map_reset(struct rstap_map *m)
 {
 	int32_t i;
 
@@ -81,6 +85,26 @@ static __maybe_unused void rstap_map_clear(struct rstap_map *m)
 	for (i = 0; i < m->cap; i++)
 		rstap_map_entry(m, i)->hnext = i + 1 < m->cap ? i + 1 : -1;
 	m->free_list = 0;
+	m->first = m->last = -1;
+	m->count = 0;
+}
+
+/*
+ * Removes every entry in O(entries), not O(capacity): a script may clear a
+ * big, nearly empty map in a loop.
+ */
+static __maybe_unused void rstap_map_clear(struct rstap_map *m)
+{
+	int32_t i, next;
+
+	for (i = m->first; i >= 0; i = next) {
+		struct rstap_entry *e = rstap_map_entry(m, i);
+
+		next = e->onext;
+		m->heads[e->hash & (m->nhash - 1)] = -1;
+		e->hnext = m->free_list;
+		m->free_list = i;
+	}
 	m->first = m->last = -1;
 	m->count = 0;
 }
@@ -114,11 +138,11 @@ static __maybe_unused int rstap_map_init(struct rstap_map *m, const char *name, 
 		vsize = 8;
 	m->entry_size = ALIGN(off + vsize, 8);
 	m->nhash = roundup_pow_of_two(m->cap);
-	m->heads = vmalloc(sizeof(int32_t) * m->nhash);
-	m->pool = vzalloc(m->entry_size * m->cap);
+	m->heads = rstap_vmalloc(sizeof(int32_t) * m->nhash);
+	m->pool = rstap_vzalloc(m->entry_size * m->cap);
 	if (!m->heads || !m->pool)
 		return -ENOMEM;
-	rstap_map_clear(m);
+	rstap_map_reset(m);
 	return 0;
 }
 
@@ -352,7 +376,7 @@ static __maybe_unused int rstap_pmap_init(struct rstap_pmap *p, const char *name
 	int cpu, rc;
 
 	p->hist = hist;
-	p->cpu = vzalloc(sizeof(struct rstap_map) * nr_cpu_ids);
+	p->cpu = rstap_vzalloc(sizeof(struct rstap_map) * nr_cpu_ids);
 	if (!p->cpu)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
@@ -360,7 +384,7 @@ static __maybe_unused int rstap_pmap_init(struct rstap_pmap *p, const char *name
 		if (rc)
 			return rc;
 	}
-	p->one = vzalloc(rstap_stat_size(hist));
+	p->one = rstap_vzalloc(rstap_stat_size(hist));
 	if (!p->one)
 		return -ENOMEM;
 	return rstap_map_init(&p->agg, name, types, RSTAP_VAL_STAT, hist, cap, wrap);
@@ -454,6 +478,56 @@ static __maybe_unused int rstap_pmap_exists_slice(struct rstap_pmap *p, const st
 	return 0;
 }
 
+/* Entries over every CPU's map of p: what a whole-map operation touches. */
+static __maybe_unused long rstap_pmap_count(const struct rstap_pmap *p)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += p->cpu[cpu].count;
+	return n;
+}
+
+/* `delete a`, `delete a[*, k]`, `[*, k] in a`, charged by entries. */
+static __maybe_unused void rstap_map_clear_c(struct rstap_context_base *c, struct rstap_map *m)
+{
+	if (rstap_charge(c, m->count))
+		rstap_map_clear(m);
+}
+
+static __maybe_unused void rstap_pmap_clear_c(struct rstap_context_base *c, struct rstap_pmap *p)
+{
+	if (rstap_charge(c, rstap_pmap_count(p)))
+		rstap_pmap_clear(p);
+}
+
+static __maybe_unused void rstap_map_delete_slice_c(struct rstap_context_base *c, struct rstap_map *m,
+				     const struct rstap_kv *kv, unsigned int mask)
+{
+	if (rstap_charge(c, m->count))
+		rstap_map_delete_slice(m, kv, mask);
+}
+
+static __maybe_unused void rstap_pmap_delete_slice_c(struct rstap_context_base *c, struct rstap_pmap *p,
+				      const struct rstap_kv *kv, unsigned int mask)
+{
+	if (rstap_charge(c, rstap_pmap_count(p)))
+		rstap_pmap_delete_slice(p, kv, mask);
+}
+
+static __maybe_unused int rstap_map_exists_slice_c(struct rstap_context_base *c, const struct rstap_map *m,
+				    const struct rstap_kv *kv, unsigned int mask)
+{
+	return rstap_charge(c, m->count) && rstap_map_exists_slice(m, kv, mask);
+}
+
+static __maybe_unused int rstap_pmap_exists_slice_c(struct rstap_context_base *c, struct rstap_pmap *p,
+				     const struct rstap_kv *kv, unsigned int mask)
+{
+	return rstap_charge(c, rstap_pmap_count(p)) && rstap_pmap_exists_slice(p, kv, mask);
+}
+
 /* Merges every CPU's map into p->agg (for foreach); write lock held. */
 static __maybe_unused struct rstap_map *rstap_pmap_aggregate(struct rstap_context_base *c,
 					      struct rstap_pmap *p, const char *loc)
@@ -463,6 +537,8 @@ static __maybe_unused struct rstap_map *rstap_pmap_aggregate(struct rstap_contex
 	int32_t i, j;
 
 	rstap_map_clear(&p->agg);
+	if (!rstap_charge(c, rstap_pmap_count(p)))
+		return &p->agg;
 	for_each_possible_cpu(cpu) {
 		struct rstap_map *m = &p->cpu[cpu];
 
@@ -599,7 +675,7 @@ static __maybe_unused int rstap_iter_alloc(int size)
 
 	rstap_iter_size = size;
 	for_each_possible_cpu(cpu) {
-		rstap_iter_stack[cpu] = vmalloc(sizeof(int32_t) * size);
+		rstap_iter_stack[cpu] = rstap_vmalloc(sizeof(int32_t) * size);
 		if (!rstap_iter_stack[cpu])
 			return -ENOMEM;
 	}
@@ -639,6 +715,9 @@ static __maybe_unused int rstap_iter_push(struct rstap_context_base *c, const st
 		rstap_error(c, "foreach nesting too deep for its snapshot buffer", loc);
 		return -1;
 	}
+	/* A slice scans every entry; a sort costs one action per entry. */
+	if (mask && !rstap_charge(c, m->count))
+		return -1;
 	v = rstap_iter_stack[cpu] + base;
 	for (i = m->first; i >= 0 && k < m->count; i = rstap_map_entry(m, i)->onext)
 		if (!mask || rstap_map_match(m, i, kv, mask))
@@ -646,6 +725,8 @@ static __maybe_unused int rstap_iter_push(struct rstap_context_base *c, const st
 	if (column >= 0) {
 		struct rstap_sort s = { m, column, desc, stat_op };
 
+		if (!rstap_charge(c, k))
+			return -1;
 		rstap_sort_indices(&s, v, k);
 	}
 	rstap_iter_top[cpu] = base + k;

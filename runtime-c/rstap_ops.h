@@ -102,6 +102,9 @@ static __maybe_unused __printf(2, 3) void rstap_printf(struct rstap_context_base
 	}
 	/* It did not fit: ship what was there and format again. */
 	rstap_flush(c);
+	/* Longer than the whole buffer: it is cut, and the cut is counted. */
+	if (n >= RSTAP_PRINT_BUFSIZE)
+		atomic_inc(&rstap_truncated_count);
 	va_start(ap, fmt);
 	n = vscnprintf(c->print_buf, RSTAP_PRINT_BUFSIZE, fmt, ap);
 	va_end(ap);

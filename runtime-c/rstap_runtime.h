@@ -28,6 +28,13 @@
 #include <linux/log2.h>
 #include <linux/bitops.h>
 
+/*
+ * Allocations sized by the script's limits may not fit: their failure is
+ * reported (the module does not load), never a kernel warning.
+ */
+#define rstap_vmalloc(size) __vmalloc((size), GFP_KERNEL | __GFP_NOWARN)
+#define rstap_vzalloc(size) __vmalloc((size), GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN)
+
 #include "rstap_config.h"
 #include "rstap_transport.h"
 #include "rstap_context.h"

@@ -92,6 +92,9 @@ pub struct SourceFile {
     /// A library (tapset) file: may hold embedded C without `-g`, may be
     /// empty after preprocessing (see `SourceMap::add_library`).
     pub library: bool,
+    /// Byte offsets of the line starts, computed on first use (`line_col`
+    /// runs once per generated statement: it must not rescan the text).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// Every file read so far, plus the expansion contexts spans refer to.
@@ -119,6 +122,7 @@ impl SourceMap {
             name: name.into(),
             text: text.into(),
             library: false,
+            line_starts: std::sync::OnceLock::new(),
         });
         (self.files.len() - 1) as u32
     }
@@ -159,12 +163,14 @@ impl SourceMap {
 
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, file: u32, offset: u32) -> (usize, usize) {
-        let text = self.text(file);
-        let offset = (offset as usize).min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-        (line, col)
+        let f = &self.files[file as usize];
+        let offset = (offset as usize).min(f.text.len());
+        let starts = f.line_starts.get_or_init(|| {
+            std::iter::once(0).chain(f.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+        });
+        // The last line start at or before offset.
+        let line = starts.partition_point(|&s| s <= offset);
+        (line, offset - starts[line - 1] + 1)
     }
 }
 

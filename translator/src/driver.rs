@@ -356,6 +356,11 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
     }
     let prog = elaborate::elaborate_with(&eopts, user, &parsed.library, &symbols, &dwarf, sources, diags);
     t.done(2, "analyzed script");
+    for line in crate::probes::blacklist::take_skip_report() {
+        if opts.verbose > 0 {
+            eprintln!("Pass 2: {line}");
+        }
+    }
     prog.map(Analyzed::Program).ok_or(Failure::Reported { pass: 2 })
 }
 
@@ -440,6 +445,7 @@ fn execute(opts: &Options, built: &build::Built, module_name: &str, kernel: &mut
 /// `-p N` prints pass N's result and stops.
 fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) -> PassResult<i32> {
     let script = read_script(opts)?;
+    crate::limits::check_defines(&opts.defines).map_err(at(1))?;
     let mut kernel = Kernel::new(opts);
     let parsed = parse_for_kernel(opts, &script, &mut kernel, sources, diags)?;
     if opts.last_pass == 1 {

@@ -361,7 +361,8 @@ impl<'p> Emitter<'p> {
                 let c = self.expr(cond);
                 let b = self.nested(body, depth + 1);
                 let label = self.error_label.clone();
-                out.push_str(&render_stmt("stmt/while.c", &ctx(&[("ind", &ind), ("cond", &c), ("body", &b), ("error_label", &label)])));
+                let loc = self.location(s.span);
+                out.push_str(&render_stmt("stmt/while.c", &ctx(&[("ind", &ind), ("cond", &c), ("body", &b), ("error_label", &label), ("loc", &loc)])));
             }
             StmtKind::For { init, cond, step, body } => {
                 let i = init.as_ref().map(|e| format!("(void){}", self.expr(e))).unwrap_or_default();
@@ -369,7 +370,8 @@ impl<'p> Emitter<'p> {
                 let st = step.as_ref().map(|e| format!("(void){}", self.expr(e))).unwrap_or_default();
                 let b = self.nested(body, depth + 1);
                 let label = self.error_label.clone();
-                let pairs = [("ind", ind.as_str()), ("init", &i), ("cond", &c), ("step", &st), ("body", &b), ("error_label", &label)];
+                let loc = self.location(s.span);
+                let pairs = [("ind", ind.as_str()), ("init", &i), ("cond", &c), ("step", &st), ("body", &b), ("error_label", &label), ("loc", &loc)];
                 out.push_str(&render_stmt("stmt/for.c", &ctx(&pairs)));
             }
             StmtKind::Break => out.push_str(&format!("{ind}break;\n")),

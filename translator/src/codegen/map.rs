@@ -159,15 +159,15 @@ impl Emitter<'_> {
     pub(super) fn exists_slice(&mut self, global: usize, keys: &[Option<Expr>]) -> String {
         let m = self.map_ref(global);
         let (kv, mask) = self.slice_kv(keys);
-        let f = if self.is_stat(global) { "rstap_pmap_exists_slice" } else { "rstap_map_exists_slice" };
-        format!("((int64_t){f}({m}, {kv}, {mask}))")
+        let f = if self.is_stat(global) { "rstap_pmap_exists_slice_c" } else { "rstap_map_exists_slice_c" };
+        format!("((int64_t){f}(CB, {m}, {kv}, {mask}))")
     }
 
     pub(super) fn delete_slice(&mut self, global: usize, keys: &[Option<Expr>]) -> String {
         let m = self.map_ref(global);
         let (kv, mask) = self.slice_kv(keys);
-        let f = if self.is_stat(global) { "rstap_pmap_delete_slice" } else { "rstap_map_delete_slice" };
-        format!("{f}({m}, {kv}, {mask})")
+        let f = if self.is_stat(global) { "rstap_pmap_delete_slice_c" } else { "rstap_map_delete_slice_c" };
+        format!("{f}(CB, {m}, {kv}, {mask})")
     }
 
     pub(super) fn index(&mut self, global: usize, keys: &[Expr]) -> String {
@@ -312,8 +312,8 @@ impl Emitter<'_> {
                     format!("rstap_map_delete({m}, {kv})")
                 }
             }
-            None if stat => format!("rstap_pmap_clear({m})"),
-            None if g.is_array() => format!("rstap_map_clear({m})"),
+            None if stat => format!("rstap_pmap_clear_c(CB, {m})"),
+            None if g.is_array() => format!("rstap_map_clear_c(CB, {m})"),
             None if g.ty == Type::String => format!("rstap_globals.g_{}[0] = '\\0'", g.name),
             None => format!("rstap_globals.g_{} = 0", g.name),
         }

@@ -17,26 +17,60 @@ const MIN_REAL_SYMBOLS: usize = 1000;
 pub struct SystemMap {
     pub names: Vec<String>,
     set: HashSet<String>,
+    /// Functions inside the kernel's no-probe sections, with the section.
+    fenced: std::collections::HashMap<String, &'static str>,
 }
+
+/// Section markers of the symbol table and the section they bound.
+const FENCES: &[(&str, &str, &str)] = &[
+    ("__noinstr_text_start", "__noinstr_text_end", ".noinstr.text"),
+    ("__kprobes_text_start", "__kprobes_text_end", ".kprobes.text"),
+    ("__entry_text_start", "__entry_text_end", ".entry.text"),
+    ("__irqentry_text_start", "__irqentry_text_end", ".irqentry.text"),
+    ("__cpuidle_text_start", "__cpuidle_text_end", ".cpuidle.text"),
+    ("__lock_text_start", "__lock_text_end", ".spinlock.text"),
+    ("_sinittext", "_einittext", ".init.text"),
+];
 
 impl SystemMap {
     pub fn parse(text: &str) -> SystemMap {
         let mut names = Vec::new();
         let mut set = HashSet::new();
+        let mut addrs: Vec<(u64, String)> = Vec::new();
+        let mut marks = std::collections::HashMap::new();
         for line in text.lines() {
             let mut parts = line.split_whitespace();
-            let (Some(_addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
                 continue;
             };
             // Module symbols in kallsyms carry a "[module]" fourth column.
             if parts.next().is_some() {
                 continue;
             }
-            if matches!(kind, "t" | "T" | "W" | "w") && set.insert(name.to_string()) {
+            if !matches!(kind, "t" | "T" | "W" | "w") {
+                continue;
+            }
+            if let Ok(a) = u64::from_str_radix(addr, 16) {
+                if FENCES.iter().any(|(lo, hi, _)| name == *lo || name == *hi) {
+                    marks.insert(name.to_string(), a);
+                }
+                addrs.push((a, name.to_string()));
+            }
+            if set.insert(name.to_string()) {
                 names.push(name.to_string());
             }
         }
-        SystemMap { names, set }
+        let mut fenced = std::collections::HashMap::new();
+        for (lo, hi, section) in FENCES {
+            if let (Some(&lo), Some(&hi)) = (marks.get(*lo), marks.get(*hi)) {
+                for (a, n) in &addrs {
+                    if *a >= lo && *a < hi {
+                        fenced.entry(n.clone()).or_insert(*section);
+                    }
+                }
+            }
+        }
+        SystemMap { names, set, fenced }
     }
 
     /// The symbol table of `release`: System.map from /boot (or a testbed
@@ -97,6 +131,10 @@ impl KernelSymbols for LazySystemMap {
     fn matching_functions(&self, pattern: &str) -> Option<Vec<String>> {
         self.get()?.matching_functions(pattern)
     }
+
+    fn refused_section(&self, name: &str) -> Option<&'static str> {
+        self.get()?.refused_section(name)
+    }
 }
 
 impl KernelSymbols for SystemMap {
@@ -106,6 +144,10 @@ impl KernelSymbols for SystemMap {
 
     fn matching_functions(&self, pattern: &str) -> Option<Vec<String>> {
         Some(self.names.iter().filter(|n| glob_match(pattern, n)).cloned().collect())
+    }
+
+    fn refused_section(&self, name: &str) -> Option<&'static str> {
+        self.fenced.get(name).copied()
     }
 }
 
@@ -123,5 +165,15 @@ mod tests {
         assert_eq!(m.has_function("jiffies"), Some(false));
         assert_eq!(m.has_function("mod_fn"), Some(false));
         assert_eq!(m.matching_functions("*s_read").unwrap(), vec!["ksys_read", "vfs_read"]);
+    }
+
+    #[test]
+    fn functions_in_no_probe_sections_are_known() {
+        let m = SystemMap::parse(
+            "ffffffff81000100 T __noinstr_text_start\nffffffff81000100 T exc_page_fault\nffffffff81000200 T __noinstr_text_end\nffffffff81000300 T vfs_read\nffffffff82000000 T _sinittext\nffffffff82000010 t early_setup\nffffffff82001000 T _einittext\n",
+        );
+        assert_eq!(m.refused_section("exc_page_fault"), Some(".noinstr.text"));
+        assert_eq!(m.refused_section("early_setup"), Some(".init.text"));
+        assert_eq!(m.refused_section("vfs_read"), None);
     }
 }

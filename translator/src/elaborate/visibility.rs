@@ -54,6 +54,9 @@ impl<'a> Lowerer<'a> {
             if g.size == Some(0) {
                 self.diags.error(format!("array `{name}` must have room for at least one entry"), g.span);
             }
+            if let Some(Err(e)) = g.size.map(|n| crate::limits::check_array_size(name, n)) {
+                self.diags.error(e, g.span);
+            }
         }
         self.prog.globals.push(global);
         self.global_ids.insert(key, idx);

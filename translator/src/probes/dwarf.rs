@@ -93,6 +93,9 @@ pub struct DwarfResolved {
     pub probes: Vec<DwarfProbe>,
     /// Things skipped, for a note on errors or with -v.
     pub notes: Vec<String>,
+    /// Matches skipped because probes may not touch them (blacklist,
+    /// no-probe sections).
+    pub refused: usize,
 }
 
 /// Sections whose code is gone or cannot be probed at run time.
@@ -227,6 +230,11 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
             msg.push_str(&format!(" ({n})"));
         }
         return Err(ProbeError::new(what.span, msg));
+    }
+    if pat.is_wildcard() && out.refused > 0 {
+        let pp = format!("{}.{}(\"{pattern_text}\")", first.name, what.name);
+        let example = out.notes.first().cloned().unwrap_or_default();
+        super::blacklist::record_skips(&pp, out.probes.len() + out.refused, out.refused, &example);
     }
     Ok(Some(out))
 }
@@ -419,11 +427,20 @@ fn place(
         if let Some((sec, _)) = di.section_of(s.pc) {
             if unprobeable_section(&sec) {
                 out.notes.push(format!("{} is in section {sec}, which cannot be probed", s.func));
+                out.refused += 1;
+                continue;
+            }
+        }
+        if module.is_none() {
+            if let Some(why) = super::blacklist::refused(&s.func) {
+                out.notes.push(format!("{}: {why}", s.func));
+                out.refused += 1;
                 continue;
             }
         }
         if wildcard && blacklisted(&s.func) {
             out.notes.push(format!("{} is not probed by wildcards (kprobe blacklist)", s.func));
+            out.refused += 1;
             continue;
         }
         let (symbol, offset) = match di.symbol_at(s.pc) {

@@ -7,9 +7,13 @@
 //! the kernel resolves when the module is loaded). Invariants: a kernel
 //! symbol the kernel does not have is an error here, at translation time,
 //! when the symbol table is known; module symbols are checked when the
-//! module comes, and wildcards in them are refused.
+//! module comes, and wildcards in them are refused. A function probes may
+//! not touch (`blacklist`: listed, a .cold/.part fragment, or in a no-probe
+//! section of the symbol table) is an error when named, and skipped (and
+//! counted for -v) when a wildcard matches it; a wildcard fails only when
+//! nothing probeable is left.
 
-use super::{string_arg, KernelSymbols, ProbeError, Resolved};
+use super::{blacklist, string_arg, KernelSymbols, ProbeError, Resolved};
 use crate::ir::ProbeKind;
 use crate::syntax::ast::ProbePoint;
 
@@ -41,8 +45,11 @@ pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolv
             ))
         }
     };
+    let why_refused = |sym: &str| {
+        blacklist::refused(sym).or_else(|| symbols.refused_section(sym).map(blacklist::section_reason))
+    };
     let symbols_found: Vec<String> = if name.contains(['*', '?', '[']) {
-        match symbols.matching_functions(name) {
+        let all = match symbols.matching_functions(name) {
             Some(list) => list,
             None => {
                 return Err(ProbeError::new(
@@ -50,8 +57,34 @@ pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolv
                     format!("cannot expand wildcard \"{name}\" without the kernel's symbol table (System.map)"),
                 ))
             }
+        };
+        let matched = all.len();
+        let mut first_skip: Option<(String, String)> = None;
+        let kept: Vec<String> = all
+            .into_iter()
+            .filter(|sym| match why_refused(sym) {
+                Some(why) => {
+                    first_skip.get_or_insert((sym.clone(), why));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        if let Some((sym, why)) = &first_skip {
+            if kept.is_empty() {
+                return Err(ProbeError::new(
+                    func.span,
+                    format!("no kernel function matching \"{name}\" can be probed: all {matched} matches are refused (e.g. {sym}: {why})"),
+                ));
+            }
+            let pp = format!("{}.function(\"{name}\")", comps[0].name);
+            blacklist::record_skips(&pp, matched, matched - kept.len(), sym);
         }
+        kept
     } else {
+        if let Some(why) = why_refused(name) {
+            return Err(ProbeError::new(func.span, format!("cannot probe kernel function \"{name}\": {why}")));
+        }
         match symbols.has_function(name) {
             Some(false) => Vec::new(),
             _ => vec![name.to_string()],

@@ -7,6 +7,7 @@
 //! error with the span of the offending component.
 
 pub mod begin_end;
+pub mod blacklist;
 pub mod dwarf;
 pub mod kprobe;
 pub mod syscall;
@@ -24,6 +25,11 @@ pub trait KernelSymbols {
     fn has_function(&self, name: &str) -> Option<bool>;
     /// Every function symbol matching a glob pattern, when known.
     fn matching_functions(&self, pattern: &str) -> Option<Vec<String>>;
+    /// The no-probe section (`.noinstr.text`, `.init.text`, ...) the
+    /// symbol table places a function in, when it does.
+    fn refused_section(&self, _name: &str) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A kernel we know nothing about: every check is left to run time.

@@ -2,8 +2,10 @@
 //! `timer.jiffies(N)`: periodic probes on every interval.
 //!
 //! Input: the point. Output: `ProbeKind::Timer` with the interval in
-//! nanoseconds. Invariants: the interval is positive and at least 100 us
-//! (shorter ones would starve the machine under TCG and on real hardware).
+//! nanoseconds. Invariants: the interval is positive, at least 100 us
+//! (shorter ones would starve the machine under TCG and on real hardware)
+//! and at most a day (`limits::TIMER_MAX_NS`; longer ones would overflow
+//! the kernel's signed nanosecond time).
 
 use super::{format_point, no_more, number_arg, ProbeError, Resolved};
 use crate::ir::ProbeKind;
@@ -26,18 +28,25 @@ pub fn resolve(point: &ProbePoint) -> Result<Resolved, ProbeError> {
     }
     let n = n as u64;
     let interval_ns = match unit.name.as_str() {
-        "s" | "sec" => n.saturating_mul(1_000_000_000),
-        "ms" | "msec" => n.saturating_mul(1_000_000),
-        "us" | "usec" => n.saturating_mul(1_000),
-        "ns" | "nsec" => n,
-        "hz" => 1_000_000_000 / n,
-        "jiffies" => n.saturating_mul(JIFFY_NS),
+        "s" | "sec" => n.checked_mul(1_000_000_000),
+        "ms" | "msec" => n.checked_mul(1_000_000),
+        "us" | "usec" => n.checked_mul(1_000),
+        "ns" | "nsec" => Some(n),
+        "hz" => Some(1_000_000_000 / n),
+        "jiffies" => n.checked_mul(JIFFY_NS),
         other => {
             return Err(ProbeError::new(
                 unit.span,
                 format!("unknown timer unit `{other}`; use s, ms, us, ns, hz or jiffies"),
             ))
         }
+    };
+    let max = crate::limits::TIMER_MAX_NS;
+    let Some(interval_ns) = interval_ns.filter(|&ns| ns <= max) else {
+        return Err(ProbeError::new(
+            unit.span,
+            format!("timer interval {n} {} is above the maximum of {} s (one day)", unit.name, max / 1_000_000_000),
+        ));
     };
     if interval_ns < MIN_INTERVAL_NS {
         return Err(ProbeError::new(

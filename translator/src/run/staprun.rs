@@ -6,7 +6,15 @@
 //! status: 0 when the script ran without errors, 1 otherwise. Invariants:
 //! whatever happens after the module was loaded, it is stopped (end probes
 //! run) and unloaded before staprun returns; output already produced is
-//! never thrown away; drops are reported.
+//! never thrown away; drops and truncated prints are reported. A stale
+//! module of the same name (left by a staprun that was killed: its probes
+//! are already disarmed, because the module stops itself when its reader
+//! closes the proc file) is unloaded and the load retried; a module that
+//! another staprun is still reading is left alone (its proc file is
+//! exclusive: a second open fails with EBUSY).
+//!
+//! Test knob: `RSTAP_STAPRUN_READ_SIZE=N` reads the proc file N bytes at a
+//! time (at least 8), so that tests can force reads that end mid-message.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -104,9 +112,46 @@ fn explain_insert_error(e: i32, module: &Path) -> String {
         libc::EKEYREJECTED | libc::EBADMSG => "the kernel requires signed modules (secure boot / lockdown)".to_string(),
         libc::ENOENT => "the kernel could not resolve a symbol the module needs (see dmesg)".to_string(),
         libc::ENOSYS => "this kernel was built without module support".to_string(),
+        libc::ENOMEM => "out of memory: the module's preallocated arrays and buffers do not fit (lower MAXMAPENTRIES, MAXSTRINGLEN, the array sizes or -s)".to_string(),
         other => std::io::Error::from_raw_os_error(other).to_string(),
     };
     format!("ERROR: Couldn't insert module '{}': {}", module.display(), why)
+}
+
+/// Unloads a module named `name` that a killed staprun left behind.
+/// Err(None): it is not an rstap module (no `/proc/rstap_NAME`): leave it
+/// and report EEXIST. Err(Some(why)): it is in use or could not be removed.
+fn remove_stale(name: &str) -> Result<(), Option<String>> {
+    let path = format!("/proc/rstap_{name}");
+    if !Path::new(&path).exists() {
+        return Err(None);
+    }
+    // Opening and closing the proc file stops the module if it was not
+    // stopped yet (a staprun killed before it opened the file).
+    match std::fs::OpenOptions::new().read(true).write(true).open(&path) {
+        Ok(f) => drop(f),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+            return Err(Some(format!(
+                "a module named {name} is already loaded and another staprun is running it; stop that one first, or pick another name with -m"
+            )))
+        }
+        Err(e) => return Err(Some(format!("a stale module named {name} is loaded and {path} cannot be opened: {e}"))),
+    }
+    remove_module(name).map_err(|e| {
+        Some(format!(
+            "a stale module named {name} is loaded and cannot be removed: {}; remove it with `rmmod {name}`",
+            std::io::Error::from_raw_os_error(e)
+        ))
+    })
+}
+
+/// The proc file read size: 64 KiB, or `RSTAP_STAPRUN_READ_SIZE` (tests).
+fn read_size() -> usize {
+    std::env::var("RSTAP_STAPRUN_READ_SIZE")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map(|n| n.clamp(8, 65536))
+        .unwrap_or(65536)
 }
 
 /// A child started by fork, held before exec until `release`.
@@ -204,6 +249,7 @@ struct Counters {
     errors: u64,
     skipped: u64,
     dropped: u64,
+    truncated: u64,
 }
 
 fn parse_done(payload: &[u8]) -> Counters {
@@ -215,6 +261,7 @@ fn parse_done(payload: &[u8]) -> Counters {
                 "errors" => c.errors = v,
                 "skipped" => c.skipped = v,
                 "dropped" => c.dropped = v,
+                "truncated" => c.truncated = v,
                 _ => {}
             }
         }
@@ -275,7 +322,26 @@ fn run_inner(opts: &StaprunOptions) -> Result<i32, String> {
         libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut());
     }
 
-    if let Err(e) = insert_module(&image, &format!("rstap_target={target}")) {
+    let params = format!("rstap_target={target}");
+    let mut inserted = insert_module(&image, &params);
+    if inserted == Err(libc::EEXIST) {
+        match remove_stale(&name) {
+            Ok(()) => {
+                if opts.verbose > 0 {
+                    eprintln!("staprun: removed a stale module {name}");
+                }
+                inserted = insert_module(&image, &params);
+            }
+            Err(Some(why)) => {
+                if let Some(c) = child.as_mut() {
+                    c.abandon();
+                }
+                return Err(format!("ERROR: Couldn't insert module '{}': {why}", opts.module.display()));
+            }
+            Err(None) => {}
+        }
+    }
+    if let Err(e) = inserted {
         if let Some(c) = child.as_mut() {
             c.abandon();
         }
@@ -346,7 +412,7 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
     }
     let mut counters = Counters::default();
     let mut pending: Vec<u8> = Vec::new();
-    let mut buf = vec![0u8; 65536];
+    let mut buf = vec![0u8; read_size()];
     let mut child_status: Option<i32> = None;
     loop {
         if !stop_requested && STOP_SIGNAL.load(Ordering::SeqCst) {
@@ -410,6 +476,12 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
     drop(proc_file);
     if counters.errors > 0 || counters.skipped > 0 {
         eprintln!("WARNING: Number of errors: {}, skipped probes: {}", counters.errors, counters.skipped);
+    }
+    if counters.truncated > 0 {
+        eprintln!(
+            "WARNING: {} print(s) were cut because they did not fit the print buffer (RSTAP_PRINT_BUFSIZE); split them into smaller prints.",
+            counters.truncated
+        );
     }
     if counters.dropped > 0 {
         eprintln!(
