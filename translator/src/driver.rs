@@ -445,6 +445,11 @@ fn execute(opts: &Options, built: &build::Built, module_name: &str, kernel: &mut
 /// `-p N` prints pass N's result and stops.
 fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) -> PassResult<i32> {
     let script = read_script(opts)?;
+    // Every -D reaches the C: first the one gate for C text, then the
+    // ranges of the limits.
+    for d in &opts.defines {
+        crate::codegen::c_text::c_define(d).map_err(at(1))?;
+    }
     crate::limits::check_defines(&opts.defines).map_err(at(1))?;
     let mut kernel = Kernel::new(opts);
     let parsed = parse_for_kernel(opts, &script, &mut kernel, sources, diags)?;
