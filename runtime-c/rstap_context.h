@@ -237,13 +237,18 @@ static inline int rstap_action(struct rstap_context_base *c, const char *loc)
 }
 
 /*
- * Charges n units of a runtime helper's work (entries cleared, scanned,
- * sorted or merged) to the statement that called it; returns 0 (after
- * recording the error) when the budget is exhausted. n may be 0.
+ * Charges a runtime helper's work on n entries (cleared, scanned, sorted
+ * or merged) to the statement that called it, one action per
+ * RSTAP_ENTRIES_PER_ACTION entries begun: the work is bounded and counted,
+ * and a script that sorts or clears a full default-size map (2048 entries)
+ * in one probe still fits the default MAXACTION (1000), as in SystemTap,
+ * whose helpers charge one statement. Returns 0 (after recording the
+ * error) when the budget is exhausted. n may be 0.
  */
+#define RSTAP_ENTRIES_PER_ACTION 64
 static inline int rstap_charge(struct rstap_context_base *c, long n)
 {
-	c->actionremaining -= n;
+	c->actionremaining -= (n + RSTAP_ENTRIES_PER_ACTION - 1) / RSTAP_ENTRIES_PER_ACTION;
 	if (unlikely(c->actionremaining < 0)) {
 		rstap_error(c, "MAXACTION exceeded", c->action_loc);
 		return 0;
