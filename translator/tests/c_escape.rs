@@ -5,6 +5,8 @@
 //! error. Each test puts a quote, a newline, a comment end and a
 //! `#define` into one place and inspects the -p3 C; two build it with -p4.
 
+mod headers_common;
+use headers_common::headers_release;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -27,19 +29,6 @@ fn p3(dir: &Path, args: &[&str]) -> String {
 
 fn has_line(c: &str, line: &str) {
     assert!(c.lines().any(|l| l.trim() == line), "no line `{line}` in:\n{c}");
-}
-
-fn headers_release() -> Option<String> {
-    let mut rels: Vec<String> = std::fs::read_dir("/usr/src")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("linux-headers-") && !n.ends_with("-common"))
-        .map(|n| n.trim_start_matches("linux-headers-").to_string())
-        .filter(|r| Path::new(&format!("/usr/src/linux-headers-{r}/Makefile")).is_file())
-        .collect();
-    rels.sort();
-    rels.pop()
 }
 
 const MODULE_SCRIPT: &str =

@@ -5,24 +5,12 @@
 //! them (each says so), --dump-functions / --dump-probe-aliases, and
 //! pass-1 rejections as the command line shows them.
 
+mod headers_common;
+use headers_common::headers_release;
 use std::process::{Command, Output};
 
 fn stap(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stap")).current_dir(dir).args(args).output().expect("run stap")
-}
-
-fn headers_release() -> Option<String> {
-    // Any installed kernel headers will do for pass 4 (CI installs the testbed's).
-    let mut rels: Vec<String> = std::fs::read_dir("/usr/src")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("linux-headers-") && !n.ends_with("-common"))
-        .map(|n| n.trim_start_matches("linux-headers-").to_string())
-        .filter(|r| std::path::Path::new(&format!("/usr/src/linux-headers-{r}/Makefile")).is_file())
-        .collect();
-    rels.sort();
-    rels.pop()
 }
 
 #[test]

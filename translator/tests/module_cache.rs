@@ -3,21 +3,10 @@
 //! its recorded SHA-256 is not used (a warning, then a fresh build); a
 //! cache directory owned by someone else is refused with a clear error.
 
+mod headers_common;
+use headers_common::headers_release;
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn headers_release() -> Option<String> {
-    let mut rels: Vec<String> = std::fs::read_dir("/usr/src")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("linux-headers-") && !n.ends_with("-common"))
-        .map(|n| n.trim_start_matches("linux-headers-").to_string())
-        .filter(|r| Path::new(&format!("/usr/src/linux-headers-{r}/Makefile")).is_file())
-        .collect();
-    rels.sort();
-    rels.pop()
-}
 
 fn p4(cache: &Path, rel: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stap"))

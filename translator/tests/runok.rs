@@ -23,6 +23,8 @@ use std::process::Command;
 use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 
 mod bless_common;
+mod expect_common;
+use expect_common::{diff, matches_with_numbers};
 mod testmod_common;
 use testmod_common::TESTMOD;
 
@@ -53,54 +55,6 @@ struct Case {
 
 fn read_opt(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
-}
-
-fn diff(expected: &str, actual: &str) -> String {
-    let mut out = String::new();
-    let e: Vec<&str> = expected.lines().collect();
-    let a: Vec<&str> = actual.lines().collect();
-    for i in 0..e.len().max(a.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if matches_with_numbers(x, y) => out.push_str(&format!("   {y}\n")),
-            (x, y) => {
-                if let Some(x) = x {
-                    out.push_str(&format!(" - {x}\n"));
-                }
-                if let Some(y) = y {
-                    out.push_str(&format!(" + {y}\n"));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Exact comparison where `{N}` in `pattern` matches one or more decimal
-/// digits and `{X}` one or more lowercase hex digits (an address, an offset).
-fn matches_with_numbers(pattern: &str, text: &str) -> bool {
-    let mut rest_pat = pattern;
-    let mut rest = text;
-    loop {
-        let next = [("{N}", 0usize), ("{X}", 1)]
-            .iter()
-            .filter_map(|&(tok, kind)| rest_pat.find(tok).map(|i| (i, kind)))
-            .min();
-        let Some((i, kind)) = next else {
-            return rest == rest_pat;
-        };
-        let Some(r) = rest.strip_prefix(&rest_pat[..i]) else {
-            return false;
-        };
-        let n = r
-            .chars()
-            .take_while(|c| if kind == 0 { c.is_ascii_digit() } else { c.is_ascii_digit() || ('a'..='f').contains(c) })
-            .count();
-        if n == 0 {
-            return false;
-        }
-        rest = &r[n..];
-        rest_pat = &rest_pat[i + 3..];
-    }
 }
 
 #[test]

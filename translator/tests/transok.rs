@@ -13,6 +13,8 @@
 
 mod bless_common;
 
+mod headers_common;
+use headers_common::headers_release;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -177,20 +179,6 @@ fn transok_snapshots() {
         }
     });
     assert!(failures.is_empty(), "{} transok case(s) failed (RSTAP_BLESS=1 rewrites snapshots):\n{}", failures.len(), failures.join("\n"));
-}
-
-/// Installed kernel headers to build against (CI installs the testbed's).
-fn headers_release() -> Option<String> {
-    let mut rels: Vec<String> = std::fs::read_dir("/usr/src")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("linux-headers-") && !n.ends_with("-common"))
-        .map(|n| n.trim_start_matches("linux-headers-").to_string())
-        .filter(|r| Path::new(&format!("/usr/src/linux-headers-{r}/Makefile")).is_file())
-        .collect();
-    rels.sort();
-    rels.pop()
 }
 
 /// The statement templates (try, loops, foreach, the line table, calls)
