@@ -51,7 +51,7 @@ pub const LIMITS: &[Limit] = &[
     Limit { name: "MAXBACKTRACE", what: "the frames of a back trace", min: 1, max: 256 },
     Limit { name: "RSTAP_STACK_BUDGET", what: "the kernel stack script function calls may use, in bytes", min: 512, max: 8192 },
     Limit { name: "RSTAP_PRINT_BUFSIZE", what: "the print buffer of one probe handler, in bytes", min: 256, max: 65536 },
-    Limit { name: "RSTAP_RING_BUFSIZE", what: "the output buffer, in bytes (stap -s MB)", min: 65536, max: 1 << 32 },
+    Limit { name: "RSTAP_RING_BUFSIZE", what: "the output buffer, in bytes (stap -s MB)", min: 4096, max: 1 << 32 },
 ];
 
 /// An integer as C would read it in a `#define`: decimal, or 0x hex, with an
