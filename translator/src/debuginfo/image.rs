@@ -2,9 +2,11 @@
 //! kernel that is not running (`stap -r RELEASE`).
 //!
 //! Input: a kernel image: an ELF `vmlinux`, or an x86 `bzImage`
-//! (`/boot/vmlinuz-RELEASE`) whose payload is an LZ4 "legacy" stream (what
-//! Debian's kernels use; its blocks are decoded by lz4_flex). Output: the GNU build id of the vmlinux inside, or `None`
-//! when the image uses another compression (gzip, xz, zstd).
+//! (`/boot/vmlinuz-RELEASE`) whose payload is an LZ4 "legacy" stream
+//! (Debian's 6.1 kernels; its blocks are decoded by lz4_flex) or a zstd
+//! frame (Debian's 6.12 kernels; decoded by ruzstd). Output: the vmlinux
+//! ELF inside ([`image_vmlinux`]) and its GNU build id, or `None` when
+//! the image uses another compression (gzip, xz).
 //! Invariants: every read is bounds-checked; output size is capped at
 //! 512 MiB; malformed input gives an error, never a panic.
 
@@ -23,6 +25,15 @@ pub fn image_build_id(data: &[u8]) -> Result<Option<Vec<u8>>> {
         let obj = object::File::parse(data).map_err(|e| bad(&e.to_string()))?;
         return Ok(obj.build_id().ok().flatten().map(|b| b.to_vec()));
     }
+    match image_vmlinux(data)? {
+        Some(vmlinux) => image_build_id(&vmlinux),
+        None => Ok(None),
+    }
+}
+
+/// The vmlinux ELF inside a bzImage held in `data` (LZ4 legacy or zstd
+/// payload); `None` for other compressions.
+pub fn image_vmlinux(data: &[u8]) -> Result<Option<Vec<u8>>> {
     if data.get(0x202..0x206) != Some(b"HdrS") {
         return Err(bad("neither ELF nor bzImage"));
     }
@@ -34,11 +45,27 @@ pub fn image_build_id(data: &[u8]) -> Result<Option<Vec<u8>>> {
     let (off, len) = (u32_at(0x248).ok_or_else(|| bad("short header"))?, u32_at(0x24c).ok_or_else(|| bad("short header"))?);
     let start = (setup_sects + 1) * 512 + off as usize;
     let payload = data.get(start..start + len as usize).ok_or_else(|| bad("payload outside the file"))?;
-    if !payload.starts_with(&[0x02, 0x21, 0x4c, 0x18]) {
-        return Ok(None); // gzip, xz, zstd, ...: not decoded here
+    if payload.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return zstd(payload).map(Some);
     }
-    let vmlinux = lz4_legacy(payload)?;
-    image_build_id(&vmlinux)
+    if !payload.starts_with(&[0x02, 0x21, 0x4c, 0x18]) {
+        return Ok(None); // gzip, xz, ...: not decoded here
+    }
+    lz4_legacy(payload).map(Some)
+}
+
+/// Decodes the zstd frame of a bzImage payload (the kernel appends the
+/// 4-byte decompressed size after the frame, which the decoder ignores).
+pub fn zstd(data: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut src = data;
+    let dec = ruzstd::StreamingDecoder::new(&mut src).map_err(|e| bad(&format!("bad zstd frame: {e}")))?;
+    let mut out = Vec::new();
+    dec.take(MAX_OUT as u64 + 1).read_to_end(&mut out).map_err(|e| bad(&format!("bad zstd data: {e}")))?;
+    if out.len() > MAX_OUT {
+        return Err(bad("decompressed image too large"));
+    }
+    Ok(out)
 }
 
 /// Decodes an LZ4 legacy stream (magic, then blocks of `u32` compressed

@@ -50,6 +50,7 @@
 //! }
 //! ```
 
+pub mod btf;
 mod cache;
 pub mod dwarf;
 pub mod fake;
@@ -60,6 +61,7 @@ pub mod location;
 pub mod pattern;
 mod scan;
 pub mod system_map;
+pub mod trace_events;
 pub mod types;
 mod vars;
 
