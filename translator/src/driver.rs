@@ -293,6 +293,8 @@ fn parse_for_kernel(
 /// uses is opened (and, under `--vm`, downloaded).
 struct OpenedDebuginfo {
     kernel: Result<DebugFile, String>,
+    /// The kernel's BTF and trace events (for `kernel.trace`).
+    btf: Result<crate::debuginfo::btf::BtfDebugInfo, String>,
     modules: Vec<crate::driver_dwarf::ModuleFile>,
     modules_missing: Vec<(String, String)>,
 }
@@ -301,13 +303,18 @@ fn open_debuginfo(opts: &Options, parsed: &Parsed, kernel: &Kernel) -> OpenedDeb
     let files = elaborate::resolve::Files { user: std::slice::from_ref(&parsed.user), tapsets: &parsed.library };
     let needs = elaborate::needs::debuginfo_needs(&files);
     let verbose = opts.verbose > 0;
-    let kernel_file = if needs.kernel {
+    let btf = if needs.tracepoints {
+        crate::driver_dwarf::open_btf(&kernel.release, kernel.testbed.as_ref(), verbose)
+    } else {
+        Err(String::new())
+    };
+    let kernel_file = if needs.kernel || (needs.tracepoints && btf.is_err()) {
         crate::driver_dwarf::open_kernel(&kernel.release, kernel.testbed.as_ref(), verbose)
     } else {
         Err("internal error: pass 2 uses the kernel's debuginfo although `elaborate::needs` found no use of DWARF".into())
     };
     let (modules, modules_missing) = crate::driver_dwarf::open_modules(&kernel.release, &needs.modules, verbose);
-    OpenedDebuginfo { kernel: kernel_file, modules, modules_missing }
+    OpenedDebuginfo { kernel: kernel_file, btf, modules, modules_missing }
 }
 
 /// What pass 2 ended with: a program, or (`-l`/`-L`) a listing printed.
@@ -349,6 +356,9 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
     };
     dwarf.modules = module_dis.iter().map(|(n, d)| (n.clone(), d as &dyn crate::debuginfo::DebugInfo)).collect();
     dwarf.modules_missing = modules_missing;
+    dwarf.btf = opened.btf.as_ref().ok();
+    dwarf.btf_missing = opened.btf.as_ref().err().cloned().unwrap_or_default();
+    dwarf.release = kernel.release.clone();
     let user = std::slice::from_ref(&parsed.user);
     if let Some((point, with_vars)) = &opts.listing {
         let listed = crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, user, &parsed.library, &symbols, sources, diags);

@@ -51,6 +51,15 @@ pub fn open_kernel(release: &str, testbed: Option<&Testbed>, verbose: bool) -> R
     DebugFile::open(&found.path).map_err(|e| e.to_string())
 }
 
+/// The kernel's BTF and trace events, from its image (the testbed's, or
+/// `/boot/vmlinuz-RELEASE`), or why there are none.
+pub fn open_btf(release: &str, testbed: Option<&Testbed>, verbose: bool) -> Result<crate::debuginfo::btf::BtfDebugInfo, String> {
+    use crate::debuginfo::trace_events;
+    let image = trace_events::image_path(release, testbed.map(|t| t.vmlinuz.as_path()))
+        .ok_or_else(|| format!("no kernel image for {release} (looked for /boot/vmlinuz-{release} and the testbed's)"))?;
+    trace_events::load(release, &image, verbose)
+}
+
 /// Opens (and relocates) module debuginfo files, on every CPU: a glob
 /// such as `module("*")` names a thousand of them. Keeps the order.
 fn open_all(paths: Vec<(String, Result<PathBuf, String>)>) -> Vec<(String, Result<DebugFile, String>)> {

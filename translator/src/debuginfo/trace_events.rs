@@ -12,9 +12,9 @@
 //! that whole chain resolves to identifier strings and the tracepoint has
 //! a `btf_trace_NAME` typedef, so stray words in `.init.data` cannot pass.
 //! Invariants: every read of the image is bounds-checked; the result is
-//! cached (keyed by the image's path, size and mtime) in rstap's
-//! debuginfo cache, so the image is decompressed once; a cache file that
-//! does not parse is ignored and rewritten.
+//! cached (keyed by the image's path, size and mtime) next to a testbed's
+//! image, else in rstap's debuginfo cache, so each image is decompressed
+//! once; a cache file that does not parse is ignored and rewritten.
 
 use std::path::{Path, PathBuf};
 
@@ -37,7 +37,14 @@ pub fn image_path(release: &str, testbed_image: Option<&Path>) -> Option<PathBuf
 
 const MAGIC: &[u8] = b"rstap-btf-events 1\n";
 
-fn cache_file(release: &str) -> Option<PathBuf> {
+/// Next to a testbed's image (`<testbed>/RELEASE/boot/vmlinuz-RELEASE`),
+/// as the testbed keeps its kernel's kallsyms; else in the debuginfo cache.
+fn cache_file(release: &str, image: &Path) -> Option<PathBuf> {
+    if let Ok(tb) = crate::cache_dir::cache_path(crate::cache_dir::CacheKind::Testbed) {
+        if image.starts_with(&tb) {
+            return Some(image.parent()?.parent()?.join("btf-events"));
+        }
+    }
     let dir = crate::cache_dir::cache_dir(crate::cache_dir::CacheKind::Debuginfo).ok()?;
     Some(dir.join(format!("btf-{release}")))
 }
@@ -78,7 +85,7 @@ fn write_cache(path: &Path, stamp: &str, btf_bytes: &[u8], events: &[(String, St
 /// The BTF and trace events of the kernel whose image is `image`.
 pub fn load(release: &str, image: &Path, verbose: bool) -> Result<BtfDebugInfo, String> {
     let stamp = stamp(image).ok_or_else(|| format!("cannot read {}", image.display()))?;
-    let cache = cache_file(release);
+    let cache = cache_file(release, image);
     if let Some(btf) = cache.as_deref().and_then(|c| read_cache(c, &stamp)) {
         return Ok(btf);
     }

@@ -27,6 +27,10 @@ pub struct DebuginfoNeeds {
     pub kernel: bool,
     /// Module arguments as written (names, globs or paths).
     pub modules: Vec<String>,
+    /// `kernel.trace` points: the kernel's BTF and trace events (see
+    /// `debuginfo::trace_events`), which also type the target expressions
+    /// when no other point needs DWARF.
+    pub tracepoints: bool,
 }
 
 impl DebuginfoNeeds {
@@ -46,6 +50,8 @@ struct Scan<'a> {
     seen_functions: HashSet<&'a str>,
     /// Functions called but not yet scanned.
     calls: Vec<&'a str>,
+    /// A target expression was met (DWARF unless BTF serves it).
+    targets: bool,
 }
 
 /// Decides what debuginfo the program needs.
@@ -57,6 +63,7 @@ pub fn debuginfo_needs(files: &Files<'_>) -> DebuginfoNeeds {
         seen_aliases: HashSet::new(),
         seen_functions: HashSet::new(),
         calls: Vec::new(),
+        targets: false,
     };
     for file in files.user {
         for item in &file.items {
@@ -71,7 +78,8 @@ pub fn debuginfo_needs(files: &Files<'_>) -> DebuginfoNeeds {
     while let Some(name) = s.calls.pop() {
         s.function(name);
     }
-    let Scan { mut needs, cast_modules, .. } = s;
+    let Scan { mut needs, cast_modules, targets, .. } = s;
+    needs.kernel |= targets && !needs.tracepoints;
     for m in &cast_modules {
         needs.module(m);
     }
@@ -96,6 +104,10 @@ impl<'a> Scan<'a> {
         }
         let Some(first) = point.components.first() else { return };
         match first.name.as_str() {
+            "kernel" if first.arg.is_none() && point.components.get(1).is_some_and(|c| c.name == "trace") => {
+                self.needs.tracepoints = true;
+                return;
+            }
             "kernel" if first.arg.is_none() => {
                 self.needs.kernel = true;
                 return;
@@ -222,7 +234,7 @@ impl<'a> Scan<'a> {
             | ExprKind::ProbeWrite(x)
             | ExprKind::Register { index: x, .. } => self.expr(x),
             ExprKind::Entry(x) => {
-                self.needs.kernel = true;
+                self.targets = true;
                 self.expr(x);
             }
             ExprKind::Binary { lhs: a, rhs: b, .. }
@@ -251,7 +263,7 @@ impl<'a> Scan<'a> {
                 }
             }
             ExprKind::Target(t) => {
-                self.needs.kernel = true;
+                self.targets = true;
                 match &t.base {
                     TargetBase::Var(_) => {}
                     TargetBase::Cast { operand, module, .. } => {
@@ -304,7 +316,7 @@ mod tests {
     #[test]
     fn kernel_dwarf_comes_from_points_targets_aliases_and_calls() {
         let none = DebuginfoNeeds::default();
-        let kernel = DebuginfoNeeds { kernel: true, modules: vec![] };
+        let kernel = DebuginfoNeeds { kernel: true, ..Default::default() };
         assert_eq!(needs("probe begin { println(\"$x @cast kernel.function\") } # $y", ""), none);
         assert_eq!(needs("probe kernel.function(\"vfs_read\") { }", ""), kernel);
         assert_eq!(needs("probe kprobe.function(\"f\") { println($x) }", ""), kernel);
@@ -318,6 +330,17 @@ mod tests {
         assert_eq!(needs("probe vfs.* { }", lib), kernel);
         assert_eq!(needs("probe other.thing { println(plain()) }", lib), none);
         assert_eq!(needs("probe begin { println(outer(0)) }", lib), kernel);
+    }
+
+    #[test]
+    fn tracepoints_need_btf_and_type_targets_with_it() {
+        let trace = DebuginfoNeeds { tracepoints: true, ..Default::default() };
+        assert_eq!(needs("probe kernel.trace(\"sched:*\") { println(pp()) }", ""), trace);
+        assert_eq!(needs("probe kernel.trace(\"sched_switch\") { println($prev->pid) }", ""), trace);
+        let both = DebuginfoNeeds { kernel: true, tracepoints: true, ..Default::default() };
+        assert_eq!(needs("probe kernel.trace(\"a\") { } probe kernel.function(\"f\") { }", ""), both);
+        let lib = "probe sc.any = kernel.trace(\"raw_syscalls:sys_enter\") { nr = $id }";
+        assert_eq!(needs("probe sc.any { }", lib), trace);
     }
 
     #[test]

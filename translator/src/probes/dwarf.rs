@@ -30,13 +30,21 @@ pub struct Dwarf<'a> {
     pub modules: Vec<(String, &'a dyn DebugInfo)>,
     /// `module("PATTERN")` arguments that found no debuginfo, and why.
     pub modules_missing: Vec<(String, String)>,
+    /// The kernel's BTF and trace events (`kernel.trace`; the kernel's
+    /// types when `debuginfo` is `None`), or why there is none.
+    pub btf: Option<&'a crate::debuginfo::btf::BtfDebugInfo>,
+    pub btf_missing: String,
+    /// The kernel release (errors name it).
+    pub release: String,
 }
 
 impl<'a> Dwarf<'a> {
     /// The debuginfo of a site: its module's, else the kernel's.
     pub fn for_module(&self, module: Option<&str>) -> Option<&'a dyn DebugInfo> {
+        let btf = self.btf.map(|b| b as &'a dyn DebugInfo);
         match module {
-            None => self.debuginfo,
+            None => self.debuginfo.or(btf),
+            Some(crate::debuginfo::btf::BTF_SCOPE) => btf,
             Some(m) => self.modules.iter().find(|(n, _)| n == m).map(|(_, d)| *d),
         }
     }

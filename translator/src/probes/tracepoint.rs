@@ -1,24 +1,29 @@
 //! `kernel.trace("SUBSYS:EVENT")`: probes on the kernel's static
 //! tracepoints, with the tracepoint's arguments as `$name` target variables.
 //!
-//! Input: the point and the kernel's DWARF ([`Dwarf`]). A tracepoint
-//! `EVENT` exists when vmlinux has its iterator function
-//! `__traceiter_EVENT(void *__data, ARGS...)`: that function's parameters
-//! after `__data` are exactly the tracepoint's arguments, with their names
-//! and types, and its subsystem is the trace header the iterator is
-//! declared in (`include/trace/events/sched.h` is `sched`). No query
-//! module is compiled: the lookup is one indexed DWARF search.
+//! Input: the point and the kernel's BTF or DWARF ([`Dwarf`], BTF
+//! preferred). A tracepoint `EVENT` exists when vmlinux has its iterator
+//! function `__traceiter_EVENT(void *__data, ARGS...)`: that function's
+//! parameters after `__data` are exactly the tracepoint's arguments, with
+//! their names and types. Its subsystem is, with BTF, the `system` of its
+//! trace event in the kernel image (`debuginfo::trace_events`), with DWARF
+//! the trace header the iterator is declared in
+//! (`include/trace/events/sched.h` is `sched`). No query module is
+//! compiled: the lookup is a table scan (BTF) or one indexed DWARF search.
 //! Output: one [`TracepointProbe`] per matching tracepoint: a
 //! `ProbeKind::Tracepoint` and the [`DwarfSite`] of the iterator's entry.
 //! The generated callback has the iterator's signature, so at its entry
 //! the arguments are where the iterator's DWARF says they are at its entry
 //! (`__data` in rdi, then rsi, rdx, ...); the callback hands the probe a
-//! `struct pt_regs` holding them. Invariants: no IO beyond the trait; a
-//! pattern that matches nothing is an error naming close matches.
+//! `struct pt_regs` holding them (BTF sites say so through
+//! `debuginfo::btf::param_location`). Invariants: no IO beyond the trait; a
+//! pattern that matches nothing is an error naming the release and close
+//! matches.
 
 use super::dwarf::{Dwarf, DwarfSite};
 use super::{string_arg, ProbeError};
-use crate::debuginfo::{DebugInfo, FunctionInfo, FunctionPattern, VarKind, Variable};
+use crate::debuginfo::btf::{BtfDebugInfo, BTF_SCOPE};
+use crate::debuginfo::{DebugInfo, DieRef, FunctionPattern, VarKind, Variable};
 use crate::glob::glob_bytes;
 use crate::ir::ProbeKind;
 use crate::syntax::ast::ProbePoint;
@@ -34,12 +39,16 @@ pub struct TracepointProbe {
     pub site: DwarfSite,
 }
 
-/// A tracepoint of the kernel: subsystem, event, its iterator function.
+/// A tracepoint of the kernel: subsystem, event, and where its arguments
+/// are described: the iterator's DWARF DIE and entry pc, or (`btf`) its
+/// BTF function record.
 #[derive(Debug, Clone)]
 pub struct Tracepoint {
     pub system: String,
     pub event: String,
-    pub func: FunctionInfo,
+    pub die: DieRef,
+    pub pc: u64,
+    pub btf: bool,
 }
 
 /// The subsystem (TRACE_SYSTEM) of a trace header: its file stem, except
@@ -65,29 +74,77 @@ pub fn subsystem_of(decl_file: &str) -> String {
     stem.to_string()
 }
 
-/// Every tracepoint whose event name matches `event` (a glob).
-pub fn tracepoints(di: &dyn DebugInfo, event: &str) -> Result<Vec<Tracepoint>, String> {
-    let pat = FunctionPattern::parse(&format!("{ITER}{event}")).map_err(|e| e.to_string())?;
-    let mut out: Vec<Tracepoint> = di
-        .functions(&pat)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|f| f.entry_pc.is_some())
-        .filter_map(|f| {
-            let ev = f.name.strip_prefix(ITER)?.to_string();
-            let system = subsystem_of(f.decl_file.as_deref().unwrap_or(&f.cu_name));
-            Some(Tracepoint { system, event: ev, func: f })
-        })
-        .collect();
+/// Where the tracepoints and their argument types come from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// The kernel's BTF and the trace events of its image (preferred:
+    /// small, and there even without DWARF).
+    Btf(&'a BtfDebugInfo),
+    /// The iterators' DWARF (`__traceiter_EVENT` and its declaring header).
+    Dwarf(&'a dyn DebugInfo),
+}
+
+impl<'a> Source<'a> {
+    /// The source `dwarf` offers, or the error naming what is missing.
+    pub fn of(dwarf: &Dwarf<'a>) -> Result<Source<'a>, String> {
+        if let Some(b) = dwarf.btf {
+            return Ok(Source::Btf(b));
+        }
+        if let Some(di) = dwarf.debuginfo {
+            return Ok(Source::Dwarf(di));
+        }
+        let mut why = String::from("kernel.trace learns the tracepoints and their arguments from the kernel's BTF or DWARF, and this kernel has neither");
+        for m in [&dwarf.btf_missing, &dwarf.missing] {
+            if !m.is_empty() {
+                why.push_str(&format!("; {m}"));
+            }
+        }
+        Err(why)
+    }
+
+    fn debuginfo(self) -> &'a dyn DebugInfo {
+        match self {
+            Source::Btf(b) => b,
+            Source::Dwarf(d) => d,
+        }
+    }
+}
+
+/// Every tracepoint whose event name matches `event` (a glob), sorted by
+/// subsystem and event.
+pub fn tracepoints(src: Source<'_>, event: &str) -> Result<Vec<Tracepoint>, String> {
+    let mut out: Vec<Tracepoint> = match src {
+        Source::Btf(btf) => btf
+            .events()
+            .iter()
+            .filter(|(_, e)| glob_bytes(event.as_bytes(), e.as_bytes()))
+            .filter_map(|(s, e)| {
+                let f = btf.func(&format!("{ITER}{e}"))?;
+                Some(Tracepoint { system: s.clone(), event: e.clone(), die: f as DieRef, pc: 0, btf: true })
+            })
+            .collect(),
+        Source::Dwarf(di) => {
+            let pat = FunctionPattern::parse(&format!("{ITER}{event}")).map_err(|e| e.to_string())?;
+            di.functions(&pat)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter_map(|f| {
+                    let pc = f.entry_pc?;
+                    let ev = f.name.strip_prefix(ITER)?.to_string();
+                    let system = subsystem_of(f.decl_file.as_deref().unwrap_or(&f.cu_name));
+                    Some(Tracepoint { system, event: ev, die: f.die, pc, btf: false })
+                })
+                .collect()
+        }
+    };
     out.sort_by(|a, b| (&a.system, &a.event).cmp(&(&b.system, &b.event)));
     out.dedup_by(|a, b| a.event == b.event);
     Ok(out)
 }
 
 /// The tracepoint's arguments: the iterator's parameters after `__data`.
-pub fn arguments(di: &dyn DebugInfo, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
-    let pc = tp.func.entry_pc.unwrap_or(0);
-    let vars = di.variables(tp.func.die, pc).map_err(|e| e.to_string())?;
+pub fn arguments(src: Source<'_>, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
+    let vars = src.debuginfo().variables(tp.die, tp.pc).map_err(|e| e.to_string())?;
     Ok(vars.into_iter().filter(|v| v.kind == VarKind::Param && v.name != "__data").collect())
 }
 
@@ -102,6 +159,10 @@ fn split_spec(spec: &str) -> (&str, &str) {
 
 /// Resolves `kernel.trace("...")`; `Ok(None)` for any other point.
 pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<Vec<TracepointProbe>>, ProbeError> {
+    Ok(resolve_with(point, dwarf)?.map(|(_, p)| p))
+}
+
+fn resolve_with<'a>(point: &ProbePoint, dwarf: &Dwarf<'a>) -> Result<Option<(Source<'a>, Vec<TracepointProbe>)>, ProbeError> {
     let comps = &point.components;
     let (Some(first), Some(trace)) = (comps.first(), comps.get(1)) else { return Ok(None) };
     if first.name != "kernel" || first.arg.is_some() || trace.name != "trace" {
@@ -111,28 +172,24 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<Vec<Trace
     if let Some(c) = comps.get(2) {
         return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; kernel.trace(\"SUBSYS:EVENT\") takes none after it", c.name)));
     }
-    let Some(di) = dwarf.debuginfo else {
-        return Err(ProbeError::new(
-            trace.span,
-            format!("kernel.trace learns the tracepoint's arguments from the kernel's debuginfo: {}", dwarf.missing),
-        ));
-    };
+    let err = |m: String| ProbeError::new(trace.span, m);
+    let src = Source::of(dwarf).map_err(err)?;
     let (system, event) = split_spec(spec);
     if event.is_empty() || system.is_empty() {
-        return Err(ProbeError::new(trace.span, format!("bad tracepoint \"{spec}\": expected \"SUBSYS:EVENT\" or \"EVENT\" (globs allowed)")));
+        return Err(err(format!("bad tracepoint \"{spec}\": expected \"SUBSYS:EVENT\" or \"EVENT\" (globs allowed)")));
     }
-    let err = |m: String| ProbeError::new(trace.span, m);
-    let found: Vec<Tracepoint> = tracepoints(di, event)
+    let found: Vec<Tracepoint> = tracepoints(src, event)
         .map_err(err)?
         .into_iter()
         .filter(|t| glob_bytes(system.as_bytes(), t.system.as_bytes()))
         .collect();
     if found.is_empty() {
-        let all = tracepoints(di, "*").map_err(err)?;
+        let all = tracepoints(src, "*").map_err(err)?;
         let names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
         let want = if spec.contains(':') { spec.to_string() } else { format!("*:{spec}") };
         let close = close_matches(&want, &names, spec.contains(':'));
-        let mut msg = format!("no tracepoint of this kernel matches \"{spec}\"");
+        let kernel = if dwarf.release.is_empty() { "this kernel".to_string() } else { format!("kernel {}", dwarf.release) };
+        let mut msg = format!("no tracepoint of {kernel} matches \"{spec}\"");
         if !close.is_empty() {
             msg.push_str(&format!(" (close matches: {})", close.join(", ")));
         }
@@ -140,35 +197,33 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<Vec<Trace
     }
     let mut out = Vec::new();
     for t in found {
-        let nargs = arguments(di, &t).map_err(err)?.len();
-        let pc = t.func.entry_pc.unwrap_or(0);
+        let nargs = arguments(src, &t).map_err(err)?.len();
         out.push(TracepointProbe {
             kind: ProbeKind::Tracepoint { name: t.event.clone(), args: nargs },
             pp: format!("kernel.trace(\"{}:{}\")", t.system, t.event),
             site: DwarfSite {
                 function: t.event.clone(),
-                module: None,
-                die: t.func.die,
-                pc,
+                module: t.btf.then(|| BTF_SCOPE.to_string()),
+                die: t.die,
+                pc: t.pc,
                 at_entry: true,
                 ret: false,
                 return_type: None,
             },
         });
     }
-    Ok(Some(out))
+    Ok(Some((src, out)))
 }
 
 /// `stap -l` / `-L` of a `kernel.trace` point: `kernel.trace("S:E")`, with
 /// ` $name:type` per argument for `-L`. `Ok(None)` for other points.
 pub fn list(point: &ProbePoint, dwarf: &Dwarf<'_>, with_vars: bool) -> Result<Option<Vec<String>>, ProbeError> {
-    let Some(probes) = resolve(point, dwarf)? else { return Ok(None) };
-    let di = dwarf.debuginfo.expect("resolve checked the debuginfo");
+    let Some((src, probes)) = resolve_with(point, dwarf)? else { return Ok(None) };
     let mut lines = Vec::new();
     for p in probes {
         let mut line = p.pp.clone();
         if with_vars {
-            let vars = di.variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
+            let vars = src.debuginfo().variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
             for v in vars.iter().filter(|v| v.kind == VarKind::Param && v.name != "__data") {
                 line.push_str(&format!(" ${}:{}", v.name, v.type_name));
             }
