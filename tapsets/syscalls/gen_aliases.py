@@ -136,10 +136,10 @@ T = [
   [("pid", i32(1)), ("status_uaddr", arg(2)), ("options", i32(3)), ("rusage_uaddr", arg(4))],
   "%d, %p, %d, %p", "pid, status_uaddr, options, rusage_uaddr"),
  ("nanosleep", "nanosleep", "Sleep for a time",
-  [("req_uaddr", arg(1)), ("rem_uaddr", arg(2))], "%p, %p", "req_uaddr, rem_uaddr"),
+  [("req_uaddr", arg(1)), ("rem_uaddr", arg(2)), ("req_str", "_struct_timespec_u(req_uaddr)")], "%s, %p", "req_str, rem_uaddr"),
  ("clock_nanosleep", "clock_nanosleep", "Sleep for a time on a clock",
-  [("clk_id", i32(1)), ("flags", i32(2)), ("req_uaddr", arg(3)), ("rem_uaddr", arg(4))],
-  "%d, %d, %p, %p", "clk_id, flags, req_uaddr, rem_uaddr"),
+  [("clk_id", i32(1)), ("flags", i32(2)), ("req_uaddr", arg(3)), ("rem_uaddr", arg(4)), ("req_str", "_struct_timespec_u(req_uaddr)")],
+  "%d, %d, %s, %p", "clk_id, flags, req_str, rem_uaddr"),
  ("uname", "newuname", "Get the name of the system", [("name_uaddr", arg(1))], "%p", "name_uaddr"),
  ("poll", "poll", "Wait for events on file descriptors",
   [("ufds_uaddr", arg(1)), ("nfds", u32(2)), ("timeout", i32(3))], "%p, %u, %d", "ufds_uaddr, nfds, timeout"),
@@ -300,6 +300,97 @@ T = [
   "%d, %p, %p, %p, %p", "option, arg2, arg3, arg4, arg5"),
 ]
 
+# Syscalls without a row above: generic aliases, generated from the
+# kernel's own prototypes (include/linux/syscalls.h of the headers package,
+# `asmlinkage long sys_NAME(TYPE NAME, ...)`) for every x86-64 entry point
+# listed in entry_points.txt (the __x64_sys_* symbols of the testbed
+# kernels: 6.1's kallsyms and 6.12's BTF). Their variables are the
+# kernel's parameter names (pointers get `_uaddr`), argstr formats each by
+# its type: user strings quoted, pointers in hex, modes in octal.
+import glob, os, re, sys
+
+def syscalls_h():
+    if len(sys.argv) > 1:
+        return sys.argv[1]
+    found = sorted(glob.glob("/usr/src/linux-headers-*-common/include/linux/syscalls.h"))
+    return found[-1] if found else None
+
+def prototypes(path):
+    text = re.sub(r"/\*.*?\*/", "", open(path).read(), flags=re.S)
+    out = {}
+    for m in re.finditer(r"asmlinkage\s+long\s+sys_(\w+)\s*\(([^;]*?)\)\s*;", text, flags=re.S):
+        out.setdefault(m.group(1), " ".join(m.group(2).split()))
+    return out
+
+SIGNED = {"int", "pid_t", "key_serial_t", "clockid_t", "timer_t", "mqd_t", "rwf_t", "key_t", "__s32", "s32"}
+UNSIGNED32 = {"unsigned int", "unsigned", "u32", "__u32", "uid_t", "gid_t", "old_uid_t", "old_gid_t", "qid_t", "unsigned short"}
+LONG = {"long", "loff_t", "off_t", "ssize_t", "s64", "__s64", "time_t", "__kernel_old_time_t", "compat_ulong_t"}
+RESERVED = {"name", "argstr", "retstr", "retval", "probe", "global", "function", "if", "else", "for", "while", "next", "delete", "return", "in", "try", "catch", "string", "long"}
+
+def generic_vars(params):
+    """(vars, fmt, fmt_args) for a prototype's parameter list, or None."""
+    if params in ("void", ""):
+        return [], "", ""
+    vars, fmts, fargs = [], [], []
+    for n, decl in enumerate(params.split(","), start=1):
+        decl = decl.strip()
+        m = re.match(r"(.*?)(\w+)$", decl)
+        if not m or n > 6:
+            return None
+        ty, pname = " ".join(m.group(1).replace("*", " * ").split()), m.group(2)
+        base = " ".join(w for w in ty.split() if w not in ("const", "__user", "*", "volatile"))
+        if "*" in ty:
+            if ty.count("*") == 1 and base == "char" and "__user" in ty:
+                v = pname if pname not in RESERVED else pname + "_str"
+                vars.append((v, q(arg(n)))); fmts.append("%s"); fargs.append(v)
+                continue
+            v = pname + "_uaddr"
+            vars.append((v, arg(n))); fmts.append("%p"); fargs.append(v)
+            continue
+        v = pname if pname not in RESERVED else pname + "_arg"
+        if base == "int" and pname in ("dfd", "olddfd", "newdfd", "fd") and pname != "fd":
+            vars.append((v, i32(n))); vars.append((v + "_str", f"_sc_dfd_str({v})")); fmts.append("%s"); fargs.append(v + "_str")
+            continue
+        if base == "umode_t":
+            vars.append((v, u32(n))); fmts.append("%#o")
+        elif base in SIGNED:
+            vars.append((v, i32(n))); fmts.append("%d")
+        elif base in UNSIGNED32:
+            vars.append((v, u32(n))); fmts.append("%u")
+        elif base in LONG:
+            vars.append((v, arg(n))); fmts.append("%d")
+        else:  # unsigned long, size_t, u64, aio_context_t, ...
+            vars.append((v, arg(n))); fmts.append("%u")
+        fargs.append(v)
+    if len({v for v, _ in vars}) != len(vars) or "name" in {v for v, _ in vars}:
+        return None
+    return vars, ", ".join(fmts), ", ".join(fargs)
+
+OPTIONAL = set()
+
+def generic_rows():
+    path = syscalls_h()
+    here = os.path.dirname(os.path.abspath(__file__))
+    if not path:
+        sys.exit("gen_aliases.py: no include/linux/syscalls.h (install the kernel headers or pass its path)")
+    protos = prototypes(path)
+    done = {e for _, e, _, _, _, _ in T} | {n for n, _, _, _, _, _ in T}
+    rows = []
+    for line in open(os.path.join(here, "entry_points.txt")):
+        if line.startswith("#") or not line.split():
+            continue
+        entry, kernels = line.split()[0], line.split()[1:]
+        if len(kernels) < 2:
+            OPTIONAL.add(entry)  # not on every kernel line: `?`
+        if entry in done or entry not in protos or entry.startswith("ni_syscall"):
+            continue
+        g = generic_vars(protos[entry])
+        if g is None:
+            continue
+        vars, fmt, fargs = g
+        rows.append((entry, entry, f"The {entry} system call (generic: arguments by their kernel types)", vars, fmt, fargs))
+    return rows
+
 def open_argstr(has_dfd):
     lead = "dfd_str, " if has_dfd else ""
     return (f'\tif (flags & 0100)\n\t\targstr = sprintf("{"%s, " if has_dfd else ""}%s, %s, %#o", {lead}filename, flags_str, mode)\n'
@@ -313,15 +404,17 @@ out = ["// syscalls tapset, part 3: syscall.NAME and nd_syscall.NAME (and .retur
        "// arguments as SystemTap prints them); .return probes set `retval` and",
        "// `retstr` (\"-2 (ENOENT)\" for errors). syscall.* and nd_syscall.* are",
        "// the same kprobes: neither needs debuginfo.", ""]
-for (name, entry, doc, vars, fmt, fargs) in T:
+ROWS = T + generic_rows()
+for (name, entry, doc, vars, fmt, fargs) in ROWS:
     sym = f"__x64_sys_{entry}"
+    opt = " ?" if entry in OPTIONAL else ""
     out.append("/**")
     out.append(f" * probe syscall.{name} - {doc}")
     for v, _ in vars:
         out.append(f" * @{v}: the {v} argument" if not v.endswith("_str") else f" * @{v}: {v[:-4]} as text")
     out.append(f" * @argstr: the arguments as text")
     out.append(" */")
-    out.append(f'probe syscall.{name} = kprobe.function("{sym}")')
+    out.append(f'probe syscall.{name} = kprobe.function("{sym}"){opt}')
     out.append("{")
     out.append(f'\tname = "{name}"')
     for v, e in vars:
@@ -339,7 +432,7 @@ for (name, entry, doc, vars, fmt, fargs) in T:
     out.append(" * @retval: the return value")
     out.append(" * @retstr: the return value as text, with the errno's name")
     out.append(" */")
-    out.append(f'probe syscall.{name}.return = kprobe.function("{sym}").return')
+    out.append(f'probe syscall.{name}.return = kprobe.function("{sym}").return{opt}')
     out.append("{")
     out.append(f'\tname = "{name}"')
     out.append("\tretval = returnval()")
