@@ -42,6 +42,7 @@ pub mod target;
 mod try_catch;
 pub mod types;
 mod visibility;
+mod writes;
 
 use crate::diag::{Diagnostics, SourceMap};
 use crate::ir::Program;
