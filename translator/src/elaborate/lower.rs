@@ -417,6 +417,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
+        self.check_guru_call(name);
         let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
             self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
             return expr(ExprKind::Long(0), span);
