@@ -192,4 +192,7 @@ static __maybe_unused long rstap_kstrcpy(char *dst, uint64_t addr)
 	return rstap_strncpy_nofault(dst, addr, MAXSTRINGLEN, 0);
 }
 
+/* Writes (guru mode) use the reads above. */
+#include "rstap_store.h"
+
 #endif /* RSTAP_DEREF_H */

@@ -193,6 +193,7 @@ impl<'p> Emitter<'p> {
             ExprKind::PrintHist { global, keys, newline, to_string: true } => self.sprint_hist(*global, keys, *newline),
             ExprKind::HistBucket { global, keys, index } => self.hist_bucket(*global, keys, index),
             ExprKind::Target(t) => self.target(t, e.span),
+            ExprKind::TargetStore(t) => self.target_store(t, e.span),
         }
     }
 

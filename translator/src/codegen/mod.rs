@@ -42,6 +42,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_stat.h", include_str!("../../../runtime-c/rstap_stat.h")),
     ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
+    ("rstap_store.h", include_str!("../../../runtime-c/rstap_store.h")),
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
 ];
 

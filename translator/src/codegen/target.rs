@@ -1,17 +1,22 @@
-//! C for target-variable reads (`ir::ExprKind::Target`).
+//! C for target-variable reads (`ir::ExprKind::Target`) and stores
+//! (`ir::ExprKind::TargetStore`, guru mode).
 //!
-//! Input: a `TargetAccess` decided in pass 2. Output: one C statement
-//! expression of type int64_t that computes `cur` from `pt_regs` fields
-//! (`rstap_reg`) or a script value, applies the offsets and loads, and
-//! reads the final value. Invariants: every memory access is
-//! `rstap_kread` (copy_from_kernel_nofault; a fault sets the handler's
-//! error); location programs are evaluated symbolically here, so the C has
-//! no run-time stack.
+//! Input: a `TargetAccess` / `TargetStore` decided in pass 2. Output: for a
+//! read, one C statement expression of type int64_t that computes `cur`
+//! from `pt_regs` fields (`rstap_reg`) or a script value, applies the
+//! offsets and loads, and reads the final value; for a store, the values
+//! of `templates/expr/store.c.tera`. Invariants: every memory access is
+//! `rstap_kread` / `rstap_kwrite*` (fault-tolerant; a fault sets the
+//! handler's error); location programs are evaluated symbolically here, so
+//! the C has no run-time stack.
 
 use super::emit::Emitter;
 use crate::debuginfo::{AccessOp, BinOp, LocOp, UnOp};
 use crate::diag::Span;
 use crate::ir::Type;
+use super::templates::render_stmt;
+use crate::ir::store::{StoreKind, TargetStore};
+use crate::ir::BinaryOp;
 use crate::ir_target::{TargetAccess, TargetBase, TargetFinal, TargetStep};
 
 /// `rstap_reg(CB, field)` for a DWARF register (pass 2 checked it
@@ -179,6 +184,87 @@ impl<'p> Emitter<'p> {
             }
         }
         code
+    }
+}
+
+impl<'p> Emitter<'p> {
+    /// C for a store to a target variable (`templates/expr/store.c.tera`):
+    /// this fills in the destination, the reads and the write as single
+    /// runtime calls (`runtime-c/rstap_store.h`).
+    pub fn target_store(&mut self, s: &TargetStore, span: Span) -> String {
+        let loc = self.location(span);
+        let mut c = tera::Context::new();
+        c.insert("loc", &loc);
+        if let StoreKind::CharArray { len } = s.kind {
+            let addr = self.target(&s.dest, span);
+            let a = self.temp(Type::Long);
+            let value = self.expr(&s.value);
+            c.insert("addr", &addr);
+            c.insert("a", &a);
+            c.insert("chars", &true);
+            c.insert("len", &len);
+            c.insert("value", &value);
+            return render_stmt("expr/store.c", &c);
+        }
+        let n = self.temp(Type::Long);
+        let (old, write) = match s.kind {
+            StoreKind::Register { field, size, signed } => (
+                format!("rstap_reg_load(CB, {field}, {size}, {})", signed as u8),
+                format!("rstap_reg_store(CB, {field}, {n}, {loc})"),
+            ),
+            StoreKind::Memory { size, signed, bitfield } => {
+                let addr = self.target(&s.dest, span);
+                let a = self.temp(Type::Long);
+                c.insert("addr", &addr);
+                c.insert("a", &a);
+                match bitfield {
+                    Some(b) => {
+                        let size = if b.bit_offset + b.bit_size > size as u32 * 8 { 8 } else { size };
+                        let (off, bits) = (b.bit_offset, b.bit_size);
+                        (
+                            format!("rstap_kload_bits(CB, (uint64_t){a}, {size}, {off}, {bits}, {}, {loc})", signed as u8),
+                            format!("rstap_kwrite_bits(CB, (uint64_t){a}, {size}, {off}, {bits}, {n}, {loc})"),
+                        )
+                    }
+                    None => (
+                        format!("rstap_kload(CB, (uint64_t){a}, {size}, {}, {loc})", signed as u8),
+                        format!("rstap_kwrite(CB, (uint64_t){a}, {size}, {n}, {loc})"),
+                    ),
+                }
+            }
+            StoreKind::CharArray { .. } => unreachable!("handled above"),
+        };
+        let value = self.expr(&s.value);
+        let mut result = n.clone();
+        let new = match s.op {
+            None => value,
+            Some(op) => {
+                let o = self.temp(Type::Long);
+                c.insert("o", &o);
+                c.insert("old", &old);
+                let new = self.compound(op, &o, &value, span);
+                if s.post {
+                    result = o;
+                }
+                new
+            }
+        };
+        c.insert("n", &n);
+        c.insert("new", &new);
+        c.insert("write", &write);
+        c.insert("result", &result);
+        render_stmt("expr/store.c", &c)
+    }
+
+    /// `old op value` as the script's operators compute it.
+    fn compound(&self, op: BinaryOp, old: &str, value: &str, span: Span) -> String {
+        match op {
+            BinaryOp::Div => format!("rstap_div(CB, {old}, {value}, {})", self.op_location(op, span, span.lo)),
+            BinaryOp::Mod => format!("rstap_mod(CB, {old}, {value}, {})", self.op_location(op, span, span.lo)),
+            BinaryOp::Shl => format!("rstap_shl({old}, {value})"),
+            BinaryOp::Shr => format!("rstap_shr({old}, {value})"),
+            o => format!("({old} {} {value})", o.symbol()),
+        }
     }
 }
 

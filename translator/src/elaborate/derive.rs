@@ -41,7 +41,9 @@ impl<'a> Lowerer<'a> {
                 .map(|(b, _)| *b as *const ast::Block as usize)
                 .chain(std::iter::once(0))
                 .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
+                .chain(std::iter::once(kprobe_return(d) as usize))
                 .collect();
+            self.target.kprobe_return = kprobe_return(d);
             let mut entry = None;
             let body = match groups.get(&key) {
                 _ if d.site.is_some() => {
@@ -62,6 +64,7 @@ impl<'a> Lowerer<'a> {
                     b
                 }
             };
+            self.target.kprobe_return = false;
             self.prog.probes.push(DerivedProbe {
                 kind: d.kind.clone(),
                 pp: d.pp.clone(),
@@ -102,4 +105,10 @@ impl<'a> Lowerer<'a> {
         self.prog.bodies.push(ProbeBody { locals: scope.locals, body, span: probe.span });
         self.prog.bodies.len() - 1
     }
+}
+
+/// A `kprobe.function(...).return` point (no DWARF site): `$return` is
+/// the return-value register there (see `writes`).
+fn kprobe_return(d: &super::aliases::Expanded) -> bool {
+    d.site.is_none() && matches!(d.kind, crate::ir::ProbeKind::Kprobe { ret: true, .. })
 }

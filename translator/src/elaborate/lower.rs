@@ -322,6 +322,10 @@ impl<'a> Lowerer<'a> {
                     if matches!(operand.kind, ast::ExprKind::Index { .. }) {
                         return self.lower_index_incdec(scope, operand, *op, span);
                     }
+                    if let ast::ExprKind::Target(t) = &operand.kind {
+                        let op = super::writes::StoreOp::IncDec { increment: matches!(op, UnaryOp::PreInc | UnaryOp::PostInc), prefix: matches!(op, UnaryOp::PreInc | UnaryOp::PreDec) };
+                        return self.lower_target_store(scope, t, operand.span, op, None, span);
+                    }
                     let Some(var) = self.lower_var_target(scope, operand, "`++`/`--`") else {
                         return expr(ExprKind::Long(0), span);
                     };
@@ -347,6 +351,10 @@ impl<'a> Lowerer<'a> {
                 let value = Box::new(self.lower_expr(scope, value));
                 if matches!(target.kind, ast::ExprKind::Index { .. }) {
                     return self.lower_index_assign(scope, target, *op, *value, span);
+                }
+                if let ast::ExprKind::Target(t) = &target.kind {
+                    let op = super::writes::StoreOp::Assign(match op { AssignOp::Assign => None, AssignOp::Compound(b) => Some(*b) });
+                    return self.lower_target_store(scope, t, target.span, op, Some(*value), span);
                 }
                 let Some(var) = self.lower_var_target(scope, target, "assignment") else {
                     return expr(ExprKind::Long(0), span);
@@ -409,6 +417,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
+        self.check_guru_call(name);
         let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
             self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
             return expr(ExprKind::Long(0), span);

@@ -16,9 +16,10 @@
 //! | 2 | expand aliases | `aliases` | user probes + table → `PointExpansion`s |
 //! | 3 | resolve probe points | `points` | a family's point → `ConcretePoint`s (called by 2 at each leaf) |
 //! | 4 | lower to IR | `lower` (+ `derive`, `arrays`, `conditions`, `try_catch`, `print`...) | expansions + table → `Lowered` |
-//! | 5 | resolve target variables | `target`, `pretty`, `entry` (called by 4 per DWARF site) | `$var`, `@cast`, `@entry` → `ir::Target` |
+//! | 5 | resolve target variables | `target`, `pretty`, `entry`, `writes` (called by 4 per DWARF site) | `$var`, `@cast`, `@entry` → `ir::Target`; stores → `ir::TargetStore` |
 //! | 6 | add the line table | `lines` | DWARF sites → `Program::lines` |
 //! | 7 | infer types | `types` | `Program` (types Unknown) → typed `Program` |
+//! | 7b | apply embedded-C pragmas | `guru` | `/* pure */` calls unused → gone, `/* stable */` → one call per hit |
 //! | 8 | add the end-of-session dump | `dump` | typed `Program` → `Program` + `end` probe |
 //! | 9 | compute locks | `locks` | final `Program` → `DerivedProbe::locks` |
 
@@ -29,6 +30,7 @@ mod derive;
 pub mod dump;
 mod entry;
 pub mod format;
+pub mod guru;
 mod lines;
 pub mod locks;
 pub mod lower;
@@ -42,6 +44,7 @@ pub mod target;
 mod try_catch;
 pub mod types;
 mod visibility;
+mod writes;
 
 use crate::diag::{Diagnostics, SourceMap};
 use crate::ir::Program;
@@ -99,6 +102,9 @@ pub fn elaborate_with(
     // 7. Types need the whole program: inference flows across calls and
     //    globals. Unused globals are elided with a warning here.
     types::infer(&mut prog, diags);
+    // 7b. Embedded-C pragmas (`/* pure */` elision, `/* stable */`
+    //    memoization) need the types of the values they keep.
+    guru::apply_pragmas(&mut prog);
     // 8. The dump prints globals by their types, so it follows inference.
     dump::add_dump_probe(&mut prog, &user_globals);
     // 9. Locks last: the dump probe reads globals too.

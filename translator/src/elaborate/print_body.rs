@@ -95,6 +95,17 @@ impl<'p> BodyPrinter<'p> {
                 self.operand(els);
             }
             ExprKind::Target(t) => self.out.push_str(&t.text),
+            ExprKind::TargetStore(t) => {
+                self.out.push_str(&t.dest.text);
+                match (t.op, t.post) {
+                    (Some(ir::BinaryOp::Add), true) if matches!(t.value.kind, ExprKind::Long(1)) => self.out.push_str("++"),
+                    (Some(ir::BinaryOp::Sub), true) if matches!(t.value.kind, ExprKind::Long(1)) => self.out.push_str("--"),
+                    (op, _) => {
+                        let _ = write!(self.out, " {}= ", op.map(|o| o.symbol()).unwrap_or(""));
+                        self.operand(&t.value);
+                    }
+                }
+            }
             ExprKind::Index { global, keys } => self.element(*global, keys),
             ExprKind::IndexAssign { global, keys, op, value } => {
                 self.element(*global, keys);

@@ -50,6 +50,9 @@ pub struct TargetState {
     /// File-scope variables looked up by `$name` (a scan of every unit):
     /// each name once.
     pub global_vars: std::collections::HashMap<String, Option<crate::debuginfo::Variable>>,
+    /// The body being lowered is a `kprobe.function(...).return` probe's:
+    /// `$return` is the return-value register (see `writes`).
+    pub kprobe_return: bool,
 }
 
 pub(super) fn long(kind: ExprKind, span: Span) -> Expr {
@@ -128,7 +131,11 @@ impl<'a> Lowerer<'a> {
         if t.pretty > 0 {
             return self.lower_pretty(scope, t, span);
         }
-        match self.target_access(scope, t, &text) {
+        let access = match self.kprobe_return(t, &text) {
+            Some(acc) => acc,
+            None => self.target_access(scope, t, &text),
+        };
+        match access {
             Ok(acc) => long(ExprKind::Target(Box::new(acc)), span),
             Err(msg) => {
                 // `@defined($x)` was false: `$x...` sits in a branch that

@@ -285,6 +285,16 @@ impl Infer<'_> {
                 }
                 Type::Long
             }
+            ExprKind::TargetStore(st) => {
+                let want = if matches!(st.kind, crate::ir::store::StoreKind::CharArray { .. }) { Type::String } else { Type::Long };
+                for a in st.dest.subexprs_mut() {
+                    self.expr(locals, a, Type::Long);
+                    self.check(a, Type::Long, "target variable operand");
+                }
+                self.expr(locals, &mut st.value, want);
+                self.check(&st.value, want, "the value stored to a target variable");
+                want
+            }
         };
         if e.ty == Type::Unknown && t != Type::Unknown {
             e.ty = t;

@@ -8,6 +8,7 @@
 
 use crate::diag::Span;
 
+pub mod store;
 pub mod visit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,6 +365,9 @@ pub enum ExprKind {
     },
     /// A target variable read (`$var->f`), see `ir_target`.
     Target(Box<crate::ir_target::TargetAccess>),
+    /// A store to a target variable (guru mode), see `ir::store`; its value
+    /// is the value stored (the old one for `$x++`).
+    TargetStore(Box<store::TargetStore>),
 }
 
 /// A piece of a printf format after pass 2 parsed it.

@@ -113,6 +113,7 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, e: &Expr) {
             v.visit_expr(value);
         }
         ExprKind::Target(t) => t.subexprs().for_each(|a| v.visit_expr(a)),
+        ExprKind::TargetStore(t) => t.subexprs().for_each(|a| v.visit_expr(a)),
     }
 }
 
@@ -193,6 +194,7 @@ pub fn walk_expr_mut<V: VisitorMut + ?Sized>(v: &mut V, e: &mut Expr) {
             v.visit_expr_mut(value);
         }
         ExprKind::Target(t) => t.subexprs_mut().into_iter().for_each(|a| v.visit_expr_mut(a)),
+        ExprKind::TargetStore(t) => t.subexprs_mut().into_iter().for_each(|a| v.visit_expr_mut(a)),
     }
 }
 
