@@ -44,5 +44,6 @@
 #include "rstap_map.h"
 #include "rstap_deref.h"
 #include "rstap_symbols.h"
+#include "rstap_embedded.h"
 
 #endif /* RSTAP_RUNTIME_H */

@@ -58,6 +58,31 @@ pub struct Options {
     pub timing_report: bool,
     /// `-u`: unoptimised (rstap elides nothing in any mode).
     pub unoptimized: bool,
+    /// `-B NAME=VALUE`: make variables for the Kbuild run.
+    pub make_args: Vec<String>,
+    /// `--suppress-time-limits` (guru mode only): no MAXACTION budget and
+    /// no MAXTRYLOCK bound, unless a `-D` sets them.
+    pub suppress_time_limits: bool,
+}
+
+/// The `-D`s `--suppress-time-limits` adds: the statement budgets and the
+/// lock tries become unbounded (LONG_MAX statements, INT_MAX tries).
+const UNLIMITED: &[(&str, &str)] =
+    &[("MAXACTION", "LONG_MAX"), ("MAXACTION_INTERRUPTIBLE", "LONG_MAX"), ("MAXTRYLOCK", "INT_MAX")];
+
+/// The `-D`s the module is built with: the command line's, and under
+/// `--suppress-time-limits` each limit of [`UNLIMITED`] that no `-D` sets.
+fn build_defines(opts: &Options) -> Vec<String> {
+    let mut defines = opts.defines.clone();
+    if opts.suppress_time_limits {
+        for (name, value) in UNLIMITED {
+            let set = opts.defines.iter().any(|d| d.split_once('=').map_or(d.as_str(), |(n, _)| n) == *name);
+            if !set {
+                defines.push(format!("{name}={value}"));
+            }
+        }
+    }
+    defines
 }
 
 fn running_release() -> String {
@@ -389,7 +414,7 @@ fn translate(opts: &Options, script: &(String, String), prog: &Program, sources:
     let copts = CodegenOptions {
         module_name: module_name.clone(),
         script_name: script.0.clone(),
-        defines: opts.defines.clone(),
+        defines: build_defines(opts),
     };
     let module = codegen::generate(&copts, prog, sources).map_err(at(3))?;
     t.done(3, "translated to C");
@@ -406,6 +431,7 @@ fn compile(opts: &Options, module: &GeneratedModule, kernel: &mut Kernel) -> Pas
         keep: opts.keep,
         verbose: opts.verbose,
         use_cache: !opts.no_cache,
+        make_args: opts.make_args.clone(),
     };
     let built = build::build(&bopts, module).map_err(at(4))?;
     for w in &built.warnings {
@@ -461,6 +487,13 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         crate::codegen::c_text::c_define(d).map_err(at(1))?;
     }
     crate::limits::check_defines(&opts.defines).map_err(at(1))?;
+    // Every -B reaches make through its one gate.
+    for b in &opts.make_args {
+        build::make_directive(b).map_err(at(1))?;
+    }
+    if opts.suppress_time_limits && !opts.guru {
+        return Err(at(1)("--suppress-time-limits requires guru mode (-g)".into()));
+    }
     let mut kernel = Kernel::new(opts);
     let parsed = parse_for_kernel(opts, &script, &mut kernel, sources, diags)?;
     if opts.last_pass == 1 {

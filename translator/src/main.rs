@@ -44,6 +44,12 @@ struct Args {
     /// Add -DNAME[=VALUE] to the module's C (MAXACTION, MAXSTRINGLEN, ...).
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     defines: Vec<String>,
+    /// Pass NAME=VALUE to make for the module's Kbuild run (e.g. CONFIG_DEBUG_INFO=y).
+    #[arg(short = 'B', value_name = "NAME=VALUE")]
+    make_args: Vec<String>,
+    /// Guru mode only: no MAXACTION statement budget and no MAXTRYLOCK bound.
+    #[arg(long = "suppress-time-limits")]
+    suppress_time_limits: bool,
     /// Add DIR to the tapset search path.
     #[arg(short = 'I', value_name = "DIR")]
     includes: Vec<PathBuf>,
@@ -227,6 +233,8 @@ fn main() {
         suppress_handler_errors: a.suppress_handler_errors,
         timing_report: a.timing,
         unoptimized: a.unoptimized,
+        make_args: a.make_args,
+        suppress_time_limits: a.suppress_time_limits,
     };
     // The passes recurse over the script's tree; its depth is capped, and a
     // large stack keeps the deepest legal script far from the limit.

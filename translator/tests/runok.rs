@@ -15,7 +15,10 @@
 //! release prefix the script is limited to (DWARF scripts: `6.1.`); a missing `.out` leaves stdout
 //! unchecked (for scripts whose output is cut by design). Set RSTAP_BLESS=1 (tests/bless_common) to write the
 //! expected files from what the run printed (then read them before
-//! committing: they are the specification).
+//! committing: they are the specification). After each guru example the
+//! guest must still be healthy ([`HEALTH`]: it runs a command, the script's
+//! module is gone, and the kernel log since the previous check holds no
+//! Oops, BUG, WARNING, lockup or stall), as tests/torture.rs checks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +33,19 @@ use testmod_common::TESTMOD;
 
 /// The suites: directory, module name prefix, flags every script gets.
 const SUITES: &[(&str, &str, &[&str])] = &[("testsuite/runok", "runok", &[]), ("guru-examples", "guru", &["-g"])];
+
+/// The suite whose scripts are followed by a health check of the guest.
+const CHECKED_SUITE: &str = "guru";
+
+/// Run in the guest after every guru example: prints `healthy` and nothing
+/// else when the guest is fine (a command runs, no guru module is left
+/// loaded, the kernel log since the last check has no sign of trouble).
+const HEALTH: &str = r#"for m in $(cut -d' ' -f1 /proc/modules); do
+	case $m in guru_*) echo "module left loaded: $m" ;; esac
+done
+dmesg -c | grep -E 'Oops|BUG:|WARNING:|lockup|rcu.*stall|self-detected stall|scheduling while atomic|general protection|stack overflow|Call Trace|segfault|double fault' | head -20
+echo healthy | cat
+"#;
 
 /// Builds the test kernel module for `tb`'s kernel and installs it as
 /// `work/kmod-root/lib/modules/REL/extra/rstap_testmod.ko` (scripts that
@@ -46,6 +62,8 @@ fn build_testmod(tb: &Testbed, work: &Path) -> PathBuf {
 
 struct Case {
     testmod: bool,
+    /// A health check of the guest follows the script (the guru suite).
+    checked: bool,
     name: String,
     dir: PathBuf,
     module: String,
@@ -157,10 +175,11 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             module,
             cmd: read_opt(&s.with_extension("cmd")).map(|c| c.trim().to_string()),
             testmod: std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)),
+            checked: *prefix == CHECKED_SUITE,
         });
     }
     let staprun = PathBuf::from(env!("CARGO_BIN_EXE_staprun"));
-    let jobs: Vec<GuestJob> = cases
+    let script_jobs: Vec<GuestJob> = cases
         .iter()
         .map(|c| {
             let ko = format!("{}.ko", c.module);
@@ -177,11 +196,38 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             GuestJob { files, argv }
         })
         .collect();
+    // The jobs in order: each script, then (checked suites) a health check;
+    // the log is cleared before the first checked script.
+    let mut jobs = Vec::new();
+    let mut at = Vec::new();
+    let mut cleared = false;
+    for (c, j) in cases.iter().zip(script_jobs) {
+        if c.checked && !cleared {
+            jobs.push(GuestJob::cmd(&["sh", "-c", "dmesg -c >/dev/null; echo ready"]));
+            cleared = true;
+        }
+        at.push((jobs.len(), c.checked.then_some(jobs.len() + 1)));
+        jobs.push(j);
+        if c.checked {
+            jobs.push(GuestJob::cmd(&["sh", "-c", HEALTH]));
+        }
+    }
     let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(900), live: false };
     // One hung script must not cost the whole batch.
     let limits = JobLimits { per_job: Some(std::time::Duration::from_secs(60)) };
     let (results, _) = vm::run_jobs_limited(tb, &jobs, &opts, &limits).expect("guest run");
-    for (c, r) in cases.iter().zip(&results) {
+    for (c, &(job, health)) in cases.iter().zip(&at) {
+        let r = &results[job];
+        if let Some(h) = health {
+            let hout = String::from_utf8_lossy(&results[h].stdout);
+            if hout != "healthy\n" {
+                failures.push(format!(
+                    "{}: the guest is not healthy after it:\n{hout}{}",
+                    c.name,
+                    String::from_utf8_lossy(&results[h].stderr)
+                ));
+            }
+        }
         let base = c.dir.join(&c.name);
         let stdout = String::from_utf8_lossy(&r.stdout).to_string();
         let stderr = String::from_utf8_lossy(&r.stderr).to_string();

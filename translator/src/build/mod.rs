@@ -7,9 +7,15 @@
 //! keyed by SHA-256 of the sources, the release and the build directory;
 //! each cached `.ko` has its SHA-256 beside it and is used only while its
 //! bytes match it.
-//! Invariants: compiler errors and warnings are shown, never hidden; a
+//! Invariants: compiler errors and warnings are shown, never hidden, with
+//! their locations mapped back to the script (`compiler_output`); a
 //! missing kernel build directory is one clear error that says what to
-//! install; the build directory is removed unless `-k` keeps it.
+//! install; the build directory is removed unless `-k` keeps it (and a
+//! failed build keeps it, for the generated C the errors name). `-B
+//! NAME=VALUE` reaches make's command line only as validated by
+//! [`make_directive`], and is part of the cache key.
+
+pub mod compiler_output;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,6 +36,29 @@ pub struct BuildOptions {
     pub verbose: u8,
     /// Use and fill the module cache.
     pub use_cache: bool,
+    /// `-B NAME=VALUE`: make variables for the Kbuild run, validated by
+    /// [`make_directive`].
+    pub make_args: Vec<String>,
+}
+
+/// One `-B NAME=VALUE` (a make variable for the Kbuild run, such as
+/// `CONFIG_DEBUG_INFO=y` or `KCFLAGS=-g`), checked: NAME a make variable
+/// name (letters, digits, `_`, not starting with a digit) and VALUE made
+/// of characters that stay one word and cannot expand (no `$`, quotes,
+/// spaces or control characters).
+pub fn make_directive(d: &str) -> Result<String, String> {
+    let shown = crate::codegen::c_text::c_escape(d);
+    let Some((name, value)) = d.split_once('=') else {
+        return Err(format!("invalid -B `{shown}`: expected NAME=VALUE, such as -B CONFIG_DEBUG_INFO=y"));
+    };
+    crate::codegen::c_text::c_identifier("-B variable name", name).map_err(|e| format!("{e} (in `-B {shown}`)"))?;
+    if let Some(bad) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-+=.,:/@%".contains(*c))) {
+        return Err(format!(
+            "invalid -B value for {name}: `{}` may not appear in it (a value is letters, digits and `_-+=.,:/@%`)",
+            crate::codegen::c_text::c_escape(&bad.to_string())
+        ));
+    }
+    Ok(d.to_string())
 }
 
 #[derive(Debug)]
@@ -72,7 +101,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// SHA-256 over everything that decides the module's bytes, each field
 /// length-prefixed so that no two inputs feed the same stream.
-fn cache_key(module: &GeneratedModule, release: &str, kdir: &Path) -> String {
+fn cache_key(module: &GeneratedModule, release: &str, kdir: &Path, make_args: &[String]) -> String {
     let mut h = Sha256::new();
     let mut feed = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
@@ -84,6 +113,10 @@ fn cache_key(module: &GeneratedModule, release: &str, kdir: &Path) -> String {
     for (name, text) in &module.files {
         feed(name.as_bytes());
         feed(text.as_bytes());
+    }
+    feed(b"make arguments");
+    for a in make_args {
+        feed(a.as_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -134,7 +167,8 @@ fn store_cached(built: &Path, cached_ko: &Path, name: &str) -> Result<(), String
 /// Runs pass 4.
 pub fn build(opts: &BuildOptions, module: &GeneratedModule) -> Result<Built, String> {
     let kdir = kernel_build_dir(&opts.release, opts.kernel_build_dir.as_deref())?;
-    let key = cache_key(module, &opts.release, &kdir);
+    let make_args = opts.make_args.iter().map(|d| make_directive(d)).collect::<Result<Vec<_>, _>>()?;
+    let key = cache_key(module, &opts.release, &kdir, &make_args);
     // The cache directory is checked (owned by this user) before anything
     // in it is trusted.
     let cached_ko = if opts.use_cache {
@@ -161,7 +195,7 @@ pub fn build(opts: &BuildOptions, module: &GeneratedModule) -> Result<Built, Str
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let mut cmd = Command::new("make");
-    cmd.arg("-C").arg(&kdir).arg(format!("M={}", dir.path().display())).arg("modules");
+    cmd.arg("-C").arg(&kdir).arg(format!("M={}", dir.path().display())).args(&make_args).arg("modules");
     if opts.verbose >= 3 {
         cmd.arg("V=1");
     }
@@ -171,20 +205,21 @@ pub fn build(opts: &BuildOptions, module: &GeneratedModule) -> Result<Built, Str
     if opts.verbose >= 2 {
         eprint!("{stdout}{stderr}");
     }
-    let warnings: Vec<String> = stderr
-        .lines()
-        .filter(|l| l.contains("warning:"))
-        .map(|l| l.to_string())
-        .collect();
+    let diagnostics = compiler_output::diagnostics(&stderr, &module.name, dir.path());
+    let warnings: Vec<String> = diagnostics.iter().filter(|l| l.contains("warning:")).cloned().collect();
     let built = dir.path().join(format!("{}.ko", module.name));
     if !output.status.success() || !built.is_file() {
         let kept = dir.keep();
+        let mut shown: Vec<String> = compiler_output::diagnostics(&stdout, &module.name, &kept)
+            .into_iter()
+            .filter(|l| l.contains("error"))
+            .collect();
+        shown.extend(diagnostics);
         return Err(format!(
-            "module build failed (kernel {}, build directory kept at {}):\n{}{}",
+            "module build failed (kernel {}, build directory kept at {}):\n{}",
             opts.release,
             kept.display(),
-            stdout.lines().filter(|l| l.contains("error")).map(|l| format!("{l}\n")).collect::<String>(),
-            stderr
+            shown.join("\n")
         ));
     }
     let mut cached = None;
@@ -218,11 +253,27 @@ mod tests {
 
     #[test]
     fn the_key_is_sha256_of_delimited_fields() {
-        let k = cache_key(&module("int x;"), "6.1.0", Path::new("/k"));
+        let k = cache_key(&module("int x;"), "6.1.0", Path::new("/k"), &[]);
         assert_eq!(k.len(), 64);
-        assert_ne!(k, cache_key(&module("int x;"), "6.1.", Path::new("0/k")));
-        assert_ne!(k, cache_key(&module("int y;"), "6.1.0", Path::new("/k")));
-        assert_eq!(k, cache_key(&module("int x;"), "6.1.0", Path::new("/k")));
+        assert_ne!(k, cache_key(&module("int x;"), "6.1.", Path::new("0/k"), &[]));
+        assert_ne!(k, cache_key(&module("int y;"), "6.1.0", Path::new("/k"), &[]));
+        assert_ne!(k, cache_key(&module("int x;"), "6.1.0", Path::new("/k"), &["CONFIG_X=y".into()]));
+        assert_eq!(k, cache_key(&module("int x;"), "6.1.0", Path::new("/k"), &[]));
+    }
+
+    #[test]
+    fn make_directives_are_one_plain_word() {
+        assert_eq!(make_directive("CONFIG_DEBUG_INFO=y"), Ok("CONFIG_DEBUG_INFO=y".into()));
+        assert_eq!(make_directive("KCFLAGS=-O2"), Ok("KCFLAGS=-O2".into()));
+        assert_eq!(make_directive("X="), Ok("X=".into()));
+        assert_eq!(
+            make_directive("KCFLAGS=$(shell id)").unwrap_err(),
+            "invalid -B value for KCFLAGS: `$` may not appear in it (a value is letters, digits and `_-+=.,:/@%`)"
+        );
+        assert!(make_directive("A=b c").is_err());
+        assert!(make_directive("A=b\nc").is_err());
+        assert_eq!(make_directive("CONFIG_X").unwrap_err(), "invalid -B `CONFIG_X`: expected NAME=VALUE, such as -B CONFIG_DEBUG_INFO=y");
+        assert!(make_directive("9X=1").unwrap_err().starts_with("invalid -B variable name `9X`"));
     }
 
     #[test]

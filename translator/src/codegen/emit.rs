@@ -398,6 +398,10 @@ impl<'p> Emitter<'p> {
                     } else {
                         out.push_str(&format!("{ind}l->__retvalue = {x};\n"));
                     }
+                    // Inside a try, an error in the value reaches the catch.
+                    if self.error_label != "out" {
+                        out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto {};\n", self.error_label));
+                    }
                 }
                 if let Some(base) = self.foreach_bases.first() {
                     out.push_str(&format!("{ind}rstap_iter_pop({base});\n"));

@@ -9,6 +9,7 @@
 
 pub mod c_text;
 pub mod emit;
+mod embedded;
 mod lines;
 pub mod map;
 mod tracepoint;
@@ -44,6 +45,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
     ("rstap_store.h", include_str!("../../../runtime-c/rstap_store.h")),
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
+    ("rstap_embedded.h", include_str!("../../../runtime-c/rstap_embedded.h")),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +79,8 @@ struct FunctionCtx {
     params: Vec<String>,
     return_stmt: String,
     body: String,
+    /// `#line` for an embedded-C body (codegen::embedded).
+    line: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -128,6 +132,8 @@ struct TimerCtx {
 struct EmbeddedCtx {
     origin: String,
     code: String,
+    /// `#line` for a block from a script or tapset (codegen::embedded).
+    line: Option<String>,
 }
 
 use templates::render;
@@ -140,21 +146,22 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     let mut functions = Vec::new();
     for f in &prog.functions {
         let mut em = Emitter::new(prog, sources, &f.locals, f.params, Some(f.ret));
-        let (embedded, body) = match &f.body {
+        let (embedded, body, line) = match &f.body {
             FunctionBody::Script(s) => {
                 let mut out = String::new();
                 em.stmt(s, 1, &mut out);
-                (false, out)
+                (false, out, None)
             }
-            FunctionBody::Embedded(code) => (true, code.clone()),
+            FunctionBody::Embedded(code) => (true, code.clone(), embedded::function_line(sources, f.span, code)),
         };
         let mut fields = em.fields;
         fields.push(c_type_decl(f.ret, "__retvalue"));
         frames.push(FrameCtx { name: format!("fn_{}", f.name), fields });
+        // STAP_RETURN(v), or STAP_RETURN() in a function without a value.
         let return_stmt = if f.ret == Type::String {
-            "strscpy(STAP_RETVALUE, (v), MAXSTRINGLEN)".to_string()
+            "strscpy(STAP_RETVALUE, (__VA_ARGS__), MAXSTRINGLEN)".to_string()
         } else {
-            "STAP_RETVALUE = (v)".to_string()
+            "STAP_RETVALUE = (0 __VA_OPT__(+ (__VA_ARGS__)))".to_string()
         };
         functions.push(FunctionCtx {
             name: f.name.clone(),
@@ -162,6 +169,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             params: f.locals[..f.params].iter().map(|l| l.name.clone()).collect(),
             return_stmt,
             body,
+            line,
         });
     }
     let mut bodies = Vec::new();
@@ -285,10 +293,10 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     let mut embedded: Vec<EmbeddedCtx> = prog
         .embedded
         .iter()
-        .map(|e| EmbeddedCtx { origin: e.origin.clone(), code: e.code.clone() })
+        .map(|e| EmbeddedCtx { origin: e.origin.clone(), code: e.code.clone(), line: embedded::block_line(&e.origin) })
         .collect();
     if let Some(t) = &prog.lines {
-        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t)? });
+        embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t)?, line: None });
     }
 
     let mut ctx = Context::new();
@@ -309,7 +317,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     ctx.insert("unregisters", &unregisters);
     ctx.insert("begin_probes", &begin_probes);
     ctx.insert("end_probes", &end_probes);
-    let module_c = render("module.c", &ctx)?;
+    let module_c = embedded::restore_line_numbers(&render("module.c", &ctx)?, &embedded::generated_file(&opts.module_name));
 
     let mut kctx = Context::new();
     kctx.insert("module_name", &opts.module_name);

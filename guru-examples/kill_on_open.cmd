@@ -1,0 +1,1 @@
+cat /rstap_forbidden; echo "cat exited with status $?"
