@@ -72,6 +72,60 @@ fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
     ir::Embedded { code: c.code.clone(), origin: format!("{}:{}", sources.name(c.span.file), line) }
 }
 
+/// The top-level embedded C blocks of the tapset files in `used`, in file
+/// order, plus those of the files that define a C name (`rstap_...`) the
+/// used blocks or the embedded function bodies `bodies` refer to (one
+/// file's C helpers may serve another file's functions).
+fn tapset_blocks<'f>(tapsets: &'f [ast::File], mut used: std::collections::HashSet<u32>, bodies: &[&str]) -> Vec<&'f ast::EmbeddedC> {
+    let blocks: Vec<&ast::EmbeddedC> = tapsets
+        .iter()
+        .flat_map(|f| f.items.iter())
+        .filter_map(|i| match i {
+            ast::Item::Embedded(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    // Which file declares each C name.
+    let mut owner: HashMap<&str, u32> = HashMap::new();
+    for c in &blocks {
+        for name in c.code.lines().filter_map(declared_name) {
+            owner.entry(name).or_insert(c.span.file);
+        }
+    }
+    let mut todo: Vec<&str> = bodies.to_vec();
+    todo.extend(blocks.iter().filter(|c| used.contains(&c.span.file)).map(|c| c.code.as_str()));
+    while let Some(code) = todo.pop() {
+        for name in c_names(code) {
+            if let Some(&file) = owner.get(name) {
+                if used.insert(file) {
+                    todo.extend(blocks.iter().filter(|c| c.span.file == file).map(|c| c.code.as_str()));
+                }
+            }
+        }
+    }
+    blocks.into_iter().filter(|c| used.contains(&c.span.file)).collect()
+}
+
+/// The `rstap_` identifiers of a piece of C.
+fn c_names(code: &str) -> impl Iterator<Item = &str> {
+    code.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).filter(|w| w.starts_with("rstap_"))
+}
+
+/// The name a top-level C line declares: `#define rstap_x`, `struct
+/// rstap_x {`, or the last `rstap_` name before the first `(`, `[` or `=`
+/// of a `static` line.
+fn declared_name(line: &str) -> Option<&str> {
+    let head = if let Some(rest) = line.strip_prefix("#define ") {
+        rest
+    } else if line.starts_with("static ") || (line.starts_with("struct ") && line.trim_end().ends_with('{')) {
+        let end = line.find(['(', '[', '=', '{']).unwrap_or(line.len());
+        return c_names(&line[..end]).last();
+    } else {
+        return None;
+    };
+    c_names(head).next().filter(|n| head.starts_with(n))
+}
+
 /// Lowers the user's globals, every derived probe's body and every
 /// function they call.
 pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags: &'a mut Diagnostics) -> Option<Lowered> {
@@ -115,16 +169,26 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         e.diags.push(Diagnostic::error("no probes found", None));
     }
     e.lower_pending_functions();
-    // Tapset top-level embedded C is needed by the functions it supports.
-    if !e.prog.functions.is_empty() {
-        for file in input.files.tapsets {
-            for item in &file.items {
-                if let ast::Item::Embedded(c) = item {
-                    e.prog.embedded.insert(0, origin(e.sources, c));
-                }
-            }
+    // A tapset file's top-level embedded C supports its own functions and
+    // probe aliases: it goes in (before the user's, in file order) only
+    // when the program uses one of them.
+    let mut used: std::collections::HashSet<u32> = e.prog.functions.iter().map(|f| f.span.file).collect();
+    for x in input.expansions {
+        for d in &x.derived {
+            used.extend(d.prologue.iter().chain(&d.epilogue).map(|(b, _)| b.span.file));
         }
     }
+    let bodies: Vec<&str> = e
+        .prog
+        .functions
+        .iter()
+        .filter_map(|f| match &f.body {
+            ir::FunctionBody::Embedded(c) => Some(c.as_str()),
+            ir::FunctionBody::Script(_) => None,
+        })
+        .collect();
+    let tapset_c: Vec<ir::Embedded> = tapset_blocks(input.files.tapsets, used, &bodies).into_iter().map(|c| origin(e.sources, c)).collect();
+    e.prog.embedded.splice(0..0, tapset_c);
     Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites })
 }
 
