@@ -283,6 +283,14 @@ impl<'a> Lowerer<'a> {
         let kind = match &s.kind {
             ast::StmtKind::Block(b) => return self.lower_block(scope, b),
             ast::StmtKind::Expr(e) => StmtKind::Expr(self.lower_expr(scope, e)),
+            // `if (@defined(x))`: only the chosen branch is elaborated.
+            ast::StmtKind::If { cond, then, els } if self.defined_test(scope, cond).is_some() => {
+                match (self.defined_test(scope, cond) == Some(true), els) {
+                    (true, _) => return self.lower_stmt(scope, then),
+                    (false, Some(e)) => return self.lower_stmt(scope, e),
+                    (false, None) => StmtKind::Block(Vec::new()),
+                }
+            }
             ast::StmtKind::If { cond, then, els } => StmtKind::If {
                 cond: self.lower_expr(scope, cond),
                 then: Box::new(self.lower_stmt(scope, then)),
@@ -421,11 +429,17 @@ impl<'a> Lowerer<'a> {
                 };
                 ExprKind::Assign { var, op, value }
             }
-            ast::ExprKind::Ternary { cond, then, els } => ExprKind::Ternary {
-                cond: Box::new(self.lower_expr(scope, cond)),
-                then: Box::new(self.lower_expr(scope, then)),
-                els: Box::new(self.lower_expr(scope, els)),
-            },
+            ast::ExprKind::Ternary { cond, then, els } => {
+                // `@defined(x) ? a : b`: only the chosen side is elaborated.
+                if let Some(chosen) = self.defined_test(scope, cond) {
+                    return self.lower_expr(scope, if chosen { then } else { els });
+                }
+                ExprKind::Ternary {
+                    cond: Box::new(self.lower_expr(scope, cond)),
+                    then: Box::new(self.lower_expr(scope, then)),
+                    els: Box::new(self.lower_expr(scope, els)),
+                }
+            }
             ast::ExprKind::Positional { index, .. } => {
                 self.diags.error(format!("no script argument ${index} was given"), span);
                 ExprKind::Long(0)
@@ -578,6 +592,19 @@ impl<'a> Lowerer<'a> {
             pieces.push(FormatPiece::Text("\n".into()));
         }
         expr(ExprKind::Format { pieces, args, to_string }, span)
+    }
+
+    /// The value of a condition that is `@defined(x)` or `!@defined(x)`
+    /// (SystemTap elaborates only the branch it chooses); None for others.
+    fn defined_test(&mut self, scope: &mut Scope, cond: &ast::Expr) -> Option<bool> {
+        match &cond.kind {
+            ast::ExprKind::Defined(inner) => match self.lower_defined(scope, inner, cond.span).kind {
+                ExprKind::Long(n) => Some(n != 0),
+                _ => None,
+            },
+            ast::ExprKind::Unary { op: UnaryOp::Not, operand } => self.defined_test(scope, operand).map(|v| !v),
+            _ => None,
+        }
     }
 
     /// Lowers a function's body (script or embedded C) into the program.
