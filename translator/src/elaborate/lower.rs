@@ -65,6 +65,9 @@ pub struct Lowerer<'a> {
     pub target: TargetState,
     /// The pcs of the kernel DWARF probes, for `symfileline`'s table.
     pub line_sites: Vec<u64>,
+    /// Lowering the body of a kretprobe without DWARF (`@entry` is
+    /// computed by its entry handler).
+    pub(super) kprobe_return: bool,
 }
 
 fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
@@ -143,6 +146,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         dwarf: input.dwarf,
         target: TargetState::default(),
         line_sites: Vec::new(),
+        kprobe_return: false,
     };
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit).
@@ -169,6 +173,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         e.diags.push(Diagnostic::error("no probes found", None));
     }
     e.lower_pending_functions();
+    e.check_entry_globals();
     // A tapset file's top-level embedded C supports its own functions and
     // probe aliases: it goes in (before the user's, in file order) only
     // when the program uses one of them.
