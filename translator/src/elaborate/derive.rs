@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use super::aliases::{Piece, PointExpansion};
 use super::lower::{Lowerer, Scope};
-use crate::ir::{DerivedProbe, ProbeBody, Stmt, StmtKind};
+use crate::ir::{DerivedProbe, ProbeBody, ProbeKind, Stmt, StmtKind};
 use crate::syntax::ast;
 
 impl<'a> Lowerer<'a> {
@@ -32,19 +32,19 @@ impl<'a> Lowerer<'a> {
         }
         // Derived probes that went through the same aliases (and
         // conditions) share a body.
-        let mut groups: HashMap<Vec<usize>, usize> = HashMap::new();
+        let mut groups: HashMap<Vec<usize>, (usize, Option<(usize, usize)>)> = HashMap::new();
         for d in &x.derived {
-            let key: Vec<usize> = d
-                .prologue
-                .iter()
-                .chain(&d.epilogue)
-                .map(|(b, _)| *b as *const ast::Block as usize)
+            // A kretprobe without DWARF computes its `@entry` values in its
+            // entry handler too, and its `$return` is the return-value
+            // register (see `writes`).
+            let kret = d.site.is_none() && matches!(d.kind, ProbeKind::Kprobe { ret: true, .. });
+            let key: Vec<usize> = std::iter::once(kret as usize)
+                .chain(d.prologue.iter().chain(&d.epilogue).map(|(b, _)| *b as *const ast::Block as usize))
                 .chain(std::iter::once(0))
                 .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
-                .chain(std::iter::once(kprobe_return(d) as usize))
                 .collect();
-            self.target.kprobe_return = kprobe_return(d);
-            let mut entry = None;
+            self.target.kprobe_return = kret;
+            let entry;
             let body = match groups.get(&key) {
                 _ if d.site.is_some() => {
                     if let Some(s) = d.site.as_ref().filter(|s| s.module.is_none()) {
@@ -57,10 +57,16 @@ impl<'a> Lowerer<'a> {
                     self.target.site = None;
                     b
                 }
-                Some(&b) => b,
+                Some(&(b, e)) => {
+                    entry = e;
+                    b
+                }
                 None => {
+                    self.kprobe_return = kret;
                     let b = self.lower_probe_body(probe, &d.prologue, &d.epilogue, &d.conditions);
-                    groups.insert(key, b);
+                    self.kprobe_return = false;
+                    entry = if kret { self.entry_body(probe.span) } else { None };
+                    groups.insert(key, (b, entry));
                     b
                 }
             };
@@ -105,10 +111,4 @@ impl<'a> Lowerer<'a> {
         self.prog.bodies.push(ProbeBody { locals: scope.locals, body, span: probe.span });
         self.prog.bodies.len() - 1
     }
-}
-
-/// A `kprobe.function(...).return` point (no DWARF site): `$return` is
-/// the return-value register there (see `writes`).
-fn kprobe_return(d: &super::aliases::Expanded) -> bool {
-    d.site.is_none() && matches!(d.kind, crate::ir::ProbeKind::Kprobe { ret: true, .. })
 }

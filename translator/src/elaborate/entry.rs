@@ -5,12 +5,17 @@
 //! return body, and (per probe, `entry_body`) a body of
 //! `__entry_store(slot, expr)` calls that the kretprobe's entry handler
 //! runs, where `expr` is lowered as at the function's entry. Invariants:
-//! only target reads, constants and operators may be inside `@entry` (the
-//! entry handler has none of the probe's locals); anything else, or
-//! `@entry` outside a `.return` probe, is one error at its span.
+//! only target reads, constants, operators and function calls may be
+//! inside `@entry` (the entry handler has none of the probe's locals), and
+//! neither it nor the functions it calls may touch globals (the handler
+//! takes no locks); anything else, or `@entry` outside a `.return` probe,
+//! is one error at its span. Kretprobes without DWARF
+//! (`kprobe.function(...).return`, the syscall tapset's returns) compute
+//! `@entry` the same way, their arguments as `int_arg(n)` reads them there.
 
 use crate::diag::Span;
-use crate::ir::{Expr, ExprKind, Type};
+use crate::ir::visit::{walk_expr, walk_stmt, Visitor};
+use crate::ir::{Expr, ExprKind, FunctionBody, Stmt, StmtKind, Type, Var};
 use crate::probes::dwarf;
 use crate::syntax::ast;
 
@@ -23,20 +28,27 @@ impl<'a> Lowerer<'a> {
     /// function's entry (registers as they were there), evaluated by the
     /// kretprobe's entry handler into a slot, and read back here.
     pub fn lower_entry(&mut self, scope: &mut Scope, inner: &ast::Expr, span: Span) -> Expr {
-        let Some(site) = self.target.site.clone().filter(|s| s.ret) else {
+        let site = self.target.site.clone().filter(|s| s.ret);
+        if site.is_none() && !(self.kprobe_return && self.target.site.is_none()) {
             self.diags.error("@entry is only available in .return probes", span);
             return long(ExprKind::Long(0), span);
-        };
-        self.target.site = Some(dwarf::DwarfSite { ret: false, at_entry: true, ..site.clone() });
+        }
         let before = self.diags.error_count();
-        let value = self.lower_expr(scope, inner);
-        self.target.site = Some(site);
+        let value = match site {
+            Some(site) => {
+                self.target.site = Some(dwarf::DwarfSite { ret: false, at_entry: true, ..site.clone() });
+                let value = self.lower_expr(scope, inner);
+                self.target.site = Some(site);
+                value
+            }
+            None => self.lower_expr(scope, inner),
+        };
         if self.diags.error_count() > before {
             return long(ExprKind::Long(0), span);
         }
         if !entry_computable(&value) {
             self.diags.error(
-                "@entry needs an expression of target variables and constants (it is computed at the function's entry, before the probe's locals exist)",
+                "@entry needs an expression of target variables, constants and function calls (it is computed at the function's entry, before the probe's locals exist)",
                 inner.span,
             );
             return long(ExprKind::Long(0), span);
@@ -80,6 +92,80 @@ impl<'a> Lowerer<'a> {
     }
 }
 
+impl Lowerer<'_> {
+    /// After every function is lowered: an `@entry` value may call
+    /// functions, but neither it nor they may touch globals (the entry
+    /// handler takes no locks). One error per offending `@entry`.
+    pub(super) fn check_entry_globals(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        let mut errors = Vec::new();
+        for p in &self.prog.probes {
+            let Some((b, _)) = p.entry else { continue };
+            if !seen.insert(b) {
+                continue;
+            }
+            let StmtKind::Block(stmts) = &self.prog.bodies[b].body.kind else { continue };
+            for s in stmts {
+                let mut u = GlobalUse::default();
+                u.visit_stmt(s);
+                let mut done = std::collections::HashSet::new();
+                while let Some(f) = u.calls.pop() {
+                    if done.insert(f) {
+                        if let FunctionBody::Script(body) = &self.prog.functions[f].body {
+                            u.visit_stmt(body);
+                        }
+                    }
+                }
+                if u.found {
+                    errors.push(s.span);
+                }
+            }
+        }
+        for span in errors {
+            self.diags.error(
+                "@entry cannot use global variables, arrays or statistics, also not in the functions it calls (it is computed in the function's entry handler)",
+                span,
+            );
+        }
+    }
+}
+
+/// Whether code touches a global, and the functions it calls.
+#[derive(Default)]
+struct GlobalUse {
+    found: bool,
+    calls: Vec<usize>,
+}
+
+impl Visitor for GlobalUse {
+    fn visit_expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Var(Var::Global(_))
+            | ExprKind::IncDec { var: Var::Global(_), .. }
+            | ExprKind::Assign { var: Var::Global(_), .. }
+            | ExprKind::Index { .. }
+            | ExprKind::In { .. }
+            | ExprKind::InSlice { .. }
+            | ExprKind::IndexAssign { .. }
+            | ExprKind::IndexIncDec { .. }
+            | ExprKind::Accumulate { .. }
+            | ExprKind::Stat { .. }
+            | ExprKind::PrintHist { .. }
+            | ExprKind::HistBucket { .. } => self.found = true,
+            ExprKind::Call { func, .. } => self.calls.push(*func),
+            _ => {}
+        }
+        walk_expr(self, e);
+    }
+
+    fn visit_stmt(&mut self, s: &Stmt) {
+        if matches!(s.kind, StmtKind::Foreach { .. } | StmtKind::Delete { .. } | StmtKind::DeleteSlice { .. }) {
+            self.found = true;
+        }
+        walk_stmt(self, s);
+    }
+}
+
 /// Can `e` be computed in a kretprobe's entry handler: target reads,
 /// constants and operators over them, no script variables or calls?
 fn entry_computable(e: &Expr) -> bool {
@@ -87,7 +173,12 @@ fn entry_computable(e: &Expr) -> bool {
     crate::ir::visit::each_subexpr(e, |x| {
         ok &= matches!(
             x.kind,
-            ExprKind::Long(_) | ExprKind::Target(_) | ExprKind::Unary { .. } | ExprKind::Binary { .. } | ExprKind::Ternary { .. }
+            ExprKind::Long(_)
+                | ExprKind::Target(_)
+                | ExprKind::Unary { .. }
+                | ExprKind::Binary { .. }
+                | ExprKind::Ternary { .. }
+                | ExprKind::Call { .. }
         )
     });
     ok

@@ -65,11 +65,68 @@ pub struct Lowerer<'a> {
     pub target: TargetState,
     /// The pcs of the kernel DWARF probes, for `symfileline`'s table.
     pub line_sites: Vec<u64>,
+    /// Lowering the body of a kretprobe without DWARF (`@entry` is
+    /// computed by its entry handler).
+    pub(super) kprobe_return: bool,
 }
 
 fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
     let (line, _) = sources.line_col(c.span.file, c.span.lo);
     ir::Embedded { code: c.code.clone(), origin: format!("{}:{}", sources.name(c.span.file), line) }
+}
+
+/// The top-level embedded C blocks of the tapset files in `used`, in file
+/// order, plus those of the files that define a C name (`rstap_...`) the
+/// used blocks or the embedded function bodies `bodies` refer to (one
+/// file's C helpers may serve another file's functions).
+fn tapset_blocks<'f>(tapsets: &'f [ast::File], mut used: std::collections::HashSet<u32>, bodies: &[&str]) -> Vec<&'f ast::EmbeddedC> {
+    let blocks: Vec<&ast::EmbeddedC> = tapsets
+        .iter()
+        .flat_map(|f| f.items.iter())
+        .filter_map(|i| match i {
+            ast::Item::Embedded(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    // Which file declares each C name.
+    let mut owner: HashMap<&str, u32> = HashMap::new();
+    for c in &blocks {
+        for name in c.code.lines().filter_map(declared_name) {
+            owner.entry(name).or_insert(c.span.file);
+        }
+    }
+    let mut todo: Vec<&str> = bodies.to_vec();
+    todo.extend(blocks.iter().filter(|c| used.contains(&c.span.file)).map(|c| c.code.as_str()));
+    while let Some(code) = todo.pop() {
+        for name in c_names(code) {
+            if let Some(&file) = owner.get(name) {
+                if used.insert(file) {
+                    todo.extend(blocks.iter().filter(|c| c.span.file == file).map(|c| c.code.as_str()));
+                }
+            }
+        }
+    }
+    blocks.into_iter().filter(|c| used.contains(&c.span.file)).collect()
+}
+
+/// The `rstap_` identifiers of a piece of C.
+fn c_names(code: &str) -> impl Iterator<Item = &str> {
+    code.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).filter(|w| w.starts_with("rstap_"))
+}
+
+/// The name a top-level C line declares: `#define rstap_x`, `struct
+/// rstap_x {`, or the last `rstap_` name before the first `(`, `[` or `=`
+/// of a `static` line.
+fn declared_name(line: &str) -> Option<&str> {
+    let head = if let Some(rest) = line.strip_prefix("#define ") {
+        rest
+    } else if line.starts_with("static ") || (line.starts_with("struct ") && line.trim_end().ends_with('{')) {
+        let end = line.find(['(', '[', '=', '{']).unwrap_or(line.len());
+        return c_names(&line[..end]).last();
+    } else {
+        return None;
+    };
+    c_names(head).next().filter(|n| head.starts_with(n))
 }
 
 /// Lowers the user's globals, every derived probe's body and every
@@ -89,6 +146,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         dwarf: input.dwarf,
         target: TargetState::default(),
         line_sites: Vec::new(),
+        kprobe_return: false,
     };
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit).
@@ -115,16 +173,27 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         e.diags.push(Diagnostic::error("no probes found", None));
     }
     e.lower_pending_functions();
-    // Tapset top-level embedded C is needed by the functions it supports.
-    if !e.prog.functions.is_empty() {
-        for file in input.files.tapsets {
-            for item in &file.items {
-                if let ast::Item::Embedded(c) = item {
-                    e.prog.embedded.insert(0, origin(e.sources, c));
-                }
-            }
+    e.check_entry_globals();
+    // A tapset file's top-level embedded C supports its own functions and
+    // probe aliases: it goes in (before the user's, in file order) only
+    // when the program uses one of them.
+    let mut used: std::collections::HashSet<u32> = e.prog.functions.iter().map(|f| f.span.file).collect();
+    for x in input.expansions {
+        for d in &x.derived {
+            used.extend(d.prologue.iter().chain(&d.epilogue).map(|(b, _)| b.span.file));
         }
     }
+    let bodies: Vec<&str> = e
+        .prog
+        .functions
+        .iter()
+        .filter_map(|f| match &f.body {
+            ir::FunctionBody::Embedded(c) => Some(c.as_str()),
+            ir::FunctionBody::Script(_) => None,
+        })
+        .collect();
+    let tapset_c: Vec<ir::Embedded> = tapset_blocks(input.files.tapsets, used, &bodies).into_iter().map(|c| origin(e.sources, c)).collect();
+    e.prog.embedded.splice(0..0, tapset_c);
     Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites })
 }
 
@@ -219,6 +288,14 @@ impl<'a> Lowerer<'a> {
         let kind = match &s.kind {
             ast::StmtKind::Block(b) => return self.lower_block(scope, b),
             ast::StmtKind::Expr(e) => StmtKind::Expr(self.lower_expr(scope, e)),
+            // `if (@defined(x))`: only the chosen branch is elaborated.
+            ast::StmtKind::If { cond, then, els } if self.defined_test(scope, cond).is_some() => {
+                match (self.defined_test(scope, cond) == Some(true), els) {
+                    (true, _) => return self.lower_stmt(scope, then),
+                    (false, Some(e)) => return self.lower_stmt(scope, e),
+                    (false, None) => StmtKind::Block(Vec::new()),
+                }
+            }
             ast::StmtKind::If { cond, then, els } => StmtKind::If {
                 cond: self.lower_expr(scope, cond),
                 then: Box::new(self.lower_stmt(scope, then)),
@@ -365,11 +442,17 @@ impl<'a> Lowerer<'a> {
                 };
                 ExprKind::Assign { var, op, value }
             }
-            ast::ExprKind::Ternary { cond, then, els } => ExprKind::Ternary {
-                cond: Box::new(self.lower_expr(scope, cond)),
-                then: Box::new(self.lower_expr(scope, then)),
-                els: Box::new(self.lower_expr(scope, els)),
-            },
+            ast::ExprKind::Ternary { cond, then, els } => {
+                // `@defined(x) ? a : b`: only the chosen side is elaborated.
+                if let Some(chosen) = self.defined_test(scope, cond) {
+                    return self.lower_expr(scope, if chosen { then } else { els });
+                }
+                ExprKind::Ternary {
+                    cond: Box::new(self.lower_expr(scope, cond)),
+                    then: Box::new(self.lower_expr(scope, then)),
+                    els: Box::new(self.lower_expr(scope, els)),
+                }
+            }
             ast::ExprKind::Positional { index, .. } => {
                 self.diags.error(format!("no script argument ${index} was given"), span);
                 ExprKind::Long(0)
@@ -523,6 +606,19 @@ impl<'a> Lowerer<'a> {
             pieces.push(FormatPiece::Text("\n".into()));
         }
         expr(ExprKind::Format { pieces, args, to_string }, span)
+    }
+
+    /// The value of a condition that is `@defined(x)` or `!@defined(x)`
+    /// (SystemTap elaborates only the branch it chooses); None for others.
+    fn defined_test(&mut self, scope: &mut Scope, cond: &ast::Expr) -> Option<bool> {
+        match &cond.kind {
+            ast::ExprKind::Defined(inner) => match self.lower_defined(scope, inner, cond.span).kind {
+                ExprKind::Long(n) => Some(n != 0),
+                _ => None,
+            },
+            ast::ExprKind::Unary { op: UnaryOp::Not, operand } => self.defined_test(scope, operand).map(|v| !v),
+            _ => None,
+        }
     }
 
     /// Lowers a function's body (script or embedded C) into the program.

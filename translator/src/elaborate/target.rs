@@ -237,7 +237,18 @@ impl<'a> Lowerer<'a> {
             pending.clear();
             Ok(())
         };
-        for c in &t.chain {
+        let mut chain = &t.chain[..];
+        // `@cast(p, "T")[i]` takes p as a `T *` (so `&@cast(0, "T")[1]` is sizeof(T)).
+        if let (ast::TargetBase::Cast { .. }, Some(ast::TargetComponent::Index(e))) = (&t.base, chain.first()) {
+            let kind = types::strip(di, ty).map_err(|e| e.to_string())?.map(|i| i.kind);
+            if !matches!(kind, Some(TypeKind::Pointer { .. } | TypeKind::Array { .. })) {
+                let stride = types::size_of(di, ty).map_err(|e| e.to_string())?;
+                let index = self.lower_expr(scope, e);
+                steps.push(TargetStep::Index { index: Box::new(index), stride });
+                chain = &chain[1..];
+            }
+        }
+        for c in chain {
             match c {
                 ast::TargetComponent::Field(id) => pending.push(AccessStep::Field(id.name.clone())),
                 ast::TargetComponent::Index(e) => {

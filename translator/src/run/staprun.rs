@@ -28,6 +28,8 @@ const MSG_OUTPUT: u32 = 1;
 const MSG_STDERR: u32 = 2;
 const MSG_EXIT: u32 = 3;
 const MSG_DONE: u32 = 4;
+/// The script called system(CMD): run CMD under /bin/sh, not waited for.
+const MSG_SYSTEM: u32 = 5;
 
 #[derive(Debug, Clone, Default)]
 pub struct StaprunOptions {
@@ -411,6 +413,7 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
         stop_requested = true;
     }
     let mut counters = Counters::default();
+    let mut commands: Vec<std::process::Child> = Vec::new();
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; read_size()];
     let mut child_status: Option<i32> = None;
@@ -462,6 +465,14 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
                     }
                 }
                 MSG_DONE => counters = parse_done(payload),
+                MSG_SYSTEM => {
+                    let _ = out.flush();
+                    let cmd = String::from_utf8_lossy(payload).into_owned();
+                    match std::process::Command::new("/bin/sh").arg("-c").arg(&cmd).stdin(std::process::Stdio::null()).spawn() {
+                        Ok(c) => commands.push(c),
+                        Err(e) => eprintln!("WARNING: system({cmd:?}): {e}"),
+                    }
+                }
                 _ => {}
             }
             off += 8 + len;
@@ -472,6 +483,7 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
     if let Some(t) = stopper.take() {
         let _ = t.join();
     }
+    reap_commands(&mut commands);
     drop(control);
     drop(proc_file);
     if counters.errors > 0 || counters.skipped > 0 {
@@ -490,4 +502,16 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
         );
     }
     Ok(if failed || counters.errors > 0 { 1 } else { 0 })
+}
+
+/// Gives the commands of system() up to a second to finish (so that their
+/// output comes before the session's end), then leaves the rest running.
+fn reap_commands(commands: &mut Vec<std::process::Child>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while !commands.is_empty() && std::time::Instant::now() < deadline {
+        commands.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
+        if !commands.is_empty() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
