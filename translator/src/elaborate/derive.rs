@@ -81,6 +81,7 @@ impl<'a> Lowerer<'a> {
         conditions: &[&'a ast::Expr],
     ) -> usize {
         let mut scope = Scope::new(false);
+        scope.body = super::autocast::BodyKey::Probe(self.prog.bodies.len());
         let mut stmts: Vec<Stmt> = Vec::new();
         let saved = self.in_tapset;
         for (block, from_tapset) in prologue {

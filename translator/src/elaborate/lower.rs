@@ -65,6 +65,8 @@ pub struct Lowerer<'a> {
     pub target: TargetState,
     /// The pcs of the kernel DWARF probes, for `symfileline`'s table.
     pub line_sites: Vec<u64>,
+    /// Typed values flowing through variables (see `autocast`).
+    pub(super) autocast: super::autocast::AutocastState,
 }
 
 fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
@@ -72,9 +74,34 @@ fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
     ir::Embedded { code: c.code.clone(), origin: format!("{}:{}", sources.name(c.span.file), line) }
 }
 
+/// How many times lowering may rerun for autocast flows (each rerun
+/// follows typed values one more step; real scripts need one or two).
+const AUTOCAST_RUNS: usize = 8;
+
 /// Lowers the user's globals, every derived probe's body and every
-/// function they call.
+/// function they call. When a run finds a typed value reaching a new slot
+/// (autocast), the run is repeated with what it found, its diagnostics
+/// dropped, until a run finds nothing new.
 pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags: &'a mut Diagnostics) -> Option<Lowered> {
+    let before = diags.list.len();
+    let mut flows = super::autocast::AutocastState::default();
+    for run in 0.. {
+        let (lowered, next) = lower_once(opts, input, &mut *diags, flows);
+        if !next.changed || run + 1 == AUTOCAST_RUNS {
+            return lowered;
+        }
+        diags.list.truncate(before);
+        flows = next.next_run();
+    }
+    None
+}
+
+fn lower_once<'a>(
+    opts: &'a ElabOptions,
+    input: &'a LowerInput<'a>,
+    diags: &'a mut Diagnostics,
+    autocast: super::autocast::AutocastState,
+) -> (Option<Lowered>, super::autocast::AutocastState) {
     let mut e = Lowerer {
         opts,
         diags,
@@ -89,6 +116,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         dwarf: input.dwarf,
         target: TargetState::default(),
         line_sites: Vec::new(),
+        autocast,
     };
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit).
@@ -125,7 +153,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
             }
         }
     }
-    Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites })
+    (Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites }), e.autocast)
 }
 
 /// The locals of one probe body or function while it is being lowered.
@@ -134,6 +162,10 @@ pub struct Scope {
     names: HashMap<String, usize>,
     in_function: bool,
     pub(super) loop_depth: usize,
+    /// The body these locals belong to (autocast keeps flows per body).
+    pub(super) body: super::autocast::BodyKey,
+    /// A function's first `params` locals are its parameters.
+    params: usize,
 }
 
 impl Scope {
@@ -143,7 +175,14 @@ impl Scope {
             names: HashMap::new(),
             in_function,
             loop_depth: 0,
+            body: super::autocast::BodyKey::Other,
+            params: 0,
         }
+    }
+
+    /// The position of parameter `name`, if it is one.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.names.get(name).copied().filter(|&i| i < self.params)
     }
 
     pub fn declare(&mut self, name: &str, ty: Type, span: Span) -> usize {
@@ -261,6 +300,11 @@ impl<'a> Lowerer<'a> {
                 if !scope.in_function {
                     self.diags.error("`return` outside a function; use `next` to leave a probe", s.span);
                 }
+                if let (Some(v), super::autocast::BodyKey::Function(f)) = (value, scope.body) {
+                    let lowered = self.lower_expr(scope, v);
+                    self.flow_into(scope, super::autocast::Slot::Return(f), v);
+                    return Stmt { kind: StmtKind::Return(Some(lowered)), span: s.span };
+                }
                 StmtKind::Return(value.as_ref().map(|e| self.lower_expr(scope, e)))
             }
             ast::StmtKind::Embedded(code) => {
@@ -344,13 +388,20 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Assign { op, target, value } => {
                 // Evaluate the value first so `x = x + 1` on a new name sees
                 // the same local.
-                let value = Box::new(self.lower_expr(scope, value));
-                if matches!(target.kind, ast::ExprKind::Index { .. }) {
-                    return self.lower_index_assign(scope, target, *op, *value, span);
+                let lowered = Box::new(self.lower_expr(scope, value));
+                if let ast::ExprKind::Index { array, .. } = &target.kind {
+                    if *op == AssignOp::Assign {
+                        self.flow_into_array(scope, &array.name, value);
+                    }
+                    return self.lower_index_assign(scope, target, *op, *lowered, span);
                 }
                 let Some(var) = self.lower_var_target(scope, target, "assignment") else {
                     return expr(ExprKind::Long(0), span);
                 };
+                if let (AssignOp::Assign, ast::ExprKind::Var(id)) = (op, &target.kind) {
+                    self.flow_into_var(scope, &id.name, value);
+                }
+                let value = lowered;
                 let op = match op {
                     AssignOp::Assign => None,
                     AssignOp::Compound(b) => Some(*b),
@@ -413,6 +464,9 @@ impl<'a> Lowerer<'a> {
             self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
             return expr(ExprKind::Long(0), span);
         };
+        for (i, a) in args.iter().enumerate() {
+            self.flow_into(scope, super::autocast::Slot::Param(func, i), a);
+        }
         let want = self.prog.functions[func].params;
         if want != lowered.len() {
             self.diags.error(
@@ -519,10 +573,12 @@ impl<'a> Lowerer<'a> {
     /// Lowers a function's body (script or embedded C) into the program.
     pub fn lower_function(&mut self, idx: usize, f: &ast::Function, from_tapset: bool) {
         let mut scope = Scope::new(true);
+        scope.body = super::autocast::BodyKey::Function(idx);
         for p in &f.params {
             let ty = p.ty.map(type_of).unwrap_or(Type::Unknown);
             scope.declare(&p.name.name, ty, p.name.span);
         }
+        scope.params = f.params.len();
         let saved = self.in_tapset;
         self.in_tapset = from_tapset;
         let body = match &f.body {

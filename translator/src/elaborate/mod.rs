@@ -24,6 +24,7 @@
 
 pub mod aliases;
 pub mod arrays;
+mod autocast;
 mod conditions;
 mod derive;
 pub mod dump;
