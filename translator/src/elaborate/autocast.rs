@@ -142,7 +142,7 @@ impl<'a> Lowerer<'a> {
                 self.autocast.slots.get(&Slot::Global(key)).cloned()
             }
             ast::ExprKind::Call { name, args } => {
-                let f = self.autocast_callee(&name.name, args.len())?;
+                let f = self.known_callee(&name.name, args.len())?;
                 self.autocast.slots.get(&Slot::Return(f)).cloned()
             }
             ast::ExprKind::Ternary { then, els, .. } => {
@@ -181,14 +181,6 @@ impl<'a> Lowerer<'a> {
         if let Some((key, _)) = self.find_global(array, None) {
             self.flow_into(scope, Slot::Global(key), e);
         }
-    }
-
-    /// The function a call of `name` with `nargs` arguments means, if it
-    /// is already in the program.
-    fn autocast_callee(&mut self, name: &str, nargs: usize) -> Option<usize> {
-        let (key, _) = self.find_function(name, None)?;
-        let _ = nargs;
-        self.function_ids.get(&key).copied()
     }
 
     /// `->` on a value that is not a target variable: the lowered value as

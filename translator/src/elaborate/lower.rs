@@ -67,6 +67,9 @@ pub struct Lowerer<'a> {
     pub line_sites: Vec<u64>,
     /// Typed values flowing through variables (see `autocast`).
     pub(super) autocast: super::autocast::AutocastState,
+    /// The next overload of each function that has one (`next` in it
+    /// calls that one).
+    pub(super) next_overload: super::overload::NextOverloads,
 }
 
 fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
@@ -117,6 +120,7 @@ fn lower_once<'a>(
         target: TargetState::default(),
         line_sites: Vec::new(),
         autocast,
+        next_overload: Default::default(),
     };
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit).
@@ -291,8 +295,8 @@ impl<'a> Lowerer<'a> {
                 }
             }
             ast::StmtKind::Next => {
-                if scope.in_function {
-                    self.diags.error("`next` is only allowed in a probe body", s.span);
+                if let super::autocast::BodyKey::Function(f) = scope.body {
+                    return self.lower_function_next(scope, f, s.span);
                 }
                 StmtKind::Next
             }
@@ -460,9 +464,13 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
-            self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
-            return expr(ExprKind::Long(0), span);
+        let func = match self.call_target(name, lowered.len()) {
+            super::overload::CallTarget::Found(f) => f,
+            super::overload::CallTarget::NotFound => {
+                self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
+                return expr(ExprKind::Long(0), span);
+            }
+            super::overload::CallTarget::Reported => return expr(ExprKind::Long(0), span),
         };
         for (i, a) in args.iter().enumerate() {
             self.flow_into(scope, super::autocast::Slot::Param(func, i), a);
@@ -586,6 +594,9 @@ impl<'a> Lowerer<'a> {
             ast::FunctionBody::Embedded(c) => {
                 if !from_tapset && !self.opts.guru {
                     self.diags.error("embedded C functions need guru mode (-g)", f.span);
+                }
+                if c.code.contains("STAP_NEXT") {
+                    self.diags.error("STAP_NEXT (run-time overloading from embedded C) is not supported by rstap yet", f.name.span);
                 }
                 ir::FunctionBody::Embedded(c.code.clone())
             }

@@ -34,6 +34,7 @@ mod lines;
 pub mod locks;
 pub mod lower;
 pub mod needs;
+mod overload;
 pub mod points;
 mod pretty;
 pub mod print;
