@@ -70,6 +70,9 @@ pub struct Lowerer<'a> {
     /// The next overload of each function that has one (`next` in it
     /// calls that one).
     pub(super) next_overload: super::overload::NextOverloads,
+    /// While an alias prologue or epilogue is lowered: the probe handler
+    /// body it wraps (for `@probewrite`).
+    pub(super) handler: Option<&'a ast::Block>,
 }
 
 fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
@@ -121,6 +124,7 @@ fn lower_once<'a>(
         line_sites: Vec::new(),
         autocast,
         next_overload: Default::default(),
+        handler: None,
     };
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit).
@@ -146,6 +150,7 @@ fn lower_once<'a>(
     if e.prog.probes.is_empty() && !e.diags.has_errors() {
         e.diags.push(Diagnostic::error("no probes found", None));
     }
+    e.add_session_options();
     e.lower_pending_functions();
     // Tapset top-level embedded C is needed by the functions it supports.
     if !e.prog.functions.is_empty() {
@@ -440,10 +445,11 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
             ast::ExprKind::HistBucket { hist, bucket } => return self.lower_hist_bucket(scope, hist, bucket, span),
-            ast::ExprKind::Const(_) => return self.unsupported_expr(span, "@const"),
-            ast::ExprKind::ProbeWrite(_) => return self.unsupported_expr(span, "@probewrite"),
-            ast::ExprKind::Embedded(_) => return self.unsupported_expr(span, "embedded C expressions"),
-            ast::ExprKind::Register { .. } => return self.unsupported_expr(span, "@kregister/@uregister"),
+            ast::ExprKind::Const(name) => return self.lower_c_value("@const", name, span),
+            ast::ExprKind::ProbeWrite(var) => return self.lower_probewrite(var, span),
+            ast::ExprKind::Embedded(c) => return self.lower_c_value("embedded C", &c.code, span),
+            ast::ExprKind::Register { user, index } => return self.lower_register(scope, *user, index, span),
+            ast::ExprKind::Deref { user, size, addr } => return self.lower_deref(scope, *user, size, addr, span),
         };
         expr(kind, span)
     }
@@ -612,5 +618,50 @@ pub fn type_of(t: ast::TypeName) -> Type {
     match t {
         ast::TypeName::Long => Type::Long,
         ast::TypeName::String => Type::String,
+    }
+}
+
+impl Lowerer<'_> {
+    /// `-T SECONDS` and `--suppress-handler-errors`, which change the
+    /// program rather than the run.
+    fn add_session_options(&mut self) {
+        if self.opts.suppress_handler_errors {
+            let span = Span::default();
+            let key = "__rstap_suppressed_error".to_string();
+            let func = self.prog.functions.len();
+            self.prog.functions.push(ir::Function {
+                name: key.clone(),
+                params: 0,
+                locals: Vec::new(),
+                ret: Type::Long,
+                body: ir::FunctionBody::Embedded("\n\tatomic_inc(&rstap_error_count);\n".into()),
+                span,
+            });
+            self.function_ids.insert(key, func);
+            for b in &mut self.prog.bodies {
+                let span = b.body.span;
+                let count = expr(ExprKind::Call { func, args: Vec::new() }, span);
+                let body = std::mem::replace(&mut b.body, Stmt { kind: StmtKind::Empty, span });
+                let catch_body = Stmt { kind: StmtKind::Expr(count), span };
+                b.body = Stmt { kind: StmtKind::Try { body: Box::new(body), catch_var: None, catch_body: Box::new(catch_body) }, span };
+            }
+        }
+        if let Some(secs) = self.opts.timeout_secs {
+            let span = Span::default();
+            let Some(exit) = self.function_index("exit") else {
+                self.diags.push(Diagnostic::error("-T needs the library's exit()", None));
+                return;
+            };
+            let call = expr(ExprKind::Call { func: exit, args: Vec::new() }, span);
+            self.prog.bodies.push(ir::ProbeBody { locals: Vec::new(), body: Stmt { kind: StmtKind::Expr(call), span }, span });
+            self.prog.probes.push(ir::DerivedProbe {
+                kind: ir::ProbeKind::Timer { interval_ns: secs.saturating_mul(1_000_000_000) },
+                pp: format!("timer.s({secs})"),
+                body: self.prog.bodies.len() - 1,
+                entry: None,
+                locks: Vec::new(),
+                span,
+            });
+        }
     }
 }

@@ -24,6 +24,7 @@
 
 pub mod aliases;
 pub mod arrays;
+mod at_ops;
 mod autocast;
 mod conditions;
 mod derive;
@@ -56,6 +57,13 @@ pub struct ElabOptions {
     pub guru: bool,
     /// Script arguments ($1...), for `$#`.
     pub args: Vec<String>,
+    /// `-T SECONDS`: end the script after that long (an added
+    /// `probe timer.s(SECONDS) { exit() }`).
+    pub timeout_secs: Option<u64>,
+    /// `--suppress-handler-errors`: a run-time error ends only the handler
+    /// it happens in (each probe body is wrapped in a try block whose
+    /// catch counts the error quietly).
+    pub suppress_handler_errors: bool,
 }
 
 /// Runs pass 2 without debuginfo.

@@ -221,6 +221,10 @@ impl<'a> Scan<'a> {
             | ExprKind::Defined(x)
             | ExprKind::ProbeWrite(x)
             | ExprKind::Register { index: x, .. } => self.expr(x),
+            ExprKind::Deref { size, addr, .. } => {
+                self.expr(size);
+                self.expr(addr);
+            }
             ExprKind::Entry(x) => {
                 self.needs.kernel = true;
                 self.expr(x);
