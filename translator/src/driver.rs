@@ -52,7 +52,7 @@ pub struct Options {
     pub listing: Option<(String, bool)>,
     /// `-T SECONDS`: end the script after this long (not acted on yet).
     pub timeout_secs: Option<u64>,
-    /// `--suppress-handler-errors` (not acted on yet).
+    /// `--suppress-handler-errors`: see `ElabOptions`.
     pub suppress_handler_errors: bool,
     /// `-t`: per-probe timing report (not acted on yet).
     pub timing_report: bool,
@@ -364,7 +364,12 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
         }
     }
     let symbols = LazySystemMap::new(&kernel.release, image_root);
-    let eopts = ElabOptions { guru: opts.guru, args: opts.args.clone() };
+    let eopts = ElabOptions {
+        guru: opts.guru,
+        args: opts.args.clone(),
+        timeout_secs: opts.timeout_secs,
+        suppress_handler_errors: opts.suppress_handler_errors,
+    };
     let opened = open_debuginfo(opts, parsed, kernel);
     let kernel_di = opened.kernel.as_ref().map_err(|e| e.clone()).and_then(crate::driver_dwarf::dwarf);
     let mut modules_missing = opened.modules_missing.clone();

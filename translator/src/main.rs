@@ -143,9 +143,7 @@ fn parse_switch_size(s: &str) -> Result<(u64, Option<u64>), String> {
 fn note_inert_flags(a: &Args) {
     let loud = [
         (a.timing, "-t", "no per-probe timing report is collected"),
-        (a.suppress_handler_errors, "--suppress-handler-errors", "a handler error still ends the script"),
         (a.switch_size.is_some(), "-S", "the output goes to one file"),
-        (a.timeout.is_some(), "-T", "the script is not ended after the timeout; use exit() in a timer probe"),
     ];
     let quiet = [
         (a.unoptimized, "-u", "rstap elides no unused code in any mode"),

@@ -57,6 +57,14 @@ impl<'a> Lowerer<'a> {
             self.diags.error(format!("array `{}` has {nkeys} keys; at most 9 are allowed", id.name), id.span);
             return None;
         }
+        if self.prog.globals[g].init.is_some() {
+            let what = if nkeys == 0 { "a statistic" } else { "an array" };
+            self.diags.error(
+                format!("global `{}` has an initial value, so it is a scalar; it cannot be used as {what}", id.name),
+                id.span,
+            );
+            return None;
+        }
         let global = &mut self.prog.globals[g];
         match &mut global.keys {
             None if nkeys == 0 => {}

@@ -90,21 +90,26 @@ impl<'a> Lowerer<'a> {
         conditions: &[&'a ast::Expr],
     ) -> usize {
         let mut scope = Scope::new(false);
+        scope.body = super::autocast::BodyKey::Probe(self.prog.bodies.len());
         let mut stmts: Vec<Stmt> = Vec::new();
         let saved = self.in_tapset;
+        self.handler = Some(&probe.body);
         for (block, from_tapset) in prologue {
             self.in_tapset = *from_tapset;
             self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
+        self.handler = None;
         self.in_tapset = false;
         self.current_file = probe.span.file;
         stmts.push(self.lower_block(&mut scope, &probe.body));
+        self.handler = Some(&probe.body);
         for (block, from_tapset) in epilogue {
             self.in_tapset = *from_tapset;
             self.current_file = block.span.file;
             stmts.push(self.lower_block(&mut scope, block));
         }
+        self.handler = None;
         self.in_tapset = saved;
         let mut body = Stmt { kind: StmtKind::Block(stmts), span: probe.body.span };
         body = self.guard_with_conditions(conditions, body);

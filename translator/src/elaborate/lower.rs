@@ -68,6 +68,14 @@ pub struct Lowerer<'a> {
     /// Lowering the body of a kretprobe without DWARF (`@entry` is
     /// computed by its entry handler).
     pub(super) kprobe_return: bool,
+    /// Typed values flowing through variables (see `autocast`).
+    pub(super) autocast: super::autocast::AutocastState,
+    /// The next overload of each function that has one (`next` in it
+    /// calls that one).
+    pub(super) next_overload: super::overload::NextOverloads,
+    /// While an alias prologue or epilogue is lowered: the probe handler
+    /// body it wraps (for `@probewrite`).
+    pub(super) handler: Option<&'a ast::Block>,
 }
 
 fn origin(sources: &SourceMap, c: &ast::EmbeddedC) -> ir::Embedded {
@@ -128,10 +136,34 @@ fn declared_name(line: &str) -> Option<&str> {
     };
     c_names(head).next().filter(|n| head.starts_with(n))
 }
+/// How many times lowering may rerun for autocast flows (each rerun
+/// follows typed values one more step; real scripts need one or two).
+const AUTOCAST_RUNS: usize = 8;
 
 /// Lowers the user's globals, every derived probe's body and every
-/// function they call.
+/// function they call. When a run finds a typed value reaching a new slot
+/// (autocast), the run is repeated with what it found, its diagnostics
+/// dropped, until a run finds nothing new.
 pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags: &'a mut Diagnostics) -> Option<Lowered> {
+    let before = diags.list.len();
+    let mut flows = super::autocast::AutocastState::default();
+    for run in 0.. {
+        let (lowered, next) = lower_once(opts, input, &mut *diags, flows);
+        if !next.changed || run + 1 == AUTOCAST_RUNS {
+            return lowered;
+        }
+        diags.list.truncate(before);
+        flows = next.next_run();
+    }
+    None
+}
+
+fn lower_once<'a>(
+    opts: &'a ElabOptions,
+    input: &'a LowerInput<'a>,
+    diags: &'a mut Diagnostics,
+    autocast: super::autocast::AutocastState,
+) -> (Option<Lowered>, super::autocast::AutocastState) {
     let mut e = Lowerer {
         opts,
         diags,
@@ -147,6 +179,9 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         target: TargetState::default(),
         line_sites: Vec::new(),
         kprobe_return: false,
+        autocast,
+        next_overload: Default::default(),
+        handler: None,
     };
     // The user's globals always exist, used or not (SystemTap warns on
     // unused ones; they still print at exit).
@@ -172,6 +207,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
     if e.prog.probes.is_empty() && !e.diags.has_errors() {
         e.diags.push(Diagnostic::error("no probes found", None));
     }
+    e.add_session_options();
     e.lower_pending_functions();
     e.check_entry_globals();
     // A tapset file's top-level embedded C supports its own functions and
@@ -194,7 +230,7 @@ pub fn lower_program<'a>(opts: &'a ElabOptions, input: &'a LowerInput<'a>, diags
         .collect();
     let tapset_c: Vec<ir::Embedded> = tapset_blocks(input.files.tapsets, used, &bodies).into_iter().map(|c| origin(e.sources, c)).collect();
     e.prog.embedded.splice(0..0, tapset_c);
-    Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites })
+    (Some(Lowered { prog: e.prog, user_globals, line_sites: e.line_sites }), e.autocast)
 }
 
 /// The locals of one probe body or function while it is being lowered.
@@ -203,6 +239,10 @@ pub struct Scope {
     names: HashMap<String, usize>,
     in_function: bool,
     pub(super) loop_depth: usize,
+    /// The body these locals belong to (autocast keeps flows per body).
+    pub(super) body: super::autocast::BodyKey,
+    /// A function's first `params` locals are its parameters.
+    params: usize,
 }
 
 impl Scope {
@@ -212,7 +252,14 @@ impl Scope {
             names: HashMap::new(),
             in_function,
             loop_depth: 0,
+            body: super::autocast::BodyKey::Other,
+            params: 0,
         }
+    }
+
+    /// The position of parameter `name`, if it is one.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.names.get(name).copied().filter(|&i| i < self.params)
     }
 
     pub fn declare(&mut self, name: &str, ty: Type, span: Span) -> usize {
@@ -329,14 +376,19 @@ impl<'a> Lowerer<'a> {
                 }
             }
             ast::StmtKind::Next => {
-                if scope.in_function {
-                    self.diags.error("`next` is only allowed in a probe body", s.span);
+                if let super::autocast::BodyKey::Function(f) = scope.body {
+                    return self.lower_function_next(scope, f, s.span);
                 }
                 StmtKind::Next
             }
             ast::StmtKind::Return(value) => {
                 if !scope.in_function {
                     self.diags.error("`return` outside a function; use `next` to leave a probe", s.span);
+                }
+                if let (Some(v), super::autocast::BodyKey::Function(f)) = (value, scope.body) {
+                    let lowered = self.lower_expr(scope, v);
+                    self.flow_into(scope, super::autocast::Slot::Return(f), v);
+                    return Stmt { kind: StmtKind::Return(Some(lowered)), span: s.span };
                 }
                 StmtKind::Return(value.as_ref().map(|e| self.lower_expr(scope, e)))
             }
@@ -425,17 +477,24 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Assign { op, target, value } => {
                 // Evaluate the value first so `x = x + 1` on a new name sees
                 // the same local.
-                let value = Box::new(self.lower_expr(scope, value));
-                if matches!(target.kind, ast::ExprKind::Index { .. }) {
-                    return self.lower_index_assign(scope, target, *op, *value, span);
+                let lowered = Box::new(self.lower_expr(scope, value));
+                if let ast::ExprKind::Index { array, .. } = &target.kind {
+                    if *op == AssignOp::Assign {
+                        self.flow_into_array(scope, &array.name, value);
+                    }
+                    return self.lower_index_assign(scope, target, *op, *lowered, span);
                 }
                 if let ast::ExprKind::Target(t) = &target.kind {
                     let op = super::writes::StoreOp::Assign(match op { AssignOp::Assign => None, AssignOp::Compound(b) => Some(*b) });
-                    return self.lower_target_store(scope, t, target.span, op, Some(*value), span);
+                    return self.lower_target_store(scope, t, target.span, op, Some(*lowered), span);
                 }
                 let Some(var) = self.lower_var_target(scope, target, "assignment") else {
                     return expr(ExprKind::Long(0), span);
                 };
+                if let (AssignOp::Assign, ast::ExprKind::Var(id)) = (op, &target.kind) {
+                    self.flow_into_var(scope, &id.name, value);
+                }
+                let value = lowered;
                 let op = match op {
                     AssignOp::Assign => None,
                     AssignOp::Compound(b) => Some(*b),
@@ -476,10 +535,11 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Perf(_) => return self.unsupported_expr(span, "@perf"),
             ast::ExprKind::Variance { operand, shift } => return self.lower_variance(scope, operand, shift, span),
             ast::ExprKind::HistBucket { hist, bucket } => return self.lower_hist_bucket(scope, hist, bucket, span),
-            ast::ExprKind::Const(_) => return self.unsupported_expr(span, "@const"),
-            ast::ExprKind::ProbeWrite(_) => return self.unsupported_expr(span, "@probewrite"),
-            ast::ExprKind::Embedded(_) => return self.unsupported_expr(span, "embedded C expressions"),
-            ast::ExprKind::Register { .. } => return self.unsupported_expr(span, "@kregister/@uregister"),
+            ast::ExprKind::Const(name) => return self.lower_c_value("@const", name, span),
+            ast::ExprKind::ProbeWrite(var) => return self.lower_probewrite(var, span),
+            ast::ExprKind::Embedded(c) => return self.lower_c_value("embedded C", &c.code, span),
+            ast::ExprKind::Register { user, index } => return self.lower_register(scope, *user, index, span),
+            ast::ExprKind::Deref { user, size, addr } => return self.lower_deref(scope, *user, size, addr, span),
         };
         expr(kind, span)
     }
@@ -501,10 +561,17 @@ impl<'a> Lowerer<'a> {
             }
         }
         self.check_guru_call(name);
-        let Some(func) = self.function_index_at(&name.name, Some(name.span)) else {
-            self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
-            return expr(ExprKind::Long(0), span);
+        let func = match self.call_target(name, lowered.len()) {
+            super::overload::CallTarget::Found(f) => f,
+            super::overload::CallTarget::NotFound => {
+                self.diags.error(format!("unresolved function call to `{}`", name.name), name.span);
+                return expr(ExprKind::Long(0), span);
+            }
+            super::overload::CallTarget::Reported => return expr(ExprKind::Long(0), span),
         };
+        for (i, a) in args.iter().enumerate() {
+            self.flow_into(scope, super::autocast::Slot::Param(func, i), a);
+        }
         let want = self.prog.functions[func].params;
         if want != lowered.len() {
             self.diags.error(
@@ -624,10 +691,12 @@ impl<'a> Lowerer<'a> {
     /// Lowers a function's body (script or embedded C) into the program.
     pub fn lower_function(&mut self, idx: usize, f: &ast::Function, from_tapset: bool) {
         let mut scope = Scope::new(true);
+        scope.body = super::autocast::BodyKey::Function(idx);
         for p in &f.params {
             let ty = p.ty.map(type_of).unwrap_or(Type::Unknown);
             scope.declare(&p.name.name, ty, p.name.span);
         }
+        scope.params = f.params.len();
         let saved = self.in_tapset;
         self.in_tapset = from_tapset;
         let body = match &f.body {
@@ -635,6 +704,9 @@ impl<'a> Lowerer<'a> {
             ast::FunctionBody::Embedded(c) => {
                 if !from_tapset && !self.opts.guru {
                     self.diags.error("embedded C functions need guru mode (-g)", f.span);
+                }
+                if c.code.contains("STAP_NEXT") {
+                    self.diags.error("STAP_NEXT (run-time overloading from embedded C) is not supported by rstap yet", f.name.span);
                 }
                 ir::FunctionBody::Embedded(c.code.clone())
             }
@@ -650,5 +722,50 @@ pub fn type_of(t: ast::TypeName) -> Type {
     match t {
         ast::TypeName::Long => Type::Long,
         ast::TypeName::String => Type::String,
+    }
+}
+
+impl Lowerer<'_> {
+    /// `-T SECONDS` and `--suppress-handler-errors`, which change the
+    /// program rather than the run.
+    fn add_session_options(&mut self) {
+        if self.opts.suppress_handler_errors {
+            let span = Span::default();
+            let key = "__rstap_suppressed_error".to_string();
+            let func = self.prog.functions.len();
+            self.prog.functions.push(ir::Function {
+                name: key.clone(),
+                params: 0,
+                locals: Vec::new(),
+                ret: Type::Long,
+                body: ir::FunctionBody::Embedded("\n\tatomic_inc(&rstap_error_count);\n".into()),
+                span,
+            });
+            self.function_ids.insert(key, func);
+            for b in &mut self.prog.bodies {
+                let span = b.body.span;
+                let count = expr(ExprKind::Call { func, args: Vec::new() }, span);
+                let body = std::mem::replace(&mut b.body, Stmt { kind: StmtKind::Empty, span });
+                let catch_body = Stmt { kind: StmtKind::Expr(count), span };
+                b.body = Stmt { kind: StmtKind::Try { body: Box::new(body), catch_var: None, catch_body: Box::new(catch_body) }, span };
+            }
+        }
+        if let Some(secs) = self.opts.timeout_secs {
+            let span = Span::default();
+            let Some(exit) = self.function_index("exit") else {
+                self.diags.push(Diagnostic::error("-T needs the library's exit()", None));
+                return;
+            };
+            let call = expr(ExprKind::Call { func: exit, args: Vec::new() }, span);
+            self.prog.bodies.push(ir::ProbeBody { locals: Vec::new(), body: Stmt { kind: StmtKind::Expr(call), span }, span });
+            self.prog.probes.push(ir::DerivedProbe {
+                kind: ir::ProbeKind::Timer { interval_ns: secs.saturating_mul(1_000_000_000) },
+                pp: format!("timer.s({secs})"),
+                body: self.prog.bodies.len() - 1,
+                entry: None,
+                locks: Vec::new(),
+                span,
+            });
+        }
     }
 }

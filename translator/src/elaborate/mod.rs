@@ -25,6 +25,8 @@
 
 pub mod aliases;
 pub mod arrays;
+mod at_ops;
+mod autocast;
 mod conditions;
 mod derive;
 pub mod dump;
@@ -35,6 +37,7 @@ mod lines;
 pub mod locks;
 pub mod lower;
 pub mod needs;
+mod overload;
 pub mod points;
 mod pretty;
 pub mod print;
@@ -57,6 +60,13 @@ pub struct ElabOptions {
     pub guru: bool,
     /// Script arguments ($1...), for `$#`.
     pub args: Vec<String>,
+    /// `-T SECONDS`: end the script after that long (an added
+    /// `probe timer.s(SECONDS) { exit() }`).
+    pub timeout_secs: Option<u64>,
+    /// `--suppress-handler-errors`: a run-time error ends only the handler
+    /// it happens in (each probe body is wrapped in a try block whose
+    /// catch counts the error quietly).
+    pub suppress_handler_errors: bool,
 }
 
 /// Runs pass 2 without debuginfo.

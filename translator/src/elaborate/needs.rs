@@ -233,6 +233,10 @@ impl<'a> Scan<'a> {
             | ExprKind::Defined(x)
             | ExprKind::ProbeWrite(x)
             | ExprKind::Register { index: x, .. } => self.expr(x),
+            ExprKind::Deref { size, addr, .. } => {
+                self.expr(size);
+                self.expr(addr);
+            }
             ExprKind::Entry(x) => {
                 self.targets = true;
                 self.expr(x);

@@ -4,9 +4,10 @@
 //! Input: the user's `ast::File`s and the tapset library's. Output: a
 //! [`SymbolTable`]: every function, global and probe alias by name (the
 //! user's own override the library's), and the `private` ones by
-//! (declaring file, name). Invariants: a function defined twice or a
-//! global declared twice in the user's script is one error at the second
-//! definition, labelled at the first; embedded C at the top of a user
+//! (declaring file, name), and every definition of an overloaded function
+//! name. Invariants: a global declared twice in the user's script is one
+//! error at the second definition, labelled at the first; overloads that
+//! disagree on declared types are an error (`overload`); embedded C at the top of a user
 //! script without -g is an error here; nothing is lowered yet (the table
 //! only borrows the AST), so the library costs nothing until it is used.
 
@@ -40,7 +41,11 @@ pub struct Files<'a> {
 /// Every definition visible to the script, by name.
 #[derive(Default)]
 pub struct SymbolTable<'a> {
+    /// The last definition of each name (the user's over the library's).
     pub functions: HashMap<&'a str, Def<'a, ast::Function>>,
+    /// Every public definition of each name, in definition order (tapsets
+    /// first): the overloads of the name.
+    pub overloads: HashMap<&'a str, Vec<Def<'a, ast::Function>>>,
     pub globals: HashMap<&'a str, Def<'a, ast::Global>>,
     /// In definition order: tapset aliases first, then the user's.
     pub aliases: Vec<Def<'a, ast::ProbeAlias>>,
@@ -65,13 +70,12 @@ pub fn resolve_symbols<'a>(opts: &ElabOptions, files: &Files<'a>, diags: &mut Di
                         t.private_globals.insert((g.span.file, &g.name.name), Def { item: g, from_tapset });
                     }
                     ast::Item::Function(f) => {
-                        if let Some(prev) = t.functions.get(f.name.name.as_str()).filter(|p| !from_tapset && !p.from_tapset) {
-                            diags.push(
-                                Diagnostic::error(format!("function `{}` is defined twice", f.name.name), Some(f.name.span))
-                                    .with_label(prev.item.name.span, "first defined here"),
-                            );
+                        // A second definition of a name is an overload (by
+                        // arity, or run-time with `next`): see `overload`.
+                        if super::overload::check_overload(&t, f, diags) {
+                            t.overloads.entry(&f.name.name).or_default().push(Def { item: f, from_tapset });
+                            t.functions.insert(&f.name.name, Def { item: f, from_tapset });
                         }
-                        t.functions.insert(&f.name.name, Def { item: f, from_tapset });
                     }
                     ast::Item::Global(g) => {
                         if let Some(prev) = t.globals.get(g.name.name.as_str()).filter(|p| !from_tapset && !p.from_tapset) {

@@ -133,7 +133,10 @@ impl<'a> Lowerer<'a> {
         }
         let access = match self.kprobe_return(t, &text) {
             Some(acc) => acc,
-            None => self.target_access(scope, t, &text),
+            None => self.target_access_typed(scope, t, &text).map(|(acc, ty)| {
+                self.note_typed(scope, t, &acc, ty, span);
+                acc
+            }),
         };
         match access {
             Ok(acc) => long(ExprKind::Target(Box::new(acc)), span),
@@ -181,7 +184,16 @@ impl<'a> Lowerer<'a> {
         if let (ast::TargetBase::Var(id), None) = (&t.base, &self.target.site) {
             return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
         }
-        let di = self.access_debuginfo(t).map_err(|why| format!("cannot resolve `{text}`: {why}"))?;
+        // An autocast value brings its own type (and debuginfo).
+        let mut autocast = None;
+        let di = match &t.base {
+            ast::TargetBase::Autocast(e) => {
+                let (v, ty, addr, di) = self.autocast_base(scope, e, text)?;
+                autocast = Some((TargetBase::Expr(Box::new(v)), ty, if addr { Cur::Address } else { Cur::Value }));
+                di
+            }
+            _ => self.access_debuginfo(t).map_err(|why| format!("cannot resolve `{text}`: {why}"))?,
+        };
         // The base: a location program (or an expression) and its type.
         let (base, ty, mut state) = match &t.base {
             ast::TargetBase::Var(id) => self.target_base_var(di, &id.name)?,
@@ -210,9 +222,7 @@ impl<'a> Lowerer<'a> {
                 };
                 (self.relocate(module.as_deref(), di, b)?, ty, st)
             }
-            ast::TargetBase::Autocast(_) => {
-                return Err("`->` on a value that is not a target variable (autocast) is not supported by rstap yet".into())
-            }
+            ast::TargetBase::Autocast(_) => autocast.take().ok_or_else(|| format!("cannot resolve `{text}`"))?,
         };
         let mut steps: Vec<TargetStep> = Vec::new();
         let mut cur_ty = ty;

@@ -71,8 +71,14 @@ impl<'a> Lowerer<'a> {
     /// `function_index` for a call at `at`.
     pub fn function_index_at(&mut self, name: &str, at: Option<crate::diag::Span>) -> Option<usize> {
         let (key, def) = self.find_function(name, at)?;
+        Some(self.add_function(key, def))
+    }
+
+    /// The index of the function `def` under program name `key`, adding
+    /// it (and queueing its body) if it is new.
+    pub(super) fn add_function(&mut self, key: String, def: Def<'a, ast::Function>) -> usize {
         if let Some(&i) = self.function_ids.get(&key) {
-            return Some(i);
+            return i;
         }
         let name = key.as_str();
         let f = def.item;
@@ -95,7 +101,7 @@ impl<'a> Lowerer<'a> {
         });
         self.function_ids.insert(key, idx);
         self.pending.push((idx, def));
-        Some(idx)
+        idx
     }
 
     pub(super) fn lower_pending_functions(&mut self) {

@@ -438,6 +438,13 @@ pub enum ExprKind {
         user: bool,
         index: Box<Expr>,
     },
+    /// `@kderef(size, addr)` (kernel) or `@uderef(size, addr)` (user): the
+    /// unsigned integer of `size` bytes at `addr`.
+    Deref {
+        user: bool,
+        size: Box<Expr>,
+        addr: Box<Expr>,
+    },
 }
 
 /// A target variable expression resolved from DWARF in pass 2.

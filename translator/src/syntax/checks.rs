@@ -244,6 +244,7 @@ impl Checker {
                 }
             }
             ExprKind::Register { index, .. } => kids.push(index),
+            ExprKind::Deref { size, addr, .. } => kids.extend([&**size, &**addr]),
         }
         work.extend(kids.into_iter().rev().map(Node::Expr));
     }

@@ -674,6 +674,13 @@ impl Parser {
                 };
                 self.cast_suffix(i, te, t.span.join(close))
             }
+            "@kderef" | "@uderef" => {
+                let (i, (mut args, close)) = self.at_args(rest, t, 2, 2)?;
+                let addr = Box::new(args.remove(1));
+                let size = Box::new(args.remove(0));
+                let kind = ExprKind::Deref { user: name == "@uderef", size, addr };
+                Ok((i, mk(kind, t.span.join(close))))
+            }
             "@defined" | "@entry" | "@probewrite" | "@kregister" | "@uregister" => {
                 let (i, (mut args, close)) = one(rest)?;
                 let arg = Box::new(args.remove(0));

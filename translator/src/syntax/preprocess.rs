@@ -28,7 +28,7 @@ pub const MAX_EXPANSION_DEPTH: usize = 200;
 /// `@name` operators built into the language: never macros.
 pub const BUILTIN_OPERATORS: &[&str] = &[
     "cast", "defined", "entry", "var", "perf", "const", "probewrite", "count", "sum", "min", "max",
-    "avg", "variance", "hist_log", "hist_linear", "kregister", "uregister", "define",
+    "avg", "variance", "hist_log", "hist_linear", "kregister", "uregister", "kderef", "uderef", "define",
 ];
 
 /// A macro's parameters bound to their (expanded) argument tokens.

@@ -526,6 +526,10 @@ impl Printer {
                 self.out.push_str(if *user { "@uregister" } else { "@kregister" });
                 self.args(&[index]);
             }
+            ExprKind::Deref { user, size, addr } => {
+                self.out.push_str(if *user { "@uderef" } else { "@kderef" });
+                self.args(&[size, addr]);
+            }
             ExprKind::Perf(s) => {
                 let _ = write!(self.out, "@perf({})", quote(s));
             }
