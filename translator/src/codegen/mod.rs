@@ -9,6 +9,7 @@
 
 pub mod c_text;
 pub mod emit;
+mod hooks;
 mod lines;
 pub mod map;
 mod tracepoint;
@@ -199,6 +200,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     let mut kprobes = Vec::new();
     let mut timers = Vec::new();
     let mut tracepoints = Vec::new();
+    let mut hook_probes = Vec::new();
     let mut begin_probes = Vec::new();
     let mut end_probes = Vec::new();
     for (i, p) in prog.probes.iter().enumerate() {
@@ -230,6 +232,10 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             }
             ProbeKind::Tracepoint { name, args } => {
                 tracepoints.push(tracepoint::TracepointProbe { probe: i, name, args: *args, pp: &p.pp });
+                ("RSTAP_RUNNING", "MAXACTION")
+            }
+            ProbeKind::Hook(hook) => {
+                hook_probes.push(hooks::HookProbe { probe: i, hook, pp: &p.pp });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
         };
@@ -280,6 +286,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         // Timers stop first: they must not fire into a stopping session.
         unregisters.insert(0, "rstap_timers_stop");
     }
+    let lists = hooks::ModuleLists { families: &mut families, registers: &mut registers, starts: &mut starts, unregisters: &mut unregisters };
+    hooks::add(&hook_probes, &opts.module_name, lists)?;
 
     let mut embedded: Vec<EmbeddedCtx> = prog
         .embedded

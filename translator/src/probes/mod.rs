@@ -9,6 +9,7 @@
 pub mod begin_end;
 pub mod blacklist;
 pub mod dwarf;
+pub mod hooks;
 pub mod kprobe;
 pub mod syscall;
 pub mod timer;
