@@ -7,6 +7,7 @@
 //! module's lists. Invariants: one template per family (in
 //! `templates/probes/`); strings reach the C only through `cstr`.
 
+use serde::Serialize;
 use tera::Context;
 
 use super::templates::render;
@@ -15,7 +16,18 @@ use crate::probes::hooks::Hook;
 /// The templates of the hook families, added to the module's set.
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("profile.c", include_str!("../../../templates/probes/profile.c.tera")),
+    ("netfilter.c", include_str!("../../../templates/probes/netfilter.c.tera")),
 ];
+
+#[derive(Serialize)]
+struct NetfilterCtx<'a> {
+    index: usize,
+    probe: usize,
+    pp: &'a str,
+    pf: &'a str,
+    hook: &'a str,
+    priority: i64,
+}
 
 /// One hook probe as the code generator sees it.
 pub struct HookProbe<'a> {
@@ -43,6 +55,21 @@ pub fn add(probes: &[HookProbe<'_>], _module_name: &str, lists: ModuleLists<'_>)
         // Like the interval timers: stopped before anything else.
         lists.unregisters.insert(0, "rstap_profile_stop");
     }
-    let _ = lists.registers;
+    let netfilter: Vec<NetfilterCtx> = probes
+        .iter()
+        .filter_map(|p| match p.hook {
+            Hook::Netfilter { pf, hook, priority } => Some((p, pf, hook, *priority)),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(index, (p, pf, hook, priority))| NetfilterCtx { index, probe: p.probe, pp: p.pp, pf, hook, priority })
+        .collect();
+    if !netfilter.is_empty() {
+        let mut ctx = Context::new();
+        ctx.insert("hooks", &netfilter);
+        lists.families.push(render("netfilter.c", &ctx)?);
+        lists.registers.push("rstap_netfilter_register");
+        lists.unregisters.push("rstap_netfilter_unregister");
+    }
     Ok(())
 }

@@ -39,7 +39,7 @@ impl<'a> Lowerer<'a> {
                 .iter()
                 .chain(&d.epilogue)
                 .map(|(b, _)| *b as *const ast::Block as usize)
-                .chain(std::iter::once(0))
+                .chain(std::iter::once(crate::probes::hooks::body_key(&d.kind)))
                 .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
                 .collect();
             let mut entry = None;
@@ -57,7 +57,9 @@ impl<'a> Lowerer<'a> {
                 }
                 Some(&b) => b,
                 None => {
+                    self.target.hook = crate::probes::hooks::of_kind(&d.kind);
                     let b = self.lower_probe_body(probe, &d.prologue, &d.epilogue, &d.conditions);
+                    self.target.hook = None;
                     groups.insert(key, b);
                     b
                 }

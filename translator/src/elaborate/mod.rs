@@ -28,6 +28,7 @@ mod conditions;
 mod derive;
 pub mod dump;
 mod entry;
+mod hook_vars;
 pub mod format;
 mod lines;
 pub mod locks;

@@ -50,6 +50,9 @@ pub struct TargetState {
     /// File-scope variables looked up by `$name` (a scan of every unit):
     /// each name once.
     pub global_vars: std::collections::HashMap<String, Option<crate::debuginfo::Variable>>,
+    /// The hook family whose body is being lowered (its `$vars` are in
+    /// `hook_vars`).
+    pub hook: Option<crate::probes::hooks::Hook>,
 }
 
 pub(super) fn long(kind: ExprKind, span: Span) -> Expr {
@@ -124,6 +127,9 @@ impl<'a> Lowerer<'a> {
                     return self.lower_var_list(scope, which, t.pretty, span);
                 }
             }
+        }
+        if let Some(e) = self.lower_hook_var(scope, t, span) {
+            return e;
         }
         if t.pretty > 0 {
             return self.lower_pretty(scope, t, span);

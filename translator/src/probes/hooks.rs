@@ -36,3 +36,49 @@ impl Hook {
         }
     }
 }
+
+/// The hook a derived probe of `kind` is, if any.
+pub fn of_kind(kind: &crate::ir::ProbeKind) -> Option<Hook> {
+    match kind {
+        crate::ir::ProbeKind::Hook(h) => Some(h.clone()),
+        _ => None,
+    }
+}
+
+/// Bodies of derived probes are shared only between probes whose context
+/// variables are the same: 0 for the families without any.
+pub fn body_key(kind: &crate::ir::ProbeKind) -> usize {
+    match kind {
+        crate::ir::ProbeKind::Hook(Hook::Netfilter { .. }) => 1,
+        crate::ir::ProbeKind::Hook(Hook::Procfs { write: false, .. }) => 2,
+        crate::ir::ProbeKind::Hook(Hook::Procfs { write: true, .. }) => 3,
+        _ => 0,
+    }
+}
+
+/// One context variable of a hook family: `$name`, held in register `reg`
+/// (DWARF numbering) of the registers the hook hands its probe, and the
+/// type it points to when it is a pointer (`->` then reads through it).
+pub struct HookVar {
+    pub name: &'static str,
+    pub reg: u16,
+    pub points_to: Option<&'static str>,
+}
+
+/// The netfilter hook's variables (see `templates/probes/netfilter.c.tera`,
+/// which fills these registers): rdi, rsi, rdx, rcx, r9.
+const NETFILTER_VARS: &[HookVar] = &[
+    HookVar { name: "hooknum", reg: 5, points_to: None },
+    HookVar { name: "skb", reg: 4, points_to: Some("struct sk_buff") },
+    HookVar { name: "in", reg: 1, points_to: Some("struct net_device") },
+    HookVar { name: "out", reg: 2, points_to: Some("struct net_device") },
+    HookVar { name: "verdict", reg: 9, points_to: None },
+];
+
+/// The context variables of a hook.
+pub fn vars(hook: &Hook) -> &'static [HookVar] {
+    match hook {
+        Hook::Netfilter { .. } => NETFILTER_VARS,
+        _ => &[],
+    }
+}
