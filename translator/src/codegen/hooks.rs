@@ -17,7 +17,83 @@ use crate::probes::hooks::Hook;
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("profile.c", include_str!("../../../templates/probes/profile.c.tera")),
     ("netfilter.c", include_str!("../../../templates/probes/netfilter.c.tera")),
+    ("procfs.c", include_str!("../../../templates/probes/procfs.c.tera")),
 ];
+
+/// One procfs file: its read and write probes.
+#[derive(Serialize)]
+struct ProcfsFileCtx {
+    index: usize,
+    path: String,
+    /// The octal permission, as C.
+    mode: String,
+    /// A C expression: maxsize (MAXSTRINGLEN by default) and the NUL.
+    bufsize: String,
+    reads: Vec<usize>,
+    writes: Vec<usize>,
+}
+
+fn procfs_files(probes: &[HookProbe<'_>]) -> (Vec<ProcfsFileCtx>, Vec<String>) {
+    let mut files: Vec<ProcfsFileCtx> = Vec::new();
+    let mut umasks: Vec<Option<i64>> = Vec::new();
+    let mut sizes: Vec<Option<i64>> = Vec::new();
+    for p in probes {
+        let Hook::Procfs { path, write, maxsize, umask } = p.hook else { continue };
+        let i = match files.iter().position(|f| &f.path == path) {
+            Some(i) => i,
+            None => {
+                files.push(ProcfsFileCtx {
+                    index: files.len(),
+                    path: path.clone(),
+                    mode: String::new(),
+                    bufsize: String::new(),
+                    reads: Vec::new(),
+                    writes: Vec::new(),
+                });
+                umasks.push(None);
+                sizes.push(None);
+                files.len() - 1
+            }
+        };
+        let f = &mut files[i];
+        if *write {
+            f.writes.push(p.probe);
+        } else {
+            f.reads.push(p.probe);
+            if let Some(m) = maxsize {
+                sizes[i] = Some(sizes[i].unwrap_or(0).max(*m));
+            }
+        }
+        if umask.is_some() {
+            umasks[i] = *umask;
+        }
+    }
+    for (f, (umask, size)) in files.iter_mut().zip(umasks.into_iter().zip(sizes)) {
+        f.bufsize = match size {
+            Some(n) => format!("{n} + 1"),
+            None => "MAXSTRINGLEN + 1".to_string(),
+        };
+        // 0400 for reading, 0200 for writing, 0600 for both; a umask
+        // takes its bits from 0444 / 0222.
+        let (r, w) = match umask {
+            Some(u) => (0o444 & !u, 0o222 & !u),
+            None => (0o400, 0o200),
+        };
+        let mode = if f.reads.is_empty() { 0 } else { r } | if f.writes.is_empty() { 0 } else { w };
+        f.mode = format!("0{mode:o}");
+    }
+    let mut subdirs: Vec<String> = Vec::new();
+    for f in &files {
+        let parts: Vec<&str> = f.path.split('/').collect();
+        for n in 1..parts.len() {
+            let d = parts[..n].join("/");
+            if !subdirs.contains(&d) {
+                subdirs.push(d);
+            }
+        }
+    }
+    (files, subdirs)
+}
 
 #[derive(Serialize)]
 struct NetfilterCtx<'a> {
@@ -45,7 +121,7 @@ pub struct ModuleLists<'m> {
 }
 
 /// Renders every hook family the probes use and adds its functions.
-pub fn add(probes: &[HookProbe<'_>], _module_name: &str, lists: ModuleLists<'_>) -> Result<(), String> {
+pub fn add(probes: &[HookProbe<'_>], module_name: &str, lists: ModuleLists<'_>) -> Result<(), String> {
     let profiles: Vec<usize> = probes.iter().filter(|p| matches!(p.hook, Hook::Profile)).map(|p| p.probe).collect();
     if !profiles.is_empty() {
         let mut ctx = Context::new();
@@ -70,6 +146,16 @@ pub fn add(probes: &[HookProbe<'_>], _module_name: &str, lists: ModuleLists<'_>)
         lists.families.push(render("netfilter.c", &ctx)?);
         lists.registers.push("rstap_netfilter_register");
         lists.unregisters.push("rstap_netfilter_unregister");
+    }
+    let (files, subdirs) = procfs_files(probes);
+    if !files.is_empty() {
+        let mut ctx = Context::new();
+        ctx.insert("module_name", module_name);
+        ctx.insert("files", &files);
+        ctx.insert("subdirs", &subdirs);
+        lists.families.push(render("procfs.c", &ctx)?);
+        lists.registers.push("rstap_procfs_register");
+        lists.unregisters.push("rstap_procfs_unregister");
     }
     Ok(())
 }

@@ -44,6 +44,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
+    ("rstap_procfs.h", include_str!("../../../runtime-c/rstap_procfs.h")),
 ];
 
 #[derive(Debug, Clone, Default)]

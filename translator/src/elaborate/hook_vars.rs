@@ -2,7 +2,7 @@
 //! `$out`, `$hooknum`, `$verdict` in netfilter probes (registers of the
 //! `pt_regs` the hook hands its probe, see `probes::hooks::vars`), and
 //! `$value` in procfs probes (the file's text, through the procfs tapset's
-//! `__procfs_value` / `__procfs_set_value`).
+//! `__procfs_value`, `__procfs_set_value`, `__procfs_append_value`).
 //!
 //! Input: a target expression (or an assignment to one) in the body of a
 //! hook probe (`TargetState::hook`). Output: `Some(ir expr)` when it names
@@ -91,22 +91,15 @@ impl<'a> Lowerer<'a> {
         if !matches!(hook, Hook::Procfs { .. }) || id.name != "value" {
             return None;
         }
-        let text = match op {
-            AssignOp::Assign => value.clone(),
-            AssignOp::Compound(ast::BinaryOp::Concat) => ast::Expr {
-                kind: ast::ExprKind::Binary {
-                    op: ast::BinaryOp::Concat,
-                    lhs: Box::new(call("__procfs_value", Vec::new(), target.span)),
-                    rhs: Box::new(value.clone()),
-                },
-                span,
-            },
+        let f = match op {
+            AssignOp::Assign => "__procfs_set_value",
+            AssignOp::Compound(ast::BinaryOp::Concat) => "__procfs_append_value",
             AssignOp::Compound(_) => {
                 self.diags.error("`$value` of a procfs probe is a string: assign it with `=` or `.=`", span);
                 return Some(long(ExprKind::Long(0), span));
             }
         };
-        Some(self.lower_expr(scope, &call("__procfs_set_value", vec![text], span)))
+        Some(self.lower_expr(scope, &call(f, vec![value.clone()], span)))
     }
 
     /// `$verdict = e` (or `$verdict OP= e`) in a netfilter probe, guru mode

@@ -18,8 +18,9 @@ pub enum Hook {
     /// on `hook` (the `NF_INET_*`/`NF_BR_*`/`NF_ARP_*` constant's name) of
     /// protocol family `pf` (`NFPROTO_*`).
     Netfilter { pf: String, hook: String, priority: i64 },
-    /// `procfs("PATH").read` / `.write`: a file under /proc/systemtap/MODULE.
-    Procfs { path: String, write: bool, maxsize: Option<i64> },
+    /// `procfs("PATH")[.umask(U)].read[.maxsize(N)]` / `.write`: a file
+    /// under /proc/systemtap/MODULE; `maxsize` is the read buffer's size.
+    Procfs { path: String, write: bool, maxsize: Option<i64>, umask: Option<i64> },
     /// `perf.type(T).config(C)[.sample(N)]`: a kernel perf event on every
     /// CPU whose overflow handler runs the probe every `sample` events.
     Perf { type_id: u32, config: u64, sample: u64 },
