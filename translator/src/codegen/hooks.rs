@@ -29,6 +29,9 @@ struct ProcfsFileCtx {
     mode: String,
     /// A C expression: maxsize (MAXSTRINGLEN by default) and the NUL.
     bufsize: String,
+    /// Bytes per write probe hit: 1 for "__stdin" (input.char and
+    /// input.line see one character at a time).
+    chunk: &'static str,
     reads: Vec<usize>,
     writes: Vec<usize>,
 }
@@ -47,6 +50,7 @@ fn procfs_files(probes: &[HookProbe<'_>]) -> (Vec<ProcfsFileCtx>, Vec<String>) {
                     path: path.clone(),
                     mode: String::new(),
                     bufsize: String::new(),
+                    chunk: if path == "__stdin" { "1" } else { "MAXSTRINGLEN - 1" },
                     reads: Vec::new(),
                     writes: Vec::new(),
                 });

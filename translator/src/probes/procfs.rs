@@ -6,7 +6,8 @@
 //! Input: the point. Output: one `ProbeKind::Hook(Hook::Procfs)`.
 //! Invariants: PATH is relative, made of `/`-separated names of letters,
 //! digits, `_`, `-` and `.` (not `.` or `..`), so it reaches the C as it
-//! is; "__stdin" belongs to the input probes; umask is 0..=0777 and
+//! is; writes to "__stdin" (the input probes' file) reach its write
+//! probes one byte at a time; umask is 0..=0777 and
 //! maxsize 1..=1 MiB.
 
 use super::hooks::Hook;
@@ -71,9 +72,6 @@ pub fn resolve(point: &ProbePoint) -> Result<Resolved, ProbeError> {
             return Err(ProbeError::new(span, "a procfs probe ends in .read (optionally .maxsize(N)) or .write"));
         }
     };
-    if path == "__stdin" {
-        return Err(ProbeError::new(first.span, "procfs path \"__stdin\" is reserved for the input probes (input.char, input.line)"));
-    }
     no_more(point, used)?;
     let kind = ProbeKind::Hook(Hook::Procfs { path, write, maxsize, umask });
     Ok(vec![(kind, format_point(&comps[..used]))])
@@ -110,7 +108,5 @@ mod tests {
         assert_eq!(e.message, "a procfs probe ends in .read (optionally .maxsize(N)) or .write");
         let e = resolve(&point(&[("procfs", s("x")), ("write", None), ("maxsize", Some(Literal::Number(5)))])).unwrap_err();
         assert!(e.message.starts_with("unexpected probe point component `maxsize`"), "{}", e.message);
-        let e = resolve(&point(&[("procfs", s("__stdin")), ("write", None)])).unwrap_err();
-        assert!(e.message.contains("reserved"));
     }
 }
