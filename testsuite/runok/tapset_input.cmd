@@ -1,1 +1,1 @@
-printf 'ab\ncd' > /proc/systemtap/*/__stdin; printf 'e\n' > /proc/systemtap/*/__stdin
+d=$(echo /proc/systemtap/*); printf 'ab\ncd' > $d/__stdin; printf 'e\n' > $d/__stdin
