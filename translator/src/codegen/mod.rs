@@ -10,6 +10,7 @@
 pub mod c_text;
 pub mod emit;
 mod embedded;
+mod hooks;
 mod lines;
 pub mod map;
 mod tracepoint;
@@ -46,6 +47,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_store.h", include_str!("../../../runtime-c/rstap_store.h")),
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
     ("rstap_embedded.h", include_str!("../../../runtime-c/rstap_embedded.h")),
+    ("rstap_procfs.h", include_str!("../../../runtime-c/rstap_procfs.h")),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -208,6 +210,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     let mut kprobes = Vec::new();
     let mut timers = Vec::new();
     let mut tracepoints = Vec::new();
+    let mut hook_probes = Vec::new();
     let mut begin_probes = Vec::new();
     let mut end_probes = Vec::new();
     for (i, p) in prog.probes.iter().enumerate() {
@@ -239,6 +242,10 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             }
             ProbeKind::Tracepoint { name, args } => {
                 tracepoints.push(tracepoint::TracepointProbe { probe: i, name, args: *args, pp: &p.pp });
+                ("RSTAP_RUNNING", "MAXACTION")
+            }
+            ProbeKind::Hook(hook) => {
+                hook_probes.push(hooks::HookProbe { probe: i, hook, pp: &p.pp });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
         };
@@ -289,6 +296,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         // Timers stop first: they must not fire into a stopping session.
         unregisters.insert(0, "rstap_timers_stop");
     }
+    let lists = hooks::ModuleLists { families: &mut families, registers: &mut registers, starts: &mut starts, unregisters: &mut unregisters };
+    hooks::add(&hook_probes, &opts.module_name, lists)?;
 
     let mut embedded: Vec<EmbeddedCtx> = prog
         .embedded

@@ -36,7 +36,8 @@ fn tera() -> &'static Tera {
         let mut t = Tera::default();
         t.autoescape_on(vec![]);
         super::c_text::register_filters(&mut t);
-        t.add_raw_templates(TEMPLATES.iter().copied()).unwrap_or_else(|e| panic!("internal error in rstap's templates: {e:?}"));
+        t.add_raw_templates(TEMPLATES.iter().chain(super::hooks::TEMPLATES).copied())
+            .unwrap_or_else(|e| panic!("internal error in rstap's templates: {e:?}"));
         t
     })
 }
@@ -66,6 +67,6 @@ pub fn ctx(pairs: &[(&str, &str)]) -> Context {
 mod tests {
     #[test]
     fn every_template_parses() {
-        assert_eq!(super::tera().get_template_names().count(), super::TEMPLATES.len());
+        assert_eq!(super::tera().get_template_names().count(), super::TEMPLATES.len() + super::super::hooks::TEMPLATES.len());
     }
 }

@@ -174,6 +174,9 @@ impl<'a> Expander<'a, '_> {
             .filter(|a| !a.item.private || a.item.span.file == point.span.file)
             .copied()
             .collect();
+        if matching.is_empty() && self.expand_suffixed(point, prologue, epilogue, &conditions, depth, out) {
+            return;
+        }
         if matching.is_empty() {
             if !(point.optional || point.sufficient) {
                 let name = format_point(&point.components);
@@ -239,5 +242,72 @@ impl<'a> Expander<'a, '_> {
                 }
             }
         }
+    }
+    /// Alias suffixes: `a.return` where `a` is an alias and `a.return` is
+    /// not: each point of `a`, with `.return` (the components after the
+    /// alias's name) appended, under `a`'s body. The longest alias name
+    /// that matches wins. False when no prefix of the point is an alias.
+    fn expand_suffixed(
+        &mut self,
+        point: &'a ProbePoint,
+        prologue: &[Piece<'a>],
+        epilogue: &[Piece<'a>],
+        conditions: &[&'a ast::Expr],
+        depth: usize,
+        out: &mut Vec<Expanded<'a>>,
+    ) -> bool {
+        for k in (1..point.components.len()).rev() {
+            let prefix = ProbePoint { components: point.components[..k].to_vec(), optional: false, sufficient: false, condition: None, span: point.span };
+            let matching: Vec<Def<'a, ast::ProbeAlias>> = self
+                .aliases
+                .iter()
+                .filter(|a| a.item.names.iter().any(|n| alias_matches(n, &prefix)))
+                .filter(|a| !a.item.private || a.item.span.file == point.span.file)
+                .copied()
+                .collect();
+            if matching.is_empty() {
+                continue;
+            }
+            let before = out.len();
+            for alias in matching {
+                let piece = (&alias.item.body, alias.from_tapset);
+                let (pro, epi) = match alias.item.kind {
+                    AliasKind::Prologue => {
+                        let mut p = vec![piece];
+                        p.extend_from_slice(prologue);
+                        let mut e = epilogue.to_vec();
+                        if let Some(after) = &alias.item.epilogue {
+                            e.push((after, alias.from_tapset));
+                        }
+                        (p, e)
+                    }
+                    AliasKind::Epilogue => {
+                        let mut e = epilogue.to_vec();
+                        e.push(piece);
+                        (prologue.to_vec(), e)
+                    }
+                };
+                for target in &alias.item.points {
+                    let mut components = target.components.clone();
+                    components.extend_from_slice(&point.components[k..]);
+                    // The point lives as long as the expansions that point
+                    // into it (a few per suffixed use, for one translation).
+                    let suffixed: &'a ProbePoint = Box::leak(Box::new(ProbePoint {
+                        components,
+                        optional: target.optional || point.optional,
+                        sufficient: target.sufficient,
+                        condition: target.condition.clone(),
+                        span: point.span,
+                    }));
+                    let n = out.len();
+                    self.expand_point(suffixed, &pro, &epi, conditions, depth + 1, out);
+                    if target.sufficient && out.len() > n {
+                        break;
+                    }
+                }
+            }
+            return out.len() > before || !self.diags.list.is_empty();
+        }
+        false
     }
 }

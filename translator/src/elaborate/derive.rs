@@ -40,7 +40,7 @@ impl<'a> Lowerer<'a> {
             let kret = d.site.is_none() && matches!(d.kind, ProbeKind::Kprobe { ret: true, .. });
             let key: Vec<usize> = std::iter::once(kret as usize)
                 .chain(d.prologue.iter().chain(&d.epilogue).map(|(b, _)| *b as *const ast::Block as usize))
-                .chain(std::iter::once(0))
+                .chain(std::iter::once(crate::probes::hooks::body_key(&d.kind)))
                 .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
                 .collect();
             self.target.kprobe_return = kret;
@@ -63,7 +63,9 @@ impl<'a> Lowerer<'a> {
                 }
                 None => {
                     self.kprobe_return = kret;
+                    self.target.hook = crate::probes::hooks::of_kind(&d.kind);
                     let b = self.lower_probe_body(probe, &d.prologue, &d.epilogue, &d.conditions);
+                    self.target.hook = None;
                     self.kprobe_return = false;
                     entry = if kret { self.entry_body(probe.span) } else { None };
                     groups.insert(key, (b, entry));

@@ -475,6 +475,9 @@ impl<'a> Lowerer<'a> {
                 rhs: Box::new(self.lower_expr(scope, rhs)),
             },
             ast::ExprKind::Assign { op, target, value } => {
+                if let Some(e) = self.lower_hook_assign(scope, *op, target, value, span) {
+                    return e;
+                }
                 // Evaluate the value first so `x = x + 1` on a new name sees
                 // the same local.
                 let lowered = Box::new(self.lower_expr(scope, value));

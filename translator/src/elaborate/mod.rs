@@ -31,6 +31,7 @@ mod conditions;
 mod derive;
 pub mod dump;
 mod entry;
+mod hook_vars;
 pub mod format;
 pub mod guru;
 mod lines;

@@ -56,6 +56,7 @@ pub fn print_program(prog: &Program) -> String {
                 format!("kprobe on {symbol}{}", if *ret { " (return)" } else { "" })
             }
             ProbeKind::Tracepoint { name, args } => format!("tracepoint {name}, {args} argument(s)"),
+            ProbeKind::Hook(h) => h.describe(),
         };
         out.push_str(&format!("{} /* {} */\n", p.pp, kind));
         let Some(body) = prog.bodies.get(p.body) else { continue };

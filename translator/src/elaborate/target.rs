@@ -53,6 +53,9 @@ pub struct TargetState {
     /// The body being lowered is a `kprobe.function(...).return` probe's:
     /// `$return` is the return-value register (see `writes`).
     pub kprobe_return: bool,
+    /// The hook family whose body is being lowered (its `$vars` are in
+    /// `hook_vars`).
+    pub hook: Option<crate::probes::hooks::Hook>,
 }
 
 pub(super) fn long(kind: ExprKind, span: Span) -> Expr {
@@ -127,6 +130,9 @@ impl<'a> Lowerer<'a> {
                     return self.lower_var_list(scope, which, t.pretty, span);
                 }
             }
+        }
+        if let Some(e) = self.lower_hook_var(scope, t, span) {
+            return e;
         }
         if t.pretty > 0 {
             return self.lower_pretty(scope, t, span);

@@ -179,6 +179,9 @@ pub enum ProbeKind {
     /// `kernel.trace("S:E")`: a callback on tracepoint `name`, which passes
     /// `args` arguments after its `void *data`.
     Tracepoint { name: String, args: usize },
+    /// A family that hooks a kernel facility (profile tick, netfilter,
+    /// procfs, perf): see `probes::hooks`.
+    Hook(crate::probes::hooks::Hook),
 }
 
 #[derive(Debug, Clone)]

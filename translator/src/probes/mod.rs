@@ -9,7 +9,10 @@
 pub mod begin_end;
 pub mod blacklist;
 pub mod dwarf;
+pub mod hooks;
 pub mod kprobe;
+pub mod netfilter;
+pub mod procfs;
 pub mod syscall;
 pub mod timer;
 pub mod tracepoint;
@@ -62,7 +65,7 @@ impl ProbeError {
 pub type Resolved = Vec<(ProbeKind, String)>;
 
 /// Names of the built-in probe families (the first component).
-pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module"];
+pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module", "netfilter", "procfs"];
 
 /// Resolves a point of a built-in family; `Ok(None)` when the first
 /// component is not a built-in family.
@@ -77,6 +80,11 @@ pub fn resolve_builtin(
         "begin" | "end" => begin_end::resolve(point)?,
         "timer" => timer::resolve(point)?,
         "kprobe" => kprobe::resolve(point, symbols)?,
+        "procfs" => procfs::resolve(point)?,
+        "netfilter" => match netfilter::resolve(point)? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
         _ => return Ok(None),
     };
     Ok(Some(resolved))

@@ -1,12 +1,15 @@
 //! `timer.ms(N)`, `timer.s(N)`, `timer.us(N)`, `timer.ns(N)`, `timer.hz(N)`,
-//! `timer.jiffies(N)`: periodic probes on every interval.
+//! `timer.jiffies(N)`: periodic probes on every interval; `timer.profile`
+//! (and `timer.profile.tick`): a tick on every CPU that sees the registers
+//! it interrupted (user or kernel).
 //!
 //! Input: the point. Output: `ProbeKind::Timer` with the interval in
-//! nanoseconds. Invariants: the interval is positive, at least 100 us
+//! nanoseconds, or `ProbeKind::Hook(Hook::Profile)`. Invariants: the interval is positive, at least 100 us
 //! (shorter ones would starve the machine under TCG and on real hardware)
 //! and at most a day (`limits::TIMER_MAX_NS`; longer ones would overflow
 //! the kernel's signed nanosecond time).
 
+use super::hooks::Hook;
 use super::{format_point, no_more, number_arg, ProbeError, Resolved};
 use crate::ir::ProbeKind;
 use crate::syntax::ast::ProbePoint;
@@ -19,9 +22,17 @@ pub fn resolve(point: &ProbePoint) -> Result<Resolved, ProbeError> {
     let Some(unit) = point.components.get(1) else {
         return Err(ProbeError::new(
             point.components[0].span,
-            "`timer` needs a unit: timer.ms(N), timer.s(N), timer.us(N), timer.ns(N), timer.hz(N) or timer.jiffies(N)",
+            "`timer` needs a unit: timer.ms(N), timer.s(N), timer.us(N), timer.ns(N), timer.hz(N), timer.jiffies(N) or timer.profile",
         ));
     };
+    if unit.name == "profile" && unit.arg.is_none() {
+        let used = match point.components.get(2) {
+            Some(c) if c.name == "tick" && c.arg.is_none() => 3,
+            _ => 2,
+        };
+        no_more(point, used)?;
+        return Ok(vec![(ProbeKind::Hook(Hook::Profile), format_point(&point.components[..used]))]);
+    }
     let n = number_arg(unit)?;
     if n <= 0 {
         return Err(ProbeError::new(unit.span, format!("timer interval must be positive, got {n}")));
