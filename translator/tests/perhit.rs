@@ -1,0 +1,108 @@
+//! The per-hit cost bench of issue 10 (run by `bench/perhit/run`; ignored
+//! by `cargo test`: it boots a guest and asserts nothing but that the runs
+//! complete).
+//!
+//! Input: `bench/perhit/` (the static getppid loop, the hand-written
+//! kprobe module, the guest script) and three rstap scripts. Output, on
+//! stdout: per variant the median over the rounds of the loop's ns per
+//! call, the cost over no probe, and for the rstap scripts the ratio of
+//! that cost to the hand-written module's. Everything runs in ONE boot of
+//! the default (6.1) testbed kernel, TCG with 2 vCPUs; the variants are
+//! interleaved round by round so that drift of the shared host hits them
+//! alike.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rstap::vm::{self, GuestJob, RunOptions};
+
+/// The rstap variants: module suffix, script.
+const SCRIPTS: &[(&str, &str)] = &[
+    ("stat", "global n; probe kprobe.function(\"__x64_sys_getppid\") { n <<< 1 }"),
+    ("array", "global a; probe kprobe.function(\"__x64_sys_getppid\") { a[execname()]++ }"),
+    ("global", "global n; probe kprobe.function(\"__x64_sys_getppid\") { n++ }"),
+];
+
+const CALLS: u64 = 300_000;
+
+fn bench_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/perhit")
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what} failed:\n{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!stderr.contains("warning:"), "{what} has compiler warnings:\n{stderr}");
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "boots a guest; run with bench/perhit/run"]
+fn perhit() {
+    let rounds: usize = std::env::var("PERHIT_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let tb = vm::setup(false).expect("testbed setup");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let src = bench_dir();
+
+    run(
+        Command::new("gcc").args(["-O2", "-static", "-o"]).arg(w.join("loop")).arg(src.join("loop.c")),
+        "building the loop",
+    );
+    let hand = w.join("hand");
+    std::fs::create_dir_all(&hand).unwrap();
+    for f in ["perhit_hand.c", "Kbuild"] {
+        std::fs::copy(src.join("hand").join(f), hand.join(f)).unwrap();
+    }
+    let kdir = rstap::build::kernel_build_dir(&tb.release, None).expect("kernel headers");
+    run(Command::new("make").arg("-C").arg(&kdir).arg(format!("M={}", hand.display())).arg("modules"), "building the hand-written module");
+    let mut job = GuestJob::cmd(&["sh", "guest.sh", &rounds.to_string()])
+        .file(src.join("guest.sh"), "guest.sh")
+        .file(w.join("loop"), "loop")
+        .file(hand.join("perhit_hand.ko"), "perhit_hand.ko")
+        .file(env!("CARGO_BIN_EXE_staprun"), "staprun");
+    for (name, script) in SCRIPTS {
+        let module = format!("perhit_{name}");
+        run(
+            Command::new(env!("CARGO_BIN_EXE_stap")).current_dir(w).args(["-p4", "-r", &tb.release, "-m", &module, "-e", script]),
+            &format!("stap -p4 {module}"),
+        );
+        job = job.file(w.join(format!("{module}.ko")), format!("{module}.ko"));
+    }
+    let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(1200), live: false };
+    let res = vm::run_jobs(&tb, &[job], &opts).expect("guest run");
+    let stdout = String::from_utf8_lossy(&res[0].stdout).to_string();
+    assert_eq!(res[0].status, 0, "guest script failed:\n{stdout}\n{}", String::from_utf8_lossy(&res[0].stderr));
+
+    let variants = ["none", "hand", "stat", "array", "global"];
+    let mut per_call: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for line in stdout.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(v), Some("loop"), Some(calls), Some(ns)) = (it.next(), it.next(), it.next(), it.next()) else { continue };
+        let Some(i) = variants.iter().position(|x| *x == v) else { continue };
+        let calls: f64 = calls.strip_prefix("calls=").and_then(|c| c.parse().ok()).expect("calls=");
+        let ns: f64 = ns.strip_prefix("ns=").and_then(|c| c.parse().ok()).expect("ns=");
+        assert_eq!(calls as u64, CALLS);
+        per_call[i].push(ns / calls);
+    }
+    for (v, runs) in variants.iter().zip(&per_call) {
+        assert_eq!(runs.len(), rounds, "{v}: expected {rounds} runs in:\n{stdout}");
+    }
+    let med: Vec<f64> = per_call.iter_mut().map(|r| median(r)).collect();
+    let hand_cost = med[1] - med[0];
+    println!("per-hit bench: {CALLS} getppid calls, kernel {}, TCG 2 vCPUs, median of {rounds}", tb.release);
+    println!("{:<34} {:>9} {:>12} {:>8}", "variant", "ns/call", "over none", "ratio");
+    let labels = ["no probe", "hand-written kprobe module", "n <<< 1", "a[execname()]++", "n++"];
+    for (i, label) in labels.iter().enumerate() {
+        let cost = med[i] - med[0];
+        let ratio = if i >= 2 { format!("{:.2}x", cost / hand_cost) } else { String::new() };
+        let over = if i == 0 { String::new() } else { format!("{cost:+.0} ns") };
+        println!("{label:<34} {:>9.0} {over:>12} {ratio:>8}", med[i]);
+    }
+    println!("runs (ns/call): {}", variants.iter().zip(&per_call).map(|(v, r)| format!("{v} {r:.0?}")).collect::<Vec<_>>().join("; "));
+}
