@@ -271,61 +271,56 @@ impl<'p> Emitter<'p> {
     }
 
     fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool, span: Span) -> String {
-        // Every argument is evaluated into a C local first (strings as
-        // pointers into their buffers), so that nothing is printed when
-        // evaluating one of them fails.
-        let mut code = String::from("({ ");
-        let mut temps = Vec::new();
+        // The arguments are evaluated left to right before anything is
+        // printed (the runtime prints nothing once one has failed): when
+        // two or more are not literals (C leaves the order of initialisers
+        // open), each goes into a frame temporary first (strings as
+        // pointers into their buffers), in order.
+        let ordered = args.iter().filter(|a| !super::map::is_pure(a)).count() > 1;
+        let mut stores = Vec::new();
+        let mut values = Vec::new();
         for a in args {
             let x = self.expr(a);
+            if !ordered {
+                values.push(x);
+                continue;
+            }
             self.temps += 1;
             let t = format!("__a{}", self.temps);
-            if a.ty == Type::String {
-                code.push_str(&format!("const char *{t} = {x}; "));
-            } else {
-                code.push_str(&format!("int64_t {t} = {x}; "));
-            }
-            temps.push(t);
+            self.fields.push(if a.ty == Type::String { format!("const char *{t}") } else { format!("int64_t {t}") });
+            stores.push(format!("l->{t} = {x}"));
+            values.push(format!("l->{t}"));
         }
         // The runtime formats (runtime-c/rstap_format.h): the format as
         // pass 2 parsed it, and the arguments in the order it takes them.
-        let fmt = crate::elaborate::format::format_string(pieces);
+        let fmt = c_string(&crate::elaborate::format::format_string(pieces));
         let mut c_args = Vec::new();
         for p in pieces {
             if let FormatPiece::Conv { arg, width, precision, conv, .. } = p {
                 let stars = crate::elaborate::format::star_count(*width, *precision);
                 for k in (1..=stars).rev() {
-                    if let Some(t) = arg.checked_sub(k).and_then(|i| temps.get(i)) {
+                    if let Some(t) = arg.checked_sub(k).and_then(|i| values.get(i)) {
                         c_args.push(format!("{{ .n = {t} }}"));
                     }
                 }
-                let t = &temps[*arg];
+                let t = &values[*arg];
                 c_args.push(if matches!(conv, 's') { format!("{{ .s = {t} }}") } else { format!("{{ .n = {t} }}") });
             }
         }
-        let (decl, arr) = if c_args.is_empty() {
-            (String::new(), "NULL".to_string())
-        } else {
-            self.temps += 1;
-            let a = format!("__f{}", self.temps);
-            (format!("const union rstap_fmt_arg {a}[] = {{ {} }}; ", c_args.join(", ")), a)
-        };
-        let loc = self.location(span);
         let n = c_args.len();
-        code.push_str(&decl);
-        if to_string {
+        let arr = if c_args.is_empty() { "NULL".to_string() } else { format!("((const union rstap_fmt_arg[]){{ {} }})", c_args.join(", ")) };
+        let loc = self.location(span);
+        let call = if to_string {
             let t = self.temp(Type::String);
-            code.push_str(&format!(
-                "if (likely(!CB->last_error)) rstap_sprintf_args(CB, {loc}, {t}, {}, {arr}, {n}); else {t}[0] = '\\0'; {t}; }})",
-                c_string(&fmt)
-            ));
+            format!("rstap_sprintf_expr(CB, {loc}, {t}, {fmt}, {arr}, {n})")
         } else {
-            code.push_str(&format!(
-                "if (likely(!CB->last_error)) rstap_printf_args(CB, {loc}, {}, {arr}, {n}); (int64_t)0; }})",
-                c_string(&fmt)
-            ));
+            format!("rstap_printf_expr(CB, {loc}, {fmt}, {arr}, {n})")
+        };
+        if stores.is_empty() {
+            call
+        } else {
+            format!("({}, {call})", stores.join(", "))
         }
-        code
     }
 
     /// C for a statement, indented by `depth` tabs. Compound statements

@@ -43,6 +43,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_map.h", include_str!("../../../runtime-c/rstap_map.h")),
     ("rstap_deref.h", include_str!("../../../runtime-c/rstap_deref.h")),
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
+    ("rstap_expr.h", include_str!("../../../runtime-c/rstap_expr.h")),
 ];
 
 #[derive(Debug, Clone, Default)]
