@@ -1,6 +1,7 @@
 # The per-hit bench inside the guest (busybox sh, cwd /work): ROUNDS
 # rounds of every variant, interleaved so that drift hits all alike.
-# Prints "VARIANT loop calls=N ns=T" per run.
+# Prints "VARIANT loop calls=N ns=T" per run, and after each rstap run
+# "VARIANT LINE" for every line the script printed (its hit count).
 rounds=${1:-3}
 r=0
 while [ "$r" -lt "$rounds" ]; do
@@ -11,6 +12,6 @@ while [ "$r" -lt "$rounds" ]; do
 	rmmod perhit_hand || exit 1
 	for v in stat array global; do
 		out=$(./staprun -c ./loop perhit_$v.ko) || { echo "$v: staprun failed: $out"; exit 1; }
-		echo "$v $(echo "$out" | grep '^loop ')"
+		echo "$out" | sed "s/^/$v /"
 	done
 done
