@@ -36,7 +36,7 @@ module_param(rstap_target, long, 0444);
 MODULE_PARM_DESC(rstap_target, "pid of the -c/-x target process");
 
 struct rstap_context_base {
-	atomic_t busy;
+	local_t busy;			/* this CPU's handlers only: no lock prefix */
 	const char *probe_point;
 	struct pt_regs *regs;
 	long actionremaining;
@@ -167,9 +167,9 @@ static __maybe_unused void rstap_skip_probe(void)
  * Starts a probe handler if the session is in state `when`; returns NULL
  * when the handler must not run. Call with preemption disabled.
  */
-static __maybe_unused struct rstap_context_base *rstap_enter(int when, const char *pp,
-					      struct pt_regs *regs,
-					      long budget)
+static inline struct rstap_context_base *rstap_enter(int when, const char *pp,
+						     struct pt_regs *regs,
+						     long budget)
 {
 	struct rstap_context_base *c;
 
@@ -178,9 +178,14 @@ static __maybe_unused struct rstap_context_base *rstap_enter(int when, const cha
 	c = rstap_contexts[smp_processor_id()];
 	if (unlikely(!c))
 		return NULL;
-	if (atomic_inc_return(&c->busy) != 1) {
+	/*
+	 * The context is this CPU's and preemption is off: only an interrupt
+	 * or NMI on this CPU can race, and local_t's single instruction is
+	 * atomic against those.
+	 */
+	if (unlikely(local_inc_return(&c->busy) != 1)) {
 		/* A probe hit inside another handler on this CPU. */
-		atomic_dec(&c->busy);
+		local_dec(&c->busy);
 		rstap_skip_probe();
 		return NULL;
 	}
@@ -210,9 +215,10 @@ static __maybe_unused void rstap_flush(struct rstap_context_base *c)
 	c->print_len = 0;
 }
 
-static __maybe_unused void rstap_leave(struct rstap_context_base *c)
+static inline void rstap_leave(struct rstap_context_base *c)
 {
-	rstap_flush(c);
+	if (c->print_len)
+		rstap_flush(c);
 	if (unlikely(c->last_error)) {
 		if (c->error_location)
 			rstap_stderr("ERROR: %s near %s\n", c->last_error,
@@ -222,7 +228,7 @@ static __maybe_unused void rstap_leave(struct rstap_context_base *c)
 		if (atomic_inc_return(&rstap_error_count) > MAXERRORS)
 			rstap_request_exit();
 	}
-	atomic_dec(&c->busy);
+	local_dec(&c->busy);
 }
 
 /* Charges one statement against the handler's budget. */

@@ -408,7 +408,8 @@ static __maybe_unused int64_t rstap_pmap_add(struct rstap_context_base *c, struc
 			      const struct rstap_kv *kv, int64_t v, const char *loc)
 {
 	struct rstap_map *m = &p->cpu[smp_processor_id()];
-	int32_t i = rstap_map_insert(c, m, kv, loc);
+	/* A statistic without keys has one entry once it has a value. */
+	int32_t i = m->nkeys == 0 && m->first >= 0 ? m->first : rstap_map_insert(c, m, kv, loc);
 
 	if (i >= 0)
 		rstap_stat_add(p->hist, rstap_map_value(m, i), v);

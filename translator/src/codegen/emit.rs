@@ -267,6 +267,8 @@ impl<'p> Emitter<'p> {
         c.insert("param_stores", &param_stores);
         c.insert("result_store", &result_store);
         c.insert("result", &result);
+        c.insert("ret_string", &(f.ret == Type::String));
+        c.insert("zero_locals", &(f.locals.len() > f.params));
         render_stmt("expr/call.c", &c)
     }
 

@@ -67,7 +67,11 @@ struct GlobalCtx {
 #[derive(Serialize)]
 struct FrameCtx {
     name: String,
+    /// Locals (parameters first): zeroed when the frame is entered.
     fields: Vec<String>,
+    /// Temporaries and the return value, after the `rstap_temps` marker:
+    /// every one is written before it is read, so entry does not zero them.
+    temps: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +104,8 @@ struct ProbeCtx {
     state: &'static str,
     budget: &'static str,
     locks: Vec<LockCtx>,
+    /// The body has locals to zero.
+    zero: bool,
 }
 
 #[derive(Serialize)]
@@ -149,8 +155,9 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             FunctionBody::Embedded(code) => (true, code.clone()),
         };
         let mut fields = em.fields;
-        fields.push(c_type_decl(f.ret, "__retvalue"));
-        frames.push(FrameCtx { name: format!("fn_{}", f.name), fields });
+        let mut temps = fields.split_off(f.locals.len());
+        temps.push(c_type_decl(f.ret, "__retvalue"));
+        frames.push(FrameCtx { name: format!("fn_{}", f.name), fields, temps });
         let return_stmt = if f.ret == Type::String {
             "strscpy(STAP_RETVALUE, (v), MAXSTRINGLEN)".to_string()
         } else {
@@ -170,7 +177,9 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         let mut code = String::new();
         em.stmt(&b.body, 1, &mut code);
         let name = format!("body_{i}");
-        frames.push(FrameCtx { name: name.clone(), fields: em.fields });
+        let mut fields = em.fields;
+        let temps = fields.split_off(b.locals.len());
+        frames.push(FrameCtx { name: name.clone(), fields, temps });
         bodies.push(BodyCtx { name, code });
     }
     let mut statics = Vec::new();
@@ -242,6 +251,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 state,
                 budget,
                 locks: Vec::new(),
+                zero: !prog.bodies[entry_body].locals.is_empty(),
             });
         }
         probes.push(ProbeCtx {
@@ -251,6 +261,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             state,
             budget,
             locks: p.locks.iter().map(|&(g, w)| LockCtx { index: g, write: w as u8 }).collect(),
+            zero: !prog.bodies[p.body].locals.is_empty(),
         });
     }
 
