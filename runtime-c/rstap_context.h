@@ -299,24 +299,45 @@ struct rstap_lock_spec {
 	int write;
 };
 
-static __maybe_unused void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
+/*
+ * Handlers run with preemption disabled and never sleep while they hold
+ * these locks, so the raw operations (inline, without the preempt count
+ * and lockdep bookkeeping of read_trylock() and friends) are enough; every
+ * user of rstap_global_locks goes through the two functions below. On
+ * PREEMPT_RT an rwlock_t is a sleeping lock without them, and with
+ * DEBUG_SPINLOCK they are functions modules cannot call.
+ */
+#if !defined(CONFIG_PREEMPT_RT) && !defined(CONFIG_DEBUG_SPINLOCK)
+#define rstap_read_trylock(l) do_raw_read_trylock(l)
+#define rstap_write_trylock(l) do_raw_write_trylock(l)
+#define rstap_read_unlock(l) do_raw_read_unlock(l)
+#define rstap_write_unlock(l) do_raw_write_unlock(l)
+#else
+#define rstap_read_trylock(l) read_trylock(l)
+#define rstap_write_trylock(l) write_trylock(l)
+#define rstap_read_unlock(l) read_unlock(l)
+#define rstap_write_unlock(l) write_unlock(l)
+#endif
+
+static __always_inline void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
 {
 	while (n-- > 0) {
 		if (specs[n].write)
-			write_unlock(specs[n].lock);
+			rstap_write_unlock(specs[n].lock);
 		else
-			read_unlock(specs[n].lock);
+			rstap_read_unlock(specs[n].lock);
 	}
 }
 
-static __maybe_unused int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
+/* The locks after the first `i` when one was busy: retries, then gives up. */
+static noinline int rstap_lock_slow(const struct rstap_lock_spec *specs, int n, int i)
 {
-	int i, tries;
+	int tries;
 
-	for (i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		for (tries = 0;; tries++) {
-			if (specs[i].write ? write_trylock(specs[i].lock) :
-					     read_trylock(specs[i].lock))
+			if (specs[i].write ? rstap_write_trylock(specs[i].lock) :
+					     rstap_read_trylock(specs[i].lock))
 				break;
 			if (tries >= MAXTRYLOCK) {
 				rstap_unlock_all(specs, i);
@@ -325,6 +346,19 @@ static __maybe_unused int rstap_lock_all(const struct rstap_lock_spec *specs, in
 			}
 			udelay(TRYLOCKDELAY);
 		}
+	}
+	return 1;
+}
+
+/* 1 with every lock of specs taken; 0 (the hit skipped and counted) if not. */
+static __always_inline int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!(specs[i].write ? rstap_write_trylock(specs[i].lock) :
+				       rstap_read_trylock(specs[i].lock)))
+			return rstap_lock_slow(specs, n, i);
 	}
 	return 1;
 }

@@ -63,7 +63,16 @@ fn perhit() {
     }
     let kdir = rstap::build::kernel_build_dir(&tb.release, None).expect("kernel headers");
     run(Command::new("make").arg("-C").arg(&kdir).arg(format!("M={}", hand.display())).arg("modules"), "building the hand-written module");
-    let mut job = GuestJob::cmd(&["sh", "guest.sh", &rounds.to_string()])
+    // PERHIT_EXTRA=DIR/perhit_NAME.ko,...: more rstap modules to measure
+    // (hand-edited experiments), run as the scripts are.
+    let extra: Vec<PathBuf> = std::env::var("PERHIT_EXTRA").map(|e| e.split(',').filter(|p| !p.is_empty()).map(PathBuf::from).collect()).unwrap_or_default();
+    let extra_names: Vec<String> = extra
+        .iter()
+        .map(|p| p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("perhit_")).expect("PERHIT_EXTRA: perhit_NAME.ko").to_string())
+        .collect();
+    let mut argv = vec!["sh".to_string(), "guest.sh".into(), rounds.to_string()];
+    argv.extend(extra_names.iter().cloned());
+    let mut job = GuestJob::cmd(&argv)
         .file(src.join("guest.sh"), "guest.sh")
         .file(w.join("loop"), "loop")
         .file(hand.join("perhit_hand.ko"), "perhit_hand.ko")
@@ -76,12 +85,16 @@ fn perhit() {
         );
         job = job.file(w.join(format!("{module}.ko")), format!("{module}.ko"));
     }
+    for (p, n) in extra.iter().zip(&extra_names) {
+        job = job.file(p, format!("perhit_{n}.ko"));
+    }
     let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(1200), live: false };
     let res = vm::run_jobs(&tb, &[job], &opts).expect("guest run");
     let stdout = String::from_utf8_lossy(&res[0].stdout).to_string();
     assert_eq!(res[0].status, 0, "guest script failed:\n{stdout}\n{}", String::from_utf8_lossy(&res[0].stderr));
 
-    let variants = ["none", "hand", "stat", "array", "global"];
+    let mut variants = vec!["none", "hand", "stat", "array", "global"];
+    variants.extend(extra_names.iter().map(String::as_str));
     let mut per_call: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     let mut best: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     // Each script's end-of-session dump shows that its probe fired for
@@ -113,7 +126,8 @@ fn perhit() {
         assert_eq!(runs.len(), rounds, "{v}: expected {rounds} runs in:\n{stdout}");
     }
     println!("per-hit bench: {CALLS} getppid calls, kernel {}, TCG 2 vCPUs, median of {rounds} runs", tb.release);
-    let labels = ["no probe", "hand-written kprobe module", "n <<< 1", "a[execname()]++", "n++"];
+    let mut labels = vec!["no probe", "hand-written kprobe module", "n <<< 1", "a[execname()]++", "n++"];
+    labels.extend(extra_names.iter().map(String::as_str));
     for (title, runs) in [("whole loop (ns per call)", &mut per_call), ("fastest batch of 1000 calls (ns per call)", &mut best)] {
         let med: Vec<f64> = runs.iter_mut().map(|r| median(r)).collect();
         let hand_cost = med[1] - med[0];
