@@ -277,7 +277,8 @@ impl Emitter<'_> {
         let kv = self.kv(keys);
         let x = self.expr(value);
         let loc = self.location(span);
-        format!("rstap_pmap_add(CB, {m}, {kv}, {x}, {loc})")
+        let name = &self.prog.globals[global].name;
+        format!("rstap_pmap_add_h(CB, {m}, &rstap_hist_{name}, {kv}, {x}, {loc})")
     }
 
     pub(super) fn stat(&mut self, op: StatOp, global: usize, keys: &[Expr], span: Span) -> String {

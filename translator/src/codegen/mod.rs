@@ -106,6 +106,9 @@ struct ProbeCtx {
     locks: Vec<LockCtx>,
     /// The body has locals to zero.
     zero: bool,
+    /// The handler must disable preemption itself (kprobe handlers run
+    /// with it disabled already).
+    preempt: bool,
 }
 
 #[derive(Serialize)]
@@ -243,6 +246,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 ("RSTAP_RUNNING", "MAXACTION")
             }
         };
+        let preempt = !matches!(p.kind, ProbeKind::Kprobe { .. });
         if let Some((entry_body, _)) = p.entry {
             probes.push(ProbeCtx {
                 index: format!("{i}_entry"),
@@ -252,6 +256,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 budget,
                 locks: Vec::new(),
                 zero: !prog.bodies[entry_body].locals.is_empty(),
+                preempt,
             });
         }
         probes.push(ProbeCtx {
@@ -262,6 +267,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             budget,
             locks: p.locks.iter().map(|&(g, w)| LockCtx { index: g, write: w as u8 }).collect(),
             zero: !prog.bodies[p.body].locals.is_empty(),
+            preempt,
         });
     }
 
