@@ -387,18 +387,11 @@ impl<'p> Emitter<'p> {
                 out.push_str(&format!("{ind}{code};\n"));
             }
             StmtKind::Return(value) => {
-                if let Some(v) = value {
-                    let x = self.expr(v);
-                    if self.ret == Some(Type::String) {
-                        out.push_str(&format!("{ind}rstap_strcpy(l->__retvalue, {x});\n"));
-                    } else {
-                        out.push_str(&format!("{ind}l->__retvalue = {x};\n"));
-                    }
-                }
-                if let Some(base) = self.foreach_bases.first() {
-                    out.push_str(&format!("{ind}rstap_iter_pop({base});\n"));
-                }
-                out.push_str(&format!("{ind}goto out;\n"));
+                // The value, the outermost foreach snapshot popped, out.
+                let x = value.as_ref().map(|v| self.expr(v)).unwrap_or_default();
+                let string = if self.ret == Some(Type::String) { "1" } else { "" };
+                let base = self.foreach_bases.first().cloned().unwrap_or_default();
+                out.push_str(&render_stmt("stmt/return.c", &ctx(&[("ind", &ind), ("value", &x), ("string", string), ("base", &base)])));
             }
             StmtKind::Embedded(code) => out.push_str(&render_stmt("stmt/embedded.c", &ctx(&[("ind", &ind), ("code", code)]))),
             StmtKind::Empty => {}

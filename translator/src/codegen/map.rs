@@ -9,7 +9,11 @@
 //! into a temporary before use, so a later store cannot change them; a
 //! foreach pops its snapshot on every way out except errors, which unwind
 //! the whole handler (the handler resets the snapshot stack on entry).
-//! The foreach skeleton is `templates/stmt/foreach.c.tera`.
+//! The foreach skeleton is `templates/stmt/foreach.c.tera`; stores,
+//! updates, statistic reads and histogram printing are calls of
+//! `runtime-c/rstap_expr.h` (Rust writes calls, never statements), and a
+//! value the script evaluates before the keys goes through a frame
+//! temporary unless the order cannot show.
 
 use super::emit::{c_string, Emitter};
 use crate::diag::Span;
@@ -139,8 +143,8 @@ pub(super) fn sequence(store: Option<String>, value: String) -> String {
 impl Emitter<'_> {
     /// A value that C must evaluate before what follows it in the same
     /// call (C leaves the order of arguments open, the script does not):
-    /// a literal or a variable as itself, anything else stored into a
-    /// frame temporary first. Returns (the store, the value to use).
+    /// a literal as itself, anything else stored into a frame temporary
+    /// first. Returns (the store, the value to use).
     /// `others` are the expressions evaluated with it; when they are all
     /// literals, the order cannot show.
     pub(super) fn value_first(&mut self, e: &Expr, others: &[Expr]) -> (Option<String>, String) {

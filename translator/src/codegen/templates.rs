@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("stmt/foreach.c", include_str!("../../../templates/stmt/foreach.c.tera")),
     ("stmt/try.c", include_str!("../../../templates/stmt/try.c.tera")),
     ("stmt/embedded.c", include_str!("../../../templates/stmt/embedded.c.tera")),
+    ("stmt/return.c", include_str!("../../../templates/stmt/return.c.tera")),
     ("expr/call.c", include_str!("../../../templates/expr/call.c.tera")),
 ];
 
