@@ -309,15 +309,16 @@ impl<'p> Emitter<'p> {
                 c_args.push(if matches!(conv, 's') { format!("{{ .s = {t} }}") } else { format!("{{ .n = {t} }}") });
             }
         }
-        let n = c_args.len();
-        let arr = if c_args.is_empty() { "NULL".to_string() } else { format!("((const union rstap_fmt_arg[]){{ {} }})", c_args.join(", ")) };
-        let loc = self.location(span);
-        let call = if to_string {
-            let t = self.temp(Type::String);
-            format!("rstap_sprintf_expr(CB, {loc}, {t}, {fmt}, {arr}, {n})")
-        } else {
-            format!("rstap_printf_expr(CB, {loc}, {fmt}, {arr}, {n})")
-        };
+        self.temps += 1;
+        let arr = format!("__f{}", self.temps);
+        let dst = if to_string { self.temp(Type::String) } else { String::new() };
+        let mut c = tera::Context::new();
+        c.insert("slots", &c_args);
+        c.insert("arr", &arr);
+        c.insert("dst", &dst);
+        c.insert("fmt", &fmt);
+        c.insert("loc", &self.location(span));
+        let call = render_stmt("expr/format.c", &c);
         if stores.is_empty() {
             call
         } else {

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("stmt/embedded.c", include_str!("../../../templates/stmt/embedded.c.tera")),
     ("stmt/return.c", include_str!("../../../templates/stmt/return.c.tera")),
     ("expr/call.c", include_str!("../../../templates/expr/call.c.tera")),
+    ("expr/format.c", include_str!("../../../templates/expr/format.c.tera")),
 ];
 
 fn tera() -> &'static Tera {
