@@ -36,7 +36,7 @@ module_param(rstap_target, long, 0444);
 MODULE_PARM_DESC(rstap_target, "pid of the -c/-x target process");
 
 struct rstap_context_base {
-	atomic_t busy;
+	local_t busy;			/* this CPU's handlers only: no lock prefix */
 	const char *probe_point;
 	struct pt_regs *regs;
 	long actionremaining;
@@ -167,9 +167,9 @@ static __maybe_unused void rstap_skip_probe(void)
  * Starts a probe handler if the session is in state `when`; returns NULL
  * when the handler must not run. Call with preemption disabled.
  */
-static __maybe_unused struct rstap_context_base *rstap_enter(int when, const char *pp,
-					      struct pt_regs *regs,
-					      long budget)
+static inline struct rstap_context_base *rstap_enter(int when, const char *pp,
+						     struct pt_regs *regs,
+						     long budget)
 {
 	struct rstap_context_base *c;
 
@@ -178,9 +178,14 @@ static __maybe_unused struct rstap_context_base *rstap_enter(int when, const cha
 	c = rstap_contexts[smp_processor_id()];
 	if (unlikely(!c))
 		return NULL;
-	if (atomic_inc_return(&c->busy) != 1) {
+	/*
+	 * The context is this CPU's and preemption is off: only an interrupt
+	 * or NMI on this CPU can race, and local_t's single instruction is
+	 * atomic against those.
+	 */
+	if (unlikely(local_inc_return(&c->busy) != 1)) {
 		/* A probe hit inside another handler on this CPU. */
-		atomic_dec(&c->busy);
+		local_dec(&c->busy);
 		rstap_skip_probe();
 		return NULL;
 	}
@@ -210,9 +215,10 @@ static __maybe_unused void rstap_flush(struct rstap_context_base *c)
 	c->print_len = 0;
 }
 
-static __maybe_unused void rstap_leave(struct rstap_context_base *c)
+static inline void rstap_leave(struct rstap_context_base *c)
 {
-	rstap_flush(c);
+	if (c->print_len)
+		rstap_flush(c);
 	if (unlikely(c->last_error)) {
 		if (c->error_location)
 			rstap_stderr("ERROR: %s near %s\n", c->last_error,
@@ -222,7 +228,7 @@ static __maybe_unused void rstap_leave(struct rstap_context_base *c)
 		if (atomic_inc_return(&rstap_error_count) > MAXERRORS)
 			rstap_request_exit();
 	}
-	atomic_dec(&c->busy);
+	local_dec(&c->busy);
 }
 
 /* Charges one statement against the handler's budget. */
@@ -293,24 +299,45 @@ struct rstap_lock_spec {
 	int write;
 };
 
-static __maybe_unused void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
+/*
+ * Handlers run with preemption disabled and never sleep while they hold
+ * these locks, so the raw operations (inline, without the preempt count
+ * and lockdep bookkeeping of read_trylock() and friends) are enough; every
+ * user of rstap_global_locks goes through the two functions below. On
+ * PREEMPT_RT an rwlock_t is a sleeping lock without them, and with
+ * DEBUG_SPINLOCK they are functions modules cannot call.
+ */
+#if !defined(CONFIG_PREEMPT_RT) && !defined(CONFIG_DEBUG_SPINLOCK)
+#define rstap_read_trylock(l) do_raw_read_trylock(l)
+#define rstap_write_trylock(l) do_raw_write_trylock(l)
+#define rstap_read_unlock(l) do_raw_read_unlock(l)
+#define rstap_write_unlock(l) do_raw_write_unlock(l)
+#else
+#define rstap_read_trylock(l) read_trylock(l)
+#define rstap_write_trylock(l) write_trylock(l)
+#define rstap_read_unlock(l) read_unlock(l)
+#define rstap_write_unlock(l) write_unlock(l)
+#endif
+
+static __always_inline void rstap_unlock_all(const struct rstap_lock_spec *specs, int n)
 {
 	while (n-- > 0) {
 		if (specs[n].write)
-			write_unlock(specs[n].lock);
+			rstap_write_unlock(specs[n].lock);
 		else
-			read_unlock(specs[n].lock);
+			rstap_read_unlock(specs[n].lock);
 	}
 }
 
-static __maybe_unused int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
+/* The locks after the first `i` when one was busy: retries, then gives up. */
+static noinline int rstap_lock_slow(const struct rstap_lock_spec *specs, int n, int i)
 {
-	int i, tries;
+	int tries;
 
-	for (i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		for (tries = 0;; tries++) {
-			if (specs[i].write ? write_trylock(specs[i].lock) :
-					     read_trylock(specs[i].lock))
+			if (specs[i].write ? rstap_write_trylock(specs[i].lock) :
+					     rstap_read_trylock(specs[i].lock))
 				break;
 			if (tries >= MAXTRYLOCK) {
 				rstap_unlock_all(specs, i);
@@ -319,6 +346,19 @@ static __maybe_unused int rstap_lock_all(const struct rstap_lock_spec *specs, in
 			}
 			udelay(TRYLOCKDELAY);
 		}
+	}
+	return 1;
+}
+
+/* 1 with every lock of specs taken; 0 (the hit skipped and counted) if not. */
+static __always_inline int rstap_lock_all(const struct rstap_lock_spec *specs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!(specs[i].write ? rstap_write_trylock(specs[i].lock) :
+				       rstap_read_trylock(specs[i].lock)))
+			return rstap_lock_slow(specs, n, i);
 	}
 	return 1;
 }

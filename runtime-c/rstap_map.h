@@ -403,16 +403,28 @@ static __maybe_unused void rstap_pmap_free(struct rstap_pmap *p)
 	vfree(p->one);
 }
 
-/* Adds v on this CPU; the global's read lock is enough. */
+/*
+ * Adds v on this CPU; the global's read lock is enough. h is p->hist, given
+ * by the generated code as the global's own static descriptor, so that the
+ * compiler drops the histogram and @variance work a statistic does not do.
+ */
+static __always_inline int64_t rstap_pmap_add_h(struct rstap_context_base *c, struct rstap_pmap *p,
+						const struct rstap_hist *h, const struct rstap_kv *kv,
+						int64_t v, const char *loc)
+{
+	struct rstap_map *m = &p->cpu[smp_processor_id()];
+	/* A statistic without keys has one entry once it has a value. */
+	int32_t i = m->nkeys == 0 && m->first >= 0 ? m->first : rstap_map_insert(c, m, kv, loc);
+
+	if (i >= 0)
+		rstap_stat_add(h, rstap_map_value(m, i), v);
+	return v;
+}
+
 static __maybe_unused int64_t rstap_pmap_add(struct rstap_context_base *c, struct rstap_pmap *p,
 			      const struct rstap_kv *kv, int64_t v, const char *loc)
 {
-	struct rstap_map *m = &p->cpu[smp_processor_id()];
-	int32_t i = rstap_map_insert(c, m, kv, loc);
-
-	if (i >= 0)
-		rstap_stat_add(p->hist, rstap_map_value(m, i), v);
-	return v;
+	return rstap_pmap_add_h(c, p, p->hist, kv, v, loc);
 }
 
 /* The merged statistic of kv, or NULL if no CPU has it. Write lock held. */

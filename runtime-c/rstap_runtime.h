@@ -24,6 +24,7 @@
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/percpu.h>
+#include <asm/local.h>
 #include <linux/math64.h>
 #include <linux/log2.h>
 #include <linux/bitops.h>

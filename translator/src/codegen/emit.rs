@@ -268,65 +268,63 @@ impl<'p> Emitter<'p> {
         c.insert("param_stores", &param_stores);
         c.insert("result_store", &result_store);
         c.insert("result", &result);
+        c.insert("ret_string", &(f.ret == Type::String));
+        c.insert("zero_locals", &(f.locals.len() > f.params));
         render_stmt("expr/call.c", &c)
     }
 
     fn format(&mut self, pieces: &[FormatPiece], args: &[Expr], to_string: bool, span: Span) -> String {
-        // Every argument is evaluated into a C local first (strings as
-        // pointers into their buffers), so that nothing is printed when
-        // evaluating one of them fails.
-        let mut code = String::from("({ ");
-        let mut temps = Vec::new();
+        // The arguments are evaluated left to right before anything is
+        // printed (the runtime prints nothing once one has failed): when
+        // two or more are not literals (C leaves the order of initialisers
+        // open), each goes into a frame temporary first (strings as
+        // pointers into their buffers), in order.
+        let ordered = args.iter().filter(|a| !super::map::is_pure(a)).count() > 1;
+        let mut stores = Vec::new();
+        let mut values = Vec::new();
         for a in args {
             let x = self.expr(a);
+            if !ordered {
+                values.push(x);
+                continue;
+            }
             self.temps += 1;
             let t = format!("__a{}", self.temps);
-            if a.ty == Type::String {
-                code.push_str(&format!("const char *{t} = {x}; "));
-            } else {
-                code.push_str(&format!("int64_t {t} = {x}; "));
-            }
-            temps.push(t);
+            self.fields.push(if a.ty == Type::String { format!("const char *{t}") } else { format!("int64_t {t}") });
+            stores.push(format!("l->{t} = {x}"));
+            values.push(format!("l->{t}"));
         }
         // The runtime formats (runtime-c/rstap_format.h): the format as
         // pass 2 parsed it, and the arguments in the order it takes them.
-        let fmt = crate::elaborate::format::format_string(pieces);
+        let fmt = c_string(&crate::elaborate::format::format_string(pieces));
         let mut c_args = Vec::new();
         for p in pieces {
             if let FormatPiece::Conv { arg, width, precision, conv, .. } = p {
                 let stars = crate::elaborate::format::star_count(*width, *precision);
                 for k in (1..=stars).rev() {
-                    if let Some(t) = arg.checked_sub(k).and_then(|i| temps.get(i)) {
+                    if let Some(t) = arg.checked_sub(k).and_then(|i| values.get(i)) {
                         c_args.push(format!("{{ .n = {t} }}"));
                     }
                 }
-                let t = &temps[*arg];
+                let t = &values[*arg];
                 c_args.push(if matches!(conv, 's') { format!("{{ .s = {t} }}") } else { format!("{{ .n = {t} }}") });
             }
         }
-        let (decl, arr) = if c_args.is_empty() {
-            (String::new(), "NULL".to_string())
+        self.temps += 1;
+        let arr = format!("__f{}", self.temps);
+        let dst = if to_string { self.temp(Type::String) } else { String::new() };
+        let mut c = tera::Context::new();
+        c.insert("slots", &c_args);
+        c.insert("arr", &arr);
+        c.insert("dst", &dst);
+        c.insert("fmt", &fmt);
+        c.insert("loc", &self.location(span));
+        let call = render_stmt("expr/format.c", &c);
+        if stores.is_empty() {
+            call
         } else {
-            self.temps += 1;
-            let a = format!("__f{}", self.temps);
-            (format!("const union rstap_fmt_arg {a}[] = {{ {} }}; ", c_args.join(", ")), a)
-        };
-        let loc = self.location(span);
-        let n = c_args.len();
-        code.push_str(&decl);
-        if to_string {
-            let t = self.temp(Type::String);
-            code.push_str(&format!(
-                "if (likely(!CB->last_error)) rstap_sprintf_args(CB, {loc}, {t}, {}, {arr}, {n}); else {t}[0] = '\\0'; {t}; }})",
-                c_string(&fmt)
-            ));
-        } else {
-            code.push_str(&format!(
-                "if (likely(!CB->last_error)) rstap_printf_args(CB, {loc}, {}, {arr}, {n}); (int64_t)0; }})",
-                c_string(&fmt)
-            ));
+            format!("({}, {call})", stores.join(", "))
         }
-        code
     }
 
     /// C for a statement, indented by `depth` tabs. Compound statements
@@ -391,22 +389,13 @@ impl<'p> Emitter<'p> {
                 out.push_str(&format!("{ind}{code};\n"));
             }
             StmtKind::Return(value) => {
-                if let Some(v) = value {
-                    let x = self.expr(v);
-                    if self.ret == Some(Type::String) {
-                        out.push_str(&format!("{ind}rstap_strcpy(l->__retvalue, {x});\n"));
-                    } else {
-                        out.push_str(&format!("{ind}l->__retvalue = {x};\n"));
-                    }
-                    // Inside a try, an error in the value reaches the catch.
-                    if self.error_label != "out" {
-                        out.push_str(&format!("{ind}if (unlikely(CB->last_error))\n{ind}\tgoto {};\n", self.error_label));
-                    }
-                }
-                if let Some(base) = self.foreach_bases.first() {
-                    out.push_str(&format!("{ind}rstap_iter_pop({base});\n"));
-                }
-                out.push_str(&format!("{ind}goto out;\n"));
+                // The value (inside a try, an error in it reaches the catch),
+                // the outermost foreach snapshot popped, out.
+                let x = value.as_ref().map(|v| self.expr(v)).unwrap_or_default();
+                let string = if self.ret == Some(Type::String) { "1" } else { "" };
+                let base = self.foreach_bases.first().cloned().unwrap_or_default();
+                let catch = if self.error_label != "out" { self.error_label.clone() } else { String::new() };
+                out.push_str(&render_stmt("stmt/return.c", &ctx(&[("ind", &ind), ("value", &x), ("string", string), ("base", &base), ("catch", &catch)])));
             }
             StmtKind::Embedded(code) => out.push_str(&render_stmt("stmt/embedded.c", &ctx(&[("ind", &ind), ("code", code)]))),
             StmtKind::Empty => {}

@@ -9,11 +9,15 @@
 //! into a temporary before use, so a later store cannot change them; a
 //! foreach pops its snapshot on every way out except errors, which unwind
 //! the whole handler (the handler resets the snapshot stack on entry).
-//! The foreach skeleton is `templates/stmt/foreach.c.tera`.
+//! The foreach skeleton is `templates/stmt/foreach.c.tera`; stores,
+//! updates, statistic reads and histogram printing are calls of
+//! `runtime-c/rstap_expr.h` (Rust writes calls, never statements), and a
+//! value the script evaluates before the keys goes through a frame
+//! temporary unless the order cannot show.
 
 use super::emit::{c_string, Emitter};
 use crate::diag::Span;
-use crate::ir::{BinaryOp, Expr, Global, HistSpec, Program, Sort, StatOp, Stmt, Type};
+use crate::ir::{BinaryOp, Expr, ExprKind, Global, HistSpec, Program, Sort, StatOp, Stmt, Type};
 
 /// The C of one global's storage: its field in `rstap_globals`, a static
 /// histogram descriptor, and the calls that set it up and tear it down.
@@ -85,6 +89,12 @@ pub fn global_parts(g: &Global) -> Option<GlobalParts> {
     })
 }
 
+/// Whether `e` is a literal: its value cannot depend on when it is
+/// evaluated (a variable can: `a[i++] = i`, `a[f()] = g` with f writing g).
+pub(super) fn is_pure(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Long(_) | ExprKind::Str(_))
+}
+
 fn stat_index(op: StatOp) -> u8 {
     match op {
         StatOp::Sum => 1,
@@ -105,7 +115,47 @@ pub struct ForeachSpec<'a> {
     pub limit: Option<&'a Expr>,
 }
 
+/// The `RSTAP_OP_*` of `a[k] op= v` (runtime-c/rstap_expr.h).
+fn update_op(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Add => "RSTAP_OP_ADD",
+        BinaryOp::Sub => "RSTAP_OP_SUB",
+        BinaryOp::Mul => "RSTAP_OP_MUL",
+        BinaryOp::Div => "RSTAP_OP_DIV",
+        BinaryOp::Mod => "RSTAP_OP_MOD",
+        BinaryOp::Shl => "RSTAP_OP_SHL",
+        BinaryOp::Shr => "RSTAP_OP_SHR",
+        BinaryOp::BitAnd => "RSTAP_OP_AND",
+        BinaryOp::BitOr => "RSTAP_OP_OR",
+        BinaryOp::BitXor => "RSTAP_OP_XOR",
+        _ => "RSTAP_OP_SET",
+    }
+}
+
+/// `(store, value)` as one C expression: the store (if any) runs first.
+pub(super) fn sequence(store: Option<String>, value: String) -> String {
+    match store {
+        Some(s) => format!("({s}, {value})"),
+        None => value,
+    }
+}
+
 impl Emitter<'_> {
+    /// A value that C must evaluate before what follows it in the same
+    /// call (C leaves the order of arguments open, the script does not):
+    /// a literal as itself, anything else stored into a frame temporary
+    /// first. Returns (the store, the value to use).
+    /// `others` are the expressions evaluated with it; when they are all
+    /// literals, the order cannot show.
+    pub(super) fn value_first(&mut self, e: &Expr, others: &[Expr]) -> (Option<String>, String) {
+        let x = self.expr(e);
+        if is_pure(e) || others.iter().all(is_pure) {
+            return (None, x);
+        }
+        let t = self.temp(e.ty);
+        (Some(format!("{t} = {x}")), t)
+    }
+
     fn fresh(&mut self) -> usize {
         self.temps += 1;
         self.temps
@@ -183,50 +233,37 @@ impl Emitter<'_> {
 
     pub(super) fn index_assign(&mut self, global: usize, keys: &[Expr], op: Option<BinaryOp>, value: &Expr, span: Span) -> String {
         let m = self.map_ref(global);
-        let kv = self.kv(keys);
-        let x = self.expr(value);
-        let loc = self.location(span);
-        let n = self.fresh();
         if self.prog.globals[global].ty == Type::String {
+            // The value is copied first: a later store cannot change it.
+            let x = self.expr(value);
             let t = self.temp(Type::String);
-            return match op {
-                None => format!("({{ rstap_strcpy({t}, {x}); rstap_map_set_str(CB, {m}, {kv}, {t}, {loc}); {t}; }})"),
-                Some(_) => format!(
-                    "({{ char *p{n}_; rstap_strcpy({t}, {x}); p{n}_ = rstap_map_sref(CB, {m}, {kv}, {loc}); p{n}_ ? rstap_concat(p{n}_, p{n}_, {t}) : {t}; }})"
-                ),
-            };
+            let kv = self.kv(keys);
+            let loc = self.location(span);
+            let f = if op.is_some() { "rstap_map_append_str" } else { "rstap_map_store_str" };
+            return format!("(rstap_strcpy({t}, {x}), {f}(CB, {m}, {kv}, {t}, {loc}))");
         }
-        let Some(op) = op else {
-            return format!("({{ int64_t v{n}_ = {x}; rstap_map_set_long(CB, {m}, {kv}, v{n}_, {loc}); }})");
+        let (store, v) = self.value_first(value, keys);
+        let kv = self.kv(keys);
+        let loc = self.location(span);
+        let call = match op {
+            None => format!("rstap_map_set_long(CB, {m}, {kv}, {v}, {loc})"),
+            Some(op) => {
+                let oploc = match op {
+                    BinaryOp::Div | BinaryOp::Mod => self.op_location(op, span, span.lo),
+                    _ => "NULL".to_string(),
+                };
+                format!("rstap_map_update_long(CB, {m}, {kv}, {}, {v}, {loc}, {oploc})", update_op(op))
+            }
         };
-        let p = format!("(*p{n}_)");
-        let v = format!("v{n}_");
-        let update = match op {
-            BinaryOp::Div => format!("{p} = rstap_div(CB, {p}, {v}, {})", self.op_location(op, span, span.lo)),
-            BinaryOp::Mod => format!("{p} = rstap_mod(CB, {p}, {v}, {})", self.op_location(op, span, span.lo)),
-            BinaryOp::Shl => format!("{p} = rstap_shl({p}, {v})"),
-            BinaryOp::Shr => format!("{p} = rstap_shr({p}, {v})"),
-            BinaryOp::Add => format!("{p} += {v}"),
-            BinaryOp::Sub => format!("{p} -= {v}"),
-            BinaryOp::Mul => format!("{p} *= {v}"),
-            BinaryOp::BitAnd => format!("{p} &= {v}"),
-            BinaryOp::BitOr => format!("{p} |= {v}"),
-            BinaryOp::BitXor => format!("{p} ^= {v}"),
-            _ => format!("{p} = {v}"),
-        };
-        format!(
-            "({{ int64_t v{n}_ = {x}; int64_t *p{n}_ = rstap_map_lref(CB, {m}, {kv}, {loc}); p{n}_ ? ({update}) : (int64_t)0; }})"
-        )
+        sequence(store, call)
     }
 
     pub(super) fn index_incdec(&mut self, global: usize, keys: &[Expr], increment: bool, prefix: bool, span: Span) -> String {
         let m = self.map_ref(global);
         let kv = self.kv(keys);
         let loc = self.location(span);
-        let n = self.fresh();
-        let op = if increment { "++" } else { "--" };
-        let update = if prefix { format!("{op}(*p{n}_)") } else { format!("(*p{n}_){op}") };
-        format!("({{ int64_t *p{n}_ = rstap_map_lref(CB, {m}, {kv}, {loc}); p{n}_ ? ({update}) : (int64_t)0; }})")
+        let delta = if increment { "1" } else { "-1" };
+        format!("rstap_map_incdec(CB, {m}, {kv}, {delta}, {}, {loc})", prefix as u8)
     }
 
     pub(super) fn exists(&mut self, global: usize, keys: &[Expr]) -> String {
@@ -244,7 +281,8 @@ impl Emitter<'_> {
         let kv = self.kv(keys);
         let x = self.expr(value);
         let loc = self.location(span);
-        format!("rstap_pmap_add(CB, {m}, {kv}, {x}, {loc})")
+        let name = &self.prog.globals[global].name;
+        format!("rstap_pmap_add_h(CB, {m}, &rstap_hist_{name}, {kv}, {x}, {loc})")
     }
 
     pub(super) fn stat(&mut self, op: StatOp, global: usize, keys: &[Expr], span: Span) -> String {
@@ -252,51 +290,39 @@ impl Emitter<'_> {
         let missing = if keys.is_empty() { "empty aggregate" } else { "aggregate element not found" };
         let kv = self.kv(keys);
         let loc = self.location(span);
-        let n = self.fresh();
-        let st = format!("st{n}_");
-        let value = match op {
-            StatOp::Count => return format!("({{ struct rstap_stat *{st} = rstap_pmap_get({m}, {kv}); {st} ? {st}->count : (int64_t)0; }})"),
-            StatOp::Sum => return format!("({{ struct rstap_stat *{st} = rstap_pmap_get({m}, {kv}); {st} ? {st}->sum : (int64_t)0; }})"),
-            StatOp::Min => format!("{st}->min"),
-            StatOp::Max => format!("{st}->max"),
-            StatOp::Avg => format!("div64_s64({st}->sum, {st}->count)"),
-            StatOp::Variance => format!("rstap_stat_variance(&rstap_hist_{}, {st})", self.prog.globals[global].name),
+        let name = &self.prog.globals[global].name;
+        let which = match op {
+            StatOp::Count => "RSTAP_STAT_COUNT",
+            StatOp::Sum => "RSTAP_STAT_SUM",
+            StatOp::Min => "RSTAP_STAT_MIN",
+            StatOp::Max => "RSTAP_STAT_MAX",
+            StatOp::Avg => "RSTAP_STAT_AVG",
+            StatOp::Variance => "RSTAP_STAT_VARIANCE",
         };
-        format!(
-            "({{ struct rstap_stat *{st} = rstap_pmap_get({m}, {kv}); ({st} && {st}->count) ? {value} : (rstap_error(CB, \"{missing}\", {loc}), (int64_t)0); }})"
-        )
+        format!("rstap_stat_read(CB, &rstap_hist_{name}, rstap_pmap_get({m}, {kv}), {which}, \"{missing}\", {loc})")
     }
 
     pub(super) fn print_hist(&mut self, global: usize, keys: &[Expr], newline: bool) -> String {
         let m = self.map_ref(global);
         let kv = self.kv(keys);
-        let n = self.fresh();
         let name = &self.prog.globals[global].name;
-        let nl = if newline { " rstap_print_str(CB, \"\\n\");" } else { "" };
-        format!(
-            "({{ struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); if (likely(!CB->last_error)) {{ if (st{n}_) rstap_hist_print(CB, &rstap_hist_{name}, st{n}_);{nl} }} (int64_t)0; }})"
-        )
+        format!("rstap_hist_print_expr(CB, &rstap_hist_{name}, rstap_pmap_get({m}, {kv}), {})", newline as u8)
     }
 
     pub(super) fn sprint_hist(&mut self, global: usize, keys: &[Expr], newline: bool) -> String {
         let m = self.map_ref(global);
         let kv = self.kv(keys);
-        let n = self.fresh();
         let t = self.temp(Type::String);
         let name = &self.prog.globals[global].name;
-        format!(
-            "({{ struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); rstap_hist_sprint({t}, &rstap_hist_{name}, st{n}_, {}); {t}; }})",
-            newline as u8
-        )
+        format!("rstap_hist_sprint({t}, &rstap_hist_{name}, rstap_pmap_get({m}, {kv}), {})", newline as u8)
     }
 
     pub(super) fn hist_bucket(&mut self, global: usize, keys: &[Expr], index: &Expr) -> String {
         let m = self.map_ref(global);
+        let (store, i) = self.value_first(index, keys);
         let kv = self.kv(keys);
-        let i = self.expr(index);
-        let n = self.fresh();
         let name = &self.prog.globals[global].name;
-        format!("({{ int64_t i{n}_ = {i}; struct rstap_stat *st{n}_ = rstap_pmap_get({m}, {kv}); rstap_hist_bucket(&rstap_hist_{name}, st{n}_, i{n}_); }})")
+        sequence(store, format!("rstap_hist_bucket(&rstap_hist_{name}, rstap_pmap_get({m}, {kv}), {i})"))
     }
 
     pub(super) fn delete(&mut self, global: usize, keys: Option<&[Expr]>) -> String {

@@ -48,6 +48,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_symbols.h", include_str!("../../../runtime-c/rstap_symbols.h")),
     ("rstap_embedded.h", include_str!("../../../runtime-c/rstap_embedded.h")),
     ("rstap_procfs.h", include_str!("../../../runtime-c/rstap_procfs.h")),
+    ("rstap_expr.h", include_str!("../../../runtime-c/rstap_expr.h")),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -71,7 +72,11 @@ struct GlobalCtx {
 #[derive(Serialize)]
 struct FrameCtx {
     name: String,
+    /// Locals (parameters first): zeroed when the frame is entered.
     fields: Vec<String>,
+    /// Temporaries and the return value, after the `rstap_temps` marker:
+    /// every one is written before it is read, so entry does not zero them.
+    temps: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -106,6 +111,11 @@ struct ProbeCtx {
     state: &'static str,
     budget: &'static str,
     locks: Vec<LockCtx>,
+    /// The body has locals to zero.
+    zero: bool,
+    /// The handler must disable preemption itself (kprobe handlers run
+    /// with it disabled already).
+    preempt: bool,
 }
 
 #[derive(Serialize)]
@@ -157,8 +167,9 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             FunctionBody::Embedded(code) => (true, code.clone(), embedded::function_line(sources, f.span, code)),
         };
         let mut fields = em.fields;
-        fields.push(c_type_decl(f.ret, "__retvalue"));
-        frames.push(FrameCtx { name: format!("fn_{}", f.name), fields });
+        let mut temps = fields.split_off(f.locals.len());
+        temps.push(c_type_decl(f.ret, "__retvalue"));
+        frames.push(FrameCtx { name: format!("fn_{}", f.name), fields, temps });
         // STAP_RETURN(v), or STAP_RETURN() in a function without a value.
         let return_stmt = if f.ret == Type::String {
             "strscpy(STAP_RETVALUE, (__VA_ARGS__), MAXSTRINGLEN)".to_string()
@@ -180,7 +191,9 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         let mut code = String::new();
         em.stmt(&b.body, 1, &mut code);
         let name = format!("body_{i}");
-        frames.push(FrameCtx { name: name.clone(), fields: em.fields });
+        let mut fields = em.fields;
+        let temps = fields.split_off(b.locals.len());
+        frames.push(FrameCtx { name: name.clone(), fields, temps });
         bodies.push(BodyCtx { name, code });
     }
     let mut statics = Vec::new();
@@ -249,6 +262,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 ("RSTAP_RUNNING", "MAXACTION")
             }
         };
+        let preempt = !matches!(p.kind, ProbeKind::Kprobe { .. });
         if let Some((entry_body, _)) = p.entry {
             probes.push(ProbeCtx {
                 index: format!("{i}_entry"),
@@ -257,6 +271,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 state,
                 budget,
                 locks: Vec::new(),
+                zero: !prog.bodies[entry_body].locals.is_empty(),
+                preempt,
             });
         }
         probes.push(ProbeCtx {
@@ -266,6 +282,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             state,
             budget,
             locks: p.locks.iter().map(|&(g, w)| LockCtx { index: g, write: w as u8 }).collect(),
+            zero: !prog.bodies[p.body].locals.is_empty(),
+            preempt,
         });
     }
 

@@ -27,7 +27,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("stmt/foreach.c", include_str!("../../../templates/stmt/foreach.c.tera")),
     ("stmt/try.c", include_str!("../../../templates/stmt/try.c.tera")),
     ("stmt/embedded.c", include_str!("../../../templates/stmt/embedded.c.tera")),
+    ("stmt/return.c", include_str!("../../../templates/stmt/return.c.tera")),
     ("expr/call.c", include_str!("../../../templates/expr/call.c.tera")),
+    ("expr/format.c", include_str!("../../../templates/expr/format.c.tera")),
 ];
 
 fn tera() -> &'static Tera {
