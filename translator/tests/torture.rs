@@ -31,6 +31,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+use std::time::Instant;
+
+use rstap::build::{batch, BuildOptions};
+use rstap::codegen;
 use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 
 mod expect_common;
@@ -126,8 +130,9 @@ fn torture_suite() {
     assert!(failures.is_empty(), "{} torture failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
-/// Translates one script (`-p4`); Ok(stderr) on success, Err((status, stderr)).
-fn translate(tb: &Testbed, work: &Path, script: &Path, module: &str) -> Result<String, (Option<i32>, String)> {
+/// Translates one script (`-p3`: passes 1-3, no build); Ok(the module's
+/// C and stderr) on success, Err((status, stderr)).
+fn translate(tb: &Testbed, work: &Path, script: &Path, module: &str) -> Result<(String, String), (Option<i32>, String)> {
     let name = script.file_name().unwrap().to_string_lossy().to_string();
     std::fs::copy(script, work.join(&name)).unwrap();
     let flags: Vec<String> = read_opt(&script.with_extension("flags"))
@@ -135,30 +140,32 @@ fn translate(tb: &Testbed, work: &Path, script: &Path, module: &str) -> Result<S
         .unwrap_or_default();
     let out = Command::new(env!("CARGO_BIN_EXE_stap"))
         .current_dir(work)
-        .args(["-p4", "-r", &tb.release, "-m", module])
+        .args(["-p3", "-r", &tb.release, "-m", module])
         .args(&flags)
         .arg(&name)
         .output()
         .expect("run stap");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     if out.status.success() {
-        Ok(stderr)
+        Ok((String::from_utf8_lossy(&out.stdout).to_string(), stderr))
     } else {
         Err((out.status.code(), stderr))
     }
 }
 
-/// Builds every script for `tb`'s kernel (three at a time), runs the built
-/// ones in one boot, each followed by a health check; returns the number of
-/// scripts and what differed.
+/// Translates every script for `tb`'s kernel (two at a time), builds the
+/// run cases in one Kbuild invocation (`build::batch`), runs them in one
+/// boot, each followed by a health check; returns the number of scripts
+/// and what differed.
 fn run_suite(tb: &Testbed) -> (usize, Vec<String>) {
     let list = scripts(&tb.release);
     let work = tempfile::tempdir().unwrap();
     let failures = Mutex::new(Vec::new());
     let cases = Mutex::new(Vec::new());
     let next = Mutex::new(0usize);
+    let t0 = Instant::now();
     std::thread::scope(|s| {
-        for _ in 0..3 {
+        for _ in 0..2 {
             s.spawn(|| loop {
                 let i = {
                     let mut n = next.lock().unwrap();
@@ -185,29 +192,51 @@ fn run_suite(tb: &Testbed) -> (usize, Vec<String>) {
                         }
                     }
                     (Ok(_), Some(want)) => fail(format!("translated, but must fail with:\n{want}")),
-                    (Err((_, stderr)), None) => fail(format!("stap -p4 failed:\n{stderr}")),
-                    (Ok(stderr), None) => {
+                    (Err((_, stderr)), None) => fail(format!("stap -p3 failed:\n{stderr}")),
+                    (Ok((c, stderr)), None) => {
                         if stderr.contains("warning:") {
-                            fail(format!("the generated C has compiler warnings:\n{stderr}"));
+                            fail(format!("the translator warns:\n{stderr}"));
                         }
-                        cases.lock().unwrap().push(Case { name, base: script.with_extension(""), module });
+                        let module = codegen::module_files(&module, c).expect("the module's files");
+                        cases.lock().unwrap().push((Case { name, base: script.with_extension(""), module: module.name.clone() }, module));
                     }
                 }
             });
         }
     });
+    let translated = t0.elapsed();
     let mut failures = failures.into_inner().unwrap();
     let mut cases = cases.into_inner().unwrap();
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     if cases.is_empty() {
         return (list.len(), failures);
     }
+    let t1 = Instant::now();
+    let bopts = BuildOptions { release: tb.release.clone(), kernel_build_dir: Some(tb.headers.clone()), use_cache: true, ..Default::default() };
+    let modules: Vec<codegen::GeneratedModule> = cases.iter().map(|c| c.1.clone()).collect();
+    let built = batch::build_many(&bopts, &modules, 0);
+    let mut kos = Vec::new();
+    let mut run_cases = Vec::new();
+    for ((c, _), b) in cases.into_iter().zip(built) {
+        match b {
+            Ok(b) if !b.warnings.is_empty() => {
+                failures.push(format!("{}: the generated C has compiler warnings:\n{}", c.name, b.warnings.join("\n")))
+            }
+            Ok(b) => {
+                kos.push(b.ko);
+                run_cases.push(c);
+            }
+            Err(e) => failures.push(format!("{}: the module does not build:\n{e}", c.name)),
+        }
+    }
+    let cases = run_cases;
+    let build_time = t1.elapsed();
     let staprun = PathBuf::from(env!("CARGO_BIN_EXE_staprun"));
     let health = GuestJob::cmd(&["sh", "-c", HEALTH]);
     let mut jobs = vec![GuestJob::cmd(&["sh", "-c", "dmesg -c >/dev/null; echo ready"])];
-    for c in &cases {
+    for (i, c) in cases.iter().enumerate() {
         let ko = format!("{}.ko", c.module);
-        let mut files = vec![(staprun.clone(), "staprun".to_string()), (work.path().join(&ko), ko.clone())];
+        let mut files = vec![(staprun.clone(), "staprun".to_string()), (kos[i].clone(), ko.clone())];
         let argv = if c.base.with_extension("guest").exists() {
             let sh = format!("{}.guest.sh", c.name);
             files.push((c.base.with_extension("guest"), sh.clone()));
@@ -231,6 +260,7 @@ fn run_suite(tb: &Testbed) -> (usize, Vec<String>) {
     }
     let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(1800), live: false };
     let limits = JobLimits { per_job: Some(std::time::Duration::from_secs(45)) };
+    let t2 = Instant::now();
     let (results, _) = match vm::run_jobs_limited(tb, &jobs, &opts, &limits) {
         Ok(r) => r,
         Err(e) => {
@@ -278,7 +308,15 @@ fn run_suite(tb: &Testbed) -> (usize, Vec<String>) {
             failures.push(format!("{}: exit status {} (expected {want_status})\nstderr: {stderr}", c.name, r.status));
         }
     }
-    println!("torture on {}: {} scripts, {} run in one guest boot", tb.release, list.len(), cases.len());
+    println!(
+        "torture on {}: {} scripts, {} run in one guest boot; translate {:.0} s, build {:.0} s, guest {:.0} s",
+        tb.release,
+        list.len(),
+        cases.len(),
+        translated.as_secs_f64(),
+        build_time.as_secs_f64(),
+        t2.elapsed().as_secs_f64()
+    );
     (list.len(), failures)
 }
 

@@ -11,6 +11,8 @@
 //! missing kernel build directory is one clear error that says what to
 //! install; the build directory is removed unless `-k` keeps it.
 
+pub mod batch;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
