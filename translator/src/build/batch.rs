@@ -115,7 +115,12 @@ fn build_group(
 ) -> Vec<Option<Result<Built, String>>> {
     let none = || members.iter().map(|_| None).collect();
     let Ok(dir) = tempfile::Builder::new().prefix("rstap-batch-").tempdir() else { return none() };
-    let objs: Vec<String> = members.iter().map(|&i| format!("{}.o", modules[i].name)).collect();
+    // The biggest C first: make starts jobs in obj-m order, so the long
+    // compiles overlap the many short ones instead of ending the build alone.
+    let c_len = |i: usize| modules[i].files.iter().find(|(n, _)| *n == format!("{}.c", modules[i].name)).map_or(0, |f| f.1.len());
+    let mut order: Vec<usize> = members.to_vec();
+    order.sort_by_key(|&i| std::cmp::Reverse(c_len(i)));
+    let objs: Vec<String> = order.iter().map(|&i| format!("{}.o", modules[i].name)).collect();
     let write = || -> std::io::Result<()> {
         for (name, text) in shared {
             let path = dir.path().join(name);
