@@ -27,7 +27,8 @@
 //! that the kernel log since the previous check holds no Oops, BUG,
 //! WARNING, lockup, RCU stall, "scheduling while atomic" or stack overflow.
 //! `RSTAP_TORTURE_ONLY=a,b` limits the suite to scripts whose names contain
-//! a or b, `RSTAP_TORTURE_ONE_KERNEL=1` to the first kernel line; `RSTAP_BLESS=1` writes the expected files of run cases from what
+//! a or b, `RSTAP_TORTURE_ONE_KERNEL=1` to the first kernel line,
+//! `RSTAP_TORTURE_KERNEL=6.12` to the line that starts so; `RSTAP_BLESS=1` writes the expected files of run cases from what
 //! the run printed (read them before committing: they are the spec).
 //! The test prints (with `--nocapture`) where the time went per kernel:
 //! translation, build and guest seconds, and the slowest scripts in the guest.
@@ -127,8 +128,10 @@ fn torture_suite() {
     let mut failures = Vec::new();
     let mut total = 0;
     // RSTAP_TORTURE_ONE_KERNEL=1: only the first kernel line (while iterating).
+    // RSTAP_TORTURE_KERNEL=6.12: only that kernel line (two lines in parallel).
     let flavours = if std::env::var_os("RSTAP_TORTURE_ONE_KERNEL").is_some() { &FLAVOURS[..1] } else { FLAVOURS };
-    for flavour in flavours {
+    let line = std::env::var("RSTAP_TORTURE_KERNEL").unwrap_or_default();
+    for flavour in flavours.iter().filter(|f| f.unwrap_or("6.1-cloud-amd64").starts_with(line.as_str())) {
         let opts = SetupOptions { flavour: flavour.map(String::from), ..Default::default() };
         let tb = vm::setup_with(&opts).expect("testbed setup");
         let (n, f) = run_suite(&tb);
