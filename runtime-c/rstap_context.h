@@ -12,6 +12,11 @@
  * statement, loop iteration and O(n) helper is charged against the budget
  * (rstap_action, RSTAP_LOOP_ITER, rstap_charge); script function calls are
  * bounded by MAXNESTING and by RSTAP_STACK_BUDGET bytes of kernel stack.
+ * Whatever MAXACTION allows, a handler also ends (with an error) once it
+ * has run for RSTAP_HANDLER_MAX_MS: an action is not a unit of time (a
+ * sort or a statistic merge of 64 entries is one), and a handler with the
+ * largest MAXACTION must still end long before the kernel's RCU-stall and
+ * soft-lockup detectors (21 s and 20 s by default) fire.
  */
 #ifndef RSTAP_CONTEXT_H
 #define RSTAP_CONTEXT_H
@@ -41,6 +46,7 @@ struct rstap_context_base {
 	struct pt_regs *regs;
 	long actionremaining;
 	const char *action_loc;		/* the statement being run */
+	u64 clock_start;		/* local_clock() at the first time check, 0 before */
 	unsigned long stack_top;	/* the handler's stack position */
 	int nesting;
 	const char *last_error;		/* NULL while all is well */
@@ -194,6 +200,7 @@ static inline struct rstap_context_base *rstap_enter(int when, const char *pp,
 	c->action_loc = NULL;
 	c->regs = regs;
 	c->actionremaining = budget;
+	c->clock_start = 0;
 	c->nesting = 0;
 	c->last_error = NULL;
 	c->error_location = NULL;
@@ -231,6 +238,30 @@ static inline void rstap_leave(struct rstap_context_base *c)
 	local_dec(&c->busy);
 }
 
+/*
+ * The time ceiling of one handler. The clock starts at the first check
+ * (after RSTAP_CLOCK_EVERY actions, or at the first O(n) helper), so a
+ * short handler never reads it; what runs before that first check is
+ * bounded by the actions it took.
+ */
+#define RSTAP_HANDLER_MAX_MS 4000
+#define RSTAP_CLOCK_EVERY 1024
+
+/* 1 (after recording the error) when the handler has run too long. */
+static __maybe_unused noinline int rstap_ran_too_long(struct rstap_context_base *c, const char *loc)
+{
+	u64 now = local_clock();
+
+	if (!c->clock_start) {
+		c->clock_start = now ? now : 1;
+		return 0;
+	}
+	if (now - c->clock_start <= (u64)RSTAP_HANDLER_MAX_MS * NSEC_PER_MSEC)
+		return 0;
+	rstap_error(c, "probe handler ran longer than " __stringify(RSTAP_HANDLER_MAX_MS) " ms (its loops do too much work per hit; lower MAXACTION)", loc);
+	return 1;
+}
+
 /* Charges one statement against the handler's budget. */
 static inline int rstap_action(struct rstap_context_base *c, const char *loc)
 {
@@ -239,6 +270,8 @@ static inline int rstap_action(struct rstap_context_base *c, const char *loc)
 		rstap_error(c, "MAXACTION exceeded", loc);
 		return 0;
 	}
+	if (unlikely((c->actionremaining & (RSTAP_CLOCK_EVERY - 1)) == 0) && rstap_ran_too_long(c, loc))
+		return 0;
 	return 1;
 }
 
@@ -259,6 +292,8 @@ static inline int rstap_charge(struct rstap_context_base *c, long n)
 		rstap_error(c, "MAXACTION exceeded", c->action_loc);
 		return 0;
 	}
+	if (n >= RSTAP_ENTRIES_PER_ACTION && rstap_ran_too_long(c, c->action_loc))
+		return 0;
 	return 1;
 }
 

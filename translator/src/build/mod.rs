@@ -17,6 +17,8 @@
 
 pub mod compiler_output;
 
+pub mod batch;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

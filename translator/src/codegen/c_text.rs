@@ -21,7 +21,12 @@ use std::collections::HashMap;
 /// too, so that no trigraph can form.
 pub fn c_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    // A `\377` escape of the script is one byte (syntax::lexer::escaped_byte).
+    let bytes = s.chars().flat_map(|c| match crate::syntax::lexer::byte_of_escape(c) {
+        Some(b) => vec![b],
+        None => c.to_string().into_bytes(),
+    });
+    for b in bytes {
         match b {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),

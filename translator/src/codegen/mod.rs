@@ -345,15 +345,21 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     ctx.insert("begin_probes", &begin_probes);
     ctx.insert("end_probes", &end_probes);
     let module_c = embedded::restore_line_numbers(&render("module.c", &ctx)?, &embedded::generated_file(&opts.module_name));
+    module_files(&opts.module_name, module_c)
+}
 
+/// The files of module `name` around its C text (`-p3`'s output): the C,
+/// its Kbuild file and the runtime headers (pass 4 builds them; the batch
+/// builder rebuilds a module from `-p3` output with it).
+pub fn module_files(name: &str, module_c: String) -> Result<GeneratedModule, String> {
     let mut kctx = Context::new();
-    kctx.insert("module_name", &opts.module_name);
+    kctx.insert("module_name", name);
     kctx.insert("cflags", &Vec::<String>::new());
     let kbuild = render("Kbuild", &kctx)?;
 
-    let mut files = vec![(format!("{}.c", opts.module_name), module_c), ("Kbuild".to_string(), kbuild)];
+    let mut files = vec![(format!("{name}.c"), module_c), ("Kbuild".to_string(), kbuild)];
     for (name, text) in RUNTIME_FILES {
         files.push((format!("runtime/{name}"), text.to_string()));
     }
-    Ok(GeneratedModule { name: opts.module_name.clone(), files })
+    Ok(GeneratedModule { name: name.to_string(), files })
 }

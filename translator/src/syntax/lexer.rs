@@ -274,7 +274,7 @@ fn string_body(s: &str) -> Result<(String, usize), usize> {
                         i += 1;
                         n += 1;
                     }
-                    out.push(char::from_u32(v & 0xff).unwrap_or('?'));
+                    out.push(escaped_byte(v & 0xff));
                 } else if e == b'x' && i < bytes.len() && bytes[i].is_ascii_hexdigit() {
                     let mut v = 0u32;
                     let mut n = 0;
@@ -283,7 +283,7 @@ fn string_body(s: &str) -> Result<(String, usize), usize> {
                         i += 1;
                         n += 1;
                     }
-                    out.push(char::from_u32(v).unwrap_or('?'));
+                    out.push(escaped_byte(v));
                 } else {
                     // Unknown escapes (`\.` in a regex) keep their backslash,
                     // as SystemTap passes them through.
@@ -325,6 +325,9 @@ pub fn quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\{:03o}", c as u32));
+            }
+            c if byte_of_escape(c).is_some() => {
+                out.push_str(&format!("\\{:03o}", byte_of_escape(c).unwrap_or(0)));
             }
             c => out.push(c),
         }
@@ -510,4 +513,26 @@ fn lex_inner(file: u32, text: &str, base: usize, ctx: u32) -> Result<Vec<Token>,
             line_start,
         });
     }
+}
+
+/// First of the private-use chars that stand for the bytes 0x80..=0xff of
+/// `\ooo` / `\xhh` escapes (a Rust string holds chars, a script string
+/// bytes): `\377` is the byte 0xff, not the char U+00FF that UTF-8 would
+/// write as two bytes.
+const ESCAPED_BYTE_BASE: u32 = 0xF700;
+
+/// The char that holds the byte `v` (0..=0xff) of an escape in a literal.
+pub fn escaped_byte(v: u32) -> char {
+    let v = v & 0xff;
+    if v < 0x80 {
+        char::from(v as u8)
+    } else {
+        char::from_u32(ESCAPED_BYTE_BASE + v).unwrap_or('?')
+    }
+}
+
+/// The byte a char from [`escaped_byte`] stands for (None for other chars).
+pub fn byte_of_escape(c: char) -> Option<u8> {
+    let v = c as u32;
+    (ESCAPED_BYTE_BASE + 0x80..=ESCAPED_BYTE_BASE + 0xff).contains(&v).then(|| (v - ESCAPED_BYTE_BASE) as u8)
 }

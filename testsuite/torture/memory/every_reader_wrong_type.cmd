@@ -1,0 +1,1 @@
+dd if=/proc/version of=/dev/null 2>/dev/null
