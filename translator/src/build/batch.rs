@@ -69,13 +69,16 @@ pub fn build_many(opts: &BuildOptions, modules: &[GeneratedModule], jobs: usize)
         Ok(k) => k,
         Err(e) => return modules.iter().map(|_| Err(e.clone())).collect(),
     };
+    if let Some(Err(e)) = opts.make_args.iter().map(|d| super::make_directive(d)).find(Result::is_err) {
+        return modules.iter().map(|_| Err(e.clone())).collect();
+    }
     let cache = if opts.use_cache { Some(cache_dir(CacheKind::Modules)) } else { None };
     // Groups of modules that can share one directory, by shape.
     let mut groups: BTreeMap<Vec<(String, String)>, Vec<usize>> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
     for (i, m) in modules.iter().enumerate() {
         if let Some(Ok(dir)) = &cache {
-            let ko = dir.join(cache_key(m, &opts.release, &kdir)).join(format!("{}.ko", m.name));
+            let ko = dir.join(cache_key(m, &opts.release, &kdir, &make_args(opts))).join(format!("{}.ko", m.name));
             if !opts.keep && verify_cached(&ko) == Ok(true) {
                 out[i] = Some(Ok(Built { ko, from_cache: true, kept_dir: None, warnings: Vec::new() }));
                 continue;
@@ -141,7 +144,7 @@ fn build_group(
     }
     let jobs = if jobs == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { jobs };
     let mut cmd = Command::new("make");
-    cmd.arg("-C").arg(kdir).arg(format!("M={}", dir.path().display())).arg(format!("-j{jobs}"));
+    cmd.arg("-C").arg(kdir).arg(format!("M={}", dir.path().display())).args(make_args(opts)).arg(format!("-j{jobs}"));
     // Each target's output in one piece, so a warning is attributed.
     cmd.arg("--output-sync=target").arg("modules");
     if opts.verbose >= 3 {
@@ -169,7 +172,7 @@ fn build_group(
 
 /// Moves one built module to the cache (or a temporary file without one).
 fn place(opts: &BuildOptions, kdir: &Path, m: &GeneratedModule, built: &Path, warnings: Vec<String>) -> Result<Built, String> {
-    let key = cache_key(m, &opts.release, kdir);
+    let key = cache_key(m, &opts.release, kdir, &make_args(opts));
     if opts.use_cache {
         let ko = cache_dir(CacheKind::Modules)?.join(&key).join(format!("{}.ko", m.name));
         match store_cached(built, &ko, &m.name) {
@@ -245,4 +248,9 @@ In file included from /tmp/rstap-batch-x/m_a.c:3:
         let w = attribute_warnings("cc1: warning: something general\n", dir, &["m_a", "m_a_b"]);
         assert_eq!(w, vec![vec!["cc1: warning: something general".to_string()]; 2]);
     }
+}
+
+/// The `-B` directives for make (checked by `build_many` first).
+fn make_args(opts: &BuildOptions) -> Vec<String> {
+    opts.make_args.iter().filter_map(|d| super::make_directive(d).ok()).collect()
 }
