@@ -211,7 +211,8 @@ mod tests {
             let f = btf.func("__traceiter_sched_switch").unwrap();
             let vars = btf.variables(f as u64, 0).unwrap();
             let shown: Vec<String> = vars.iter().map(|v| format!("{}:{}", v.name, v.type_name)).collect();
-            assert_eq!(shown[..4], ["__data:void*", "preempt:bool", "prev:struct task_struct*", "next:struct task_struct*"], "{rel}");
+            assert_eq!(shown[..3], ["preempt:bool", "prev:struct task_struct*", "next:struct task_struct*"], "{rel}");
+            assert_eq!(vars[1].location, crate::debuginfo::VarLocation::Available(crate::debuginfo::btf::param_location(2)));
             assert!(btf.member_offset("struct task_struct", &["comm"]).is_some());
         }
     }
