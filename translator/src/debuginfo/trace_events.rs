@@ -142,8 +142,11 @@ impl Memory<'_> {
     }
 }
 
+/// The trace events of a kernel: `(system, event)`.
+pub type Events = Vec<(String, String)>;
+
 /// The `.BTF` bytes and the trace events of a vmlinux ELF.
-pub fn from_vmlinux(elf: &[u8]) -> Result<(Vec<u8>, Vec<(String, String)>), String> {
+pub fn from_vmlinux(elf: &[u8]) -> Result<(Vec<u8>, Events), String> {
     let obj = object::File::parse(elf).map_err(|e| format!("not an ELF kernel: {e}"))?;
     let btf_sec = obj.section_by_name(".BTF").ok_or("the kernel has no .BTF section (built without CONFIG_DEBUG_INFO_BTF)")?;
     let btf_bytes = btf_sec.data().map_err(|e| e.to_string())?.to_vec();
