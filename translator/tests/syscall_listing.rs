@@ -1,7 +1,9 @@
 //! `stap -l` / `-L` of the syscall aliases (tapsets/syscalls): SystemTap
 //! lists probe aliases by name, with `-L` the variables each one sets.
 //! No kernel is needed: the aliases' kprobes are checked at run time when
-//! the kernel's symbol table is unknown (`-r 0.0.0-semtest`).
+//! the kernel's symbol table is unknown (`-r 0.0.0-semtest`). The
+//! `kernel.trace` cases run against each testbed kernel whose image is in
+//! the testbed cache (BTF and trace events from the image; no DWARF).
 
 use std::process::Command;
 
@@ -17,7 +19,10 @@ fn stap(args: &[&str]) -> (String, String, i32) {
 #[test]
 fn l_lists_alias_names() {
     let (out, err, status) = stap(&["-l", "syscall.open*"]);
-    assert_eq!((out.as_str(), err.as_str(), status), ("syscall.open\nsyscall.openat\n", "", 0));
+    assert_eq!(
+        (out.as_str(), err.as_str(), status),
+        ("syscall.open\nsyscall.open_by_handle_at\nsyscall.open_tree\nsyscall.openat\nsyscall.openat2\n", "", 0)
+    );
     let (out, _, _) = stap(&["-l", "nd_syscall.*.return"]);
     assert!(out.lines().any(|l| l == "nd_syscall.read.return"), "{out}");
     assert!(out.lines().all(|l| l.starts_with("nd_syscall.") && l.ends_with(".return")), "{out}");
@@ -51,4 +56,74 @@ fn syscall_star_expands_to_every_alias() {
     assert_eq!(status, 0, "{err}");
     let probes = out.lines().filter(|l| l.starts_with("kprobe.function(\"__x64_sys_")).count();
     assert!(n >= 80 && probes == n, "{n} aliases, {probes} probes");
+}
+
+#[test]
+fn generic_aliases_take_the_kernels_parameter_names() {
+    let (out, _, status) = stap(&["-L", "syscall.utimensat"]);
+    assert_eq!(status, 0);
+    assert_eq!(
+        out,
+        "syscall.utimensat name:string dfd:long dfd_str:string filename:string utimes_uaddr:long flags:long argstr:string\n"
+    );
+    let (out, _, _) = stap(&["-L", "nd_syscall.nanosleep"]);
+    assert_eq!(out, "nd_syscall.nanosleep name:string req_uaddr:long rem_uaddr:long req_str:string argstr:string\n");
+}
+
+/// The testbed kernels whose images are in the cache.
+fn testbed_releases() -> Vec<String> {
+    let Ok(dir) = rstap::cache_dir::cache_path(rstap::cache_dir::CacheKind::Testbed) else { return Vec::new() };
+    let mut out: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    out.retain(|r| dir.join(r).join("boot").join(format!("vmlinuz-{r}")).is_file());
+    out.sort();
+    out
+}
+
+fn stap_r(release: &str, args: &[&str]) -> (String, String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stap")).args(["-r", release]).args(args).output().expect("run stap");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn tracepoints_list_with_their_btf_types_on_every_kernel_line() {
+    for r in testbed_releases() {
+        let (out, err, status) = stap_r(&r, &["-L", "kernel.trace(\"sched:sched_switch\")"]);
+        assert_eq!(status, 0, "{r}: {err}");
+        assert!(
+            out.starts_with("kernel.trace(\"sched:sched_switch\") $preempt:bool $prev:struct task_struct* $next:struct task_struct*"),
+            "{r}: {out}"
+        );
+        let (out, _, _) = stap_r(&r, &["-l", "kernel.trace(\"raw_syscalls:*\")"]);
+        assert_eq!(out, "kernel.trace(\"raw_syscalls:sys_enter\")\nkernel.trace(\"raw_syscalls:sys_exit\")\n", "{r}");
+        let (out, _, _) = stap_r(&r, &["-l", "kernel.trace(\"sched:*\")"]);
+        assert!(out.lines().count() > 20 && out.lines().all(|l| l.starts_with("kernel.trace(\"sched:")), "{r}: {out}");
+    }
+}
+
+#[test]
+fn a_tracepoint_the_kernel_lacks_names_the_release_and_close_matches() {
+    for r in testbed_releases() {
+        let (out, err, status) = stap_r(&r, &["-p2", "-e", "probe kernel.trace(\"sched:sched_swich\") { }"]);
+        assert_eq!((out.as_str(), status), ("", 1), "{r}");
+        let want = format!("error: no tracepoint of kernel {r} matches \"sched:sched_swich\" (close matches: sched:sched_switch");
+        assert!(err.contains(&want), "{r}: {err}");
+        let (_, err, status) = stap_r(&r, &["-p2", "-e", "probe kernel.trace(\"sched_switch\") { println($nope) }"]);
+        assert_eq!(status, 1);
+        assert!(err.contains("unable to find target variable `$nope` in sched_switch (alternatives: $preempt $prev $next"), "{r}: {err}");
+    }
+}
+
+#[test]
+fn tracepoint_arguments_resolve_through_btf_types() {
+    for r in testbed_releases() {
+        let script = "probe kernel.trace(\"sched:sched_switch\") { println(kernel_string($prev->comm), $next->pid, $prev->nope) }";
+        let (_, err, status) = stap_r(&r, &["-p2", "-e", script]);
+        assert_eq!(status, 1);
+        assert!(err.contains("nope"), "{r}: {err}");
+        let ok = "probe kernel.trace(\"sched:sched_switch\") { println(kernel_string($prev->comm), $next->pid) }";
+        let (_, err, status) = stap_r(&r, &["-p2", "-e", ok]);
+        assert_eq!(status, 0, "{r}: {err}");
+    }
 }

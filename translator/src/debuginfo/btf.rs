@@ -318,9 +318,12 @@ impl DebugInfo for BtfDebugInfo {
 
     fn variables(&self, scope: DieRef, _pc: u64) -> Result<Vec<Variable>> {
         let params = self.params(u32::try_from(scope).map_err(|_| bad("function id out of range"))?)?;
+        // A tracepoint iterator's `__data` is the callback's cookie, not
+        // one of the tracepoint's arguments.
         Ok(params
             .into_iter()
             .enumerate()
+            .filter(|(i, (name, _))| !(*i == 0 && name == "__data"))
             .map(|(i, (name, ty))| Variable {
                 name,
                 kind: VarKind::Param,

@@ -21,7 +21,9 @@
 //! implementation), `vars` (variables at a pc), `location` (DWARF
 //! expressions → [`LocOp`]), `types` (type names, member lookup,
 //! `$a->b[2]` resolution), `listing` (`stap -l` / `-L` lines), `fake` (an
-//! in-memory `DebugInfo` for pass-2 tests).
+//! in-memory `DebugInfo` for pass-2 tests), `btf` (the kernel's `.BTF` as a
+//! `DebugInfo`: types and function prototypes, no locations) and
+//! `trace_events` (BTF and trace events read from a kernel image, cached).
 //!
 //! How pass 2 uses it (the driver owns the `DebugFile`, pass 2 sees only
 //! `&dyn DebugInfo`):

@@ -142,8 +142,11 @@ impl Memory<'_> {
     }
 }
 
+/// The trace events of a kernel: `(system, event)`.
+pub type Events = Vec<(String, String)>;
+
 /// The `.BTF` bytes and the trace events of a vmlinux ELF.
-pub fn from_vmlinux(elf: &[u8]) -> Result<(Vec<u8>, Vec<(String, String)>), String> {
+pub fn from_vmlinux(elf: &[u8]) -> Result<(Vec<u8>, Events), String> {
     let obj = object::File::parse(elf).map_err(|e| format!("not an ELF kernel: {e}"))?;
     let btf_sec = obj.section_by_name(".BTF").ok_or("the kernel has no .BTF section (built without CONFIG_DEBUG_INFO_BTF)")?;
     let btf_bytes = btf_sec.data().map_err(|e| e.to_string())?.to_vec();
@@ -211,7 +214,8 @@ mod tests {
             let f = btf.func("__traceiter_sched_switch").unwrap();
             let vars = btf.variables(f as u64, 0).unwrap();
             let shown: Vec<String> = vars.iter().map(|v| format!("{}:{}", v.name, v.type_name)).collect();
-            assert_eq!(shown[..4], ["__data:void*", "preempt:bool", "prev:struct task_struct*", "next:struct task_struct*"], "{rel}");
+            assert_eq!(shown[..3], ["preempt:bool", "prev:struct task_struct*", "next:struct task_struct*"], "{rel}");
+            assert_eq!(vars[1].location, crate::debuginfo::VarLocation::Available(crate::debuginfo::btf::param_location(2)));
             assert!(btf.member_offset("struct task_struct", &["comm"]).is_some());
         }
     }

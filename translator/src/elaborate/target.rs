@@ -177,7 +177,7 @@ impl<'a> Lowerer<'a> {
                     .dwarf
                     .for_module(Some(&dwarf::module_name(name)))
                     .ok_or_else(|| format!("no debuginfo for module \"{name}\" of @cast")),
-                None => self.dwarf.debuginfo.ok_or_else(|| self.dwarf.missing.clone()),
+                None => self.dwarf.for_module(None).ok_or_else(|| self.dwarf.missing.clone()),
             };
         }
         self.debuginfo().ok_or_else(|| self.dwarf.missing.clone())
