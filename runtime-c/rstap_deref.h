@@ -87,6 +87,15 @@ static __maybe_unused unsigned long rstap_module_symbol(struct rstap_context_bas
 	return 0;
 }
 
+/* rstap_module_symbol's address plus offset, or 0 (and the error) when missing. */
+static __maybe_unused unsigned long rstap_module_symbol_at(struct rstap_context_base *c, const char *name,
+							    const char *sym, unsigned long offset, const char *loc)
+{
+	unsigned long a = rstap_module_symbol(c, name, sym, loc);
+
+	return a ? a + offset : 0;
+}
+
 #define rstap_entry_reg(field) ({ \
 	struct pt_regs *r_ = __this_cpu_read(rstap_entry_regs); \
 	r_ ? (uint64_t)r_->field : (uint64_t)0; })

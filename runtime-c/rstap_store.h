@@ -16,6 +16,7 @@
 #define RSTAP_STORE_H
 
 #include <linux/uaccess.h>
+#include <linux/delay.h>	/* udelay, mdelay (tapsets/guru.stp) */
 
 /*
  * Writes the low `size` bytes (1, 2, 4 or 8) of v at addr; 0, or -EFAULT
@@ -142,6 +143,12 @@ static __maybe_unused uint64_t rstap_kwrite_bytes(uint64_t addr, const char *s, 
 		if (rstap_kwrite_raw(addr + i, 1, (u8)s[i]))
 			return addr + i + 1;
 	return 0;
+}
+
+/* Writes size bytes at v to user memory; 0, or -EFAULT (set_user_*). */
+static __maybe_unused long rstap_uwrite(uint64_t addr, const void *v, size_t size)
+{
+	return copy_to_user_nofault((void __user *)(unsigned long)addr, v, size) ? -EFAULT : 0;
 }
 
 /* A pt_regs field of the probe, as a value of `size` bytes (for `op=`). */

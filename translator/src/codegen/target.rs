@@ -116,74 +116,63 @@ fn program(ops: &[LocOp], loc: &str, entry: bool) -> Option<String> {
 }
 
 impl<'p> Emitter<'p> {
-    /// C for a target-variable read.
+    /// C for a target-variable read (`templates/expr/target.c.tera`): the
+    /// base, each step and the final read as single expressions of `cur`.
     pub fn target(&mut self, t: &TargetAccess, span: Span) -> String {
         let loc = self.location(span);
         let cur = self.temp(Type::Long);
-        let mut code = String::from("({ ");
-        match &t.base {
+        let base = match &t.base {
             TargetBase::Program(ops) => match program(ops, &loc, t.entry_regs) {
-                Some(x) => code.push_str(&format!("{cur} = (int64_t){x}; ")),
-                None => {
-                    code.push_str(&format!("{cur} = 0; rstap_error(CB, \"malformed DWARF location\", {loc}); "));
-                }
+                Some(x) => format!("(int64_t){x}"),
+                None => format!("(rstap_error(CB, \"malformed DWARF location\", {loc}), (int64_t)0)"),
             },
             TargetBase::KernelAddress { link, anchor, anchor_link } => {
-                code.push_str(&format!(
-                    "{cur} = (int64_t)((uint64_t)(unsigned long)&{anchor} - 0x{anchor_link:x}ULL + 0x{link:x}ULL); "
-                ));
+                format!("(int64_t)((uint64_t)(unsigned long)&{anchor} - 0x{anchor_link:x}ULL + 0x{link:x}ULL)")
             }
-            TargetBase::ModuleSymbol { module, symbol, offset } => {
-                code.push_str(&format!(
-                    "{cur} = (int64_t)rstap_module_symbol(CB, {}, {}, {loc}); if ({cur}) {cur} += {offset}; ",
-                    super::emit::c_string(module),
-                    super::emit::c_string(symbol),
-                ));
-            }
-            TargetBase::Expr(e) => {
-                let x = self.expr(e);
-                code.push_str(&format!("{cur} = {x}; "));
-            }
-        }
+            TargetBase::ModuleSymbol { module, symbol, offset } => format!(
+                "(int64_t)rstap_module_symbol_at(CB, {}, {}, {offset}ULL, {loc})",
+                super::emit::c_string(module),
+                super::emit::c_string(symbol),
+            ),
+            TargetBase::Expr(e) => self.expr(e),
+        };
+        let mut steps = Vec::new();
         for s in &t.steps {
-            match s {
-                TargetStep::Op(AccessOp::Add(k)) => code.push_str(&format!("{cur} = (int64_t)((uint64_t){cur} + (uint64_t){k}LL); ")),
-                TargetStep::Op(AccessOp::Load { size }) => {
-                    code.push_str(&format!("{cur} = (int64_t)rstap_kread(CB, (uint64_t){cur}, {size}, {loc}); "))
-                }
+            steps.push(match s {
+                TargetStep::Op(AccessOp::Add(k)) => format!("(int64_t)((uint64_t){cur} + (uint64_t){k}LL)"),
+                TargetStep::Op(AccessOp::Load { size }) => format!("(int64_t)rstap_kread(CB, (uint64_t){cur}, {size}, {loc})"),
                 TargetStep::Index { index, stride } => {
                     let i = self.expr(index);
-                    code.push_str(&format!("{cur} = (int64_t)((uint64_t){cur} + (uint64_t)({i}) * {stride}ULL); "));
+                    format!("(int64_t)((uint64_t){cur} + (uint64_t)({i}) * {stride}ULL)")
                 }
-            }
+            });
         }
-        match t.fin {
-            TargetFinal::Address => code.push_str(&format!("{cur}; }})")),
+        let fin = match t.fin {
+            TargetFinal::Address => cur.clone(),
             TargetFinal::Value { size, signed } => {
                 let f = if signed { "rstap_sext" } else { "rstap_zext" };
-                code.push_str(&format!("{f}((uint64_t){cur}, {size}); }})"));
+                format!("{f}((uint64_t){cur}, {size})")
             }
             TargetFinal::Load(r) => {
                 let read = |size: u8| format!("rstap_kread(CB, (uint64_t){cur}, {size}, {loc})");
                 match r.bitfield {
                     Some(b) => {
                         let size = if b.bit_offset + b.bit_size > r.size as u32 * 8 { 8 } else { r.size };
-                        code.push_str(&format!(
-                            "rstap_bits({}, {}, {}, {}); }})",
-                            read(size),
-                            b.bit_offset,
-                            b.bit_size,
-                            r.signed as u8
-                        ));
+                        format!("rstap_bits({}, {}, {}, {})", read(size), b.bit_offset, b.bit_size, r.signed as u8)
                     }
                     None => {
                         let f = if r.signed { "rstap_sext" } else { "rstap_zext" };
-                        code.push_str(&format!("{f}({}, {}); }})", read(r.size), r.size));
+                        format!("{f}({}, {})", read(r.size), r.size)
                     }
                 }
             }
-        }
-        code
+        };
+        let mut c = tera::Context::new();
+        c.insert("cur", &cur);
+        c.insert("base", &base);
+        c.insert("steps", &steps);
+        c.insert("fin", &fin);
+        render_stmt("expr/target.c", &c)
     }
 }
 
@@ -195,19 +184,19 @@ impl<'p> Emitter<'p> {
         let loc = self.location(span);
         let mut c = tera::Context::new();
         c.insert("loc", &loc);
-        if let StoreKind::CharArray { len } = s.kind {
-            let addr = self.target(&s.dest, span);
-            let a = self.temp(Type::Long);
-            let value = self.expr(&s.value);
-            c.insert("addr", &addr);
-            c.insert("a", &a);
-            c.insert("chars", &true);
-            c.insert("len", &len);
-            c.insert("value", &value);
-            return render_stmt("expr/store.c", &c);
-        }
         let n = self.temp(Type::Long);
         let (old, write) = match s.kind {
+            StoreKind::CharArray { len } => {
+                let addr = self.target(&s.dest, span);
+                let a = self.temp(Type::Long);
+                let value = self.expr(&s.value);
+                c.insert("addr", &addr);
+                c.insert("a", &a);
+                c.insert("chars", &true);
+                c.insert("len", &len);
+                c.insert("value", &value);
+                return render_stmt("expr/store.c", &c);
+            }
             StoreKind::Register { field, size, signed } => (
                 format!("rstap_reg_load(CB, {field}, {size}, {})", signed as u8),
                 format!("rstap_reg_store(CB, {field}, {n}, {loc})"),
@@ -232,7 +221,6 @@ impl<'p> Emitter<'p> {
                     ),
                 }
             }
-            StoreKind::CharArray { .. } => unreachable!("handled above"),
         };
         let value = self.expr(&s.value);
         let mut result = n.clone();

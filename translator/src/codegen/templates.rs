@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tracepoint.c", include_str!("../../../templates/probes/tracepoint.c.tera")),
     ("lines.c", include_str!("../../../templates/lines.c.tera")),
     ("expr/store.c", include_str!("../../../templates/expr/store.c.tera")),
+    ("expr/target.c", include_str!("../../../templates/expr/target.c.tera")),
     ("stmt/if.c", include_str!("../../../templates/stmt/if.c.tera")),
     ("stmt/while.c", include_str!("../../../templates/stmt/while.c.tera")),
     ("stmt/for.c", include_str!("../../../templates/stmt/for.c.tera")),
