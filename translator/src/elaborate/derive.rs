@@ -18,6 +18,9 @@ use super::lower::{Lowerer, Scope};
 use crate::ir::{DerivedProbe, ProbeBody, ProbeKind, Stmt, StmtKind};
 use crate::syntax::ast;
 
+/// A body shared by derived probes, and its `@entry` body and slot count.
+type SharedBody = (usize, Option<(usize, usize)>);
+
 impl<'a> Lowerer<'a> {
     /// Lowers one point's expansion into derived probes.
     pub(super) fn derive_probes(&mut self, x: &PointExpansion<'a>) {
@@ -32,7 +35,7 @@ impl<'a> Lowerer<'a> {
         }
         // Derived probes that went through the same aliases (and
         // conditions) share a body.
-        let mut groups: HashMap<Vec<usize>, (usize, Option<(usize, usize)>)> = HashMap::new();
+        let mut groups: HashMap<Vec<usize>, SharedBody> = HashMap::new();
         for d in &x.derived {
             // A kretprobe without DWARF computes its `@entry` values in its
             // entry handler too, and its `$return` is the return-value

@@ -1,0 +1,1 @@
+cat /proc/systemtap/*/__prometheus; cat /proc/systemtap/*/__prometheus
