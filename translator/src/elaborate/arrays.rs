@@ -6,7 +6,8 @@
 //! `Accumulate`, `Stat`, `PrintHist`, `Foreach`, `Delete`, with the
 //! global's arity (`Global::keys`), histogram kind and capacity recorded.
 //! Invariants: arrays and statistics are always globals (SystemTap has no
-//! local arrays); every array use agrees on the number of keys; a foreach
+//! local arrays, and `<<<` needs a global); an initialised global is a
+//! scalar; every array use agrees on the number of keys; a foreach
 //! body never modifies the array it iterates; one error per bad construct.
 
 use super::lower::Scope;
@@ -39,18 +40,17 @@ impl<'a> Lowerer<'a> {
     /// scalar) operation names, with its arity checked and settled.
     fn array_global(&mut self, scope: &Scope, id: &ast::Ident, nkeys: usize) -> Option<usize> {
         if scope.is_local(&id.name) {
-            self.diags.error(
-                format!("`{}` is a local: array locals not supported, missing global declaration?", id.name),
-                id.span,
-            );
+            let what = if nkeys == 0 { "statistics must be global" } else { "array locals not supported" };
+            self.diags.error(format!("`{}` is a local: {what}, missing global declaration?", id.name), id.span);
             return None;
         }
         let Some(g) = self.global_index(&id.name) else {
-            let what = if nkeys == 0 { "statistic" } else { "array" };
-            self.diags.error(
-                format!("{what} `{}` is not declared: array locals not supported, missing global declaration?", id.name),
-                id.span,
-            );
+            let msg = if nkeys == 0 {
+                format!("statistic `{}` is not declared: statistics must be global, missing global declaration?", id.name)
+            } else {
+                format!("array `{}` is not declared: array locals not supported, missing global declaration?", id.name)
+            };
+            self.diags.error(msg, id.span);
             return None;
         };
         if nkeys > 9 {

@@ -14,6 +14,7 @@
 //!   prologue or epilogue wraps writes `var`, else 0 (a constant).
 //! - `@const("NAME")` and `%{ expr %}` (tapsets and guru mode only): a
 //!   long computed by a generated embedded-C function.
+//!
 //! Invariants: a bad operand is one located error and a 0.
 
 use super::lower::{Lowerer, Scope};

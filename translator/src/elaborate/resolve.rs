@@ -69,14 +69,13 @@ pub fn resolve_symbols<'a>(opts: &ElabOptions, files: &Files<'a>, diags: &mut Di
                     ast::Item::Global(g) if g.private => {
                         t.private_globals.insert((g.span.file, &g.name.name), Def { item: g, from_tapset });
                     }
-                    ast::Item::Function(f) => {
-                        // A second definition of a name is an overload (by
-                        // arity, or run-time with `next`): see `overload`.
-                        if super::overload::check_overload(&t, f, diags) {
-                            t.overloads.entry(&f.name.name).or_default().push(Def { item: f, from_tapset });
-                            t.functions.insert(&f.name.name, Def { item: f, from_tapset });
-                        }
+                    // A second definition of a name is an overload (by
+                    // arity, or run-time with `next`): see `overload`.
+                    ast::Item::Function(f) if super::overload::check_overload(&t, f, diags) => {
+                        t.overloads.entry(&f.name.name).or_default().push(Def { item: f, from_tapset });
+                        t.functions.insert(&f.name.name, Def { item: f, from_tapset });
                     }
+                    ast::Item::Function(_) => {}
                     ast::Item::Global(g) => {
                         if let Some(prev) = t.globals.get(g.name.name.as_str()).filter(|p| !from_tapset && !p.from_tapset) {
                             diags.push(
