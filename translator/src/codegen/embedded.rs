@@ -37,7 +37,9 @@ pub fn function_line(sources: &SourceMap, span: Span, code: &str) -> Option<Stri
         return None;
     }
     let text = sources.text(span.file);
-    let at = span.lo as usize + text.get(span.lo as usize..)?.find(code)?;
+    // The body with its delimiters, so that no text of the function's
+    // head can be taken for it.
+    let at = span.lo as usize + text.get(span.lo as usize..)?.find(&format!("%{{{code}%}}"))? + 2;
     let (line, _) = sources.line_col(span.file, at as u32);
     Some(directive(sources.name(span.file), line))
 }
@@ -85,6 +87,11 @@ mod tests {
         assert_eq!(function_line(&sources, span, code).as_deref(), Some("#line 2 \"dir/x \\\"y\\\".stp\""));
         assert_eq!(function_line(&sources, span, ""), None);
         assert_eq!(function_line(&sources, span, "not there"), None);
+        // The head's text is never taken for the body.
+        let text = "function g(x)\n%{x%}\n";
+        let file = sources.add("g.stp", text);
+        let at = function_line(&sources, Span::new(file, 0, text.len()), "x");
+        assert_eq!(at.as_deref(), Some("#line 2 \"g.stp\""));
     }
 
     #[test]
