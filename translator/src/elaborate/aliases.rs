@@ -216,24 +216,7 @@ impl<'a> Expander<'a, '_> {
             return;
         }
         for alias in matching {
-            let piece = (&alias.item.body, alias.from_tapset);
-            let (pro, epi): (Vec<Piece<'a>>, Vec<Piece<'a>>) = match alias.item.kind {
-                AliasKind::Prologue => {
-                    let mut p = vec![piece];
-                    p.extend_from_slice(prologue);
-                    let mut e = epilogue.to_vec();
-                    // `probe a = b { prologue }, { epilogue }`
-                    if let Some(after) = &alias.item.epilogue {
-                        e.push((after, alias.from_tapset));
-                    }
-                    (p, e)
-                }
-                AliasKind::Epilogue => {
-                    let mut e = epilogue.to_vec();
-                    e.push(piece);
-                    (prologue.to_vec(), e)
-                }
-            };
+            let (pro, epi) = wrap(&alias, prologue, epilogue);
             for target in &alias.item.points {
                 let before = out.len();
                 self.expand_point(target, &pro, &epi, &conditions, depth + 1, out);
@@ -270,23 +253,7 @@ impl<'a> Expander<'a, '_> {
             }
             let before = out.len();
             for alias in matching {
-                let piece = (&alias.item.body, alias.from_tapset);
-                let (pro, epi) = match alias.item.kind {
-                    AliasKind::Prologue => {
-                        let mut p = vec![piece];
-                        p.extend_from_slice(prologue);
-                        let mut e = epilogue.to_vec();
-                        if let Some(after) = &alias.item.epilogue {
-                            e.push((after, alias.from_tapset));
-                        }
-                        (p, e)
-                    }
-                    AliasKind::Epilogue => {
-                        let mut e = epilogue.to_vec();
-                        e.push(piece);
-                        (prologue.to_vec(), e)
-                    }
-                };
+                let (pro, epi) = wrap(&alias, prologue, epilogue);
                 for target in &alias.item.points {
                     let mut components = target.components.clone();
                     components.extend_from_slice(&point.components[k..]);
@@ -309,5 +276,28 @@ impl<'a> Expander<'a, '_> {
             return out.len() > before || !self.diags.list.is_empty();
         }
         false
+    }
+}
+
+/// The prologue and epilogue around an alias's points: the alias's body
+/// goes before (`=`) or after (`+=`) what wraps the alias's own use, and
+/// `probe a = b { prologue }, { epilogue }` adds an epilogue too.
+fn wrap<'a>(alias: &Def<'a, ast::ProbeAlias>, prologue: &[Piece<'a>], epilogue: &[Piece<'a>]) -> (Vec<Piece<'a>>, Vec<Piece<'a>>) {
+    let piece = (&alias.item.body, alias.from_tapset);
+    match alias.item.kind {
+        AliasKind::Prologue => {
+            let mut p = vec![piece];
+            p.extend_from_slice(prologue);
+            let mut e = epilogue.to_vec();
+            if let Some(after) = &alias.item.epilogue {
+                e.push((after, alias.from_tapset));
+            }
+            (p, e)
+        }
+        AliasKind::Epilogue => {
+            let mut e = epilogue.to_vec();
+            e.push(piece);
+            (prologue.to_vec(), e)
+        }
     }
 }
