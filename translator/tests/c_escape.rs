@@ -64,7 +64,7 @@ fn format_strings_are_escaped() {
     let d = tempfile::tempdir().unwrap();
     let c = p3(d.path(), &["-p3", "-e", "probe begin { printf(\"a\\\"\\n#define register_kprobe(x) 0\\n%d%%\\\\\", 1) }"]);
     assert!(
-        c.contains(r#"rstap_printf_args(CB, "identifier 'printf' at <input>:1:15", "a\"\n#define register_kprobe(x) 0\n%d%%\\", __f2, 1)"#),
+        c.contains(r#"(CB, "identifier 'printf' at <input>:1:15", "a\"\n#define register_kprobe(x) 0\n%d%%\\", __f1, 1)"#),
         "{c}"
     );
 }

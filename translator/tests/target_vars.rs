@@ -274,5 +274,5 @@ fn return_probes_see_parameters_at_entry_and_entry_values() {
     let e = elab(r#"probe kernel.function("vfs_read") { println(@entry($count)) }"#).unwrap_err();
     assert!(e.contains("@entry is only available in .return probes"), "{e}");
     let e = elab(r#"probe kernel.function("vfs_read").return { x = 1; println(@entry($count + x)) }"#).unwrap_err();
-    assert!(e.contains("@entry needs an expression of target variables and constants"), "{e}");
+    assert!(e.contains("@entry needs an expression of target variables, constants and function calls"), "{e}");
 }
