@@ -276,3 +276,14 @@ fn return_probes_see_parameters_at_entry_and_entry_values() {
     let e = elab(r#"probe kernel.function("vfs_read").return { x = 1; println(@entry($count + x)) }"#).unwrap_err();
     assert!(e.contains("@entry needs an expression of target variables, constants and function calls"), "{e}");
 }
+
+#[test]
+fn dollar_dollar_return_of_a_function_without_a_value_is_empty() {
+    // man stapprobes: `$$return` is "return=%x" of the value, "or else an
+    // empty string"; it exists in return probes only.
+    let p = elab(r#"probe kernel.function("vfs_write").return { println($$return) }"#).unwrap();
+    let listing = format!("{:?}", p.bodies[p.probes[0].body].body);
+    assert!(listing.contains("Str(\"\")"), "{listing}");
+    let e = elab(r#"probe kernel.function("vfs_write") { println($$return) }"#).unwrap_err();
+    assert!(e.contains("`$$return` is only available in .return probes"), "{e}");
+}

@@ -37,8 +37,12 @@ impl<'a> Lowerer<'a> {
             return str_expr(String::new());
         };
         let names: Vec<(String, bool)> = if which == "return" {
-            if !site.ret || site.return_type.is_none() {
-                self.diags.error("`$$return` is only available in .return probes of functions that return a value", span);
+            if !site.ret {
+                self.diags.error("`$$return` is only available in .return probes", span);
+                return str_expr(String::new());
+            }
+            // A function without a value: the empty string (man stapprobes).
+            if site.return_type.is_none() {
                 return str_expr(String::new());
             }
             vec![("return".into(), false)]
