@@ -122,6 +122,17 @@ impl<'a> Expander<'a, '_> {
         }
     }
 
+    /// The aliases whose names match `point` and that `point`'s file may
+    /// see (a `private` alias only from its own file).
+    fn visible_matching(&self, point: &ProbePoint) -> Vec<Def<'a, ast::ProbeAlias>> {
+        self.aliases
+            .iter()
+            .filter(|a| a.item.names.iter().any(|n| alias_matches(n, point)))
+            .filter(|a| !a.item.private || a.item.span.file == point.span.file)
+            .copied()
+            .collect()
+    }
+
     fn expand_point(
         &mut self,
         point: &'a ProbePoint,
@@ -167,13 +178,7 @@ impl<'a> Expander<'a, '_> {
                 return;
             }
         }
-        let matching: Vec<Def<'a, ast::ProbeAlias>> = self
-            .aliases
-            .iter()
-            .filter(|a| a.item.names.iter().any(|n| alias_matches(n, point)))
-            .filter(|a| !a.item.private || a.item.span.file == point.span.file)
-            .copied()
-            .collect();
+        let matching = self.visible_matching(point);
         if matching.is_empty() && self.expand_suffixed(point, prologue, epilogue, &conditions, depth, out) {
             return;
         }
@@ -241,13 +246,7 @@ impl<'a> Expander<'a, '_> {
     ) -> bool {
         for k in (1..point.components.len()).rev() {
             let prefix = ProbePoint { components: point.components[..k].to_vec(), optional: false, sufficient: false, condition: None, span: point.span };
-            let matching: Vec<Def<'a, ast::ProbeAlias>> = self
-                .aliases
-                .iter()
-                .filter(|a| a.item.names.iter().any(|n| alias_matches(n, &prefix)))
-                .filter(|a| !a.item.private || a.item.span.file == point.span.file)
-                .copied()
-                .collect();
+            let matching = self.visible_matching(&prefix);
             if matching.is_empty() {
                 continue;
             }
