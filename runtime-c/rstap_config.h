@@ -31,6 +31,14 @@
 #ifndef MAXBACKTRACE
 #define MAXBACKTRACE 20
 #endif
+/*
+ * Returns one .return probe tracks at a time (kretprobe instances): threads
+ * blocked in a probed function each hold one; a return beyond them is a
+ * skipped hit. .maxactive(N) sets it for one probe.
+ */
+#ifndef KRETACTIVE
+#define KRETACTIVE max_t(int, 32, 8 * (int)num_possible_cpus())
+#endif
 #ifndef MAXSKIPPED
 #define MAXSKIPPED 100
 #endif

@@ -38,6 +38,10 @@ pub const MAX_MAP_ENTRIES: u64 = 1 << 20;
 /// The longest timer interval: one day, in nanoseconds.
 pub const TIMER_MAX_NS: u64 = 86_400 * 1_000_000_000;
 
+/// The outstanding returns one `.return` probe may track (`.maxactive(N)`,
+/// `-DKRETACTIVE=N`): each is a preallocated kretprobe instance.
+pub const KRETACTIVE_RANGE: (i64, i64) = (1, 4096);
+
 pub const LIMITS: &[Limit] = &[
     Limit { name: "MAXSTRINGLEN", what: "the size of a string value, in bytes", min: 16, max: 4096 },
     Limit { name: "MAXACTION", what: "the statements one probe handler may run", min: 1, max: 1_000_000 },
@@ -48,6 +52,7 @@ pub const LIMITS: &[Limit] = &[
     Limit { name: "MAXSKIPPED", what: "the skipped probe hits tolerated before the script stops", min: 0, max: 1_000_000 },
     Limit { name: "MAXTRYLOCK", what: "the tries to take a global's lock", min: 0, max: 100_000 },
     Limit { name: "TRYLOCKDELAY", what: "the wait between two lock tries, in microseconds", min: 0, max: 1000 },
+    Limit { name: "KRETACTIVE", what: "the outstanding returns a .return probe tracks", min: KRETACTIVE_RANGE.0, max: KRETACTIVE_RANGE.1 },
     Limit { name: "MAXBACKTRACE", what: "the frames of a back trace", min: 1, max: 256 },
     Limit { name: "RSTAP_STACK_BUDGET", what: "the kernel stack script function calls may use, in bytes", min: 512, max: 8192 },
     Limit { name: "RSTAP_PRINT_BUFSIZE", what: "the print buffer of one probe handler, in bytes", min: 256, max: 65536 },

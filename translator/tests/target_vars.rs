@@ -121,9 +121,9 @@ fn kernel_function_derives_kprobes() {
     let p = elab(r#"probe kernel.function("vfs_*") { }"#).unwrap();
     let pps: Vec<&str> = p.probes.iter().map(|p| p.pp.as_str()).collect();
     assert_eq!(pps, ["kernel.function(\"vfs_read@fs/read_write.c:450\")", "kernel.function(\"vfs_write@fs/read_write.c:560\")"]);
-    assert_eq!(p.probes[0].kind, ProbeKind::Kprobe { symbol: "vfs_read".into(), offset: 0, ret: false });
+    assert_eq!(p.probes[0].kind, ProbeKind::Kprobe { symbol: "vfs_read".into(), offset: 0, ret: false, maxactive: 0 });
     let p = elab(r#"probe kernel.function("vfs_read@fs/read_write.c").return { }"#).unwrap();
-    assert_eq!(p.probes[0].kind, ProbeKind::Kprobe { symbol: "vfs_read".into(), offset: 0, ret: true });
+    assert_eq!(p.probes[0].kind, ProbeKind::Kprobe { symbol: "vfs_read".into(), offset: 0, ret: true, maxactive: 0 });
     assert!(p.probes[0].pp.ends_with(".return"));
     let p = elab(r#"probe kernel.function("vfs_read").call { }"#).unwrap();
     assert!(p.probes[0].pp.ends_with(".call"));

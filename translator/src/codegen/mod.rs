@@ -125,6 +125,8 @@ struct KprobeCtx {
     symbol: String,
     offset: u64,
     ret: bool,
+    /// Outstanding returns a kretprobe tracks; 0 for KRETACTIVE.
+    maxactive: u32,
     pp: String,
     /// How many `@entry` values the kretprobe's entry handler computes.
     entry_slots: usize,
@@ -240,7 +242,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 timers.push(TimerCtx { index: timers.len(), probe: i, interval_ns: *interval_ns });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
-            ProbeKind::Kprobe { symbol, offset, ret } => {
+            ProbeKind::Kprobe { symbol, offset, ret, maxactive } => {
                 kprobes.push(KprobeCtx {
                     index: kprobes.len(),
                     probe: i,
@@ -248,6 +250,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                     symbol: symbol.clone(),
                     offset: *offset,
                     ret: *ret,
+                    maxactive: *maxactive,
                     entry_slots: p.entry.map(|(_, n)| n).unwrap_or(0),
                     pp: p.pp.clone(),
                 });

@@ -175,7 +175,9 @@ pub enum ProbeKind {
     Begin,
     End,
     Timer { interval_ns: u64 },
-    Kprobe { symbol: String, offset: u64, ret: bool },
+    /// A kprobe, or with `ret` a kretprobe tracking at most `maxactive`
+    /// outstanding returns (0: the runtime's KRETACTIVE default).
+    Kprobe { symbol: String, offset: u64, ret: bool, maxactive: u32 },
     /// `kernel.trace("S:E")`: a callback on tracepoint `name`, which passes
     /// `args` arguments after its `void *data`.
     Tracepoint { name: String, args: usize },

@@ -13,7 +13,7 @@
 //! offending component; inline-only instances and functions in sections
 //! the kernel cannot probe are skipped (and counted in `notes`).
 
-use super::{string_arg, ProbeError};
+use super::{maxactive_arg, string_arg, ProbeError};
 use crate::debuginfo::pattern::LineSpec;
 use crate::debuginfo::{DebugInfo, DieRef, FunctionInfo, FunctionPattern, PrologueMode, TypeId};
 use crate::ir::ProbeKind;
@@ -170,9 +170,15 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
     let statement = what.name == "statement";
     let (mut ret, mut call, mut inline, mut exported) = (false, false, false, false);
     let mut suffix = String::new();
+    let mut maxactive = 0;
     for c in &comps[2..] {
         let ok = c.arg.is_none() && !statement;
         match c.name.as_str() {
+            "maxactive" if ret && maxactive == 0 => {
+                maxactive = maxactive_arg(c)?;
+                suffix.push_str(&format!(".maxactive({maxactive})"));
+                continue;
+            }
             "return" if ok && !ret && !inline => ret = true,
             "call" if ok && !call && !inline => call = true,
             "inline" if ok && !inline && !ret && !call && !exported => inline = true,
@@ -181,7 +187,7 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
                 let may = if statement {
                     "kernel.statement takes no further components"
                 } else {
-                    "kernel.function may be followed by .call, .exported, .inline or .return (.inline not with the others)"
+                    "kernel.function may be followed by .call, .exported, .inline or .return[.maxactive(N)] (.inline not with the others)"
                 };
                 return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; {may}", c.name)));
             }
@@ -222,7 +228,13 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
                 ok
             });
         }
+        let first = out.probes.len();
         place(di, module.as_deref(), &prefix, &what.name, &suffix, pat.is_wildcard(), ret, sites, &mut out);
+        for p in &mut out.probes[first..] {
+            if let ProbeKind::Kprobe { maxactive: m, .. } = &mut p.kind {
+                *m = maxactive;
+            }
+        }
     }
     if out.probes.is_empty() {
         let place = match first.name.as_str() {
@@ -477,7 +489,7 @@ fn place(
             ret,
             return_type: s.return_type,
         };
-        out.probes.push(DwarfProbe { kind: ProbeKind::Kprobe { symbol, offset: if ret { 0 } else { offset }, ret }, pp, site });
+        out.probes.push(DwarfProbe { kind: ProbeKind::Kprobe { symbol, offset: if ret { 0 } else { offset }, ret, maxactive: 0 }, pp, site });
     }
 }
 

@@ -13,9 +13,9 @@
 //! counted for -v) when a wildcard matches it; a wildcard fails only when
 //! nothing probeable is left.
 
-use super::{blacklist, string_arg, KernelSymbols, ProbeError, Resolved};
+use super::{blacklist, maxactive_arg, string_arg, KernelSymbols, ProbeError, Resolved};
 use crate::ir::ProbeKind;
-use crate::syntax::ast::ProbePoint;
+use crate::syntax::ast::{Component, ProbePoint};
 
 pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolved, ProbeError> {
     let comps = &point.components;
@@ -35,16 +35,7 @@ pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolv
         }
     };
     let name = string_arg(func)?;
-    let ret = match comps.get(2) {
-        None => false,
-        Some(c) if c.name == "return" && c.arg.is_none() && comps.len() == 3 => true,
-        Some(c) => {
-            return Err(ProbeError::new(
-                c.span,
-                format!("unexpected probe point component `{}`; only .return may follow kprobe.function", c.name),
-            ))
-        }
-    };
+    let (ret, maxactive) = return_suffix(&comps[2..], "kprobe.function")?;
     let why_refused = |sym: &str| {
         blacklist::refused(sym).or_else(|| symbols.refused_section(sym).map(blacklist::section_reason))
     };
@@ -96,12 +87,12 @@ pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Resolv
             format!("no kernel function matches \"{name}\" (checked against the target kernel's symbol table)"),
         ));
     }
-    let suffix = if ret { ".return" } else { "" };
+    let suffix = suffix_text(ret, maxactive);
     Ok(symbols_found
         .into_iter()
         .map(|symbol| {
             let pp = format!("{}.function(\"{}\"){}", comps[0].name, symbol, suffix);
-            (ProbeKind::Kprobe { symbol, offset: 0, ret }, pp)
+            (ProbeKind::Kprobe { symbol, offset: 0, ret, maxactive }, pp)
         })
         .collect())
 }
@@ -122,13 +113,33 @@ fn resolve_module(point: &ProbePoint, m: &crate::syntax::ast::Component) -> Resu
     if name.contains(['*', '?', '[']) {
         return Err(ProbeError::new(func.span, "kprobe.module functions cannot be wildcards (without debuginfo the module's symbols are unknown)"));
     }
-    let ret = match comps.get(3) {
-        None => false,
-        Some(c) if c.name == "return" && c.arg.is_none() && comps.len() == 4 => true,
-        Some(c) => {
-            return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; only .return may follow kprobe.module(...).function", c.name)))
+    let (ret, maxactive) = return_suffix(&comps[3..], "kprobe.module(...).function")?;
+    let pp = format!("kprobe.module(\"{module}\").function(\"{name}\"){}", suffix_text(ret, maxactive));
+    Ok(vec![(ProbeKind::Kprobe { symbol: format!("{module}:{name}"), offset: 0, ret, maxactive }, pp)])
+}
+
+/// The components after `.function("F")`: nothing, `.return`, or
+/// `.return.maxactive(N)`. Ok: (ret, maxactive, 0 when not given).
+fn return_suffix(rest: &[Component], what: &str) -> Result<(bool, u32), ProbeError> {
+    match rest {
+        [] => Ok((false, 0)),
+        [r] if r.name == "return" && r.arg.is_none() => Ok((true, 0)),
+        [r, m] if r.name == "return" && r.arg.is_none() && m.name == "maxactive" => Ok((true, maxactive_arg(m)?)),
+        [.., c] if c.name == "maxactive" && !rest.iter().any(|r| r.name == "return") => {
+            Err(ProbeError::new(c.span, "`.maxactive(N)` needs `.return` before it"))
         }
-    };
-    let pp = format!("kprobe.module(\"{module}\").function(\"{name}\"){}", if ret { ".return" } else { "" });
-    Ok(vec![(ProbeKind::Kprobe { symbol: format!("{module}:{name}"), offset: 0, ret }, pp)])
+        [c, ..] => Err(ProbeError::new(
+            c.span,
+            format!("unexpected probe point component `{}`; only .return (then .maxactive(N)) may follow {what}", c.name),
+        )),
+    }
+}
+
+/// The probe point's text after `.function("F")`.
+fn suffix_text(ret: bool, maxactive: u32) -> String {
+    match (ret, maxactive) {
+        (false, _) => String::new(),
+        (true, 0) => ".return".to_string(),
+        (true, n) => format!(".return.maxactive({n})"),
+    }
 }

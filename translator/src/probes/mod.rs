@@ -114,6 +114,17 @@ pub fn number_arg(c: &Component) -> Result<i64, ProbeError> {
     }
 }
 
+/// The argument of `.maxactive(N)`: the outstanding returns a `.return`
+/// probe tracks, within the range of KRETACTIVE (limits.rs).
+pub fn maxactive_arg(c: &Component) -> Result<u32, ProbeError> {
+    let n = number_arg(c)?;
+    let (min, max) = crate::limits::KRETACTIVE_RANGE;
+    if n < min || n > max {
+        return Err(ProbeError::new(c.span, format!("maxactive({n}) is out of range: a .return probe tracks {min} to {max} outstanding returns")));
+    }
+    Ok(n as u32)
+}
+
 /// The string argument of a component, or an error naming what is wanted.
 pub fn string_arg(c: &Component) -> Result<&str, ProbeError> {
     match &c.arg {

@@ -1,0 +1,1 @@
+sleep 2 & sleep 2 & sleep 2 & wait
