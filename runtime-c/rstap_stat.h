@@ -165,8 +165,9 @@ static inline int64_t rstap_stat_avg(const struct rstap_stat *st)
 }
 
 /*
- * @hist_linear(s, ...)[i]: bucket i's count (0 below start, 1..N, N + 1
- * above stop); 0 for a missing statistic or an index outside 0..N + 1.
+ * @hist_linear(s, ...)[i] / @hist_log(s)[i]: bucket i's count (linear: 0
+ * below start, 1..N, N + 1 above stop; log: 0..127 as rstap_hist_log_index);
+ * 0 for a missing statistic or an index outside the buckets.
  */
 static inline int64_t rstap_hist_bucket(const struct rstap_hist *h, const struct rstap_stat *st, int64_t i)
 {

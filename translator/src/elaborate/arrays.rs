@@ -235,31 +235,30 @@ impl<'a> Lowerer<'a> {
         expr(ExprKind::PrintHist { global, keys, newline, to_string }, span)
     }
 
-    /// `@hist_linear(s, start, stop, interval)[i]`: one bucket's count.
+    /// `@hist_linear(s, start, stop, interval)[i]` / `@hist_log(s)[i]`: one
+    /// bucket's count. Linear: 0 below start, 1..N, N + 1 above stop (man
+    /// stap). Log: SystemTap's 128 buckets, 64 for 0, 64 + k for
+    /// 2^(k-1)..2^k - 1 and 64 - k for the negative values mirrored.
     pub fn lower_hist_bucket(&mut self, scope: &mut Scope, hist: &ast::Expr, bucket: &ast::Expr, span: Span) -> Expr {
         let index = self.lower_expr(scope, bucket);
-        let Some((global, keys, spec)) = self.hist_operand(scope, hist) else { return zero(span) };
-        if spec == HistSpec::Log {
-            self.diags.error("buckets of @hist_log (`@hist_log(s)[i]`) are not supported by rstap yet", hist.span);
-            return zero(span);
-        }
+        let Some((global, keys, _)) = self.hist_operand(scope, hist) else { return zero(span) };
         expr(ExprKind::HistBucket { global, keys, index: Box::new(index) }, span)
     }
 
     /// `foreach (b in @hist_linear(s, start, stop, interval)) body`: b runs
     /// over every bucket, 0 (below start) to N + 1 (above stop), as
-    /// `for (b = 0; b < N + 2; b++) body`.
+    /// `for (b = 0; b < N + 2; b++) body`; `@hist_log(s)`: b runs over the
+    /// 128 log buckets, 0 to 127 (see [`Self::lower_hist_bucket`]).
     fn lower_foreach_hist(&mut self, scope: &mut Scope, f: &ast::Foreach, span: Span) -> StmtKind {
         let Some((_, _, spec)) = self.hist_operand(scope, &f.array) else { return StmtKind::Empty };
-        let HistSpec::Linear { start, stop, interval } = spec else {
-            self.diags.error("foreach over @hist_log is not supported by rstap yet", f.array.span);
-            return StmtKind::Empty;
-        };
         if f.keys.len() != 1 || f.value.is_some() || f.sort.is_some() || f.limit.is_some() {
             self.diags.error("foreach over a histogram binds one bucket number: `foreach (b in @hist_linear(...))`", span);
             return StmtKind::Empty;
         }
-        let nb = (stop as i128 - start as i128) / interval as i128 + 3;
+        let nb = match spec {
+            HistSpec::Linear { start, stop, interval } => (stop as i128 - start as i128) / interval as i128 + 3,
+            HistSpec::Log => LOG_BUCKETS,
+        };
         let b = scope.local_for(&f.keys[0].name, f.keys[0].span);
         let long = |kind| Expr { kind, ty: Type::Long, span };
         let init = long(ExprKind::Assign { var: Var::Local(b), op: None, value: Box::new(long(ExprKind::Long(0))) });
@@ -398,6 +397,9 @@ impl<'a> Lowerer<'a> {
         StmtKind::Foreach { global, slice, keys, value, sort, limit, body: Box::new(body) }
     }
 }
+
+/// The buckets of `@hist_log` (RSTAP_HIST_LOG_BUCKETS in runtime-c/rstap_stat.h).
+const LOG_BUCKETS: i128 = 128;
 
 fn interval_span(hist: &ast::Expr) -> Span {
     match &hist.kind {
