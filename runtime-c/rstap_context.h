@@ -94,12 +94,18 @@ static __maybe_unused void rstap_request_exit(void)
  * size is fixed (not MAXSTRINGLEN): longer lines are cut.
  */
 #define RSTAP_STDERR_LINE 512
+#ifndef RSTAP_SUPPRESS_WARNINGS
+#define RSTAP_SUPPRESS_WARNINGS 0	/* stap -w */
+#endif
 static __maybe_unused __printf(1, 2) void rstap_stderr(const char *fmt, ...)
 {
 	char line[RSTAP_STDERR_LINE];
 	va_list ap;
 	int n;
 
+	/* man stap: -w disables all warning messages, the runtime's too. */
+	if (RSTAP_SUPPRESS_WARNINGS && !strncmp(fmt, "WARNING", 7))
+		return;
 	va_start(ap, fmt);
 	n = vscnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -116,11 +122,11 @@ static __maybe_unused void rstap_send_done(void)
 	char done[128];
 	int n, tries;
 
-	n = scnprintf(done, sizeof(done), "errors=%d skipped=%d dropped=%d truncated=%d",
+	n = scnprintf(done, sizeof(done), "errors=%d skipped=%d dropped=%d truncated=%d nowarn=%d",
 		      atomic_read(&rstap_error_count),
 		      atomic_read(&rstap_skipped_count),
 		      atomic_read(&rstap_ring.dropped),
-		      atomic_read(&rstap_truncated_count));
+		      atomic_read(&rstap_truncated_count), RSTAP_SUPPRESS_WARNINGS);
 	for (tries = 0; tries < 500; tries++) {
 		if (rstap_ring_write(RSTAP_MSG_DONE, done, n) == 0)
 			break;

@@ -71,9 +71,13 @@ const UNLIMITED: &[(&str, &str)] =
     &[("MAXACTION", "LONG_MAX"), ("MAXACTION_INTERRUPTIBLE", "LONG_MAX"), ("MAXTRYLOCK", "INT_MAX")];
 
 /// The `-D`s the module is built with: the command line's, and under
-/// `--suppress-time-limits` each limit of [`UNLIMITED`] that no `-D` sets.
+/// `--suppress-time-limits` each limit of [`UNLIMITED`] that no `-D` sets;
+/// under `-w` RSTAP_SUPPRESS_WARNINGS (the runtime's WARNING lines too).
 fn build_defines(opts: &Options) -> Vec<String> {
     let mut defines = opts.defines.clone();
+    if diag::warning_policy() == diag::WarningPolicy::Suppress {
+        defines.push("RSTAP_SUPPRESS_WARNINGS=1".into());
+    }
     if opts.suppress_time_limits {
         for (name, value) in UNLIMITED {
             let set = opts.defines.iter().any(|d| d.split_once('=').map_or(d.as_str(), |(n, _)| n) == *name);

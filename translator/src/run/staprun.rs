@@ -246,12 +246,33 @@ impl HeldChild {
     }
 }
 
+/// The session's closing WARNING lines (errors, cut prints, lost messages).
+fn print_end_warnings(c: &Counters) {
+    if c.errors > 0 || c.skipped > 0 {
+        eprintln!("WARNING: Number of errors: {}, skipped probes: {}", c.errors, c.skipped);
+    }
+    if c.truncated > 0 {
+        eprintln!(
+            "WARNING: {} print(s) were cut because they did not fit the print buffer (RSTAP_PRINT_BUFSIZE); split them into smaller prints.",
+            c.truncated
+        );
+    }
+    if c.dropped > 0 {
+        eprintln!(
+            "WARNING: There were {} transport failures. Try stap -s to increase the buffer size.",
+            c.dropped
+        );
+    }
+}
+
 #[derive(Default, Debug)]
 struct Counters {
     errors: u64,
     skipped: u64,
     dropped: u64,
     truncated: u64,
+    /// The module was built with -w: no WARNING lines at the end either.
+    nowarn: bool,
 }
 
 fn parse_done(payload: &[u8]) -> Counters {
@@ -264,6 +285,7 @@ fn parse_done(payload: &[u8]) -> Counters {
                 "skipped" => c.skipped = v,
                 "dropped" => c.dropped = v,
                 "truncated" => c.truncated = v,
+                "nowarn" => c.nowarn = v != 0,
                 _ => {}
             }
         }
@@ -486,20 +508,10 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
     reap_commands(&mut commands);
     drop(control);
     drop(proc_file);
-    if counters.errors > 0 || counters.skipped > 0 {
-        eprintln!("WARNING: Number of errors: {}, skipped probes: {}", counters.errors, counters.skipped);
-    }
-    if counters.truncated > 0 {
-        eprintln!(
-            "WARNING: {} print(s) were cut because they did not fit the print buffer (RSTAP_PRINT_BUFSIZE); split them into smaller prints.",
-            counters.truncated
-        );
-    }
-    if counters.dropped > 0 {
-        eprintln!(
-            "WARNING: There were {} transport failures. Try stap -s to increase the buffer size.",
-            counters.dropped
-        );
+    // stap -w (the module says nowarn=1): no WARNING lines; the counters
+    // still decide the exit status.
+    if !counters.nowarn {
+        print_end_warnings(&counters);
     }
     Ok(if failed || counters.errors > 0 { 1 } else { 0 })
 }
