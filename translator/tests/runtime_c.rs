@@ -502,6 +502,16 @@ fn statistics() {
              \t\tfor (int i = 0; i < 13; i++) { print_long(rstap_hist_log_index(v[i])); rstap_print_bytes(&ctx, \",\", 1); }",
             b"64,65,66,66,67,67,68,63,62,62,0,127,127,",
         ),
+        // @hist_log(s)[i]: the count of log bucket i (64 is 0, 64 + k holds
+        // 2^(k-1)..2^k - 1, 64 - k the negatives); 0 outside 0..127.
+        stat(
+            "log_bucket_index",
+            LOG,
+            &[(0, 1), (1, 2), (2, 1), (3, 2), (-1, 4), (1000, 5), (i64::MAX, 6)],
+            "int64_t i[] = { -1, 0, 63, 64, 65, 66, 74, 127, 128 };\n\
+             \t\tfor (int k = 0; k < 9; k++) { print_long(rstap_hist_bucket(&h, &t.st, i[k])); rstap_print_bytes(&ctx, \",\", 1); }",
+            b"0,0,4,1,2,3,5,6,0,",
+        ),
     ];
     run_cases("statistics", &[], &cases);
 }
