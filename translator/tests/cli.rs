@@ -209,7 +209,7 @@ fn repeated_options_take_the_last_value_as_systemtaps_getopt_does() {
     // script back, -p2 the elaborated listing with "# probes").
     let o = stap(d.path(), &["-p2", "-p1", "-e", script]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert_eq!(text(&o.stdout), "probe begin\n{\n\tprintln(1 + 2)\n}\n");
+    assert_eq!(text(&o.stdout), "probe begin {\n    println(1 + 2);\n}\n");
     let o = stap(d.path(), &["-p1", "-p2", "-r", "0.0.0-semtest", "-e", script]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).starts_with("# probes\n"), "{}", text(&o.stdout));

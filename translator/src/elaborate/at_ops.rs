@@ -121,7 +121,7 @@ impl<'a> Lowerer<'a> {
             return long(ExprKind::Long(0), span);
         };
         if user {
-            let body = format!("\tSTAP_RETVALUE = rstap_uderef(CONTEXT, STAP_ARG_addr, {n});\n");
+            let body = format!("\n\tSTAP_RETVALUE = rstap_uderef(CONTEXT, STAP_ARG_addr, {n});\n");
             let func = self.runtime_helper(&format!("__rstap_uderef{n}"), Some("addr"), body, span);
             return Expr { kind: ExprKind::Call { func, args: vec![a] }, ty: Type::Long, span };
         }
@@ -145,7 +145,7 @@ impl<'a> Lowerer<'a> {
             return long(ExprKind::Long(0), span);
         };
         if user {
-            let body = format!("\tSTAP_RETVALUE = rstap_uregister(CONTEXT, {n});\n");
+            let body = format!("\n\tSTAP_RETVALUE = rstap_uregister(CONTEXT, {n});\n");
             let func = self.runtime_helper(&format!("__rstap_uregister{n}"), None, body, span);
             return Expr { kind: ExprKind::Call { func, args: Vec::new() }, ty: Type::Long, span };
         }

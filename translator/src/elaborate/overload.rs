@@ -266,7 +266,7 @@ impl<'a> Lowerer<'a> {
             span,
         });
         self.function_ids.insert(key, inner);
-        let take = self.runtime_helper("__rstap_take_next", None, "\tSTAP_RETVALUE = rstap_take_next(CONTEXT);\n".into(), span);
+        let take = self.runtime_helper("__rstap_take_next", None, "\n\tSTAP_RETVALUE = rstap_take_next(CONTEXT);\n".into(), span);
         let e = |kind, ty| Expr { kind, ty, span };
         // An undeclared return type is taken as long here (a void function
         // is long in rstap anyway); an embedded-C STAP_NEXT function that
