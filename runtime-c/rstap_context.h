@@ -49,6 +49,7 @@ struct rstap_context_base {
 	u64 clock_start;		/* local_clock() at the first time check, 0 before */
 	unsigned long stack_top;	/* the handler's stack position */
 	int nesting;
+	int nexted;			/* STAP_NEXT ran (rstap_embedded.h) */
 	const char *last_error;		/* NULL while all is well */
 	const char *error_location;	/* "operator '/' at <input>:1:30" */
 	char error_buf[MAXSTRINGLEN];

@@ -1,5 +1,8 @@
 //! The `stap` command line (clap): SystemTap's flags, mapped onto
 //! `driver::Options`. No logic beyond argument checking lives here.
+//! Repeated options behave as SystemTap's getopt loop: the last value of
+//! a single-value option wins, list options collect, and a second `-e` is
+//! SystemTap's error "Only one script can be given on the command line.".
 
 use clap::Parser;
 use std::path::PathBuf;
@@ -17,12 +20,16 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "stap",
     version,
     about = "rstap: a SystemTap-compatible dynamic tracing tool",
-    override_usage = "stap [OPTIONS] FILE [ARGS...]\n       stap [OPTIONS] -e SCRIPT [ARGS...]"
+    override_usage = "stap [OPTIONS] FILE [ARGS...]\n       stap [OPTIONS] -e SCRIPT [ARGS...]",
+    // As SystemTap's getopt loop: a repeated single-value option (-p, -o,
+    // -c, -m, -r, ...) takes the last value, a repeated flag is the flag;
+    // list options (-D, -I, -B) collect every value; -e is checked in main.
+    args_override_self = true
 )]
 struct Args {
     /// Run the given script text instead of a file.
-    #[arg(short = 'e', value_name = "SCRIPT")]
-    script: Option<String>,
+    #[arg(short = 'e', value_name = "SCRIPT", action = clap::ArgAction::Append)]
+    script: Vec<String>,
     /// Guru mode: allow embedded C in the script.
     #[arg(short = 'g')]
     guru: bool,
@@ -165,7 +172,11 @@ fn note_inert_flags(a: &Args) {
 }
 
 fn main() {
-    let a = Args::parse();
+    let mut a = Args::parse();
+    if a.script.len() > 1 {
+        eprintln!("Only one script can be given on the command line.");
+        std::process::exit(1);
+    }
     if a.warnings_are_errors {
         diag::set_warning_policy(WarningPolicy::Error);
     } else if a.no_warnings {
@@ -189,7 +200,7 @@ fn main() {
     }
     let mut rest = a.rest.into_iter();
     let listing = a.list.map(|p| (p, false)).or(a.list_vars.map(|p| (p, true)));
-    let script = match (&listing, a.script) {
+    let script = match (&listing, a.script.pop()) {
         (Some((p, _)), _) => Some(Script::Inline(format!("probe {p} {{}}"))),
         (None, Some(text)) => Some(Script::Inline(text)),
         (None, None) => rest.next().map(|f| if f == "-" { Script::File("/dev/stdin".into()) } else { Script::File(f.into()) }),

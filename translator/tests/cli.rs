@@ -200,3 +200,27 @@ fn pass_one_rejects_an_empty_script_and_embedded_c_without_g() {
     let o = stap(d.path(), &["-g", "-p1", "-e", "%{ int x; %} probe begin { }"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
+
+#[test]
+fn repeated_options_take_the_last_value_as_systemtaps_getopt_does() {
+    let d = tempfile::tempdir().unwrap();
+    let script = "probe begin { println(1 + 2) }";
+    // -p: the last one says which pass to stop after (-p1 prints the
+    // script back, -p2 the elaborated listing with "# probes").
+    let o = stap(d.path(), &["-p2", "-p1", "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "probe begin {\n    println(1 + 2);\n}\n");
+    let o = stap(d.path(), &["-p1", "-p2", "-r", "0.0.0-semtest", "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).starts_with("# probes\n"), "{}", text(&o.stdout));
+    // A repeated flag is the flag; -o and -m take their last value.
+    let o = stap(d.path(), &["-g", "-g", "-w", "-w", "-p1", "-o", "a.txt", "-o", "b.txt", "-m", "x", "-m", "y", "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // -D collects every value.
+    let o = stap(d.path(), &["-p1", "-DA=1", "-DB=2", "-e", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // A second -e is SystemTap's error.
+    let o = stap(d.path(), &["-p1", "-e", script, "-e", script]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr), "Only one script can be given on the command line.\n");
+}

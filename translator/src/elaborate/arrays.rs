@@ -326,8 +326,14 @@ impl<'a> Lowerer<'a> {
         match &target.kind {
             ast::ExprKind::Var(id) => {
                 if scope.is_local(&id.name) {
-                    self.diags.error("`delete` of a local variable is not supported by rstap yet", id.span);
-                    return StmtKind::Empty;
+                    // A local scalar goes back to 0 or "": it is given the
+                    // value of a fresh local that is never written (locals
+                    // start zeroed), which takes its type by inference.
+                    let var = scope.local_for(&id.name, id.span);
+                    let zero = scope.declare(&format!("__rstap_deleted{}", scope.locals.len()), Type::Unknown, id.span);
+                    let value = Box::new(Expr { kind: ExprKind::Var(Var::Local(zero)), ty: Type::Unknown, span });
+                    let reset = Expr { kind: ExprKind::Assign { var: Var::Local(var), op: None, value }, ty: Type::Unknown, span };
+                    return StmtKind::Expr(reset);
                 }
                 let Some(global) = self.global_index(&id.name) else {
                     self.diags.error(format!("`delete` of unknown variable `{}`", id.name), id.span);

@@ -1,15 +1,19 @@
 //! Lowering of the `@` operators of current SystemTap releases that are
-//! not target variables: `@kderef`/`@uderef`, `@kregister`, `@probewrite`,
+//! not target variables: `@kderef`/`@uderef`, `@kregister`/`@uregister`, `@probewrite`,
 //! `@const` and `%{ C expression %}` values (part of pass 2.4).
 //!
 //! Input: the AST of the operator inside a body being lowered. Output:
 //! - `@kderef(SIZE, addr)`: a fault-tolerant kernel read of SIZE (1, 2, 4
 //!   or 8, a literal) bytes at `addr`, unsigned (an `ir::Target` on the
 //!   address, like `@cast`); `@uderef` the same from user memory through
-//!   the library's `user_uintN` (0 when the address is not readable).
+//!   runtime-c's `rstap_uderef` (a bad address is the run-time error
+//!   "user read fault at 0x... (addr)" at the operator, as for @kderef).
 //! - `@kregister(N)`: the probe's saved register of DWARF number N
 //!   (x86_64: 0 ax, 1 dx, 2 cx, 3 bx, 4 si, 5 di, 6 bp, 7 sp, 8-15 r8-r15,
-//!   16 ip), through the library's `register()`.
+//!   16 ip), through the library's `register()`; `@uregister(N)` the same
+//!   register of the probed task's user mode (the probe's registers when
+//!   it interrupted user mode, else task_pt_regs(current)), through
+//!   runtime-c's `rstap_uregister` (an error in a kernel thread).
 //! - `@probewrite(var)`: 1 when the probe handler body that an alias
 //!   prologue or epilogue wraps writes `var`, else 0 (a constant).
 //! - `@const("NAME")` and `%{ expr %}` (tapsets and guru mode only): a
@@ -117,7 +121,9 @@ impl<'a> Lowerer<'a> {
             return long(ExprKind::Long(0), span);
         };
         if user {
-            return self.call_library(scope, &format!("user_uint{}", n * 8), vec![a], span);
+            let body = format!("\n\tSTAP_RETVALUE = rstap_uderef(CONTEXT, STAP_ARG_addr, {n});\n");
+            let func = self.runtime_helper(&format!("__rstap_uderef{n}"), Some("addr"), body, span);
+            return Expr { kind: ExprKind::Call { func, args: vec![a] }, ty: Type::Long, span };
         }
         let acc = TargetAccess {
             base: TargetBase::Expr(Box::new(a)),
@@ -131,14 +137,18 @@ impl<'a> Lowerer<'a> {
 
     /// `@kregister(n)` / `@uregister(n)`.
     pub(super) fn lower_register(&mut self, scope: &mut Scope, user: bool, index: &ast::Expr, span: Span) -> Expr {
-        if user {
-            self.diags.error("@uregister is not supported by rstap yet (@kregister reads the probe's registers)", span);
-            return long(ExprKind::Long(0), span);
-        }
-        let Some(name) = literal(index).and_then(|n| usize::try_from(n).ok()).and_then(|n| DWARF_REGS.get(n)) else {
-            self.diags.error("@kregister needs a literal DWARF register number, 0 to 16 on x86_64", index.span);
+        let op = if user { "@uregister" } else { "@kregister" };
+        let Some((n, name)) =
+            literal(index).and_then(|n| usize::try_from(n).ok()).and_then(|n| DWARF_REGS.get(n).map(|r| (n, r)))
+        else {
+            self.diags.error(format!("{op} needs a literal DWARF register number, 0 to 16 on x86_64"), index.span);
             return long(ExprKind::Long(0), span);
         };
+        if user {
+            let body = format!("\n\tSTAP_RETVALUE = rstap_uregister(CONTEXT, {n});\n");
+            let func = self.runtime_helper(&format!("__rstap_uregister{n}"), None, body, span);
+            return Expr { kind: ExprKind::Call { func, args: Vec::new() }, ty: Type::Long, span };
+        }
         let arg = Expr { kind: ExprKind::Str(name.to_string()), ty: Type::String, span };
         self.call_library(scope, "register", vec![arg], span)
     }
@@ -162,6 +172,28 @@ impl<'a> Lowerer<'a> {
             return long(ExprKind::Long(0), span);
         };
         long(ExprKind::Long(block_writes(handler, &name) as i64), span)
+    }
+
+    /// The program function `key`, an embedded-C body of one call into
+    /// runtime-c (the C lives there), with at most one long parameter;
+    /// added on first use. Not pure: the runtime call may report an error.
+    pub(super) fn runtime_helper(&mut self, key: &str, param: Option<&str>, body: String, span: Span) -> usize {
+        if let Some(&f) = self.function_ids.get(key) {
+            return f;
+        }
+        let f = self.prog.functions.len();
+        let locals: Vec<ir::Local> =
+            param.iter().map(|p| ir::Local { name: p.to_string(), ty: Type::Long, span }).collect();
+        self.prog.functions.push(ir::Function {
+            name: key.to_string(),
+            params: locals.len(),
+            locals,
+            ret: Type::Long,
+            body: ir::FunctionBody::Embedded(body),
+            span,
+        });
+        self.function_ids.insert(key.to_string(), f);
+        f
     }
 
     /// `@const("NAME")` and `%{ expr %}` values: a generated embedded-C

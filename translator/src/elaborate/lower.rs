@@ -709,9 +709,10 @@ impl<'a> Lowerer<'a> {
                     self.diags.error("embedded C functions need guru mode (-g)", f.span);
                 }
                 if c.code.contains("STAP_NEXT") {
-                    self.diags.error("STAP_NEXT (run-time overloading from embedded C) is not supported by rstap yet", f.name.span);
+                    self.lower_embedded_next(idx, f, &mut scope, &c.code)
+                } else {
+                    ir::FunctionBody::Embedded(c.code.clone())
                 }
-                ir::FunctionBody::Embedded(c.code.clone())
             }
         };
         self.in_tapset = saved;

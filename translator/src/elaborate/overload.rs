@@ -18,6 +18,10 @@
 //! - Candidates of one arity must agree on declared types (one call has
 //!   one type); a call with an arity no definition has is an error listing
 //!   the arities there are.
+//! - An embedded-C candidate that says `STAP_NEXT` becomes a script
+//!   function around its C (`NAME__c`): it calls the C with its
+//!   parameters, then, when the C said STAP_NEXT (runtime-c's
+//!   rstap_take_next), does what `next` does; else it returns the C's value.
 //! - A name with one definition keeps its name in the program; the
 //!   candidates of an overloaded name are `NAME__ARITY` and
 //!   `NAME__ARITY_K` (K-th in priority order).
@@ -27,7 +31,7 @@ use std::collections::HashMap;
 use super::lower::{Lowerer, Scope};
 use super::resolve::{Def, SymbolTable};
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::ir::{Expr, ExprKind, Stmt, StmtKind, Type, Var};
+use crate::ir::{self, Expr, ExprKind, Stmt, StmtKind, Type, Var};
 use crate::syntax::ast;
 
 /// A definition's overload priority (lower runs first).
@@ -147,7 +151,7 @@ fn says_next(f: &ast::Function) -> bool {
     }
     match &f.body {
         ast::FunctionBody::Script(b) => b.stmts.iter().any(stmt),
-        ast::FunctionBody::Embedded(_) => false,
+        ast::FunctionBody::Embedded(c) => c.code.contains("STAP_NEXT"),
     }
 }
 
@@ -241,5 +245,45 @@ impl<'a> Lowerer<'a> {
         let msg = call(ExprKind::Str(format!("next: function {base}() has no overload after this one")));
         let report = Stmt { kind: StmtKind::Expr(call(ExprKind::Call { func: error, args: vec![msg] })), span };
         Stmt { kind: StmtKind::Block(vec![report, Stmt { kind: StmtKind::Return(None), span }]), span }
+    }
+
+    /// The body of embedded-C function `func` (`f`) whose C says
+    /// `STAP_NEXT`: the C becomes function `NAME__c`, and `func` a script
+    /// function that calls it and then goes on as `next` does when the C
+    /// said STAP_NEXT. `scope` holds the parameters.
+    pub(super) fn lower_embedded_next(&mut self, func: usize, f: &ast::Function, scope: &mut Scope, code: &str) -> ir::FunctionBody {
+        let span = f.span;
+        let nparams = f.params.len();
+        let ret = self.prog.functions[func].ret;
+        let key = format!("{}__c", self.prog.functions[func].name);
+        let inner = self.prog.functions.len();
+        self.prog.functions.push(ir::Function {
+            name: key.clone(),
+            params: nparams,
+            locals: scope.locals[..nparams].to_vec(),
+            ret,
+            body: ir::FunctionBody::Embedded(code.to_string()),
+            span,
+        });
+        self.function_ids.insert(key, inner);
+        let take = self.runtime_helper("__rstap_take_next", None, "\n\tSTAP_RETVALUE = rstap_take_next(CONTEXT);\n".into(), span);
+        let e = |kind, ty| Expr { kind, ty, span };
+        // An undeclared return type is taken as long here (a void function
+        // is long in rstap anyway); an embedded-C STAP_NEXT function that
+        // returns a string must say `:string`.
+        let vty = if ret == Type::Unknown { Type::Long } else { ret };
+        let value = scope.declare("__rstap_value", vty, span);
+        let args = (0..nparams).map(|i| e(ExprKind::Var(Var::Local(i)), scope.locals[i].ty)).collect();
+        let call = e(ExprKind::Call { func: inner, args }, ret);
+        let store = e(ExprKind::Assign { var: Var::Local(value), op: None, value: Box::new(call) }, ret);
+        let next = self.lower_function_next(scope, func, span);
+        let check = StmtKind::If {
+            cond: e(ExprKind::Call { func: take, args: Vec::new() }, Type::Long),
+            then: Box::new(next),
+            els: None,
+        };
+        let done = StmtKind::Return(Some(e(ExprKind::Var(Var::Local(value)), ret)));
+        let stmts = vec![Stmt { kind: StmtKind::Expr(store), span }, Stmt { kind: check, span }, Stmt { kind: done, span }];
+        ir::FunctionBody::Script(Stmt { kind: StmtKind::Block(stmts), span })
     }
 }

@@ -154,6 +154,12 @@ impl<'a> Preprocessor<'a> {
                     ));
                 }
                 Tok::Ident(name) if &**name == "@define" => {
+                    // SystemTap's macro pass reads `@define` anywhere in the
+                    // token stream (probe and function bodies too), except
+                    // in the body of a macro being expanded.
+                    if !self.active.is_empty() {
+                        return Err(err("`@define` is forbidden inside a macro body", t.span));
+                    }
                     i = self.define(toks, i)?;
                 }
                 Tok::Ident(name) if name.len() > 1 && (name.starts_with('@') || name.starts_with('$')) => {
