@@ -132,7 +132,9 @@ impl Infer<'_> {
                     Type::Long
                 }
                 BinaryOp::RegexMatch | BinaryOp::RegexNoMatch => {
-                    self.expr(locals, lhs, Type::String);
+                    if self.expr(locals, lhs, Type::Unknown) == Type::Unknown {
+                        self.expr(locals, lhs, Type::String);
+                    }
                     self.expr(locals, rhs, Type::String);
                     self.check(lhs, Type::String, "the left side of a regex match");
                     if let ExprKind::Str(re) = &rhs.kind {
