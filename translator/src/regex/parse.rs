@@ -132,9 +132,8 @@ impl<'a> Parser<'a> {
             if b == b'|' || b == b')' {
                 break;
             }
-            let start = self.pos;
             let atom = self.atom(depth)?;
-            let atom = self.repeats(atom, start)?;
+            let atom = self.repeats(atom)?;
             items.push(atom);
         }
         Ok(match items.len() {
@@ -144,7 +143,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn repeats(&mut self, mut atom: Node, start: usize) -> Result<Node, RegexError> {
+    fn repeats(&mut self, mut atom: Node) -> Result<Node, RegexError> {
         loop {
             let at = self.pos;
             let (min, max) = match self.peek() {
@@ -168,7 +167,6 @@ impl<'a> Parser<'a> {
                     return Err(self.err(at, "the bound's maximum is less than its minimum"));
                 }
             }
-            let _ = start;
             atom = Node::Repeat { node: Box::new(atom), min, max };
         }
     }
@@ -233,10 +231,7 @@ impl<'a> Parser<'a> {
             b'[' => self.bracket(at)?,
             b'\\' => match self.peek() {
                 None => return Err(self.err(at, "trailing `\\`")),
-                Some(d @ b'1'..=b'9') => {
-                    let _ = d;
-                    return Err(self.err(at, "back-references are not supported"));
-                }
+                Some(b'1'..=b'9') => return Err(self.err(at, "back-references are not supported")),
                 Some(c) => {
                     self.pos += 1;
                     Node::Byte(c)
