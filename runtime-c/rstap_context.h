@@ -53,6 +53,7 @@ struct rstap_context_base {
 	const char *last_error;		/* NULL while all is well */
 	const char *error_location;	/* "operator '/' at <input>:1:30" */
 	char error_buf[MAXSTRINGLEN];
+	struct rstap_regex_last regex;	/* the last =~ (rstap_regex.h) */
 	size_t print_len;
 	char print_buf[RSTAP_PRINT_BUFSIZE];
 };
@@ -211,6 +212,7 @@ static inline struct rstap_context_base *rstap_enter(int when, const char *pp,
 	c->nesting = 0;
 	c->last_error = NULL;
 	c->error_location = NULL;
+	c->regex.state = 0;
 	c->print_len = 0;
 	return c;
 }

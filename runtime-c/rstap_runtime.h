@@ -39,6 +39,7 @@
 
 #include "rstap_config.h"
 #include "rstap_transport.h"
+#include "rstap_regex.h"
 #include "rstap_context.h"
 #include "rstap_ops.h"
 #include "rstap_format.h"

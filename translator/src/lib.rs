@@ -17,6 +17,7 @@ pub mod ir;
 pub mod ir_target;
 pub mod limits;
 pub mod probes;
+pub mod regex;
 pub mod run;
 pub mod syntax;
 pub mod tapset;

@@ -31,6 +31,8 @@ pub struct Emitter<'p> {
     /// Where a pending error jumps: `out`, or the catch label of the
     /// enclosing `try` (see `try_catch`).
     pub(super) error_label: String,
+    /// (name, C) of the regex tables the body's `=~` use (codegen/regex.rs).
+    pub regex_tables: Vec<(String, String)>,
 }
 
 pub use super::c_text::c_string;
@@ -68,6 +70,7 @@ impl<'p> Emitter<'p> {
             temps: 0,
             foreach_bases: Vec::new(),
             error_label: "out".to_string(),
+            regex_tables: Vec::new(),
         }
     }
 
@@ -199,6 +202,9 @@ impl<'p> Emitter<'p> {
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, span: Span) -> String {
         let l = self.expr(lhs);
+        if matches!(op, BinaryOp::RegexMatch | BinaryOp::RegexNoMatch) {
+            return self.regex(op, l, rhs);
+        }
         let r = self.expr(rhs);
         match op {
             BinaryOp::Concat => {

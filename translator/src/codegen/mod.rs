@@ -12,6 +12,7 @@ pub mod emit;
 mod embedded;
 mod hooks;
 mod lines;
+mod regex;
 pub mod map;
 mod tracepoint;
 pub mod target;
@@ -49,6 +50,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("rstap_embedded.h", include_str!("../../../runtime-c/rstap_embedded.h")),
     ("rstap_procfs.h", include_str!("../../../runtime-c/rstap_procfs.h")),
     ("rstap_expr.h", include_str!("../../../runtime-c/rstap_expr.h")),
+    ("rstap_regex.h", include_str!("../../../runtime-c/rstap_regex.h")),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -151,6 +153,8 @@ struct EmbeddedCtx {
 }
 
 use templates::render;
+/// Renders a template (translator/src/regex renders its tables with it).
+pub(crate) use templates::render as render_template;
 
 /// Runs pass 3.
 pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> Result<GeneratedModule, String> {
@@ -158,6 +162,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
     let defines = opts.defines.iter().map(|d| c_define(d)).collect::<Result<Vec<CDefine>, String>>()?;
     let mut frames = Vec::new();
     let mut functions = Vec::new();
+    let mut regex_tables: Vec<(String, String)> = Vec::new();
     for f in &prog.functions {
         let mut em = Emitter::new(prog, sources, &f.locals, f.params, Some(f.ret));
         let (embedded, body, line) = match &f.body {
@@ -168,6 +173,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             }
             FunctionBody::Embedded(code) => (true, code.clone(), embedded::function_line(sources, f.span, code)),
         };
+        regex::collect(&mut regex_tables, std::mem::take(&mut em.regex_tables));
         let mut fields = em.fields;
         let mut temps = fields.split_off(f.locals.len());
         temps.push(c_type_decl(f.ret, "__retvalue"));
@@ -193,6 +199,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         let mut code = String::new();
         em.stmt(&b.body, 1, &mut code);
         let name = format!("body_{i}");
+        regex::collect(&mut regex_tables, std::mem::take(&mut em.regex_tables));
         let mut fields = em.fields;
         let temps = fields.split_off(b.locals.len());
         frames.push(FrameCtx { name: name.clone(), fields, temps });
@@ -325,6 +332,9 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         .iter()
         .map(|e| EmbeddedCtx { origin: e.origin.clone(), code: e.code.clone(), line: embedded::block_line(&e.origin) })
         .collect();
+    for (name, code) in regex_tables {
+        embedded.push(EmbeddedCtx { origin: format!("the tables of regex {name}"), code, line: None });
+    }
     if let Some(t) = &prog.lines {
         embedded.push(EmbeddedCtx { origin: "the line table of the probed functions".into(), code: lines::line_table_c(t)?, line: None });
     }

@@ -31,6 +31,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("stmt/return.c", include_str!("../../../templates/stmt/return.c.tera")),
     ("expr/call.c", include_str!("../../../templates/expr/call.c.tera")),
     ("expr/format.c", include_str!("../../../templates/expr/format.c.tera")),
+    ("expr/regex.c", include_str!("../../../templates/expr/regex.c.tera")),
+    ("regex.c", include_str!("../../../templates/regex.c.tera")),
 ];
 
 fn tera() -> &'static Tera {

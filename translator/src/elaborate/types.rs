@@ -132,7 +132,16 @@ impl Infer<'_> {
                     Type::Long
                 }
                 BinaryOp::RegexMatch | BinaryOp::RegexNoMatch => {
-                    self.conflict(span, "regular expression matching is not supported by rstap yet".into());
+                    if self.expr(locals, lhs, Type::Unknown) == Type::Unknown {
+                        self.expr(locals, lhs, Type::String);
+                    }
+                    self.expr(locals, rhs, Type::String);
+                    self.check(lhs, Type::String, "the left side of a regex match");
+                    if let ExprKind::Str(re) = &rhs.kind {
+                        if let Err(e) = crate::regex::c_table::check(re) {
+                            self.conflict(rhs.span, format!("invalid regular expression: {e}"));
+                        }
+                    }
                     Type::Long
                 }
                 _ => {
