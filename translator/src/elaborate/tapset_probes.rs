@@ -9,7 +9,9 @@
 //! Invariants: only globals named in the user's own text and not declared
 //! by the script itself count (a global
 //! reached only through a tapset function does not pull its file in);
-//! the probes keep their tapset spans, so errors point into the library.
+//! the probes keep their tapset spans, so errors point into the library;
+//! the caller puts them before the script's own (begin probes run in the
+//! order they appear).
 
 use crate::diag::SourceMap;
 use crate::syntax::ast;
