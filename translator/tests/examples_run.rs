@@ -28,6 +28,8 @@ struct Example {
     /// CATEGORY/NAME.stp under the examples directory.
     path: &'static str,
     flags: &'static [&'static str],
+    /// The script's own arguments (after its name).
+    args: &'static [&'static str],
     cmd: &'static str,
     /// Lines stdout must contain, each matched whole (`{N}` is a number).
     lines: &'static [&'static str],
@@ -42,6 +44,7 @@ const RUNS: &[Example] = &[
     Example {
         path: "process/pstree.stp",
         flags: &[],
+        args: &[],
         cmd: "exec /bin/true",
         lines: &["rankdir=\"LR\""],
         first: Some("digraph pstree {"),
@@ -51,6 +54,7 @@ const RUNS: &[Example] = &[
     Example {
         path: "network/netfilter_summary.stp",
         flags: &[],
+        args: &[],
         cmd: PING,
         lines: &["      127.0.0.1 -->       127.0.0.1 : 4 packets, 336 total bytes"],
         first: Some("Collecting data... Type Ctrl-C to exit and display results."),
@@ -61,6 +65,7 @@ const RUNS: &[Example] = &[
     Example {
         path: "network/who_sent_it.stp",
         flags: &[],
+        args: &[],
         cmd: PING,
         lines: &["ping[{N}] sent packet to 127.0.0.1:0"],
         first: None,
@@ -71,6 +76,7 @@ const RUNS: &[Example] = &[
     Example {
         path: "profiling/thread-times.stp",
         flags: &[],
+        args: &[],
         cmd: "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
         lines: &["            comm   tid   %user %kernel (of {N} ticks)"],
         first: None,
@@ -80,8 +86,36 @@ const RUNS: &[Example] = &[
     Example {
         path: "general/alias_suffixes.stp",
         flags: &[],
+        args: &[],
         cmd: "cat /proc/version >/dev/null",
         lines: &["Collecting data... press Ctrl-C to stop."],
+        first: None,
+        last: None,
+    },
+    // The json tapset: each read of data.json runs the script's json_data
+    // probe; the four ping packets are one array element per address pair.
+    Example {
+        path: "network/netfilter_summary_json.stp",
+        flags: &[],
+        args: &[],
+        cmd: "ip link set lo up; ping -c 2 127.0.0.1 >/dev/null; cat /proc/systemtap/*/data.json",
+        lines: &[
+            "{\"netfilter\": {",
+            "    \"netfilter_data\": [",
+            "      {\"__id\": \"      127.0.0.1 -->       127.0.0.1\", \"packets\": 4, \"bytes\": 336}",
+        ],
+        first: None,
+        last: None,
+    },
+    // argv from the command line ("lo"), and json output: net_dev_queue
+    // and net_dev_xmit see the four ping packets leave through lo (the
+    // script puts the latency sum in xmit_count, the count in xmit_latency).
+    Example {
+        path: "network/net_xmit_json.stp",
+        flags: &[],
+        args: &["lo"],
+        cmd: "ip link set lo up; ping -c 2 127.0.0.1 >/dev/null; cat /proc/systemtap/*/data.json",
+        lines: &["{\"net_xmit\": {", "      {\"__id\": \"lo\", \"xmit_count\": {N}, \"xmit_latency\": 4}"],
         first: None,
         last: None,
     },
@@ -136,6 +170,7 @@ fn examples_run_in_the_guest() {
             .args(["-p4", "-r", &tb.release, "-m", &module])
             .args(e.flags)
             .arg(&script)
+            .args(e.args)
             .output()
             .expect("run stap");
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -45,6 +45,7 @@ pub mod print;
 mod print_body;
 pub mod resolve;
 pub mod target;
+mod tapset_probes;
 mod try_catch;
 pub mod types;
 mod visibility;
@@ -95,6 +96,17 @@ pub fn elaborate_with(
     diags: &mut Diagnostics,
 ) -> Option<Program> {
     let errors_before = diags.error_count();
+    // 0. Probes of the tapset files the script uses join its own, first:
+    //    begin probes run in the order they appear (argv.stp's fills argv
+    //    before the script's begin probes read it).
+    let with_tapset_probes: Vec<ast::File>;
+    let user = match tapset_probes::joined_probes(user, tapsets, sources) {
+        Some(extra) => {
+            with_tapset_probes = std::iter::once(extra).chain(user.iter().cloned()).collect();
+            &with_tapset_probes[..]
+        }
+        None => user,
+    };
     let files = resolve::Files { user, tapsets };
     // 1. Names first: every later pass looks definitions up by name, and
     //    the user's definitions must already override the library's.

@@ -363,7 +363,10 @@ fn statement_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<St
             return Err(format!("statement line range {a}-{b} is too large (at most {MAX_LINE_RANGE} lines)"));
         }
     }
-    if matches!(pat.line, None | Some(LineSpec::Any)) {
+    if matches!(pat.line, Some(LineSpec::Any)) {
+        return every_line_sites(di, pat, notes);
+    }
+    if pat.line.is_none() {
         return Err(format!(
             "statement probe \"{}\" needs a line: use \"FUNCTION@FILE:LINE\" (or :N-M, :+N)",
             display_pattern(pat)
@@ -416,6 +419,48 @@ fn statement_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<St
             }
             let hint = if near.is_empty() { String::new() } else { format!("; lines with code nearby: {}", near.join(" ")) };
             notes.push(format!("no line records for {file}:{line} in a matching function{hint}"));
+        }
+    }
+    Ok(sites)
+}
+
+/// `statement("func@file:*")`: the lowest address of each line of the
+/// function's own file, from its declaration on, that has code in its
+/// out-of-line body (lines of functions inlined into it are not its
+/// lines), in line order. A function that exists
+/// only inlined has no lines of its own to probe: a note says so.
+fn every_line_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<String>) -> Result<Vec<Site>, String> {
+    let no_line = FunctionPattern { line: None, ..pat.clone() };
+    let mut sites = Vec::new();
+    for f in di.functions(&no_line).map_err(|e| e.to_string())? {
+        let Some(entry) = f.entry_pc else {
+            notes.push(format!("{} exists only inlined: it has no lines of its own", f.name));
+            continue;
+        };
+        let Some(fl) = di.function_lines(entry).map_err(|e| e.to_string())? else {
+            notes.push(format!("no line records for {}", f.name));
+            continue;
+        };
+        let own = |file: &str| match &f.decl_file {
+            Some(d) => file == d || file.ends_with(&format!("/{d}")) || d.ends_with(&format!("/{file}")),
+            None => true,
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut rows: Vec<&(u64, String, u32)> = fl.rows.iter().collect();
+        rows.sort_by_key(|r| (r.2, r.0));
+        for (address, file, line) in rows {
+            // Lines above the declaration are helpers inlined from the same file.
+            if !own(file) || *line < f.decl_line || !seen.insert(*line) {
+                continue;
+            }
+            sites.push(Site {
+                func: f.name.clone(),
+                pc: *address,
+                die: f.die,
+                at_entry: *address == entry,
+                spec: format!("{}@{file}:{line}", f.name),
+                return_type: None,
+            });
         }
     }
     Ok(sites)
