@@ -63,9 +63,12 @@ T = [
  ("faccessat", "faccessat", "Check a user's permissions for a file relative to a directory file descriptor",
   [("dirfd", i32(1)), ("dirfd_str", "_sc_dfd_str(dirfd)"), ("pathname", q(arg(2))), ("mode", i32(3))],
   "%s, %s, %d", "dirfd_str, pathname, mode"),
- ("pipe", "pipe", "Create a pipe", [("fildes_uaddr", arg(1))], "%p", "fildes_uaddr"),
- ("pipe2", "pipe2", "Create a pipe with flags",
-  [("fildes_uaddr", arg(1)), ("flags", i32(2)), ("flag_str", "_sys_open_flag_str(flags)")], "%p, %s", "fildes_uaddr, flag_str"),
+ ("pipe", "pipe", "Create a pipe (the two descriptors as the user's array holds them at entry)",
+  [("fildes_uaddr", arg(1)), ("flags", "0"), ("flag_str", '""'), ("pipe0", "__sc_int_at(fildes_uaddr, 0)"),
+   ("pipe1", "__sc_int_at(fildes_uaddr, 4)")], None, "pipe"),
+ ("pipe2", "pipe2", "Create a pipe with flags (SystemTap's syscall.pipe covers it too)",
+  [("fildes_uaddr", arg(1)), ("flags", i32(2)), ("flag_str", "_sys_pipe2_flag_str(flags)"),
+   ("pipe0", "__sc_int_at(fildes_uaddr, 0)"), ("pipe1", "__sc_int_at(fildes_uaddr, 4)")], None, "pipe2"),
  ("dup", "dup", "Duplicate a file descriptor", [("oldfd", i32(1))], "%d", "oldfd"),
  ("dup2", "dup2", "Duplicate a file descriptor to a given one",
   [("oldfd", i32(1)), ("newfd", i32(2))], "%d, %d", "oldfd, newfd"),
@@ -437,7 +440,10 @@ for (name, entry, doc, vars, fmt, fargs) in ROWS:
     out.append(f'\tname = "{name}"')
     for v, e in vars:
         out.append(f"\t{v} = {e}")
-    if fmt is None:
+    if fmt is None and fargs in ("pipe", "pipe2"):
+        tail = ', %s", pipe0, pipe1, flag_str)' if fargs == "pipe2" else '", pipe0, pipe1)'
+        out.append('\targstr = fildes_uaddr == 0 ? "NULL" : sprintf("[%d, %d]' + tail)
+    elif fmt is None:
         out.append(open_argstr(fargs == "openat").rstrip("\n"))
     elif fmt == "":
         out.append('\targstr = ""')
@@ -454,7 +460,7 @@ for (name, entry, doc, vars, fmt, fargs) in ROWS:
     out.append("{")
     out.append(f'\tname = "{name}"')
     out.append("\tretval = returnval()")
-    out.append("\tretstr = _sc_retstr(retval)")
+    out.append("\tretstr = _sc_retstr_hex(retval)" if name == "mmap" else "\tretstr = _sc_retstr(retval)")
     out.append("}")
     out.append("")
     out.append(f"/** probe nd_syscall.{name} - {doc} (no debuginfo needed) */")
