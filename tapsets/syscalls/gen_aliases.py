@@ -63,9 +63,12 @@ T = [
  ("faccessat", "faccessat", "Check a user's permissions for a file relative to a directory file descriptor",
   [("dirfd", i32(1)), ("dirfd_str", "_sc_dfd_str(dirfd)"), ("pathname", q(arg(2))), ("mode", i32(3))],
   "%s, %s, %d", "dirfd_str, pathname, mode"),
- ("pipe", "pipe", "Create a pipe", [("fildes_uaddr", arg(1))], "%p", "fildes_uaddr"),
- ("pipe2", "pipe2", "Create a pipe with flags",
-  [("fildes_uaddr", arg(1)), ("flags", i32(2)), ("flag_str", "_sys_open_flag_str(flags)")], "%p, %s", "fildes_uaddr, flag_str"),
+ ("pipe", "pipe", "Create a pipe (the two descriptors as the user's array holds them at entry)",
+  [("fildes_uaddr", arg(1)), ("flags", "0"), ("flag_str", '""'), ("pipe0", "__sc_int_at(fildes_uaddr, 0)"),
+   ("pipe1", "__sc_int_at(fildes_uaddr, 4)")], None, "pipe"),
+ ("pipe2", "pipe2", "Create a pipe with flags (SystemTap's syscall.pipe covers it too)",
+  [("fildes_uaddr", arg(1)), ("flags", i32(2)), ("flag_str", "_sys_pipe2_flag_str(flags)"),
+   ("pipe0", "__sc_int_at(fildes_uaddr, 0)"), ("pipe1", "__sc_int_at(fildes_uaddr, 4)")], None, "pipe2"),
  ("dup", "dup", "Duplicate a file descriptor", [("oldfd", i32(1))], "%d", "oldfd"),
  ("dup2", "dup2", "Duplicate a file descriptor to a given one",
   [("oldfd", i32(1)), ("newfd", i32(2))], "%d, %d", "oldfd, newfd"),
@@ -86,8 +89,9 @@ T = [
  ("tgkill", "tgkill", "Send a signal to a thread",
   [("tgid", i32(1)), ("pid", i32(2)), ("sig", i32(3)), ("sig_name", "_signal_name(sig)")], "%d, %d, %s", "tgid, pid, sig_name"),
  ("rt_sigaction", "rt_sigaction", "Examine or change a signal's action",
-  [("sig", i32(1)), ("act_uaddr", arg(2)), ("oact_uaddr", arg(3)), ("sigsetsize", arg(4))],
-  "%s, %p, %p, %d", "_signal_name(sig), act_uaddr, oact_uaddr, sigsetsize"),
+  [("sig", i32(1)), ("act_uaddr", arg(2)), ("oact_uaddr", arg(3)), ("sigsetsize", arg(4)),
+   ("sig_str", "_signal_name(sig)"), ("act_str", "_struct_sigaction_u(act_uaddr)")],
+  "%s, {%s}, %p, %d", "sig_str, act_str, oact_uaddr, sigsetsize"),
  ("rt_sigprocmask", "rt_sigprocmask", "Examine or change the blocked signals",
   [("how", i32(1)), ("how_str", "_sigprocmask_how_str(how)"), ("set_uaddr", arg(2)), ("oldset_uaddr", arg(3)), ("sigsetsize", arg(4))],
   "%s, %p, %p, %d", "how_str, set_uaddr, oldset_uaddr, sigsetsize"),
@@ -129,12 +133,12 @@ T = [
   "%s, %s, %s", "filename, args, env_str"),
  ("clone", "clone", "Create a child process",
   [("clone_flags", arg(1)), ("stack_start", arg(2)), ("parent_tid_uaddr", arg(3)), ("child_tid_uaddr", arg(4)), ("tls_uaddr", arg(5))],
-  "%s, %p, %p, %p, %p", "__fork_flags(clone_flags), stack_start, parent_tid_uaddr, child_tid_uaddr, tls_uaddr"),
+  "%s, %p, %p, %p", "__fork_flags(clone_flags), stack_start, parent_tid_uaddr, child_tid_uaddr"),
  ("fork", "fork", "Create a child process", [], "", ""),
  ("vfork", "vfork", "Create a child process and block the parent", [], "", ""),
  ("wait4", "wait4", "Wait for a process to change state",
-  [("pid", i32(1)), ("status_uaddr", arg(2)), ("options", i32(3)), ("rusage_uaddr", arg(4))],
-  "%d, %p, %d, %p", "pid, status_uaddr, options, rusage_uaddr"),
+  [("pid", i32(1)), ("status_uaddr", arg(2)), ("options", i32(3)), ("options_str", "_wait4_opt_str(options)"),
+   ("rusage_uaddr", arg(4))], "%d, %p, %s, %p", "pid, status_uaddr, options_str, rusage_uaddr"),
  ("nanosleep", "nanosleep", "Sleep for a time",
   [("req_uaddr", arg(1)), ("rem_uaddr", arg(2)), ("req_str", "_struct_timespec_u(req_uaddr)")], "%s, %p", "req_str, rem_uaddr"),
  ("clock_nanosleep", "clock_nanosleep", "Sleep for a time on a clock",
@@ -147,9 +151,11 @@ T = [
   [("family", i32(1)), ("type", i32(2)), ("protocol", i32(3))],
   "%s, %s, %s", "_sock_family_str(family), _sock_type_str(type), _sock_protocol_str(family, protocol)"),
  ("connect", "connect", "Connect a socket",
-  [("sockfd", i32(1)), ("serv_addr_uaddr", arg(2)), ("addrlen", u32(3))], "%d, %p, %u", "sockfd, serv_addr_uaddr, addrlen"),
+  [("sockfd", i32(1)), ("serv_addr_uaddr", arg(2)), ("addrlen", u32(3))], "%d, %s, %u",
+  "sockfd, _struct_sockaddr_u(serv_addr_uaddr, addrlen), addrlen"),
  ("bind", "bind", "Bind a name to a socket",
-  [("sockfd", i32(1)), ("my_addr_uaddr", arg(2)), ("addrlen", u32(3))], "%d, %p, %u", "sockfd, my_addr_uaddr, addrlen"),
+  [("sockfd", i32(1)), ("my_addr_uaddr", arg(2)), ("addrlen", i32(3))], "%d, %s, %d",
+  "sockfd, _struct_sockaddr_u(my_addr_uaddr, addrlen), addrlen"),
  ("listen", "listen", "Listen for connections on a socket",
   [("sockfd", i32(1)), ("backlog", i32(2))], "%d, %d", "sockfd, backlog"),
  ("accept", "accept", "Accept a connection on a socket",
@@ -158,15 +164,27 @@ T = [
   [("sockfd", i32(1)), ("addr_uaddr", arg(2)), ("addrlen_uaddr", arg(3)), ("flags", i32(4))],
   "%d, %p, %p, %s", "sockfd, addr_uaddr, addrlen_uaddr, _sock_type_str(flags)"),
  ("sendto", "sendto", "Send a message on a socket",
-  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("to_uaddr", arg(5)), ("tolen", u32(6))],
-  "%d, %p, %u, 0x%x, %p, %u", "s, buf_uaddr, len, flags, to_uaddr, tolen"),
+  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("flags_str", "_msg_flags_str(flags)"),
+   ("buf", "__sc_ubuf_quoted(buf_uaddr, len)"), ("to_uaddr", arg(5)), ("tolen", u32(6)),
+   ("to_str", "_struct_sockaddr_u(to_uaddr, tolen)")],
+  "%d, %s, %u, %s, %s, %u", "s, buf, len, flags_str, to_str, tolen"),
+ ("send", "send", "Send a message on a connected socket (an entry point only some architectures have)",
+  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("flags_str", "_msg_flags_str(flags)"),
+   ("buf", "__sc_ubuf_quoted(buf_uaddr, len)")],
+  "%d, %s, %u, %s", "s, buf, len, flags_str"),
+ ("recv", "recv", "Receive a message from a connected socket (an entry point only some architectures have)",
+  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("flags_str", "_msg_flags_str(flags)")],
+  "%d, %p, %u, %s", "s, buf_uaddr, len, flags_str"),
  ("recvfrom", "recvfrom", "Receive a message from a socket",
-  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("addr_uaddr", arg(5)), ("addrlen_uaddr", arg(6))],
-  "%d, %p, %u, 0x%x, %p, %p", "s, buf_uaddr, len, flags, addr_uaddr, addrlen_uaddr"),
+  [("s", i32(1)), ("buf_uaddr", arg(2)), ("len", arg(3)), ("flags", u32(4)), ("flags_str", "_msg_flags_str(flags)"),
+   ("addr_uaddr", arg(5)), ("addrlen_uaddr", arg(6))],
+  "%d, %p, %u, %s, %p, %p", "s, buf_uaddr, len, flags_str, addr_uaddr, addrlen_uaddr"),
  ("sendmsg", "sendmsg", "Send a message on a socket",
-  [("s", i32(1)), ("msg_uaddr", arg(2)), ("flags", u32(3))], "%d, %p, 0x%x", "s, msg_uaddr, flags"),
+  [("s", i32(1)), ("msg_uaddr", arg(2)), ("flags", u32(3)), ("flags_str", "_msg_flags_str(flags)")],
+  "%d, %p, %s", "s, msg_uaddr, flags_str"),
  ("recvmsg", "recvmsg", "Receive a message from a socket",
-  [("s", i32(1)), ("msg_uaddr", arg(2)), ("flags", u32(3))], "%d, %p, 0x%x", "s, msg_uaddr, flags"),
+  [("s", i32(1)), ("msg_uaddr", arg(2)), ("flags", u32(3)), ("flags_str", "_msg_flags_str(flags)")],
+  "%d, %p, %s", "s, msg_uaddr, flags_str"),
  ("futex", "futex", "Fast user-space locking",
   [("futex_uaddr", arg(1)), ("op", i32(2)), ("val", u32(3)), ("utime_uaddr", arg(4)), ("uaddr2_uaddr", arg(5)), ("val3", u32(6))],
   "%p, %d, %u, %p, %p, %u", "futex_uaddr, op, val, utime_uaddr, uaddr2_uaddr, val3"),
@@ -366,7 +384,7 @@ def generic_vars(params):
         return None
     return vars, ", ".join(fmts), ", ".join(fargs)
 
-OPTIONAL = set()
+OPTIONAL = {"send", "recv"}  # x86-64 has neither: the aliases exist for scripts that name them
 
 def generic_rows():
     path = syscalls_h()
@@ -422,7 +440,10 @@ for (name, entry, doc, vars, fmt, fargs) in ROWS:
     out.append(f'\tname = "{name}"')
     for v, e in vars:
         out.append(f"\t{v} = {e}")
-    if fmt is None:
+    if fmt is None and fargs in ("pipe", "pipe2"):
+        tail = ', %s", pipe0, pipe1, flag_str)' if fargs == "pipe2" else '", pipe0, pipe1)'
+        out.append('\targstr = fildes_uaddr == 0 ? "NULL" : sprintf("[%d, %d]' + tail)
+    elif fmt is None:
         out.append(open_argstr(fargs == "openat").rstrip("\n"))
     elif fmt == "":
         out.append('\targstr = ""')
@@ -439,7 +460,7 @@ for (name, entry, doc, vars, fmt, fargs) in ROWS:
     out.append("{")
     out.append(f'\tname = "{name}"')
     out.append("\tretval = returnval()")
-    out.append("\tretstr = _sc_retstr(retval)")
+    out.append("\tretstr = _sc_retstr_hex(retval)" if name == "mmap" else "\tretstr = _sc_retstr(retval)")
     out.append("}")
     out.append("")
     out.append(f"/** probe nd_syscall.{name} - {doc} (no debuginfo needed) */")

@@ -127,3 +127,77 @@ fn tracepoint_arguments_resolve_through_btf_types() {
         assert_eq!(status, 0, "{r}: {err}");
     }
 }
+
+/// Lines are sorted, unique, and each has the form `check` accepts.
+fn sorted_unique_lines(out: &str, check: impl Fn(&str) -> bool) -> Vec<&str> {
+    let lines: Vec<&str> = out.lines().collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(lines, sorted, "not sorted and unique:\n{out}");
+    for l in &lines {
+        assert!(check(l), "bad line `{l}` in:\n{out}");
+    }
+    lines
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[test]
+fn listing_syscalls_on_every_kernel_line_has_systemtaps_shape() {
+    let releases = testbed_releases();
+    for r in &releases {
+        let (out, err, status) = stap_r(r, &["-l", "syscall.*"]);
+        assert_eq!((err.as_str(), status), ("", 0), "{r}");
+        let lines = sorted_unique_lines(&out, |l| l.strip_prefix("syscall.").is_some_and(is_ident));
+        assert!(lines.len() > 350, "{r}: only {} syscalls", lines.len());
+        for want in ["syscall.openat", "syscall.read", "syscall.execve", "syscall.exit_group", "syscall.clone3"] {
+            assert!(lines.contains(&want), "{r}: {want} missing");
+        }
+        // syscall.*.return lists the same names, each with .return.
+        let (out, _, _) = stap_r(r, &["-l", "syscall.*.return"]);
+        let rets = sorted_unique_lines(&out, |l| l.strip_prefix("syscall.").and_then(|s| s.strip_suffix(".return")).is_some_and(is_ident));
+        assert_eq!(rets.len(), lines.len(), "{r}: every syscall.NAME has its .return");
+
+        let (out, _, status) = stap_r(r, &["-L", "syscall.openat"]);
+        assert_eq!(status, 0);
+        assert_eq!(
+            out,
+            "syscall.openat name:string dfd:long dfd_str:string filename:string flags:long mode:long flags_str:string argstr:string\n",
+            "{r}"
+        );
+        let (out, _, _) = stap_r(r, &["-L", "syscall.openat.return"]);
+        assert_eq!(out, "syscall.openat.return name:string retval:long retstr:string\n", "{r}");
+    }
+}
+
+#[test]
+fn listing_sched_tracepoints_on_every_kernel_line_has_systemtaps_shape() {
+    for r in testbed_releases() {
+        let (out, err, status) = stap_r(&r, &["-l", "kernel.trace(\"sched:*\")"]);
+        assert_eq!((err.as_str(), status), ("", 0), "{r}");
+        let lines = sorted_unique_lines(&out, |l| {
+            l.strip_prefix("kernel.trace(\"sched:").and_then(|s| s.strip_suffix("\")")).is_some_and(is_ident)
+        });
+        assert_eq!(lines.first(), Some(&"kernel.trace(\"sched:sched_kthread_stop\")"), "{r}");
+        for ev in ["sched_switch", "sched_wakeup", "sched_process_exit", "sched_process_fork", "sched_process_exec"] {
+            let want = format!("kernel.trace(\"sched:{ev}\")");
+            assert!(lines.contains(&want.as_str()), "{r}: {want} missing");
+        }
+        let (out, _, status) = stap_r(&r, &["-L", "kernel.trace(\"sched:sched_switch\")"]);
+        assert_eq!(status, 0);
+        assert_eq!(
+            out,
+            "kernel.trace(\"sched:sched_switch\") $preempt:bool $prev:struct task_struct* $next:struct task_struct* $prev_state:unsigned int\n",
+            "{r}"
+        );
+        let (out, _, _) = stap_r(&r, &["-L", "kernel.trace(\"sched:sched_process_fork\")"]);
+        assert_eq!(
+            out,
+            "kernel.trace(\"sched:sched_process_fork\") $parent:struct task_struct* $child:struct task_struct*\n",
+            "{r}"
+        );
+    }
+}
