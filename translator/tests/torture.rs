@@ -132,10 +132,15 @@ fn torture_suite() {
     // RSTAP_TORTURE_ONE_KERNEL=1: only the first kernel line (while iterating).
     // RSTAP_TORTURE_KERNEL=6.12: only that kernel line (two lines in parallel).
     let flavours = if std::env::var_os("RSTAP_TORTURE_ONE_KERNEL").is_some() { &FLAVOURS[..1] } else { FLAVOURS };
-    let line = std::env::var("RSTAP_TORTURE_KERNEL").unwrap_or_default();
+    // "6.1" is the line 6.1-cloud-amd64, not also 6.12-cloud-amd64.
+    let line = std::env::var("RSTAP_TORTURE_KERNEL").map(|l| format!("{l}-")).unwrap_or_default();
     for flavour in flavours.iter().filter(|f| f.unwrap_or("6.1-cloud-amd64").starts_with(line.as_str())) {
         let opts = SetupOptions { flavour: flavour.map(String::from), ..Default::default() };
         let tb = vm::setup_with(&opts).expect("testbed setup");
+        // The kernel's symbol table (Debian ships a placeholder System.map;
+        // 6.12 has no -dbg here): read once from a guest, as `--vm` does,
+        // so that `-r RELEASE` expands kprobe wildcards on both lines.
+        vm::kallsyms::symbol_table(&tb, false).expect("the testbed kernel's symbol table");
         let (n, f) = run_suite(&tb);
         total += n;
         failures.extend(f.into_iter().map(|f| format!("[{}] {f}", tb.release)));
