@@ -106,7 +106,7 @@ fn scripts(release: &str) -> Vec<PathBuf> {
 
 /// The scripts in the tree, by group (the suite's size is part of its promise).
 #[test]
-#[ignore = "the new scripts (every_reader_*, star_width_format, ...) and 27 older ones still need a blessed outcome: the last 6.1 run died in a kernel panic (issue 12 stays open)"]
+#[ignore = "9 scripts (every_reader_*, star_width_format, three_wide_fields_and_a_tail, truncated_printf_counted, sorted_foreach_in_loop, stat_merge_in_loop) still need a blessed, read outcome (issue 12 stays open)"]
 fn every_group_has_scripts_with_an_outcome() {
     let all = all_scripts();
     for g in GROUPS {
@@ -122,7 +122,7 @@ fn every_group_has_scripts_with_an_outcome() {
 }
 
 #[test]
-#[ignore = "not green: the last 6.1 run ended in a kernel panic (RIP 0 in __schedule under kprobe.function(\"rcu_*\"), wildcard_rcu after wildcard_mm_dwarf); run with --ignored"]
+#[ignore = "not green: on 6.12 wildcard_time (kprobe.function(\"*time*\"), ~1000 probes) takes 550 s to register (hung-task trace; 6.1: 70-90 s); the full suite is not yet blessed and green on both lines; run with --ignored"]
 fn torture_suite() {
     // The guest's command line is read from the environment by the testbed;
     // this test binary runs nothing else that boots a guest concurrently.
