@@ -6,9 +6,12 @@
 //! and optionally `NAME.err` (expected stderr, exact), `NAME.status`
 //! (expected exit status, default 0), `NAME.cmd` (a `-c` command run in the
 //! guest) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
-//! `-g` or `-DMAXACTION=10`). Every script is built with the real `stap`
-//! binary (`-p4`, against the testbed kernel), then all of them run in ONE
-//! guest boot with the real `staprun`. In `.out` and `.err`, `{N}` stands
+//! `-g` or `-DMAXACTION=10`). Every script is translated with the real
+//! `stap` binary (`-p3`, against the testbed kernel, two at a time), all
+//! modules of a kernel line are built in ONE Kbuild invocation
+//! (`build::batch::build_many`, through the module cache, `-g0`), then all
+//! of them run in ONE guest boot with the real `staprun`; the test prints
+//! the translate, build and guest seconds per kernel line. In `.out` and `.err`, `{N}` stands
 //! for any decimal number (a count that depends on timing) and `{X}` for
 //! any lowercase hex digits (a kernel address, a symbol's offset or size,
 //! which KASLR and the kernel build change); `NAME.only` holds a kernel
@@ -23,6 +26,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rstap::build::{batch, BuildOptions};
+use rstap::codegen;
 use rstap::vm::{self, GuestJob, JobLimits, RunOptions, SetupOptions, Testbed};
 
 mod bless_common;
@@ -137,47 +145,101 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
         dbg_root.push(":");
         dbg_root.push(old);
     }
-    let mut cases = Vec::new();
+    // Pass 1-3 per script (`-p3`, two at a time), then every module in ONE
+    // Kbuild invocation (`build::batch::build_many`, through the module
+    // cache, without DWARF in the .ko: `-g0`), as tests/torture.rs does:
+    // one make per kernel instead of one per script.
+    let t0 = Instant::now();
+    let translated: Vec<Mutex<Option<Result<(String, String), String>>>> = scripts.iter().map(|_| Mutex::new(None)).collect();
+    let next = Mutex::new(0usize);
+    std::thread::scope(|sc| {
+        for _ in 0..2 {
+            sc.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    *n += 1;
+                    *n - 1
+                };
+                let Some((s, prefix, suite_flags)) = scripts.get(i) else { break };
+                let name = s.file_stem().unwrap().to_string_lossy().to_string();
+                let module = format!("{prefix}_{}", name.replace('-', "_"));
+                let mut flags: Vec<String> = suite_flags.iter().map(|f| f.to_string()).collect();
+                flags.extend(
+                    read_opt(&s.with_extension("flags"))
+                        .map(|f| f.split_whitespace().map(String::from).collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                );
+                // Scripts run from the work directory by file name, so that error
+                // locations read `NAME.stp:LINE:COL` wherever the checkout is.
+                let script_name = format!("{name}.stp");
+                std::fs::copy(s, work.path().join(&script_name)).unwrap();
+                let out = Command::new(env!("CARGO_BIN_EXE_stap"))
+                    .current_dir(work.path())
+                    .env("RSTAP_DBG_ROOT", &dbg_root)
+                    .args(["-p3", "-r", &tb.release, "-m", &module])
+                    .args(&flags)
+                    .arg(&script_name)
+                    .output()
+                    .expect("run stap");
+                let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+                let r = if out.status.success() {
+                    Ok((String::from_utf8_lossy(&out.stdout).to_string(), stderr))
+                } else {
+                    Err(format!("{name}: stap -p3 failed:\n{stderr}"))
+                };
+                *translated[i].lock().unwrap() = Some(r);
+            });
+        }
+    });
+    let translate_time = t0.elapsed();
+    let mut pending = Vec::new();
     let mut failures = Vec::new();
-    for (s, prefix, suite_flags) in &scripts {
+    for ((s, prefix, _), r) in scripts.iter().zip(translated) {
         let name = s.file_stem().unwrap().to_string_lossy().to_string();
         let module = format!("{prefix}_{}", name.replace('-', "_"));
-        let mut flags: Vec<String> = suite_flags.iter().map(|f| f.to_string()).collect();
-        flags.extend(
-            read_opt(&s.with_extension("flags"))
-                .map(|f| f.split_whitespace().map(String::from).collect::<Vec<_>>())
-                .unwrap_or_default(),
-        );
-        // Scripts run from the work directory by file name, so that error
-        // locations read `NAME.stp:LINE:COL` wherever the checkout is.
-        let script_name = format!("{name}.stp");
-        std::fs::copy(s, work.path().join(&script_name)).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_stap"))
-            .current_dir(work.path())
-            .env("RSTAP_DBG_ROOT", &dbg_root)
-            .args(["-p4", "-r", &tb.release, "-m", &module])
-            .args(&flags)
-            .arg(&script_name)
-            .output()
-            .expect("run stap");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            failures.push(format!("{name}: stap -p4 failed:\n{stderr}"));
-            continue;
+        match r.into_inner().unwrap().expect("every script was translated") {
+            Err(e) => failures.push(e),
+            Ok((c, stderr)) => {
+                if stderr.contains("warning:") {
+                    failures.push(format!("{name}: the translator warns:\n{stderr}"));
+                }
+                let mut m = codegen::module_files(&module, c).expect("the module's files");
+                for (n, text) in m.files.iter_mut() {
+                    if n == "Kbuild" {
+                        text.push_str("ccflags-y += -g0\n");
+                    }
+                }
+                let case = Case {
+                    name,
+                    dir: s.parent().unwrap().to_path_buf(),
+                    ko: PathBuf::new(),
+                    module,
+                    cmd: read_opt(&s.with_extension("cmd")).map(|c| c.trim().to_string()),
+                    testmod: std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)),
+                    checked: *prefix == CHECKED_SUITE,
+                };
+                pending.push((case, m));
+            }
         }
-        if stderr.contains("warning:") {
-            failures.push(format!("{name}: the generated C has compiler warnings:\n{stderr}"));
-        }
-        cases.push(Case {
-            name,
-            dir: s.parent().unwrap().to_path_buf(),
-            ko: work.path().join(format!("{module}.ko")),
-            module,
-            cmd: read_opt(&s.with_extension("cmd")).map(|c| c.trim().to_string()),
-            testmod: std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)),
-            checked: *prefix == CHECKED_SUITE,
-        });
     }
+    let t1 = Instant::now();
+    let bopts = BuildOptions { release: tb.release.clone(), kernel_build_dir: Some(tb.headers.clone()), use_cache: true, ..Default::default() };
+    let modules: Vec<codegen::GeneratedModule> = pending.iter().map(|p| p.1.clone()).collect();
+    let built = batch::build_many(&bopts, &modules, 0);
+    let mut cases = Vec::new();
+    for ((mut c, _), b) in pending.into_iter().zip(built) {
+        match b {
+            Ok(b) => {
+                if !b.warnings.is_empty() {
+                    failures.push(format!("{}: the generated C has compiler warnings:\n{}", c.name, b.warnings.join("\n")));
+                }
+                c.ko = b.ko;
+                cases.push(c);
+            }
+            Err(e) => failures.push(format!("{}: the module does not build:\n{e}", c.name)),
+        }
+    }
+    let build_time = t1.elapsed();
     let staprun = PathBuf::from(env!("CARGO_BIN_EXE_staprun"));
     let script_jobs: Vec<GuestJob> = cases
         .iter()
@@ -215,7 +277,9 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
     let opts = RunOptions { verbose: false, timeout: std::time::Duration::from_secs(900), live: false };
     // One hung script must not cost the whole batch.
     let limits = JobLimits { per_job: Some(std::time::Duration::from_secs(60)) };
+    let t2 = Instant::now();
     let (results, _) = vm::run_jobs_limited(tb, &jobs, &opts, &limits).expect("guest run");
+    let guest_time = t2.elapsed();
     for (c, &(job, health)) in cases.iter().zip(&at) {
         let r = &results[job];
         if let Some(h) = health {
@@ -258,6 +322,14 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             failures.push(format!("{}: exit status {} (expected {})\nstderr: {stderr}", c.name, r.status, want_status));
         }
     }
-    println!("runok on {}: {} scripts, {} run in one guest boot", tb.release, scripts.len(), cases.len());
+    println!(
+        "runok on {}: {} scripts, {} run in one guest boot; translate {:.0} s, build {:.0} s, guest {:.0} s",
+        tb.release,
+        scripts.len(),
+        cases.len(),
+        translate_time.as_secs_f64(),
+        build_time.as_secs_f64(),
+        guest_time.as_secs_f64()
+    );
     failures
 }

@@ -106,7 +106,7 @@ fn scripts(release: &str) -> Vec<PathBuf> {
 
 /// The scripts in the tree, by group (the suite's size is part of its promise).
 #[test]
-#[ignore = "the new scripts (every_reader_*, star_width_format, ...) and 27 older ones still need a blessed outcome: the last 6.1 run died in a kernel panic (issue 12 stays open)"]
+#[ignore = "9 scripts (every_reader_*, star_width_format, three_wide_fields_and_a_tail, truncated_printf_counted, sorted_foreach_in_loop, stat_merge_in_loop) still need a blessed, read outcome (issue 12 stays open)"]
 fn every_group_has_scripts_with_an_outcome() {
     let all = all_scripts();
     for g in GROUPS {
@@ -122,7 +122,7 @@ fn every_group_has_scripts_with_an_outcome() {
 }
 
 #[test]
-#[ignore = "not green: the last 6.1 run ended in a kernel panic (RIP 0 in __schedule under kprobe.function(\"rcu_*\"), wildcard_rcu after wildcard_mm_dwarf); run with --ignored"]
+#[ignore = "not green: on 6.12 wildcard_time (kprobe.function(\"*time*\"), ~1000 probes) takes 550 s to register (hung-task trace; 6.1: 70-90 s); the full suite is not yet blessed and green on both lines; run with --ignored"]
 fn torture_suite() {
     // The guest's command line is read from the environment by the testbed;
     // this test binary runs nothing else that boots a guest concurrently.
@@ -132,10 +132,15 @@ fn torture_suite() {
     // RSTAP_TORTURE_ONE_KERNEL=1: only the first kernel line (while iterating).
     // RSTAP_TORTURE_KERNEL=6.12: only that kernel line (two lines in parallel).
     let flavours = if std::env::var_os("RSTAP_TORTURE_ONE_KERNEL").is_some() { &FLAVOURS[..1] } else { FLAVOURS };
-    let line = std::env::var("RSTAP_TORTURE_KERNEL").unwrap_or_default();
+    // "6.1" is the line 6.1-cloud-amd64, not also 6.12-cloud-amd64.
+    let line = std::env::var("RSTAP_TORTURE_KERNEL").map(|l| format!("{l}-")).unwrap_or_default();
     for flavour in flavours.iter().filter(|f| f.unwrap_or("6.1-cloud-amd64").starts_with(line.as_str())) {
         let opts = SetupOptions { flavour: flavour.map(String::from), ..Default::default() };
         let tb = vm::setup_with(&opts).expect("testbed setup");
+        // The kernel's symbol table (Debian ships a placeholder System.map;
+        // 6.12 has no -dbg here): read once from a guest, as `--vm` does,
+        // so that `-r RELEASE` expands kprobe wildcards on both lines.
+        vm::kallsyms::symbol_table(&tb, false).expect("the testbed kernel's symbol table");
         let (n, f) = run_suite(&tb);
         total += n;
         failures.extend(f.into_iter().map(|f| format!("[{}] {f}", tb.release)));
