@@ -111,6 +111,20 @@ fn fake() -> FakeDebugInfo {
         },
         vars,
     );
+    // A tracepoint: kernel.trace("sched:sched_wakeup") has $p (the
+    // iterator's parameters after __data, in rsi, rdx, ... at its entry).
+    let pid_t = di.typedef("pid_t", int);
+    let comm = di.array(ch, &[16]);
+    let task = di.structure("task_struct", 2048, &[("pid", pid_t, 1200), ("comm", comm, 1800)]);
+    let ptask = di.pointer(Some(task));
+    let pvoid = di.pointer(None);
+    di.function(
+        "__traceiter_sched_wakeup",
+        "include/trace/events/sched.h",
+        150,
+        0xffffffff81300000,
+        &[("__data", pvoid, Location::Register(Reg(5))), ("p", ptask, Location::Register(Reg(4)))],
+    );
     // kfree anchors file-scope globals against KASLR.
     di.function("kfree", "mm/slub.c", 4300, 0xffffffff81200000, &[]);
     di.global("jiffies_like", Some("kernel/time/timer.c"), ulong, 0xffffffff82000000);

@@ -16,7 +16,7 @@
 //! | 2 | expand aliases | `aliases` | user probes + table → `PointExpansion`s |
 //! | 3 | resolve probe points | `points` | a family's point → `ConcretePoint`s (called by 2 at each leaf) |
 //! | 4 | lower to IR | `lower` (+ `derive`, `arrays`, `conditions`, `try_catch`, `print`...) | expansions + table → `Lowered` |
-//! | 5 | resolve target variables | `target`, `pretty`, `entry`, `writes` (called by 4 per DWARF site) | `$var`, `@cast`, `@entry` → `ir::Target`; stores → `ir::TargetStore` |
+//! | 5 | resolve target variables | `resolve_targets` (called by 4 through `target`, `pretty`, `entry`, `writes`, per DWARF site, with the access's operands already lowered) | `UnresolvedTarget` → `ir::Target`; stores → `ir::TargetStore` |
 //! | 6 | add the line table | `lines` | DWARF sites → `Program::lines` |
 //! | 7 | infer types | `types` | `Program` (types Unknown) → typed `Program` |
 //! | 7b | apply embedded-C pragmas | `guru` | `/* pure */` calls unused → gone, `/* stable */` → one call per hit |
@@ -44,6 +44,7 @@ mod pretty;
 pub mod print;
 mod print_body;
 pub mod resolve;
+pub mod resolve_targets;
 pub mod target;
 mod tapset_probes;
 mod try_catch;
