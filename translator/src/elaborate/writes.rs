@@ -206,21 +206,33 @@ impl<'a> Lowerer<'a> {
     /// dx, r10, r8, r9 of `*regs`): a read reads that slot, and a write (guru
     /// mode) changes the argument the system call runs with. None when the
     /// probe is no such kprobe (the usual "only in kernel.function probes"
-    /// error follows) or the kernel has no DWARF for the call.
+    /// error follows) or the kernel's DWARF does not have the call; an
+    /// error when there is no DWARF or the name is no parameter.
     fn syscall_param(&self, t: &ast::TargetExpr, name: &str, text: &str) -> Option<R<TargetAccess>> {
         const SLOTS: [i64; 6] = [112, 104, 96, 56, 72, 64];
         if self.target.site.is_some() || self.target.kprobe_return || name.starts_with('$') {
             return None;
         }
         let call = self.target.kprobe_symbol.as_deref()?.strip_prefix("__x64_sys_")?;
-        let di = self.dwarf.debuginfo?;
+        let Some(di) = self.dwarf.debuginfo else {
+            return Some(Err(format!(
+                "`${name}`: the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({})",
+                self.dwarf.missing
+            )));
+        };
         let params = ["__do_sys_", "__se_sys_"].iter().find_map(|prefix| {
             let pattern = crate::debuginfo::FunctionPattern { function: format!("{prefix}{call}"), file: None, line: None };
             let f = di.functions(&pattern).ok()?.into_iter().next()?;
             let vars = di.variables(f.die, f.entry_pc.unwrap_or(0)).ok()?;
             Some(vars.into_iter().filter(|v| v.kind == crate::debuginfo::VarKind::Param).collect::<Vec<_>>())
         })?;
-        let (i, v) = params.iter().enumerate().find(|(_, v)| v.name == name)?;
+        let Some((i, v)) = params.iter().enumerate().find(|(_, v)| v.name == name) else {
+            let names: Vec<String> = params.iter().map(|v| format!("${}", v.name)).collect();
+            return Some(Err(format!(
+                "unable to find target variable `${name}` in system call {call} (its parameters: {})",
+                if names.is_empty() { "none".to_string() } else { names.join(" ") }
+            )));
+        };
         if !t.chain.is_empty() || t.addr_of {
             return Some(Err(format!(
                 "`{text}`: only the value of a system call's parameter is available in a syscall probe (use @cast(${name}, \"TYPE\")->...)"
