@@ -217,7 +217,7 @@ impl<'a> Lowerer<'a> {
         let Some(di) = self.dwarf.debuginfo else {
             return Some(Err(format!(
                 "`${name}`: the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({})",
-                self.dwarf.missing
+                self.dwarf.missing.split(" (tried:").next().unwrap_or_default()
             )));
         };
         let params = ["__do_sys_", "__se_sys_"].iter().find_map(|prefix| {
@@ -254,8 +254,9 @@ impl<'a> Lowerer<'a> {
         let Some((size, signed)) = shape else {
             return Some(Err(format!("`{text}`: the parameter's type ({}) is not a scalar", v.type_name)));
         };
-        // rdi (DWARF register 5) points at the user's registers.
-        let ops = vec![LocOp::RegOffset(crate::debuginfo::Reg(5), 0), LocOp::Deref { size: 8 }, LocOp::Plus(slot)];
+        // rdi (DWARF register 5) points at the user's registers: the
+        // parameter is at rdi + slot.
+        let ops = vec![LocOp::RegOffset(crate::debuginfo::Reg(5), slot)];
         Some(Ok(TargetAccess {
             base: TargetBase::Program(ops),
             steps: Vec::new(),
