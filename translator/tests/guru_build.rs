@@ -1,5 +1,6 @@
-//! Guru mode's build side: a C compiler error inside embedded C is
-//! reported against the script (or tapset) file and line it came from,
+//! Guru mode's build side: a C compiler error inside embedded C (a
+//! function, a top-level block, a `%{ %}` statement or expression in a
+//! body) is reported against the script (or tapset) file and line it came from,
 //! with gcc's message; the generated file's own line numbers are restored
 //! after each embedded block; `-D` and `-B` reach the build; and
 //! `--suppress-time-limits` lifts the statement budget only under `-g`.
@@ -122,6 +123,40 @@ fn the_generated_file_numbers_its_own_lines_after_embedded_c() {
     let directives = c.lines().filter(|l| l.starts_with("#line ")).count();
     assert_eq!(directives, 2 * restored, "{c}");
     assert!(!c.contains("RSTAP_RESTORE_LINE"), "every marker is replaced");
+}
+
+const STMT_AND_VALUE: &str = "\
+# embedded C statement and expression with mistakes
+probe begin {
+\tx = 1
+\t%{ int z = undeclared_stmt; (void)z; %}
+\ty = %{ undeclared_value %}
+\tprintln(x + y)
+\texit()
+}
+";
+
+#[test]
+fn an_error_in_an_embedded_statement_or_expression_names_the_script_line() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("stmt.stp"), STMT_AND_VALUE).unwrap();
+    let o = p4(d.path(), "stmt", &["-g", "stmt.stp"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.lines().any(|l| l == "stmt.stp: In a probe's body:"), "{e}");
+    assert!(e.lines().any(|l| l == "stmt.stp: In an embedded-C expression:"), "{e}");
+    let mut got = located(&e);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "stmt.stp:4:10: error: 'undeclared_stmt' undeclared (first use in this function)",
+            "stmt.stp:4:10: note: each undeclared identifier is reported only once for each function it appears in",
+            "stmt.stp:5:28: error: 'undeclared_value' undeclared (first use in this function)",
+            "stmt.stp:5:28: note: each undeclared identifier is reported only once for each function it appears in",
+        ],
+        "{e}"
+    );
 }
 
 /// A block that compiles only when the build defines RSTAP_GURU_PROBE=42.

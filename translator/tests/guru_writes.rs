@@ -51,6 +51,29 @@ fn fake() -> FakeDebugInfo {
         },
         vars,
     );
+    // A system call's inlined body, as SYSCALL_DEFINE makes it: the
+    // parameters have no location at the entry point __x64_sys_fake.
+    let sys = vec![
+        Variable { name: "fd".into(), kind: VarKind::Param, type_id: Some(uint), type_name: String::new(), location: VarLocation::OptimizedOut },
+        Variable { name: "cmd".into(), kind: VarKind::Param, type_id: Some(int), type_name: String::new(), location: VarLocation::OptimizedOut },
+    ];
+    di.add_function(
+        FunctionInfo {
+            name: "__do_sys_fake".into(),
+            cu_name: "kernel/fake.c".into(),
+            decl_file: Some("kernel/fake.c".into()),
+            decl_line: 3,
+            external: false,
+            die: DIE + 0x100,
+            entry_pc: None,
+            prologue_end: None,
+            optimized: true,
+            inline_instances: Vec::new(),
+            clones: Vec::new(),
+            return_type: Some(long),
+        },
+        sys,
+    );
     di
 }
 
@@ -206,4 +229,31 @@ fn without_guru_mode_every_store_is_refused_first() {
     assert!(e.starts_with("error: write to @cast context variable not permitted; need stap -g\n  ┌─ t.stp:1:15\n"), "{e}");
     // Reads stay allowed.
     elab_with(r#"probe kernel.function("do_work") { println($h->t->pid) }"#, false).unwrap();
+}
+
+#[test]
+fn syscall_parameters_are_the_user_registers_of_the_entry_point() {
+    // $cmd, the second argument, is the user's rsi: pt_regs offset 104
+    // from the pointer the entry point gets in rdi.
+    let s = only_store(r#"probe kprobe.function("__x64_sys_fake") { $cmd = 0 }"#);
+    assert!(matches!(&s.dest.base, TargetBase::Program(p) if p == &[LocOp::RegOffset(Reg(5), 104)]), "{:?}", s.dest.base);
+    assert_eq!(s.kind, StoreKind::Memory { size: 4, signed: true, bitfield: None });
+    // A read of $fd (argument 1, rdi at 112) is an unsigned int load there.
+    let p = elab(r#"probe kprobe.function("__x64_sys_fake") { println($fd) }"#).unwrap();
+    let mut reads = Vec::new();
+    rstap::ir::visit::each_expr(&p.bodies[0].body, |e| {
+        if let ExprKind::Target(t) = &e.kind {
+            reads.push((**t).clone());
+        }
+    });
+    assert_eq!(reads.len(), 1);
+    assert!(matches!(&reads[0].base, TargetBase::Program(p) if p == &[LocOp::RegOffset(Reg(5), 112)]));
+    assert!(matches!(reads[0].fin, TargetFinal::Load(r) if r.size == 4 && !r.signed));
+    let e = err(r#"probe kprobe.function("__x64_sys_fake") { $count = 1 }"#);
+    assert!(e.starts_with("error: unable to find target variable `$count` in system call fake (its parameters: $fd $cmd)\n"), "{e}");
+    let e = err(r#"probe kprobe.function("__x64_sys_fake") { $fd->x = 1 }"#);
+    assert!(e.contains("only the value of a system call's parameter is available in a syscall probe"), "{e}");
+    // Not a system call's entry point: the usual error.
+    let e = err(r#"probe kprobe.function("do_work") { $n = 1 }"#);
+    assert!(e.contains("target variable `$n` is only available in kernel.function probes"), "{e}");
 }

@@ -37,14 +37,30 @@ fn is_make_line(l: &str) -> bool {
 }
 
 /// One line with a location in the generated C named by its full path,
-/// and `rstap_fn_NAME` named `NAME`.
+/// and `rstap_fn_NAME` named `NAME`; the function an embedded-C
+/// expression became, and a probe's body, are named as what they are in
+/// the script.
 fn map_line(l: &str, generated: &str, full: &str) -> String {
     let mut l = l.to_string();
     if let Some(rest) = l.strip_prefix(&format!("{generated}:")) {
         l = format!("{full}:{rest}");
     }
-    for quote in ["'", "\u{2018}"] {
-        l = l.replace(&format!("In function {quote}rstap_fn_"), &format!("In function {quote}"));
+    for (open, close) in [("'", "'"), ("\u{2018}", "\u{2019}")] {
+        let head = format!(": In function {open}");
+        let Some(at) = l.find(&head) else { continue };
+        let name_at = at + head.len();
+        let Some(len) = l[name_at..].find(&format!("{close}:")) else { continue };
+        let name = &l[name_at..name_at + len];
+        let what = if name.starts_with("rstap_fn___rstap_c_value_") {
+            "In an embedded-C expression:".to_string()
+        } else if name.strip_prefix("rstap_body_").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
+            "In a probe's body:".to_string()
+        } else if let Some(f) = name.strip_prefix("rstap_fn_") {
+            format!("In function {open}{f}{close}:")
+        } else {
+            continue;
+        };
+        l = format!("{}: {what}", &l[..at]);
     }
     l
 }
@@ -75,6 +91,27 @@ make[1]: Entering directory '/usr/src/h'
                 "/tmp/b/m.c: In function 'rstap_probe_0':",
                 "    8 |  y = x;",
                 "      |      ^",
+            ]
+        );
+    }
+
+    #[test]
+    fn embedded_expressions_and_probe_bodies_are_named_as_in_the_script() {
+        let stderr = "\
+s.stp: In function \u{2018}rstap_fn___rstap_c_value_ff077dd3911fde10\u{2019}:
+s.stp:5:28: error: \u{2018}v\u{2019} undeclared (first use in this function)
+s.stp: In function 'rstap_body_12':
+s.stp: In function 'rstap_body_x':
+s.stp: In function 'other':
+";
+        assert_eq!(
+            diagnostics(stderr, "m", Path::new("/tmp/b")),
+            vec![
+                "s.stp: In an embedded-C expression:",
+                "s.stp:5:28: error: \u{2018}v\u{2019} undeclared (first use in this function)",
+                "s.stp: In a probe's body:",
+                "s.stp: In function 'rstap_body_x':",
+                "s.stp: In function 'other':",
             ]
         );
     }

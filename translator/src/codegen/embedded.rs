@@ -1,7 +1,9 @@
 //! Where embedded C came from, told to the C compiler with `#line`.
 //!
-//! Input: the source map, an embedded-C function (its span and its code)
-//! or a top-level `%{ %}` block (its "FILE:LINE" origin). Output: the
+//! Input: the source map, an embedded-C function (its span and its code;
+//! also the function an embedded-C expression became), a `%{ %}`
+//! statement of a body (its span and code) or a top-level `%{ %}` block
+//! (its "FILE:LINE" origin). Output: the
 //! `#line N "FILE"` directive to put before the code, so that gcc reports
 //! an error in it against the script or tapset file and line it came from;
 //! and, over the finished module C, [`restore_line_numbers`], which turns
@@ -39,9 +41,41 @@ pub fn function_line(sources: &SourceMap, span: Span, code: &str) -> Option<Stri
     let text = sources.text(span.file);
     // The body with its delimiters, so that no text of the function's
     // head can be taken for it.
-    let at = span.lo as usize + text.get(span.lo as usize..)?.find(&format!("%{{{code}%}}"))? + 2;
+    let Some(found) = text.get(span.lo as usize..)?.find(&format!("%{{{code}%}}")) else {
+        return value_line(sources, span, code);
+    };
+    let at = span.lo as usize + found + 2;
     let (line, _) = sources.line_col(span.file, at as u32);
     Some(directive(sources.name(span.file), line))
+}
+
+/// The directive for the body of the function that an embedded-C
+/// expression (`x = %{ S_DEAD %}`, at `span`) became: the body holds the
+/// expression's code, trimmed, on one of its lines (`STAP_RETVALUE =
+/// (int64_t)(CODE);`); the directive numbers that line as the script line
+/// where the code starts. None when the body does not hold the code.
+fn value_line(sources: &SourceMap, span: Span, body: &str) -> Option<String> {
+    let text = sources.text(span.file);
+    let inner = text.get(span.lo as usize..)?.strip_prefix("%{")?;
+    let code = &inner[..inner.find("%}")?];
+    let trimmed = code.trim();
+    if trimmed.is_empty() || trimmed.contains('\n') {
+        return None;
+    }
+    let k = body.lines().position(|l| l.contains(&format!("STAP_RETVALUE = (int64_t)({trimmed});")))?;
+    let at = span.lo as usize + 2 + (code.len() - code.trim_start().len());
+    let (line, _) = sources.line_col(span.file, at as u32);
+    (line > k).then(|| directive(sources.name(span.file), line - k))
+}
+
+/// `%{ code %}` as a statement of a probe or function body (at `span`),
+/// wrapped in the directives that name its script line and then restore
+/// the generated file's numbering; unchanged when its line is not known.
+pub fn statement(sources: &SourceMap, span: Span, code: &str) -> String {
+    match function_line(sources, span, code) {
+        Some(line) => format!("{line}\n{code}\n{RESTORE}"),
+        None => code.to_string(),
+    }
 }
 
 /// The directive for a top-level block whose origin is "FILE:LINE" (the
@@ -92,6 +126,23 @@ mod tests {
         let file = sources.add("g.stp", text);
         let at = function_line(&sources, Span::new(file, 0, text.len()), "x");
         assert_eq!(at.as_deref(), Some("#line 2 \"g.stp\""));
+    }
+
+    #[test]
+    fn statements_and_values_name_their_script_line() {
+        let mut sources = SourceMap::new();
+        let text = "probe begin {\n\tx = 1\n\t%{\n\tbad;\n\t%}\n\ty = %{ S_DEAD %}\n}\n";
+        let file = sources.add("s.stp", text);
+        let at = text.find("%{").unwrap();
+        let stmt = statement(&sources, Span::new(file, at, at + 14), "\n\tbad;\n\t");
+        assert_eq!(stmt, format!("#line 3 \"s.stp\"\n\n\tbad;\n\t\n{RESTORE}"));
+        // Not found verbatim: left alone.
+        assert_eq!(statement(&sources, Span::new(file, at, at + 14), "other"), "other");
+        // The body of an expression's function has the code on its line 2.
+        let at = text.rfind("%{").unwrap();
+        let body = " /* pure */\n\tSTAP_RETVALUE = (int64_t)(S_DEAD);\n";
+        assert_eq!(function_line(&sources, Span::new(file, at, at + 12), body).as_deref(), Some("#line 5 \"s.stp\""));
+        assert_eq!(function_line(&sources, Span::new(file, at, at + 12), " /* pure */\n\tSTAP_RETVALUE = 2;\n"), None);
     }
 
     #[test]

@@ -403,7 +403,10 @@ impl<'p> Emitter<'p> {
                 let catch = if self.error_label != "out" { self.error_label.clone() } else { String::new() };
                 out.push_str(&render_stmt("stmt/return.c", &ctx(&[("ind", &ind), ("value", &x), ("string", string), ("base", &base), ("catch", &catch)])));
             }
-            StmtKind::Embedded(code) => out.push_str(&render_stmt("stmt/embedded.c", &ctx(&[("ind", &ind), ("code", code)]))),
+            StmtKind::Embedded(code) => {
+                let code = super::embedded::statement(self.sources, s.span, code);
+                out.push_str(&render_stmt("stmt/embedded.c", &ctx(&[("ind", &ind), ("code", &code)])))
+            }
             StmtKind::Empty => {}
             StmtKind::Try { body, catch_var, catch_body } => self.try_catch(s, body, *catch_var, catch_body, depth, out),
         }

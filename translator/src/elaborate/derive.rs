@@ -45,8 +45,13 @@ impl<'a> Lowerer<'a> {
                 .chain(d.prologue.iter().chain(&d.epilogue).map(|(b, _)| *b as *const ast::Block as usize))
                 .chain(std::iter::once(crate::probes::hooks::body_key(&d.kind)))
                 .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
+                .chain(syscall_key(&d.kind))
                 .collect();
             self.target.kprobe_return = kret;
+            self.target.kprobe_symbol = match &d.kind {
+                ProbeKind::Kprobe { symbol, .. } if d.site.is_none() => Some(symbol.clone()),
+                _ => None,
+            };
             let entry;
             let body = match groups.get(&key) {
                 _ if d.site.is_some() => {
@@ -76,6 +81,7 @@ impl<'a> Lowerer<'a> {
                 }
             };
             self.target.kprobe_return = false;
+            self.target.kprobe_symbol = None;
             self.prog.probes.push(DerivedProbe {
                 kind: d.kind.clone(),
                 pp: d.pp.clone(),
@@ -120,5 +126,19 @@ impl<'a> Lowerer<'a> {
         body = self.guard_with_conditions(conditions, body);
         self.prog.bodies.push(ProbeBody { locals: scope.locals, body, span: probe.span });
         self.prog.bodies.len() - 1
+    }
+}
+
+/// Kprobes on different system calls' entry points do not share a body:
+/// their `$param`s differ (see `writes::syscall_param`).
+fn syscall_key(kind: &ProbeKind) -> Option<usize> {
+    match kind {
+        ProbeKind::Kprobe { symbol, .. } if symbol.starts_with("__x64_sys_") => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            symbol.hash(&mut h);
+            Some(h.finish() as usize)
+        }
+        _ => None,
     }
 }

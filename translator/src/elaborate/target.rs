@@ -45,6 +45,9 @@ pub struct TargetState {
     /// The body being lowered is a `kprobe.function(...).return` probe's:
     /// `$return` is the return-value register (see `writes`).
     pub kprobe_return: bool,
+    /// The symbol of the kprobe whose body is being lowered (a system
+    /// call's entry point gives `$param`s, see `writes::syscall_param`).
+    pub kprobe_symbol: Option<String>,
     /// The hook family whose body is being lowered (its `$vars` are in
     /// `hook_vars`).
     pub hook: Option<crate::probes::hooks::Hook>,

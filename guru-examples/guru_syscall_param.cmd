@@ -1,0 +1,1 @@
+dd if=/proc/version of=/dev/null bs=100 count=1
