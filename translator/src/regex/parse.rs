@@ -93,7 +93,10 @@ struct Parser<'a> {
     groups: u32,
 }
 
-const CLASSES: &[(&str, fn(u8) -> bool)] = &[
+/// A POSIX character class: its name and its members.
+type Class = (&'static str, fn(u8) -> bool);
+
+const CLASSES: &[Class] = &[
     ("alpha", |b| b.is_ascii_alphabetic()),
     ("digit", |b| b.is_ascii_digit()),
     ("alnum", |b| b.is_ascii_alphanumeric()),
