@@ -1,1 +1,1 @@
-trap '' USR1; mkdir /tmp/rstap_g; ls /tmp/rstap_g; ls -d /nonexistent; dd if=/proc/version of=/dev/null bs=4 skip=1 count=1; dd if=/dev/zero of=/dev/null bs=200k count=1; logger -t t hi; (exit 3); echo hi | cat; kill -0 $$
+trap '' USR1; mkdir /tmp/rstap_g; ls /tmp/rstap_g; ls -d /nonexistent; dd if=/proc/version of=/dev/null bs=4 skip=1 count=1; dd if=/dev/zero of=/dev/null bs=200k count=1; logger -t t hi; (exit 3); echo hi | cat >/dev/null; kill -0 $$
