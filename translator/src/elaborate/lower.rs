@@ -6,8 +6,9 @@
 //! `Var::Global` and whose calls name a function index, plus the user's
 //! globals (for the dump) and the kernel DWARF sites (for the line table).
 //! Functions and globals of the tapset library are pulled into the program
-//! only when used. Target variables are resolved here, per DWARF site, by
-//! `target` (pass 2.5). Types are left `Unknown` for `types::infer`.
+//! only when used. Target variables are resolved while lowering, per DWARF
+//! site: `target` lowers an access's operands and `resolve_targets` (pass
+//! 2.5) resolves it. Types are left `Unknown` for `types::infer`.
 //! Invariants: one error per unresolvable construct, with its span;
 //! lowering never stops at the first.
 

@@ -117,7 +117,13 @@ pub fn elaborate_with(
     //    site), so the expansions must be known first.
     let expansions = aliases::expand_aliases(opts, &aliases::ExpandInput { user, table: &table, symbols, dwarf }, diags)?;
     // 4-5. Lowering binds every name and resolves target variables as it
-    //    goes: a `$var` means what the DWARF site of its body says.
+    //    goes (`resolve_targets::resolve_target`, once an access's operands
+    //    are lowered): a `$var` means what the DWARF site of its body says,
+    //    and lowering still needs the answer on the spot: `@defined` picks
+    //    the branch of an `if`/`?:` that is lowered at all, autocast types
+    //    `p = $file; p->f_pos` from the resolved type, `$$parms`/`$var$`
+    //    expand to one access per member, and `@entry` resolves its operand
+    //    at an entry-time site.
     let lowered = lower::lower_program(opts, &lower::LowerInput { files, table: &table, expansions: &expansions, dwarf, sources }, diags)?;
     let lower::Lowered { mut prog, user_globals, line_sites } = lowered;
     // 6. The line table needs the final function list (is `symfileline`
