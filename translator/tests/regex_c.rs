@@ -12,12 +12,7 @@
 //! and the capturing run on the span of the whole match. Invariants: the
 //! expected groups are POSIX's (leftmost-longest), written by hand.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+mod hostc_common;
 
 type Want = Option<&'static [Option<&'static str>]>;
 
@@ -125,28 +120,8 @@ static void run(const char *name, const struct rstap_re_prog *cap,
 "#;
 
 fn build_and_run(src: &str, name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("rstap-regex-c-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let c_file = dir.join(format!("{name}.c"));
-    std::fs::write(&c_file, src).unwrap();
-    let exe = dir.join(name);
-    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
-    let compiler = cc::Build::new()
-        .target(&target)
-        .host(&target)
-        .opt_level(1)
-        .cargo_metadata(false)
-        .try_get_compiler()
-        .expect("a C compiler");
-    let mut cmd = compiler.to_command();
-    cmd.args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o"]).arg(&exe).arg(&c_file);
-    cmd.arg("-I").arg(root().join("runtime-c"));
-    let out = cmd.output().expect("run the C compiler");
-    assert!(out.status.success(), "the matcher or its tables do not compile cleanly:\n{}", String::from_utf8_lossy(&out.stderr));
-    let run = Command::new(&exe).output().unwrap();
-    assert!(run.status.success(), "{name} crashed: {:?}", run.status);
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8_lossy(&run.stdout).into_owned()
+    let dir = tempfile::tempdir().unwrap();
+    String::from_utf8_lossy(&hostc_common::build_and_run(dir.path(), name, src, &[], &[])).into_owned()
 }
 
 fn program(cases: &[(&str, String)]) -> String {

@@ -14,8 +14,8 @@
 //! leaves to C, from the host C library's printf; a mismatch names the
 //! case and shows both sides.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod hostc_common;
+use hostc_common::root;
 
 /// One case: its name, C statements, the bytes they must print and the
 /// error they must raise (None: no error).
@@ -28,10 +28,6 @@ struct Case {
 
 fn case(name: &str, code: &str, want: &[u8]) -> Case {
     Case { name: name.to_string(), code: code.to_string(), want: want.to_vec(), error: None }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 const PRELUDE: &str = r#"
@@ -373,28 +369,9 @@ fn run_program(test: &str, defines: &[&str], cases: &[Case]) -> Vec<(String, Vec
         src.push_str(&format!("\t{{\n{}\n\t}}\n\tend_case(\"{}\");\n", c.code, c.name));
     }
     src.push_str("\treturn 0;\n}\n");
-    let c_file = dir.path().join(format!("{test}.c"));
-    std::fs::write(&c_file, &src).unwrap();
-    let exe = dir.path().join(test);
-    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
-    let compiler = cc::Build::new()
-        .target(&target)
-        .host(&target)
-        .opt_level(1)
-        .cargo_metadata(false)
-        .try_get_compiler()
-        .expect("a C compiler");
-    let mut cmd = compiler.to_command();
-    cmd.args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o"]).arg(&exe).arg(&c_file);
-    cmd.arg("-I").arg(root().join("runtime-c")).arg("-I").arg(root().join("translator/tests/runtime_c"));
-    for d in defines {
-        cmd.arg(format!("-D{d}"));
-    }
-    let out = cmd.output().expect("run the C compiler");
-    assert!(out.status.success(), "the runtime does not compile cleanly:\n{}", String::from_utf8_lossy(&out.stderr));
-    let run = Command::new(&exe).output().unwrap();
-    assert!(run.status.success(), "{test} crashed: {:?}", run.status);
-    let results = parse_results(&run.stdout);
+    let extra = root().join("translator/tests/runtime_c");
+    let stdout = hostc_common::build_and_run(dir.path(), test, &src, &[&extra], defines);
+    let results = parse_results(&stdout);
     assert_eq!(results.len(), cases.len(), "every case reports");
     for (c, (name, _, _)) in cases.iter().zip(&results) {
         assert_eq!(&c.name, name);
