@@ -8,6 +8,7 @@
 //! driver asks only for what the parsed program needs (`elaborate::needs`);
 //! otherwise this only reads files.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::debuginfo::dwarf::{DebugFile, DwarfDebugInfo};
@@ -192,8 +193,12 @@ pub fn list(
         lines.sort();
         lines.dedup();
     }
+    // `stap -l 'syscall.*' | head`: a reader that goes away ends the list.
+    let mut out = std::io::stdout().lock();
     for l in lines {
-        println!("{l}");
+        if writeln!(out, "{l}").is_err() {
+            break;
+        }
     }
     Ok(())
 }
