@@ -458,9 +458,9 @@ fn print_module(opts: &Options, built: &build::Built, module_name: &str) -> Pass
     if opts.module_name.is_some() {
         let dest = PathBuf::from(format!("{module_name}.ko"));
         std::fs::copy(&built.ko, &dest).map_err(|e| at(4)(format!("cannot copy the module to {}: {e}", dest.display())))?;
-        println!("{}", dest.display());
+        crate::stdout::print_lines([dest.display().to_string()]);
     } else {
-        println!("{}", built.ko.display());
+        crate::stdout::print_lines([built.ko.display().to_string()]);
     }
     Ok(0)
 }
@@ -506,7 +506,7 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
     let mut kernel = Kernel::new(opts);
     let parsed = parse_for_kernel(opts, &script, &mut kernel, sources, diags)?;
     if opts.last_pass == 1 {
-        print!("{}", syntax::print::print_file(&parsed.user));
+        crate::stdout::print(&syntax::print::print_file(&parsed.user));
         return Ok(0);
     }
     let prog = match analyze(opts, &parsed, &kernel, sources, diags)? {
@@ -514,14 +514,14 @@ fn run_passes(opts: &Options, sources: &mut SourceMap, diags: &mut Diagnostics) 
         Analyzed::Program(p) => p,
     };
     if opts.last_pass == 2 {
-        print!("{}", elaborate::print::print_program(&prog));
+        crate::stdout::print(&elaborate::print::print_program(&prog));
         return Ok(0);
     }
     let (module_name, module) = translate(opts, &script, &prog, sources)?;
     if opts.last_pass == 3 {
         for (fname, text) in &module.files {
             if fname.ends_with(".c") {
-                print!("{text}");
+                crate::stdout::print(text);
             }
         }
         return Ok(0);

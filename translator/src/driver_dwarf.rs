@@ -8,7 +8,6 @@
 //! driver asks only for what the parsed program needs (`elaborate::needs`);
 //! otherwise this only reads files.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::debuginfo::dwarf::{DebugFile, DwarfDebugInfo};
@@ -193,13 +192,7 @@ pub fn list(
         lines.sort();
         lines.dedup();
     }
-    // `stap -l 'syscall.*' | head`: a reader that goes away ends the list.
-    let mut out = std::io::stdout().lock();
-    for l in lines {
-        if writeln!(out, "{l}").is_err() {
-            break;
-        }
-    }
+    crate::stdout::print_lines(lines);
     Ok(())
 }
 

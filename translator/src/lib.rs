@@ -18,6 +18,7 @@ pub mod ir_target;
 pub mod limits;
 pub mod probes;
 pub mod regex;
+pub mod stdout;
 pub mod run;
 pub mod syntax;
 pub mod tapset;

@@ -224,3 +224,32 @@ fn repeated_options_take_the_last_value_as_systemtaps_getopt_does() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(text(&o.stderr), "Only one script can be given on the command line.\n");
 }
+
+/// `stap ... | head -0`: the reader is gone before the first line. Every
+/// command that prints a result (-l, -p1, -p2, -p3, --dump-functions) ends
+/// quietly, with status 0 and no panic about a broken pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let script = "probe begin { exit() }";
+    let cases: &[&[&str]] = &[
+        &["-l", "syscall.*"],
+        &["-p1", "-e", script],
+        &["-p2", "-e", script],
+        &["-p3", "-e", script],
+        &["--dump-functions"],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stap"))
+            .args(["-r", "0.0.0-semtest"])
+            .args(*args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run stap");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!((out.status.code(), err.as_ref()), (Some(0), ""), "stap {args:?}");
+    }
+}

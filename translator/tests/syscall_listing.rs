@@ -201,20 +201,3 @@ fn listing_sched_tracepoints_on_every_kernel_line_has_systemtaps_shape() {
         );
     }
 }
-
-/// `stap -l 'syscall.*' | head -0`: the reader is gone before the first
-/// line; stap ends quietly (no panic about a broken pipe) with status 0.
-#[test]
-fn l_into_a_closed_pipe_ends_quietly() {
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stap"))
-        .args(["-r", "0.0.0-semtest", "-l", "syscall.*"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run stap");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!((out.status.code(), err.as_ref()), (Some(0), ""));
-}

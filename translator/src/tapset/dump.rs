@@ -83,9 +83,7 @@ pub fn run(includes: &[PathBuf], kind: DumpKind) -> i32 {
     }
     match listing(&dirs, kind) {
         Ok(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
+            crate::stdout::print_lines(lines);
             0
         }
         Err(rendered) => {
