@@ -288,7 +288,15 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
     // One hung script must not cost the whole batch.
     let limits = JobLimits { per_job: Some(std::time::Duration::from_secs(60)) };
     let t2 = Instant::now();
-    let (results, _) = vm::run_jobs_limited(tb, &jobs, &opts, &limits).expect("guest run");
+    // A guest that stops answering (seen once in CI on 6.1, in trace_sched,
+    // with nothing on the console; issue 12) costs a fresh boot for that
+    // job and the rest, not the whole batch; the same job hanging a second
+    // guest fails the suite.
+    let (results, reruns) = vm::run_jobs_rerunning(tb, &jobs, &opts, &limits).expect("guest run");
+    for r in &reruns {
+        let name = at.iter().position(|&(j, h)| j == r.job || h == Some(r.job)).map_or("a health check", |i| cases[i].name.as_str());
+        eprintln!("runok on {}: {name} (job {}) hung the guest once; it and the rest ran again in a fresh boot:\n{}", tb.release, r.job, r.message);
+    }
     let guest_time = t2.elapsed();
     for (c, &(job, health)) in cases.iter().zip(&at) {
         let r = &results[job];

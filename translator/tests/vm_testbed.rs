@@ -308,3 +308,33 @@ fn a_hanging_job_times_out_alone() {
     assert_eq!((res[2].status, res[2].timed_out), (137, true));
     assert_eq!((s(3), res[3].status, res[3].timed_out), ("next\n".into(), 0, false));
 }
+
+#[test]
+fn a_guest_that_stops_answering_is_told_apart_and_rerun_once() {
+    let _one = ONE_GUEST_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tb = testbed();
+    // The second job stops every process but itself and init, the guest's
+    // watchdog included: to the host, a guest that no longer answers.
+    let jobs = [
+        GuestJob::cmd(&["echo", "before"]),
+        sh("echo frozen; kill -STOP -1; sleep 1000"),
+        GuestJob::cmd(&["echo", "after"]),
+    ];
+    let limits = vm::JobLimits { per_job: Some(Duration::from_secs(2)) };
+    let t = Instant::now();
+    match vm::run_jobs_or_hang(&tb, &jobs, &opts(300), &limits) {
+        Err(vm::RunFailure::Hung(h)) => {
+            assert_eq!(h.job, 1, "{}", h.message);
+            assert_eq!(h.partial.len(), 2);
+            assert_eq!((String::from_utf8_lossy(&h.partial[0].stdout).as_ref(), h.partial[0].status), ("before\n", 0));
+            assert_eq!(String::from_utf8_lossy(&h.partial[1].stdout), "frozen\n");
+            assert!(h.message.contains("stopped answering during job 1"), "{}", h.message);
+        }
+        other => panic!("expected a hung guest, got {other:?}"),
+    }
+    // Told apart soon after the job's limit, not at the run's deadline.
+    assert!(t.elapsed() < Duration::from_secs(200), "took {:?}", t.elapsed());
+    // Rerun once in a fresh guest, where it hangs again: an error.
+    let err = vm::run_jobs_rerunning(&tb, &jobs, &opts(300), &limits).expect_err("hangs every time");
+    assert!(err.contains("job 1 hung a fresh guest too"), "{err}");
+}

@@ -23,7 +23,10 @@
 //!   stand-in apt/dpkg programs with [`SetupOptions::stand_in`].
 //! - [`run_jobs`] / [`run_jobs_with_stats`] / [`run_jobs_limited`]: boots ONE
 //!   guest, runs every job in order, returns each job's output and exit
-//!   status (plus timings; plus a per-job timeout with [`JobLimits`]).
+//!   status (plus timings; plus a per-job timeout with [`JobLimits`]);
+//!   with a per-job timeout, a guest that stops answering during a job is
+//!   told apart ([`run_jobs_or_hang`]), and [`run_jobs_rerunning`] reruns
+//!   that job and the rest once in a fresh boot.
 //!
 //! Channels out of the guest (they never share one stream):
 //! - kernel console: `ttyS0` (8250, built into the cloud kernel) → kept in
@@ -85,13 +88,15 @@ pub mod kmod;
 pub mod progress;
 pub mod dbg;
 pub mod qemu;
+pub mod rerun;
 pub mod setup;
 pub mod sigint;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use qemu::{run_jobs, run_jobs_limited, run_jobs_with_stats, RunStats};
+pub use qemu::{run_jobs, run_jobs_limited, run_jobs_or_hang, run_jobs_with_stats, Hung, RunFailure, RunStats, HANG_GRACE};
+pub use rerun::{run_jobs_rerunning, Rerun};
 pub use progress::ProgressTo;
 pub use setup::{setup, setup_with, SetupOptions, StandIn};
 

@@ -76,25 +76,68 @@ pub fn run_jobs_limited(
     opts: &RunOptions,
     limits: &JobLimits,
 ) -> Result<(Vec<JobResult>, RunStats), String> {
+    run_jobs_or_hang(tb, jobs, opts, limits).map_err(|f| match f {
+        RunFailure::Hung(h) => h.message,
+        RunFailure::Other(m) => m,
+    })
+}
+
+/// How long past [`JobLimits::per_job`] the host waits for a job's end
+/// before it calls the guest hung: the guest's watchdog sends SIGINT at the
+/// limit and SIGKILL 10 s later, so a live guest ends the job well within it.
+pub const HANG_GRACE: Duration = Duration::from_secs(40);
+
+/// A guest that stopped answering during one job (see [`HANG_GRACE`]).
+#[derive(Debug)]
+pub struct Hung {
+    /// The job that was running.
+    pub job: usize,
+    /// The results of the jobs before it (complete), and what it printed.
+    pub partial: Vec<JobResult>,
+    /// What happened, with the tail of the kernel console.
+    pub message: String,
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The guest stopped answering during a job; the earlier jobs are done.
+    Hung(Hung),
+    /// Anything else (boot, qemu, the whole run's deadline).
+    Other(String),
+}
+
+/// [`run_jobs_limited`], telling a hung guest apart: with
+/// [`JobLimits::per_job`] set, a job not ended [`HANG_GRACE`] after its
+/// limit means the guest itself no longer works (a live guest's watchdog
+/// would have killed the job); qemu is killed then, not at the deadline.
+pub fn run_jobs_or_hang(
+    tb: &Testbed,
+    jobs: &[GuestJob],
+    opts: &RunOptions,
+    limits: &JobLimits,
+) -> Result<(Vec<JobResult>, RunStats), RunFailure> {
+    let other = RunFailure::Other;
     let now = Instant::now();
     // A huge timeout means "no timeout"; Instant + Duration would overflow.
     let deadline = now.checked_add(opts.timeout).unwrap_or(now + Duration::from_secs(100 * 365 * 86400));
-    let (channel, modules) = choose_channel(tb, opts.verbose)?;
+    let (channel, modules) = choose_channel(tb, opts.verbose).map_err(other)?;
     remove_stale_dirs();
     let dir = tempfile::Builder::new()
         .prefix(&format!("rstap-vm-{}-", std::process::id()))
         .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        .map_err(|e| other(format!("cannot create a temporary directory: {e}")))?;
     let nonce = format!("{:016x}", RandomState::new().build_hasher().finish());
     let cpio = dir.path().join("initramfs.cpio");
-    initramfs::build(&cpio, &GuestSpec { jobs, channel, modules: &modules, nonce: &nonce, job_timeout: limits.per_job })?;
+    initramfs::build(&cpio, &GuestSpec { jobs, channel, modules: &modules, nonce: &nonce, job_timeout: limits.per_job })
+        .map_err(other)?;
     let initramfs_bytes = std::fs::metadata(&cpio).map(|m| m.len()).unwrap_or(0);
 
     let mut listeners = Vec::new();
     for name in CHANNEL_NAMES {
         let path = dir.path().join(format!("{name}.sock"));
-        let l = UnixListener::bind(&path).map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-        l.set_nonblocking(true).map_err(|e| format!("socket setup: {e}"))?;
+        let l = UnixListener::bind(&path).map_err(|e| other(format!("cannot listen on {}: {e}", path.display())))?;
+        l.set_nonblocking(true).map_err(|e| other(format!("socket setup: {e}")))?;
         listeners.push(l);
     }
     let mut cmd = qemu_command(tb, dir.path(), &cpio, channel);
@@ -106,7 +149,7 @@ pub fn run_jobs_limited(
     let spawned = Instant::now();
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("cannot start qemu-system-x86_64: {e} (run the testbed setup)"))?;
+        .map_err(|e| other(format!("cannot start qemu-system-x86_64: {e} (run the testbed setup)")))?;
     let qemu_stderr = child.stderr.take().map(|mut s| {
         thread::spawn(move || {
             let mut v = Vec::new();
@@ -123,12 +166,12 @@ pub fn run_jobs_limited(
     };
     let streams = match accept_all(&listeners, &mut run, deadline) {
         Ok(s) => s,
-        Err(e) => return Err(run.fail(&e)),
+        Err(e) => return Err(other(run.fail(&e))),
     };
     drop(listeners);
     let mut ctl_writer = match streams[CTL].try_clone() {
         Ok(w) => w,
-        Err(e) => return Err(run.fail(&format!("socket clone: {e}"))),
+        Err(e) => return Err(other(run.fail(&format!("socket clone: {e}")))),
     };
     let (tx, rx) = mpsc::channel();
     for (i, mut s) in streams.into_iter().enumerate() {
@@ -153,11 +196,19 @@ pub fn run_jobs_limited(
     drop(tx);
 
     let mut st = Collect::new(jobs.len(), &nonce, opts.live);
-    let outcome = event_loop(&mut run, &rx, &mut st, &mut ctl_writer, guard.as_ref(), deadline, spawned);
+    let outcome = event_loop(&mut run, &rx, &mut st, &mut ctl_writer, guard.as_ref(), deadline, spawned, limits.per_job);
     drop(guard);
     let total = spawned.elapsed();
     run.save_console();
-    outcome.map_err(|e| run.fail(&e))?;
+    match outcome {
+        Ok(()) => {}
+        Err(LoopError::Hung(job, what)) => {
+            let message = run.fail(&what);
+            st.results.truncate(job + 1);
+            return Err(RunFailure::Hung(Hung { job, partial: st.results, message }));
+        }
+        Err(LoopError::Msg(e)) => return Err(other(run.fail(&e))),
+    }
     let stats = RunStats {
         channel,
         initramfs_bytes,
@@ -539,6 +590,20 @@ impl Collect {
     }
 }
 
+/// Why the event loop gave up.
+enum LoopError {
+    /// The guest stopped answering during this job (the message says how).
+    Hung(usize, String),
+    Msg(String),
+}
+
+impl From<String> for LoopError {
+    fn from(m: String) -> Self {
+        LoopError::Msg(m)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn event_loop(
     run: &mut Run,
     rx: &Receiver<Ev>,
@@ -547,7 +612,10 @@ fn event_loop(
     guard: Option<&SigintGuard>,
     deadline: Instant,
     spawned: Instant,
-) -> Result<(), String> {
+    per_job: Option<Duration>,
+) -> Result<(), LoopError> {
+    // The job running now and since when (the guest runs them in order).
+    let mut current: Option<(usize, Instant)> = None;
     let mut interrupts_seen = 0;
     let mut int_pending = false;
     let mut bye_at: Option<Instant> = None;
@@ -564,7 +632,7 @@ fn event_loop(
                     }
                     int_pending = true;
                 } else {
-                    return Err("interrupted: a second Ctrl-C killed the guest".into());
+                    return Err(LoopError::Msg("interrupted: a second Ctrl-C killed the guest".into()));
                 }
             }
         }
@@ -574,6 +642,28 @@ fn event_loop(
             let _ = ctl.write_all(b"INT\n");
         }
         let now = Instant::now();
+        if let (Some(limit), Some(_), Some(j)) = (per_job, st.ready_at, st.pending_job()) {
+            match current {
+                Some((c, since)) if c == j => {
+                    if now - since > limit + HANG_GRACE {
+                        let watchdog = if st.results[j].timed_out {
+                            "its watchdog reported the job over its limit, but the job never ended"
+                        } else {
+                            "not even its watchdog reported back"
+                        };
+                        return Err(LoopError::Hung(
+                            j,
+                            format!(
+                                "the guest stopped answering during job {j}: it ran {:.0}s, {:.0}s past its limit, and {watchdog}",
+                                (now - since).as_secs_f64(),
+                                (now - since - limit).as_secs_f64()
+                            ),
+                        ));
+                    }
+                }
+                _ => current = Some((j, now)),
+            }
+        }
         if now >= deadline {
             let what = match st.pending_job() {
                 Some(j) if st.ready_at.is_some() => format!("job {j}"),
@@ -588,7 +678,7 @@ fn event_loop(
                     }
                 }
             }
-            return Err(msg);
+            return Err(LoopError::Msg(msg));
         }
         let wait = Duration::from_millis(50).min(deadline - now);
         match rx.recv_timeout(wait) {
@@ -633,12 +723,12 @@ fn event_loop(
                     return Ok(());
                 }
                 let status = exit_status.map(|s| s.to_string()).unwrap_or_else(|| "killed".into());
-                return Err(match st.pending_job() {
+                return Err(LoopError::Msg(match st.pending_job() {
                     Some(j) if st.ready_at.is_some() => {
                         format!("the guest stopped (qemu {status}) before job {j} finished")
                     }
                     _ => format!("the guest stopped (qemu {status}) before its /init was ready"),
-                });
+                }));
             }
         }
     }
