@@ -12,6 +12,7 @@ pub mod dwarf;
 pub mod hooks;
 pub mod kprobe;
 pub mod netfilter;
+pub mod perf;
 pub mod procfs;
 pub mod syscall;
 pub mod timer;
@@ -65,7 +66,7 @@ impl ProbeError {
 pub type Resolved = Vec<(ProbeKind, String)>;
 
 /// Names of the built-in probe families (the first component).
-pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module", "netfilter", "procfs"];
+pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module", "netfilter", "procfs", "perf"];
 
 /// Resolves a point of a built-in family; `Ok(None)` when the first
 /// component is not a built-in family.
@@ -81,6 +82,10 @@ pub fn resolve_builtin(
         "timer" => timer::resolve(point)?,
         "kprobe" => kprobe::resolve(point, symbols)?,
         "procfs" => procfs::resolve(point)?,
+        "perf" => match perf::resolve(point)? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
         "netfilter" => match netfilter::resolve(point)? {
             Some(r) => r,
             None => return Ok(None),
