@@ -19,6 +19,8 @@ pub struct SystemMap {
     set: HashSet<String>,
     /// Functions inside the kernel's no-probe sections, with the section.
     fenced: std::collections::HashMap<String, &'static str>,
+    /// Each function symbol's (first) address.
+    address: std::collections::HashMap<String, u64>,
 }
 
 /// Section markers of the symbol table and the section they bound.
@@ -70,7 +72,11 @@ impl SystemMap {
                 }
             }
         }
-        SystemMap { names, set, fenced }
+        let mut address = std::collections::HashMap::with_capacity(addrs.len());
+        for (a, n) in addrs {
+            address.entry(n).or_insert(a);
+        }
+        SystemMap { names, set, fenced, address }
     }
 
     /// The symbol table of `release`: System.map from /boot (or a testbed
@@ -135,6 +141,10 @@ impl KernelSymbols for LazySystemMap {
     fn refused_section(&self, name: &str) -> Option<&'static str> {
         self.get()?.refused_section(name)
     }
+
+    fn address(&self, name: &str) -> Option<u64> {
+        self.get()?.address(name)
+    }
 }
 
 impl KernelSymbols for SystemMap {
@@ -148,6 +158,10 @@ impl KernelSymbols for SystemMap {
 
     fn refused_section(&self, name: &str) -> Option<&'static str> {
         self.fenced.get(name).copied()
+    }
+
+    fn address(&self, name: &str) -> Option<u64> {
+        self.address.get(name).copied().filter(|a| *a != 0)
     }
 }
 

@@ -34,6 +34,11 @@ pub trait KernelSymbols {
     fn refused_section(&self, _name: &str) -> Option<&'static str> {
         None
     }
+    /// A function symbol's address in the table, when known (two names of
+    /// one function share it).
+    fn address(&self, _name: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// A kernel we know nothing about: every check is left to run time.
