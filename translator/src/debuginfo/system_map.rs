@@ -2,7 +2,8 @@
 //!
 //! Input: the text of a System.map-style file ("address type name" lines).
 //! Output: the set of function (text) symbol names, answering
-//! `KernelSymbols` queries for `kprobe.function` checks and wildcards.
+//! `KernelSymbols` queries for `kprobe.function` checks and wildcards, and
+//! the data symbol names when the table has them (`kernel.data` checks).
 //! Invariants: malformed lines are skipped; names stay in file order.
 
 use std::collections::HashSet;
@@ -19,6 +20,9 @@ pub struct SystemMap {
     set: HashSet<String>,
     /// Functions inside the kernel's no-probe sections, with the section.
     fenced: std::collections::HashMap<String, &'static str>,
+    /// Variables (data, bss, read-only data); empty when the table lists
+    /// functions only (the testbed's).
+    data: HashSet<String>,
 }
 
 /// Section markers of the symbol table and the section they bound.
@@ -38,6 +42,7 @@ impl SystemMap {
         let mut set = HashSet::new();
         let mut addrs: Vec<(u64, String)> = Vec::new();
         let mut marks = std::collections::HashMap::new();
+        let mut data = HashSet::new();
         for line in text.lines() {
             let mut parts = line.split_whitespace();
             let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
@@ -48,6 +53,9 @@ impl SystemMap {
                 continue;
             }
             if !matches!(kind, "t" | "T" | "W" | "w") {
+                if matches!(kind, "d" | "D" | "b" | "B" | "r" | "R") {
+                    data.insert(name.to_string());
+                }
                 continue;
             }
             if let Ok(a) = u64::from_str_radix(addr, 16) {
@@ -70,7 +78,7 @@ impl SystemMap {
                 }
             }
         }
-        SystemMap { names, set, fenced }
+        SystemMap { names, set, fenced, data }
     }
 
     /// The symbol table of `release`: System.map from /boot (or a testbed
@@ -135,6 +143,10 @@ impl KernelSymbols for LazySystemMap {
     fn refused_section(&self, name: &str) -> Option<&'static str> {
         self.get()?.refused_section(name)
     }
+
+    fn has_data(&self, name: &str) -> Option<bool> {
+        self.get()?.has_data(name)
+    }
 }
 
 impl KernelSymbols for SystemMap {
@@ -148,6 +160,10 @@ impl KernelSymbols for SystemMap {
 
     fn refused_section(&self, name: &str) -> Option<&'static str> {
         self.fenced.get(name).copied()
+    }
+
+    fn has_data(&self, name: &str) -> Option<bool> {
+        (!self.data.is_empty()).then(|| self.data.contains(name))
     }
 }
 

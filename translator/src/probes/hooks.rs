@@ -1,6 +1,6 @@
 //! Probe families that attach to a kernel facility rather than to an
 //! address: `timer.profile`, `netfilter.hook(...)`, `procfs(...)`,
-//! `perf.*` (each resolved in its own file; this is their common kind).
+//! `perf.*`, `kernel.data(...)` (each resolved in its own file; this is their common kind).
 //!
 //! Input: nothing (a data type). Output: `Hook`, carried by
 //! `ProbeKind::Hook` from pass 2 to pass 3 (`codegen::hooks`).
@@ -24,6 +24,10 @@ pub enum Hook {
     /// `perf.type(T).config(C)[.sample(N)]`: a kernel perf event on every
     /// CPU whose overflow handler runs the probe every `sample` events.
     Perf { type_id: u32, config: u64, sample: u64 },
+    /// `kernel.data(ADDR|"SYMBOL")[.length(N)].write|.rw`: a hardware
+    /// watchpoint of `len` bytes (1, 2, 4, 8) on every CPU, at `symbol`
+    /// (looked up when the module starts) or else at `addr`.
+    Watch { symbol: Option<String>, addr: u64, len: u8, rw: bool },
 }
 
 impl Hook {
@@ -34,6 +38,13 @@ impl Hook {
             Hook::Netfilter { pf, hook, priority } => format!("netfilter hook {pf} {hook} priority {priority}"),
             Hook::Procfs { path, write, .. } => format!("procfs {} of {path}", if *write { "write" } else { "read" }),
             Hook::Perf { type_id, config, sample } => format!("perf event type {type_id} config {config} every {sample}"),
+            Hook::Watch { symbol, addr, len, rw } => format!(
+                "hardware watchpoint on {} byte{} at {} for {}",
+                len,
+                if *len == 1 { "" } else { "s" },
+                symbol.clone().unwrap_or_else(|| format!("0x{addr:x}")),
+                if *rw { "reads and writes" } else { "writes" }
+            ),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod procfs;
 pub mod syscall;
 pub mod timer;
 pub mod tracepoint;
+pub mod watch;
 
 use crate::diag::Span;
 use crate::ir::ProbeKind;
@@ -31,6 +32,11 @@ pub trait KernelSymbols {
     /// The no-probe section (`.noinstr.text`, `.init.text`, ...) the
     /// symbol table places a function in, when it does.
     fn refused_section(&self, _name: &str) -> Option<&'static str> {
+        None
+    }
+    /// `Some(true/false)`: whether a data symbol (a variable) of that name
+    /// exists, when the table holds data symbols at all (`kernel.data`).
+    fn has_data(&self, _name: &str) -> Option<bool> {
         None
     }
 }
