@@ -98,6 +98,12 @@ pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Option
     }
     let rw = match comps.get(used) {
         Some(c) if c.arg.is_none() && (c.name == "write" || c.name == "rw") => c.name == "rw",
+        Some(c) if c.name == "read" => {
+            return Err(ProbeError::new(
+                c.span,
+                "x86_64's debug registers cannot watch reads alone: use .rw (reads and writes) or .write",
+            ))
+        }
         Some(c) => {
             return Err(ProbeError::new(
                 c.span,
