@@ -36,3 +36,18 @@ fn a_fifth_watchpoint_is_a_warning() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
 }
+
+#[test]
+fn listing_prints_the_points_as_pp_shows_them() {
+    for (point, want) in [
+        ("kernel.data(\"vm_dirty_ratio\").write", "kernel.data(\"vm_dirty_ratio\").write\n"),
+        ("kernel.data(4096).length(2).rw", "kernel.data(0x1000).length(2).rw\n"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_stap")).args(["-r", "0.0.0-kdata", "-l", point]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), want);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_stap")).args(["-r", "0.0.0-kdata", "-l", "kernel.data(4096)"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`kernel.data(0x1000)` needs .write or .rw after it"));
+}

@@ -42,13 +42,19 @@ fn valid_symbol(name: &str) -> bool {
         && !name.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// Whether `point` is of this family (`kernel.data...`).
+pub fn is_watch_point(point: &ProbePoint) -> bool {
+    let comps = &point.components;
+    comps.first().is_some_and(|c| c.name == "kernel" && c.arg.is_none()) && comps.get(1).is_some_and(|c| c.name == "data")
+}
+
 /// Resolves a `kernel.data(...)` point; `Ok(None)` for any other point.
 pub fn resolve(point: &ProbePoint, symbols: &dyn KernelSymbols) -> Result<Option<Resolved>, ProbeError> {
     let comps = &point.components;
-    let (Some(first), Some(data)) = (comps.first(), comps.get(1)) else { return Ok(None) };
-    if first.name != "kernel" || first.arg.is_some() || data.name != "data" {
+    if !is_watch_point(point) {
         return Ok(None);
     }
+    let data = &comps[1];
     let (addr, symbol) = match &data.arg {
         Some(Literal::Number(n)) => (*n as u64, None),
         Some(Literal::String(s)) => {
