@@ -15,10 +15,10 @@ use crate::probes::hooks::Hook;
 
 /// The templates of the hook families, added to the module's set.
 pub const TEMPLATES: &[(&str, &str)] = &[
+    ("watch.c", include_str!("../../../templates/probes/watch.c.tera")),
     ("profile.c", include_str!("../../../templates/probes/profile.c.tera")),
     ("netfilter.c", include_str!("../../../templates/probes/netfilter.c.tera")),
     ("procfs.c", include_str!("../../../templates/probes/procfs.c.tera")),
-    ("watch.c", include_str!("../../../templates/probes/watch.c.tera")),
 ];
 
 /// One procfs file: its read and write probes.

@@ -11,6 +11,10 @@
 /// A derived probe of a hook family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hook {
+    /// `kernel.data(ADDR|"SYMBOL")[.length(N)].write|.rw`: a hardware
+    /// watchpoint of `len` bytes (1, 2, 4, 8) on every CPU, at `symbol`
+    /// (looked up when the module starts) or else at `addr`.
+    Watch { symbol: Option<String>, addr: u64, len: u8, rw: bool },
     /// `timer.profile` / `timer.profile.tick`: a per-CPU timer at HZ whose
     /// handler sees the registers it interrupted.
     Profile,
@@ -24,20 +28,12 @@ pub enum Hook {
     /// `perf.type(T).config(C)[.sample(N)]`: a kernel perf event on every
     /// CPU whose overflow handler runs the probe every `sample` events.
     Perf { type_id: u32, config: u64, sample: u64 },
-    /// `kernel.data(ADDR|"SYMBOL")[.length(N)].write|.rw`: a hardware
-    /// watchpoint of `len` bytes (1, 2, 4, 8) on every CPU, at `symbol`
-    /// (looked up when the module starts) or else at `addr`.
-    Watch { symbol: Option<String>, addr: u64, len: u8, rw: bool },
 }
 
 impl Hook {
     /// How `stap -p2 -v`'s listing describes the probe.
     pub fn describe(&self) -> String {
         match self {
-            Hook::Profile => "profile timer on every CPU at HZ".to_string(),
-            Hook::Netfilter { pf, hook, priority } => format!("netfilter hook {pf} {hook} priority {priority}"),
-            Hook::Procfs { path, write, .. } => format!("procfs {} of {path}", if *write { "write" } else { "read" }),
-            Hook::Perf { type_id, config, sample } => format!("perf event type {type_id} config {config} every {sample}"),
             Hook::Watch { symbol, addr, len, rw } => format!(
                 "hardware watchpoint on {} byte{} at {} for {}",
                 len,
@@ -45,6 +41,10 @@ impl Hook {
                 symbol.clone().unwrap_or_else(|| format!("0x{addr:x}")),
                 if *rw { "reads and writes" } else { "writes" }
             ),
+            Hook::Profile => "profile timer on every CPU at HZ".to_string(),
+            Hook::Netfilter { pf, hook, priority } => format!("netfilter hook {pf} {hook} priority {priority}"),
+            Hook::Procfs { path, write, .. } => format!("procfs {} of {path}", if *write { "write" } else { "read" }),
+            Hook::Perf { type_id, config, sample } => format!("perf event type {type_id} config {config} every {sample}"),
         }
     }
 }
