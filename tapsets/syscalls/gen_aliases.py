@@ -21,10 +21,10 @@ T = [
   [("fd", i32(1)), ("buf_uaddr", arg(2)), ("count", arg(3)), ("buf_str", "__sc_ubuf_quoted(buf_uaddr, count)")],
   "%d, %s, %u", "fd, buf_str, count"),
  ("open", "open", "Open a file",
-  [("filename", q(arg(1))), ("flags", i32(2) + " | 0100000"), ("mode", u32(3)), ("flags_str", "_sys_open_flag_str(flags)")],
+  [("filename", q(arg(1))), ("flags", i32(2) + " | __sc_largefile()"), ("mode", u32(3)), ("flags_str", "_sys_open_flag_str(flags)")],
   None, "open"),
  ("openat", "openat", "Open a file relative to a directory file descriptor",
-  [("dfd", i32(1)), ("dfd_str", "_sc_dfd_str(dfd)"), ("filename", q(arg(2))), ("flags", i32(3) + " | 0100000"),
+  [("dfd", i32(1)), ("dfd_str", "_sc_dfd_str(dfd)"), ("filename", q(arg(2))), ("flags", i32(3) + " | __sc_largefile()"),
    ("mode", u32(4)), ("flags_str", "_sys_open_flag_str(flags)")], None, "openat"),
  ("close", "close", "Close a file descriptor", [("fd", i32(1))], "%d", "fd"),
  ("fstatat", "newfstatat", "Get the status of a file relative to a directory file descriptor",
@@ -420,22 +420,46 @@ def open_argstr(has_dfd):
 out = ["// syscalls tapset, part 3: syscall.NAME and nd_syscall.NAME (and .return)",
        "// over the kernel's x86-64 entry points. Written for rstap; generated",
        "// by gen_aliases.py from its table (edit the table, not this file).",
+       "// A 32-bit task's calls come through the ia32 entry point named beside",
+       "// the x86-64 one (where the kernel has it; ia32_entry_points.txt).",
        "//",
        "// Every probe sets `name` (the syscall's name) and `argstr` (its",
        "// arguments as SystemTap prints them); .return probes set `retval` and",
        "// `retstr` (\"-2 (ENOENT)\" for errors). syscall.* and nd_syscall.* are",
        "// the same kprobes: neither needs debuginfo.", ""]
+def ia32_entries():
+    """{NAME: symbol} of the 32-bit entry points (ia32_entry_points.txt)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    plain, compat = set(), set()
+    for line in open(os.path.join(here, "ia32_entry_points.txt")):
+        w = line.split()
+        if not w or w[0].startswith("#"):
+            continue
+        (compat if w[0] == "compat" else plain).add(w[-1])
+    out = {e: f"__ia32_sys_{e}" for e in plain}
+    out.update({e: f"__ia32_compat_sys_{e}" for e in compat})  # the ia32 table calls these
+    return out
+
+# A 32-bit task's call reaches the same alias through its ia32 entry point
+# (the arguments come from bx, cx, dx, si, di, bp then: __sc_arg), unless
+# the variables read a structure or array whose 32-bit layout differs.
+NATIVE_ONLY = ("__sc_argv", "__sc_envc", "_struct_")
+IA32 = ia32_entries()
+
 ROWS = T + generic_rows()
 for (name, entry, doc, vars, fmt, fargs) in ROWS:
     sym = f"__x64_sys_{entry}"
     opt = " ?" if entry in OPTIONAL else ""
+    ia32 = entry in IA32 and not any(f in e for _, e in vars for f in NATIVE_ONLY)
+    also = f', kprobe.function("{IA32[entry]}") ?' if ia32 else ""
+    also_ret = f', kprobe.function("{IA32[entry]}").return ?' if ia32 else ""
     out.append("/**")
     out.append(f" * probe syscall.{name} - {doc}")
     for v, _ in vars:
         out.append(f" * @{v}: the {v} argument" if not v.endswith("_str") else f" * @{v}: {v[:-4]} as text")
     out.append(f" * @argstr: the arguments as text")
     out.append(" */")
-    out.append(f'probe syscall.{name} = kprobe.function("{sym}"){opt}')
+    out.append(f'probe syscall.{name} = kprobe.function("{sym}"){opt}{also}')
     out.append("{")
     out.append(f'\tname = "{name}"')
     for v, e in vars:
@@ -456,7 +480,7 @@ for (name, entry, doc, vars, fmt, fargs) in ROWS:
     out.append(" * @retval: the return value")
     out.append(" * @retstr: the return value as text, with the errno's name")
     out.append(" */")
-    out.append(f'probe syscall.{name}.return = kprobe.function("{sym}").return{opt}')
+    out.append(f'probe syscall.{name}.return = kprobe.function("{sym}").return{opt}{also_ret}')
     out.append("{")
     out.append(f'\tname = "{name}"')
     out.append("\tretval = returnval()")

@@ -180,7 +180,7 @@ pub enum Severity {
     Warning,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub message: String,
@@ -220,7 +220,8 @@ impl Diagnostic {
     }
 }
 
-/// The errors and warnings of a whole run, in the order they were found.
+/// The errors and warnings of a whole run, in the order they were found,
+/// each once.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     pub list: Vec<Diagnostic>,
@@ -243,7 +244,11 @@ impl Diagnostics {
                 }
             }
         }
-        self.list.push(d);
+        // The points of one probe elaborate one body each: the same
+        // mistake in it is reported once.
+        if !self.list.contains(&d) {
+            self.list.push(d);
+        }
     }
 
     pub fn error(&mut self, message: impl Into<String>, span: Span) {

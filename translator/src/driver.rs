@@ -373,6 +373,7 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
         args: opts.args.clone(),
         timeout_secs: opts.timeout_secs,
         suppress_handler_errors: opts.suppress_handler_errors,
+        keep_unread: opts.unoptimized,
     };
     let opened = open_debuginfo(opts, parsed, kernel);
     let kernel_di = opened.kernel.as_ref().map_err(|e| e.clone()).and_then(crate::driver_dwarf::dwarf);

@@ -84,7 +84,7 @@ struct Args {
     /// Like -l, with the target variables of each probe point.
     #[arg(short = 'L', value_name = "PROBE")]
     list_vars: Option<String>,
-    /// Unoptimized mode: no unused-code elision (rstap elides nothing anyway).
+    /// Unoptimized mode: keep what tapset aliases set and nothing reads.
     #[arg(short = 'u')]
     unoptimized: bool,
     /// Suppress all warnings.
@@ -153,7 +153,6 @@ fn note_inert_flags(a: &Args) {
         (a.switch_size.is_some(), "-S", "the output goes to one file"),
     ];
     let quiet = [
-        (a.unoptimized, "-u", "rstap elides no unused code in any mode"),
         (a.all_modules, "--all-modules", "module symbols are read when a probe needs them"),
         (a.quiet, "-q", "rstap prints no progress without -v"),
         (a.prologue_search, "-P", "probes are placed where DWARF says the prologue ends"),

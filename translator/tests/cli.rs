@@ -109,8 +109,9 @@ fn warnings_are_shown_by_default_dropped_by_w_and_errors_with_capital_w() {
 
 #[test]
 fn flags_scripts_carry_are_accepted_and_say_they_do_nothing() {
-    // -T and --suppress-handler-errors act (runok timeout_*, suppress_*);
-    // they are accepted here without a note.
+    // -T, -u and --suppress-handler-errors act (runok timeout_*,
+    // suppress_*, semok alias_unread_locals_u); they are accepted here
+    // without a note.
     let d = tempfile::tempdir().unwrap();
     let args = [
         "-u", "-t", "-q", "-P", "--ldd", "--all-modules", "--suppress-handler-errors", "-S", "2,3", "-T", "10", "-p1", "-e",
@@ -132,7 +133,6 @@ fn flags_scripts_carry_are_accepted_and_say_they_do_nothing() {
     assert_eq!(
         notes,
         [
-            "WARNING: option -u has no effect in rstap: rstap elides no unused code in any mode",
             "WARNING: option --all-modules has no effect in rstap: module symbols are read when a probe needs them",
             "WARNING: option -q has no effect in rstap: rstap prints no progress without -v",
             "WARNING: option -P has no effect in rstap: probes are placed where DWARF says the prologue ends",

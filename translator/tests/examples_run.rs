@@ -71,7 +71,7 @@ const RUNS: &[Example] = &[
         first: None,
         last: None,
     },
-    // timer.profile ticks (perf.sw.cpu_clock is not there: `!` falls back)
+    // perf.sw.cpu_clock samples every CPU (`!`: timer.profile is not used)
     // while the shell loops; the end probe prints the table header.
     Example {
         path: "profiling/thread-times.stp",

@@ -5,7 +5,8 @@
 //! with `-g`) has `NAME.out` (expected stdout, exact)
 //! and optionally `NAME.err` (expected stderr, exact), `NAME.status`
 //! (expected exit status, default 0), `NAME.cmd` (a `-c` command run in the
-//! guest) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
+//! guest), `NAME.c` (a helper program for the command, built static on the
+//! host and run in the guest as `./NAME`) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
 //! `-g` or `-DMAXACTION=10`). Every script is translated with the real
 //! `stap` binary (`-p3`, against the testbed kernel, two at a time), all
 //! modules of a kernel line are built in ONE Kbuild invocation
@@ -87,6 +88,29 @@ struct Case {
     module: String,
     ko: PathBuf,
     cmd: Option<String>,
+    /// `NAME.c`, built static for the guest (`./NAME` there, for `.cmd`).
+    helper: Option<PathBuf>,
+}
+
+/// Builds `script`'s `NAME.c` (if any) into `work/NAME`: a static,
+/// non-PIE x86-64 program (its data below 4 GiB, so it can also make
+/// 32-bit `int $0x80` calls with pointers).
+fn build_helper(script: &Path, work: &Path) -> Result<Option<PathBuf>, String> {
+    let src = script.with_extension("c");
+    if !src.exists() {
+        return Ok(None);
+    }
+    let out = work.join(script.file_stem().unwrap());
+    let r = Command::new("gcc")
+        .args(["-static", "-no-pie", "-O2", "-Wall", "-Werror", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("gcc: {e}"))?;
+    if !r.status.success() {
+        return Err(format!("{} does not build:\n{}", src.display(), String::from_utf8_lossy(&r.stderr)));
+    }
+    Ok(Some(out))
 }
 
 fn read_opt(path: &Path) -> Option<String> {
@@ -227,6 +251,14 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
                     cmd: read_opt(&s.with_extension("cmd")).map(|c| c.trim().to_string()),
                     testmod: std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)),
                     checked: *prefix == CHECKED_SUITE,
+                    helper: None,
+                };
+                let case = match build_helper(s, work.path()) {
+                    Ok(helper) => Case { helper, ..case },
+                    Err(e) => {
+                        failures.push(format!("{}: {e}", case.name));
+                        continue;
+                    }
                 };
                 pending.push((case, m));
             }
@@ -262,6 +294,9 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             }
             argv.push(ko.clone());
             let mut files = vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), ko)];
+            if let Some(h) = &c.helper {
+                files.push((h.clone(), c.name.clone()));
+            }
             if let (true, Some(t)) = (c.testmod, &testmod) {
                 files.push((t.clone(), format!("{TESTMOD}.ko")));
             }

@@ -201,3 +201,28 @@ fn listing_sched_tracepoints_on_every_kernel_line_has_systemtaps_shape() {
         );
     }
 }
+
+/// The kprobes `-p2` lists for `point` on `release`.
+fn kprobes(release: &str, point: &str) -> Vec<String> {
+    let (out, err, status) = stap_r(release, &["--vm", "-p2", "-e", &format!("probe {point} {{ }}")]);
+    assert_eq!(status, 0, "{release} {point}: {err}");
+    out.lines().filter(|l| l.starts_with("kprobe.")).map(|l| l.split(" /*").next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_32_bit_tasks_calls_reach_the_same_aliases_once() {
+    let releases = testbed_releases();
+    assert!(!releases.is_empty(), "no testbed kernel in the cache");
+    for r in &releases {
+        // read has a 32-bit entry point of its own; openat a compat one.
+        assert_eq!(kprobes(r, "syscall.read"), ["kprobe.function(\"__x64_sys_read\")", "kprobe.function(\"__ia32_sys_read\")"], "{r}");
+        assert_eq!(
+            kprobes(r, "syscall.openat.return"),
+            ["kprobe.function(\"__x64_sys_openat\").return", "kprobe.function(\"__ia32_compat_sys_openat\").return"],
+            "{r}"
+        );
+        // sync takes no arguments: its 32-bit name is the same function,
+        // probed once (twice, it would fire twice per call).
+        assert_eq!(kprobes(r, "syscall.sync"), ["kprobe.function(\"__x64_sys_sync\")"], "{r}");
+    }
+}

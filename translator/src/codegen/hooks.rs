@@ -19,7 +19,20 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("profile.c", include_str!("../../../templates/probes/profile.c.tera")),
     ("netfilter.c", include_str!("../../../templates/probes/netfilter.c.tera")),
     ("procfs.c", include_str!("../../../templates/probes/procfs.c.tera")),
+    ("perf.c", include_str!("../../../templates/probes/perf.c.tera")),
 ];
+
+/// One perf probe: its event's `perf_event_attr` numbers.
+#[derive(Serialize)]
+struct PerfCtx<'a> {
+    index: usize,
+    probe: usize,
+    pp: &'a str,
+    type_id: u32,
+    config: u64,
+    period: u64,
+    freq: bool,
+}
 
 /// One procfs file: its read and write probes.
 #[derive(Serialize)]
@@ -151,6 +164,23 @@ pub fn add(probes: &[HookProbe<'_>], module_name: &str, lists: ModuleLists<'_>) 
         lists.families.push(render("netfilter.c", &ctx)?);
         lists.registers.push("rstap_netfilter_register");
         lists.unregisters.push("rstap_netfilter_unregister");
+    }
+    let perf: Vec<PerfCtx> = probes
+        .iter()
+        .filter_map(|p| match *p.hook {
+            Hook::Perf { type_id, config, period, freq } => Some((p, type_id, config, period, freq)),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(index, (p, type_id, config, period, freq))| PerfCtx { index, probe: p.probe, pp: p.pp, type_id, config, period, freq })
+        .collect();
+    if !perf.is_empty() {
+        let mut ctx = Context::new();
+        ctx.insert("events", &perf);
+        lists.families.push(render("perf.c", &ctx)?);
+        lists.registers.push("rstap_perf_register");
+        // Like the timers: no hit may come into a stopping session.
+        lists.unregisters.insert(0, "rstap_perf_unregister");
     }
     let (files, subdirs) = procfs_files(probes);
     if !files.is_empty() {

@@ -20,6 +20,8 @@ mod templates;
 mod try_catch;
 mod watch;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use tera::Context;
 
@@ -194,17 +196,29 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             line,
         });
     }
+    // One C function per distinct body: the points of one probe (an alias
+    // over several entry points, a wildcard) lower to equal bodies, whose
+    // handlers then share the first one's function and frame.
     let mut bodies = Vec::new();
+    let mut body_name = Vec::with_capacity(prog.bodies.len());
+    let mut seen: HashMap<(String, Vec<String>, Vec<String>), String> = HashMap::new();
     for (i, b) in prog.bodies.iter().enumerate() {
         let mut em = Emitter::new(prog, sources, &b.locals, 0, None);
         let mut code = String::new();
         em.stmt(&b.body, 1, &mut code);
-        let name = format!("body_{i}");
         regex::collect(&mut regex_tables, std::mem::take(&mut em.regex_tables));
         let mut fields = em.fields;
         let temps = fields.split_off(b.locals.len());
-        frames.push(FrameCtx { name: name.clone(), fields, temps });
-        bodies.push(BodyCtx { name, code });
+        let key = (code, fields, temps);
+        if let Some(name) = seen.get(&key) {
+            body_name.push(name.clone());
+            continue;
+        }
+        let name = format!("body_{i}");
+        body_name.push(name.clone());
+        frames.push(FrameCtx { name: name.clone(), fields: key.1.clone(), temps: key.2.clone() });
+        bodies.push(BodyCtx { name: name.clone(), code: key.0.clone() });
+        seen.insert(key, name);
     }
     let mut statics = Vec::new();
     let globals: Vec<GlobalCtx> = prog
@@ -278,7 +292,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
             probes.push(ProbeCtx {
                 index: format!("{i}_entry"),
                 pp: p.pp.clone(),
-                body: format!("body_{entry_body}"),
+                body: body_name[entry_body].clone(),
                 state,
                 budget,
                 locks: Vec::new(),
@@ -289,7 +303,7 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
         probes.push(ProbeCtx {
             index: i.to_string(),
             pp: p.pp.clone(),
-            body: format!("body_{}", p.body),
+            body: body_name[p.body].clone(),
             state,
             budget,
             locks: p.locks.iter().map(|&(g, w)| LockCtx { index: g, write: w as u8 }).collect(),

@@ -20,6 +20,8 @@ pub struct SystemMap {
     set: HashSet<String>,
     /// Functions inside the kernel's no-probe sections, with the section.
     fenced: std::collections::HashMap<String, &'static str>,
+    /// Each function symbol's (first) address.
+    address: std::collections::HashMap<String, u64>,
     /// Variables (data, bss, read-only data); empty when the table lists
     /// functions only (the testbed's).
     data: HashSet<String>,
@@ -78,7 +80,11 @@ impl SystemMap {
                 }
             }
         }
-        SystemMap { names, set, fenced, data }
+        let mut address = std::collections::HashMap::with_capacity(addrs.len());
+        for (a, n) in addrs {
+            address.entry(n).or_insert(a);
+        }
+        SystemMap { names, set, fenced, address, data }
     }
 
     /// The symbol table of `release`: System.map from /boot (or a testbed
@@ -144,6 +150,10 @@ impl KernelSymbols for LazySystemMap {
         self.get()?.refused_section(name)
     }
 
+    fn address(&self, name: &str) -> Option<u64> {
+        self.get()?.address(name)
+    }
+
     fn has_data(&self, name: &str) -> Option<bool> {
         self.get()?.has_data(name)
     }
@@ -160,6 +170,10 @@ impl KernelSymbols for SystemMap {
 
     fn refused_section(&self, name: &str) -> Option<&'static str> {
         self.fenced.get(name).copied()
+    }
+
+    fn address(&self, name: &str) -> Option<u64> {
+        self.address.get(name).copied().filter(|a| *a != 0)
     }
 
     fn has_data(&self, name: &str) -> Option<bool> {

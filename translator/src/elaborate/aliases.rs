@@ -90,6 +90,25 @@ struct Expander<'a, 't> {
     diags: Diagnostics,
 }
 
+/// Kprobes of one alias on two names of one address (6.12's
+/// `__ia32_sys_sync` is `__x64_sys_sync`: a call without arguments needs no
+/// 32-bit wrapper) would fire twice per hit: the first one stays.
+fn drop_same_address(derived: &mut Vec<Expanded<'_>>, symbols: &dyn KernelSymbols) {
+    let mut seen = std::collections::HashSet::new();
+    derived.retain(|d| {
+        let ProbeKind::Kprobe { symbol, offset, ret, .. } = &d.kind else { return true };
+        let Some(addr) = (d.site.is_none()).then(|| symbols.address(symbol)).flatten() else { return true };
+        let via: Vec<usize> = d
+            .prologue
+            .iter()
+            .chain(&d.epilogue)
+            .map(|(b, _)| *b as *const ast::Block as usize)
+            .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
+            .collect();
+        seen.insert((addr.wrapping_add(*offset), *ret, via))
+    });
+}
+
 /// The `never` probe point: resolves, but never fires.
 fn is_never(point: &ProbePoint) -> bool {
     matches!(point.components.as_slice(), [c] if c.name == "never" && c.arg.is_none())
@@ -113,6 +132,7 @@ impl<'a> Expander<'a, '_> {
             }
             let mut derived = Vec::new();
             self.expand_point(point, &[], &[], &[], 0, &mut derived);
+            drop_same_address(&mut derived, self.symbols);
             let resolved = !derived.is_empty();
             let diags = std::mem::take(&mut self.diags.list);
             out.push(PointExpansion { probe, point, never: false, derived, diags });

@@ -133,7 +133,7 @@ impl<'a> Lowerer<'a> {
 /// their `$param`s differ (see `writes::syscall_param`).
 fn syscall_key(kind: &ProbeKind) -> Option<usize> {
     match kind {
-        ProbeKind::Kprobe { symbol, .. } if symbol.starts_with("__x64_sys_") => {
+        ProbeKind::Kprobe { symbol, .. } if symbol.starts_with("__x64_sys_") || symbol.starts_with("__ia32_") => {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             symbol.hash(&mut h);

@@ -20,6 +20,7 @@
 //! | 6 | add the line table | `lines` | DWARF sites → `Program::lines` |
 //! | 7 | infer types | `types` | `Program` (types Unknown) → typed `Program` |
 //! | 7b | apply embedded-C pragmas | `guru` | `/* pure */` calls unused → gone, `/* stable */` → one call per hit |
+//! | 7c | drop unread tapset stores | `unused_locals` | `name = "read"` of an alias nobody reads → gone |
 //! | 8 | add the end-of-session dump | `dump` | typed `Program` → `Program` + `end` probe |
 //! | 9 | compute locks | `locks` | final `Program` → `DerivedProbe::locks` |
 
@@ -49,6 +50,7 @@ pub mod target;
 mod tapset_probes;
 mod try_catch;
 pub mod types;
+mod unused_locals;
 mod visibility;
 mod writes;
 
@@ -70,6 +72,9 @@ pub struct ElabOptions {
     /// it happens in (each probe body is wrapped in a try block whose
     /// catch counts the error quietly).
     pub suppress_handler_errors: bool,
+    /// `-u` (and `-L`, which lists what aliases set): keep the tapset's
+    /// stores that nothing reads (pass 7c, `unused_locals`).
+    pub keep_unread: bool,
 }
 
 /// Runs pass 2 without debuginfo.
@@ -136,6 +141,10 @@ pub fn elaborate_with(
     // 7b. Embedded-C pragmas (`/* pure */` elision, `/* stable */`
     //    memoization) need the types of the values they keep.
     guru::apply_pragmas(&mut prog);
+    // 7c. Then the tapset's stores nobody reads go (it needs `/* pure */`).
+    if !opts.keep_unread {
+        unused_locals::elide(&mut prog, sources);
+    }
     // 8. The dump prints globals by their types, so it follows inference.
     dump::add_dump_probe(&mut prog, &user_globals);
     // 9. Locks last: the dump probe reads globals too.

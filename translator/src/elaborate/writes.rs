@@ -203,24 +203,38 @@ impl<'a> Lowerer<'a> {
     /// parameter's name and type come from the kernel's DWARF of
     /// `__do_sys_NAME` (or `__se_sys_NAME`), and its value is the user's
     /// register that the entry point reads it from (argument N is di, si,
-    /// dx, r10, r8, r9 of `*regs`): a read reads that slot, and a write (guru
+    /// dx, r10, r8, r9 of `*regs`; at a 32-bit task's `__ia32_sys_NAME` bx,
+    /// cx, dx, si, di, bp, and at `__ia32_compat_sys_NAME` the parameters
+    /// are `__do_compat_sys_NAME`'s): a read reads that slot, and a write (guru
     /// mode) changes the argument the system call runs with. None when the
     /// probe is no such kprobe (the usual "only in kernel.function probes"
     /// error follows) or the kernel's DWARF does not have the call; an
     /// error when there is no DWARF or the name is no parameter.
     fn syscall_param(&self, t: &ast::TargetExpr, name: &str, text: &str) -> Option<R<TargetAccess>> {
+        // pt_regs offsets of arguments 1-6: di, si, dx, r10, r8, r9 for an
+        // x86-64 call; bx, cx, dx, si, di, bp for a 32-bit task's.
         const SLOTS: [i64; 6] = [112, 104, 96, 56, 72, 64];
+        const SLOTS_IA32: [i64; 6] = [40, 88, 96, 104, 112, 32];
         if self.target.site.is_some() || self.target.kprobe_return || name.starts_with('$') {
             return None;
         }
-        let call = self.target.kprobe_symbol.as_deref()?.strip_prefix("__x64_sys_")?;
+        let symbol = self.target.kprobe_symbol.as_deref()?;
+        let (call, slots, prefixes) = if let Some(c) = symbol.strip_prefix("__x64_sys_") {
+            (c, SLOTS, ["__do_sys_", "__se_sys_"])
+        } else if let Some(c) = symbol.strip_prefix("__ia32_compat_sys_") {
+            (c, SLOTS_IA32, ["__do_compat_sys_", "__se_compat_sys_"])
+        } else if let Some(c) = symbol.strip_prefix("__ia32_sys_") {
+            (c, SLOTS_IA32, ["__do_sys_", "__se_sys_"])
+        } else {
+            return None;
+        };
         let Some(di) = self.dwarf.debuginfo else {
             return Some(Err(format!(
                 "`${name}`: the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({})",
                 self.dwarf.missing.split(" (tried:").next().unwrap_or_default()
             )));
         };
-        let params = ["__do_sys_", "__se_sys_"].iter().find_map(|prefix| {
+        let params = prefixes.iter().find_map(|prefix| {
             let pattern = crate::debuginfo::FunctionPattern { function: format!("{prefix}{call}"), file: None, line: None };
             let f = di.functions(&pattern).ok()?.into_iter().next()?;
             let vars = di.variables(f.die, f.entry_pc.unwrap_or(0)).ok()?;
@@ -238,7 +252,7 @@ impl<'a> Lowerer<'a> {
                 "`{text}`: only the value of a system call's parameter is available in a syscall probe (use @cast(${name}, \"TYPE\")->...)"
             )));
         }
-        let Some(&slot) = SLOTS.get(i) else {
+        let Some(&slot) = slots.get(i) else {
             return Some(Err(format!("`{text}`: a system call has at most 6 arguments")));
         };
         let shape = v.type_id.and_then(|ty| {

@@ -25,9 +25,10 @@ pub enum Hook {
     /// `procfs("PATH")[.umask(U)].read[.maxsize(N)]` / `.write`: a file
     /// under /proc/systemtap/MODULE; `maxsize` is the read buffer's size.
     Procfs { path: String, write: bool, maxsize: Option<i64>, umask: Option<i64> },
-    /// `perf.type(T).config(C)[.sample(N)]`: a kernel perf event on every
-    /// CPU whose overflow handler runs the probe every `sample` events.
-    Perf { type_id: u32, config: u64, sample: u64 },
+    /// `perf.type(T).config(C)[.sample(N)|.hz(F)]`: a kernel perf event on
+    /// every CPU whose overflow handler runs the probe every `period`
+    /// events, or `period` times a second when `freq`.
+    Perf { type_id: u32, config: u64, period: u64, freq: bool },
 }
 
 impl Hook {
@@ -44,7 +45,8 @@ impl Hook {
             Hook::Profile => "profile timer on every CPU at HZ".to_string(),
             Hook::Netfilter { pf, hook, priority } => format!("netfilter hook {pf} {hook} priority {priority}"),
             Hook::Procfs { path, write, .. } => format!("procfs {} of {path}", if *write { "write" } else { "read" }),
-            Hook::Perf { type_id, config, sample } => format!("perf event type {type_id} config {config} every {sample}"),
+            Hook::Perf { type_id, config, period, freq: false } => format!("perf event type {type_id} config {config:#x} every {period} events"),
+            Hook::Perf { type_id, config, period, freq: true } => format!("perf event type {type_id} config {config:#x} at {period} Hz"),
         }
     }
 }

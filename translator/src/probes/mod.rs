@@ -12,6 +12,7 @@ pub mod dwarf;
 pub mod hooks;
 pub mod kprobe;
 pub mod netfilter;
+pub mod perf;
 pub mod procfs;
 pub mod syscall;
 pub mod timer;
@@ -32,6 +33,11 @@ pub trait KernelSymbols {
     /// The no-probe section (`.noinstr.text`, `.init.text`, ...) the
     /// symbol table places a function in, when it does.
     fn refused_section(&self, _name: &str) -> Option<&'static str> {
+        None
+    }
+    /// A function symbol's address in the table, when known (two names of
+    /// one function share it).
+    fn address(&self, _name: &str) -> Option<u64> {
         None
     }
     /// `Some(true/false)`: whether a data symbol (a variable) of that name
@@ -71,7 +77,7 @@ impl ProbeError {
 pub type Resolved = Vec<(ProbeKind, String)>;
 
 /// Names of the built-in probe families (the first component).
-pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module", "netfilter", "procfs"];
+pub const FAMILIES: &[&str] = &["begin", "end", "timer", "kprobe", "kernel", "module", "netfilter", "procfs", "perf"];
 
 /// Resolves a point of a built-in family; `Ok(None)` when the first
 /// component is not a built-in family.
@@ -87,6 +93,10 @@ pub fn resolve_builtin(
         "timer" => timer::resolve(point)?,
         "kprobe" => kprobe::resolve(point, symbols)?,
         "procfs" => procfs::resolve(point)?,
+        "perf" => match perf::resolve(point)? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
         "netfilter" => match netfilter::resolve(point)? {
             Some(r) => r,
             None => return Ok(None),

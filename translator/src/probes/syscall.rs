@@ -62,7 +62,8 @@ pub fn list_aliases(
         one.body = ast::Block { stmts: Vec::new(), ..probe.body.clone() };
         let file = ast::File { items: vec![ast::Item::Probe(one)] };
         let mut diags = Diagnostics::default();
-        let Some(prog) = crate::elaborate::elaborate_with(eopts, std::slice::from_ref(&file), tapsets, symbols, dwarf, sources, &mut diags) else {
+        let keep = ElabOptions { keep_unread: true, ..eopts.clone() };
+        let Some(prog) = crate::elaborate::elaborate_with(&keep, std::slice::from_ref(&file), tapsets, symbols, dwarf, sources, &mut diags) else {
             continue;
         };
         let mut line = text;
