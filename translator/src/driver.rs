@@ -268,7 +268,7 @@ fn parse(opts: &Options, script: &(String, String), release: &str, sources: &mut
         systemtap_version: "5.0".into(),
         privilege: "stapdev".into(),
         guru: opts.guru,
-        kconfig: Default::default(),
+        kconfig: crate::kconfig::read(release),
     };
     let mut dirs: Vec<PathBuf> = opts.includes.clone();
     if let Some(d) = tapset::default_dir() {

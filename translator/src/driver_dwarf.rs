@@ -216,6 +216,9 @@ fn dwarf_points(
     use crate::debuginfo::{types, VarKind};
     let Some(crate::syntax::ast::Item::Probe(probe)) = user.items.first() else { return Ok(None) };
     let Some(point) = probe.points.first() else { return Ok(None) };
+    if crate::probes::watch::is_watch_point(point) {
+        return Ok(None);
+    }
     let Some(res) = crate::probes::dwarf::resolve(point, dwarf).map_err(|e| e.message)? else { return Ok(None) };
     let mut lines = Vec::new();
     for p in res.probes {

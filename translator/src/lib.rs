@@ -15,6 +15,7 @@ pub mod elaborate;
 pub mod glob;
 pub mod ir;
 pub mod ir_target;
+pub mod kconfig;
 pub mod limits;
 pub mod probes;
 pub mod regex;

@@ -1,5 +1,5 @@
 //! Pass 3 for the hook families (`probes::hooks`): `timer.profile`,
-//! netfilter hooks, procfs files and perf events.
+//! netfilter hooks, procfs files, perf events and watchpoints (`watch`).
 //!
 //! Input: the derived probes of kind `ProbeKind::Hook` (probe index, hook,
 //! pp) and the module name. Output: the rendered C of each family in use
@@ -15,6 +15,7 @@ use crate::probes::hooks::Hook;
 
 /// The templates of the hook families, added to the module's set.
 pub const TEMPLATES: &[(&str, &str)] = &[
+    ("watch.c", include_str!("../../../templates/probes/watch.c.tera")),
     ("profile.c", include_str!("../../../templates/probes/profile.c.tera")),
     ("netfilter.c", include_str!("../../../templates/probes/netfilter.c.tera")),
     ("procfs.c", include_str!("../../../templates/probes/procfs.c.tera")),
@@ -190,6 +191,11 @@ pub fn add(probes: &[HookProbe<'_>], module_name: &str, lists: ModuleLists<'_>) 
         lists.families.push(render("procfs.c", &ctx)?);
         lists.registers.push("rstap_procfs_register");
         lists.unregisters.push("rstap_procfs_unregister");
+    }
+    if let Some(c) = super::watch::render_watches(probes)? {
+        lists.families.push(c);
+        lists.registers.push("rstap_watch_register");
+        lists.unregisters.push("rstap_watch_unregister");
     }
     Ok(())
 }

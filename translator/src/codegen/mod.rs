@@ -18,6 +18,7 @@ mod tracepoint;
 pub mod target;
 mod templates;
 mod try_catch;
+mod watch;
 
 use std::collections::HashMap;
 

@@ -2,7 +2,8 @@
 //!
 //! Input: the text of a System.map-style file ("address type name" lines).
 //! Output: the set of function (text) symbol names, answering
-//! `KernelSymbols` queries for `kprobe.function` checks and wildcards.
+//! `KernelSymbols` queries for `kprobe.function` checks and wildcards, and
+//! the data symbol names when the table has them (`kernel.data` checks).
 //! Invariants: malformed lines are skipped; names stay in file order.
 
 use std::collections::HashSet;
@@ -21,6 +22,9 @@ pub struct SystemMap {
     fenced: std::collections::HashMap<String, &'static str>,
     /// Each function symbol's (first) address.
     address: std::collections::HashMap<String, u64>,
+    /// Variables (data, bss, read-only data); empty when the table lists
+    /// functions only (the testbed's).
+    data: HashSet<String>,
 }
 
 /// Section markers of the symbol table and the section they bound.
@@ -40,6 +44,7 @@ impl SystemMap {
         let mut set = HashSet::new();
         let mut addrs: Vec<(u64, String)> = Vec::new();
         let mut marks = std::collections::HashMap::new();
+        let mut data = HashSet::new();
         for line in text.lines() {
             let mut parts = line.split_whitespace();
             let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
@@ -50,6 +55,9 @@ impl SystemMap {
                 continue;
             }
             if !matches!(kind, "t" | "T" | "W" | "w") {
+                if matches!(kind, "d" | "D" | "b" | "B" | "r" | "R") {
+                    data.insert(name.to_string());
+                }
                 continue;
             }
             if let Ok(a) = u64::from_str_radix(addr, 16) {
@@ -76,7 +84,7 @@ impl SystemMap {
         for (a, n) in addrs {
             address.entry(n).or_insert(a);
         }
-        SystemMap { names, set, fenced, address }
+        SystemMap { names, set, fenced, address, data }
     }
 
     /// The symbol table of `release`: System.map from /boot (or a testbed
@@ -145,6 +153,10 @@ impl KernelSymbols for LazySystemMap {
     fn address(&self, name: &str) -> Option<u64> {
         self.get()?.address(name)
     }
+
+    fn has_data(&self, name: &str) -> Option<bool> {
+        self.get()?.has_data(name)
+    }
 }
 
 impl KernelSymbols for SystemMap {
@@ -162,6 +174,10 @@ impl KernelSymbols for SystemMap {
 
     fn address(&self, name: &str) -> Option<u64> {
         self.address.get(name).copied().filter(|a| *a != 0)
+    }
+
+    fn has_data(&self, name: &str) -> Option<bool> {
+        (!self.data.is_empty()).then(|| self.data.contains(name))
     }
 }
 

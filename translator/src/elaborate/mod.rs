@@ -131,6 +131,7 @@ pub fn elaborate_with(
     //    at an entry-time site.
     let lowered = lower::lower_program(opts, &lower::LowerInput { files, table: &table, expansions: &expansions, dwarf, sources }, diags)?;
     let lower::Lowered { mut prog, user_globals, line_sites } = lowered;
+    crate::probes::watch::warn_if_too_many(&prog.probes, diags);
     // 6. The line table needs the final function list (is `symfileline`
     //    used?) and every DWARF site's address.
     lines::add_line_table(&mut prog, dwarf, &line_sites);

@@ -108,6 +108,8 @@ impl<'a> Scan<'a> {
                 self.needs.tracepoints = true;
                 return;
             }
+            // kernel.data(...) watchpoints need the symbol table, not DWARF.
+            "kernel" if first.arg.is_none() && point.components.get(1).is_some_and(|c| c.name == "data") => return,
             "kernel" if first.arg.is_none() => {
                 self.needs.kernel = true;
                 return;

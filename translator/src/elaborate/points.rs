@@ -30,6 +30,9 @@ pub fn resolve_point(
     symbols: &dyn KernelSymbols,
     dwarf: &Dwarf<'_>,
 ) -> Result<Option<Vec<ConcretePoint>>, ProbeError> {
+    if let Some(w) = probes::watch::resolve(point, symbols)? {
+        return Ok(Some(w.into_iter().map(|(kind, pp)| ConcretePoint { kind, pp, site: None }).collect()));
+    }
     if let Some(t) = probes::tracepoint::resolve(point, dwarf)? {
         return Ok(Some(t.into_iter().map(|p| ConcretePoint { kind: p.kind, pp: p.pp, site: Some(p.site) }).collect()));
     }

@@ -1,6 +1,6 @@
 //! Probe families that attach to a kernel facility rather than to an
 //! address: `timer.profile`, `netfilter.hook(...)`, `procfs(...)`,
-//! `perf.*` (each resolved in its own file; this is their common kind).
+//! `perf.*`, `kernel.data(...)` (each resolved in its own file; this is their common kind).
 //!
 //! Input: nothing (a data type). Output: `Hook`, carried by
 //! `ProbeKind::Hook` from pass 2 to pass 3 (`codegen::hooks`).
@@ -11,6 +11,10 @@
 /// A derived probe of a hook family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hook {
+    /// `kernel.data(ADDR|"SYMBOL")[.length(N)].write|.rw`: a hardware
+    /// watchpoint of `len` bytes (1, 2, 4, 8) on every CPU, at `symbol`
+    /// (looked up when the module starts) or else at `addr`.
+    Watch { symbol: Option<String>, addr: u64, len: u8, rw: bool },
     /// `timer.profile` / `timer.profile.tick`: a per-CPU timer at HZ whose
     /// handler sees the registers it interrupted.
     Profile,
@@ -31,6 +35,13 @@ impl Hook {
     /// How `stap -p2 -v`'s listing describes the probe.
     pub fn describe(&self) -> String {
         match self {
+            Hook::Watch { symbol, addr, len, rw } => format!(
+                "hardware watchpoint on {} byte{} at {} for {}",
+                len,
+                if *len == 1 { "" } else { "s" },
+                symbol.clone().unwrap_or_else(|| format!("0x{addr:x}")),
+                if *rw { "reads and writes" } else { "writes" }
+            ),
             Hook::Profile => "profile timer on every CPU at HZ".to_string(),
             Hook::Netfilter { pf, hook, priority } => format!("netfilter hook {pf} {hook} priority {priority}"),
             Hook::Procfs { path, write, .. } => format!("procfs {} of {path}", if *write { "write" } else { "read" }),

@@ -17,6 +17,7 @@ pub mod procfs;
 pub mod syscall;
 pub mod timer;
 pub mod tracepoint;
+pub mod watch;
 
 use crate::diag::Span;
 use crate::ir::ProbeKind;
@@ -37,6 +38,11 @@ pub trait KernelSymbols {
     /// A function symbol's address in the table, when known (two names of
     /// one function share it).
     fn address(&self, _name: &str) -> Option<u64> {
+        None
+    }
+    /// `Some(true/false)`: whether a data symbol (a variable) of that name
+    /// exists, when the table holds data symbols at all (`kernel.data`).
+    fn has_data(&self, _name: &str) -> Option<bool> {
         None
     }
 }
