@@ -109,6 +109,13 @@ impl VisitorMut for ElidePure<'_> {
 /// of anything but pure functions, or other effects? (`info`: the pragmas
 /// of each function.)
 fn simple(e: &Expr, info: &[(bool, bool)]) -> bool {
+    no_effect(e, &|f| info[f].0)
+}
+
+/// Does `e` do nothing but compute its value: literals, variable and
+/// target reads, operators, `sprintf`, and calls of the functions `pure`
+/// says have no effect?
+pub(super) fn no_effect(e: &Expr, pure: &dyn Fn(usize) -> bool) -> bool {
     let mut ok = true;
     visit::each_subexpr(e, |x| {
         ok &= match &x.kind {
@@ -122,7 +129,8 @@ fn simple(e: &Expr, info: &[(bool, bool)]) -> bool {
             | ExprKind::In { .. }
             | ExprKind::InSlice { .. }
             | ExprKind::Target(_) => true,
-            ExprKind::Call { func, .. } => info[*func].0,
+            ExprKind::Format { to_string, .. } => *to_string,
+            ExprKind::Call { func, .. } => pure(*func),
             _ => false,
         }
     });

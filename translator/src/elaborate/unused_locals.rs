@@ -19,7 +19,7 @@
 use crate::diag::SourceMap;
 use crate::ir::visit::{self, Visitor, VisitorMut};
 use crate::ir::{Expr, ExprKind, FunctionBody, Program, Stmt, StmtKind, Var};
-use crate::elaborate::guru::has_pragma;
+use crate::elaborate::guru::{self, has_pragma};
 
 /// Drops the unread tapset stores of every probe body.
 pub fn elide(prog: &mut Program, sources: &SourceMap) {
@@ -297,20 +297,5 @@ fn is_empty(s: &Stmt) -> bool {
 
 /// Can `e` go when its value is unused: nothing it does outlives it?
 fn no_effect(e: &Expr, pure: &[bool]) -> bool {
-    let mut ok = true;
-    visit::each_subexpr(e, |x| {
-        ok &= match &x.kind {
-            ExprKind::Long(_)
-            | ExprKind::Str(_)
-            | ExprKind::Var(_)
-            | ExprKind::Unary { .. }
-            | ExprKind::Binary { .. }
-            | ExprKind::Ternary { .. }
-            | ExprKind::Target(_) => true,
-            ExprKind::Format { to_string, .. } => *to_string,
-            ExprKind::Call { func, .. } => pure.get(*func).copied().unwrap_or(false),
-            _ => false,
-        }
-    });
-    ok
+    guru::no_effect(e, &|f| pure.get(f).copied().unwrap_or(false))
 }
