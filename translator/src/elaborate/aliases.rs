@@ -42,6 +42,18 @@ pub struct Expanded<'a> {
     pub site: Option<crate::probes::dwarf::DwarfSite>,
 }
 
+impl Expanded<'_> {
+    /// Which alias prologues, epilogues and point conditions this point
+    /// went through, by identity: points that share them share a body.
+    pub fn via(&self) -> impl Iterator<Item = usize> + '_ {
+        self.prologue
+            .iter()
+            .chain(&self.epilogue)
+            .map(|(b, _)| *b as *const ast::Block as usize)
+            .chain(self.conditions.iter().map(|c| *c as *const ast::Expr as usize))
+    }
+}
+
 /// What one point of a user probe expanded to.
 pub struct PointExpansion<'a> {
     pub probe: &'a ast::Probe,
@@ -98,14 +110,7 @@ fn drop_same_address(derived: &mut Vec<Expanded<'_>>, symbols: &dyn KernelSymbol
     derived.retain(|d| {
         let ProbeKind::Kprobe { symbol, offset, ret, .. } = &d.kind else { return true };
         let Some(addr) = (d.site.is_none()).then(|| symbols.address(symbol)).flatten() else { return true };
-        let via: Vec<usize> = d
-            .prologue
-            .iter()
-            .chain(&d.epilogue)
-            .map(|(b, _)| *b as *const ast::Block as usize)
-            .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
-            .collect();
-        seen.insert((addr.wrapping_add(*offset), *ret, via))
+        seen.insert((addr.wrapping_add(*offset), *ret, d.via().collect::<Vec<_>>()))
     });
 }
 

@@ -42,9 +42,8 @@ impl<'a> Lowerer<'a> {
             // register (see `writes`).
             let kret = d.site.is_none() && matches!(d.kind, ProbeKind::Kprobe { ret: true, .. });
             let key: Vec<usize> = std::iter::once(kret as usize)
-                .chain(d.prologue.iter().chain(&d.epilogue).map(|(b, _)| *b as *const ast::Block as usize))
                 .chain(std::iter::once(crate::probes::hooks::body_key(&d.kind)))
-                .chain(d.conditions.iter().map(|c| *c as *const ast::Expr as usize))
+                .chain(d.via())
                 .chain(syscall_key(&d.kind))
                 .collect();
             self.target.kprobe_return = kret;

@@ -116,14 +116,7 @@ fn drop_uncalled_functions(prog: &mut Program) {
     if live.iter().all(|l| *l) {
         return;
     }
-    let mut map = vec![usize::MAX; n];
-    let mut next = 0;
-    for (i, l) in live.iter().enumerate() {
-        if *l {
-            map[i] = next;
-            next += 1;
-        }
-    }
+    let map = renumbering(&live);
     let mut re = Recall { map: &map };
     for b in &mut prog.bodies {
         re.visit_stmt_mut(&mut b.body);
@@ -163,14 +156,7 @@ fn compact(b: &mut crate::ir::ProbeBody) {
     if used.iter().all(|u| *u) {
         return;
     }
-    let mut map = vec![usize::MAX; used.len()];
-    let mut next = 0;
-    for (i, u) in used.iter().enumerate() {
-        if *u {
-            map[i] = next;
-            next += 1;
-        }
-    }
+    let map = renumbering(&used);
     let mut unused_marks = vec![false; used.len()];
     Renumber { map: Some(&map), used: &mut unused_marks }.visit_stmt_mut(&mut b.body);
     let mut i = 0;
@@ -178,6 +164,21 @@ fn compact(b: &mut crate::ir::ProbeBody) {
         i += 1;
         used[i - 1]
     });
+}
+
+/// The new index of each kept entry (`keep[i]`) once the others are gone;
+/// usize::MAX for the gone ones.
+fn renumbering(keep: &[bool]) -> Vec<usize> {
+    let mut next = 0;
+    keep.iter()
+        .map(|&k| {
+            if !k {
+                return usize::MAX;
+            }
+            next += 1;
+            next - 1
+        })
+        .collect()
 }
 
 /// Marks (map None) or renumbers (map Some) every mention of a local.
