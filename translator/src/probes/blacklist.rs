@@ -85,7 +85,8 @@ const LISTED: &[(&str, &[&str])] = &[
             "strlen", "strncmp", "strcmp", "vsnprintf", "vscnprintf", "snprintf", "scnprintf", "sprintf",
             "format_decode", "number", "string", "pointer", "jhash*", "copy_from_kernel_nofault*",
             "strncpy_from_kernel_nofault", "strncpy_from_user_nofault", "copy_from_user_nofault",
-            "copy_to_user*", "_copy_to_user", "_copy_from_user", "__copy_user*", "copy_user_*",
+            "copy_to_user*", "_copy_to_user", "_copy_from_user", "__copy_user*", "copy_user_generic*",
+            "copy_user_enhanced_fast_string", "copy_user_short_string",
             "__get_user_*", "__put_user_*", "rep_movs_alternative", "kallsyms_*", "sprint_symbol*",
             "__sprint_symbol", "lookup_symbol_*", "sprint_backtrace*", "unwind_*", "__unwind_start",
             "stack_trace_*", "arch_stack_walk*", "get_stack_info*", "in_task_stack", "in_entry_stack",
@@ -173,6 +174,9 @@ mod tests {
         assert!(refused("schedule").is_none());
         assert!(refused("rcu_gp_kthread").is_none());
         assert!(refused("do_sys_openat2").is_none());
+        // The runtime's user-copy routines, not every function named copy_user_*.
+        assert!(refused("copy_user_generic_string").unwrap().contains("rstap runtime"));
+        assert!(refused("copy_user_huge_page").is_none());
     }
 
     #[test]
