@@ -57,6 +57,10 @@ pub struct Lowerer<'a> {
     pub(super) pending: Vec<(usize, Def<'a, ast::Function>)>,
     /// Lowering tapset code: embedded C is allowed without -g.
     pub in_tapset: bool,
+    /// Lowering a tapset function: its names see the library's globals
+    /// only, never the user's (a library function's `n` is its own local
+    /// even when the script declares `global n`; SystemTap PR13721).
+    pub(super) in_tapset_function: bool,
     /// The file whose code is being lowered: it sees its own privates.
     pub(super) current_file: u32,
     /// The DWARF of the kernel and the named modules (`kernel.function`,
@@ -175,6 +179,7 @@ fn lower_once<'a>(
         global_ids: HashMap::new(),
         pending: Vec::new(),
         in_tapset: false,
+        in_tapset_function: false,
         current_file: 0,
         dwarf: input.dwarf,
         target: TargetState::default(),
@@ -701,8 +706,8 @@ impl<'a> Lowerer<'a> {
             scope.declare(&p.name.name, ty, p.name.span);
         }
         scope.params = f.params.len();
-        let saved = self.in_tapset;
-        self.in_tapset = from_tapset;
+        let saved = (self.in_tapset, self.in_tapset_function);
+        (self.in_tapset, self.in_tapset_function) = (from_tapset, from_tapset);
         let body = match &f.body {
             ast::FunctionBody::Script(b) => ir::FunctionBody::Script(self.lower_block(&mut scope, b)),
             ast::FunctionBody::Embedded(c) => {
@@ -716,7 +721,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
         };
-        self.in_tapset = saved;
+        (self.in_tapset, self.in_tapset_function) = saved;
         let func = &mut self.prog.functions[idx];
         func.locals = scope.locals;
         func.body = body;

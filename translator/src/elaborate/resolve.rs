@@ -47,6 +47,9 @@ pub struct SymbolTable<'a> {
     /// first): the overloads of the name.
     pub overloads: HashMap<&'a str, Vec<Def<'a, ast::Function>>>,
     pub globals: HashMap<&'a str, Def<'a, ast::Global>>,
+    /// The library's own public globals, which its functions see even
+    /// where the user's script declares a global of the same name.
+    pub tapset_globals: HashMap<&'a str, Def<'a, ast::Global>>,
     /// In definition order: tapset aliases first, then the user's.
     pub aliases: Vec<Def<'a, ast::ProbeAlias>>,
     /// `private` functions and globals, by (declaring file, name).
@@ -84,6 +87,9 @@ pub fn resolve_symbols<'a>(opts: &ElabOptions, files: &Files<'a>, diags: &mut Di
                             );
                         }
                         t.globals.insert(&g.name.name, Def { item: g, from_tapset });
+                        if from_tapset {
+                            t.tapset_globals.insert(&g.name.name, Def { item: g, from_tapset });
+                        }
                     }
                     ast::Item::Alias(a) => t.aliases.push(Def { item: a, from_tapset }),
                     ast::Item::Embedded(c) if !from_tapset && !opts.guru => {

@@ -135,7 +135,13 @@ impl<'a> Lowerer<'a> {
             let clash = self.table.globals.contains_key(name) || self.table.private_globals.keys().any(|&(f, n)| n == name && f != file);
             return Some((self.private_key(name, file, clash), def));
         }
-        if let Some(&def) = self.table.globals.get(name) {
+        if self.in_tapset_function {
+            if let Some(&def) = self.table.tapset_globals.get(name) {
+                // The user's global of the same name is another variable.
+                let shadowed = self.table.globals.get(name).is_some_and(|d| !d.from_tapset);
+                return Some((if shadowed { format!("__tapset_{name}") } else { name.to_string() }, def));
+            }
+        } else if let Some(&def) = self.table.globals.get(name) {
             return Some((name.to_string(), def));
         }
         // A private global of another file is not visible at all: the name
