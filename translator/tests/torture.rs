@@ -106,7 +106,6 @@ fn scripts(release: &str) -> Vec<PathBuf> {
 
 /// The scripts in the tree, by group (the suite's size is part of its promise).
 #[test]
-#[ignore = "9 scripts (every_reader_*, star_width_format, three_wide_fields_and_a_tail, truncated_printf_counted, sorted_foreach_in_loop, stat_merge_in_loop) still need a blessed, read outcome (issue 12 stays open)"]
 fn every_group_has_scripts_with_an_outcome() {
     let all = all_scripts();
     for g in GROUPS {
