@@ -30,6 +30,8 @@ pub struct FakeDebugInfo {
     vars: HashMap<DieRef, Vec<Variable>>,
     globals: Vec<(Option<String>, Variable)>,
     labels: HashMap<DieRef, Vec<Label>>,
+    /// ELF function symbols `(name, address, size)` for `symbol_at`.
+    symbols: Vec<(String, u64, u64)>,
 }
 
 const TYPE_BASE: u64 = 0x1000;
@@ -166,6 +168,12 @@ impl FakeDebugInfo {
         v.sort_by_key(|l| l.pc);
     }
 
+    /// An ELF function symbol `[addr, addr + size)` (probes inside a
+    /// function are placed at symbol + offset).
+    pub fn symbol(&mut self, name: &str, addr: u64, size: u64) {
+        self.symbols.push((name.into(), addr, size));
+    }
+
     /// Sets the variables of an inline instance DIE.
     pub fn set_variables(&mut self, die: DieRef, vars: Vec<Variable>) {
         self.vars.insert(die, vars);
@@ -193,6 +201,10 @@ impl DebugInfo for FakeDebugInfo {
             .get(&scope)
             .cloned()
             .ok_or_else(|| DebugInfoError::Lookup(format!("DIE {scope:#x} is not a function")))
+    }
+
+    fn symbol_at(&self, addr: u64) -> Option<(String, u64)> {
+        self.symbols.iter().find(|(_, a, n)| *a <= addr && addr < a + n).map(|(s, a, _)| (s.clone(), addr - a))
     }
 
     fn labels(&self, scope: DieRef) -> Result<Vec<Label>> {

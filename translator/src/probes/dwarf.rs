@@ -609,7 +609,8 @@ fn place(
                 continue;
             }
         };
-        if !seen.insert((symbol.clone(), offset)) {
+        // Two labels at one address are two probe points (both fire).
+        if !seen.insert((symbol.clone(), offset, s.label.clone())) {
             out.notes.push(format!("{} is defined more than once; only the first copy is probed", s.func));
             continue;
         }
@@ -672,5 +673,60 @@ mod tests {
         assert!(e.message.contains("no kernel function matches"));
         let e = resolve(&point(&[("kernel", None), ("function", Some("vfs_read"))]), &Dwarf { missing: "missing debuginfo".into(), ..Default::default() }).unwrap_err();
         assert_eq!(e.message, "missing debuginfo");
+    }
+
+    fn labelled() -> FakeDebugInfo {
+        let mut di = FakeDebugInfo::new();
+        let long = di.base("long int", 8, BaseEncoding::Signed);
+        let f = di.function("do_chdir", "fs/open.c", 508, 0x1000, &[("filename", long, Location::Register(Reg(5)))]);
+        di.label(f, "retry", 0x1010, 513);
+        di.label(f, "out", 0x1080, 530);
+        di.label(f, "out_early", 0x1080, 529);
+        di.symbol("do_chdir", 0x1000, 0x100);
+        di.function("vfs_read", "fs/read_write.c", 450, 0x2000, &[]);
+        di
+    }
+
+    #[test]
+    fn labels_are_probed_at_their_address() {
+        let di = labelled();
+        let d = Dwarf { debuginfo: Some(&di), ..Default::default() };
+        let r = resolve(&point(&[("kernel", None), ("function", Some("do_chdir")), ("label", Some("out*"))]), &d).unwrap().unwrap();
+        let got: Vec<(&str, u64)> = r.probes.iter().map(|p| (p.pp.as_str(), p.site.pc)).collect();
+        // Sorted by address; two labels at one address are two probes.
+        assert_eq!(
+            got,
+            [
+                ("kernel.function(\"do_chdir@fs/open.c:530\").label(\"out\")", 0x1080),
+                ("kernel.function(\"do_chdir@fs/open.c:529\").label(\"out_early\")", 0x1080)
+            ]
+        );
+        assert!(r.probes.iter().all(|p| !p.site.at_entry && !p.site.ret && p.site.die == r.probes[0].site.die));
+        assert!(matches!(&r.probes[0].kind, ProbeKind::Kprobe { symbol, offset: 0x80, ret: false, .. } if symbol == "do_chdir"));
+        let r = resolve(&point(&[("kernel", None), ("function", Some("do_*")), ("label", Some("retry"))]), &d).unwrap().unwrap();
+        assert_eq!(r.probes.len(), 1);
+        assert_eq!(r.probes[0].site.pc, 0x1010);
+    }
+
+    #[test]
+    fn label_errors_name_the_missing_part() {
+        let di = labelled();
+        let d = Dwarf { debuginfo: Some(&di), ..Default::default() };
+        let e = resolve(&point(&[("kernel", None), ("function", Some("do_chdir")), ("label", Some("nope"))]), &d).unwrap_err();
+        assert_eq!(e.message, "no label matches \"nope\" in kernel function \"do_chdir\" (labels there: retry, out, out_early)");
+        let e = resolve(&point(&[("kernel", None), ("function", Some("vfs_read")), ("label", Some("*"))]), &d).unwrap_err();
+        assert_eq!(e.message, "no label matches \"*\" in kernel function \"vfs_read\" (vfs_read has no labels with code)");
+        let e = resolve(&point(&[("kernel", None), ("function", Some("nope")), ("label", Some("out"))]), &d).unwrap_err();
+        assert_eq!(e.message, "no kernel function matches \"nope\" in the debuginfo");
+        for other in ["return", "call", "inline", "exported"] {
+            for parts in [[("label", Some("out")), (other, None)], [(other, None), ("label", Some("out"))]] {
+                let mut p = vec![("kernel", None), ("function", Some("do_chdir"))];
+                p.extend(parts);
+                let e = resolve(&point(&p), &d).unwrap_err();
+                assert!(e.message.starts_with(&format!("`.{other}` cannot be combined with `.label`")), "{}", e.message);
+            }
+        }
+        let e = resolve(&point(&[("kernel", None), ("statement", Some("do_chdir@fs/open.c:513")), ("label", Some("out"))]), &d).unwrap_err();
+        assert!(e.message.contains("kernel.statement takes no further components"), "{}", e.message);
     }
 }
