@@ -94,7 +94,11 @@ impl<'a> DwarfDebugInfo<'a> {
         }
         if decl.is_none() {
             if let Some(line) = d.attr_value(DW_AT_decl_line)?.and_then(|v| v.udata_value()) {
-                let file = match d.attr_value(DW_AT_decl_file)?.and_then(|v| v.udata_value()) {
+                let index = match d.attr_value(DW_AT_decl_file)? {
+                    Some(AttributeValue::FileIndex(f)) => Some(f),
+                    v => v.and_then(|v| v.udata_value()),
+                };
+                let file = match index {
                     Some(f) if f != 0 || unit.header.version() >= 5 => self.file_name(unit, f),
                     _ => None,
                 };

@@ -706,6 +706,12 @@ mod tests {
         let r = resolve(&point(&[("kernel", None), ("function", Some("do_*")), ("label", Some("retry"))]), &d).unwrap().unwrap();
         assert_eq!(r.probes.len(), 1);
         assert_eq!(r.probes[0].site.pc, 0x1010);
+        // module("M").function(P).label(L): the kprobe symbol is the module's.
+        let d = Dwarf { modules: vec![("m_one".into(), &di as &dyn DebugInfo)], ..Default::default() };
+        let r = resolve(&point(&[("module", Some("m-one")), ("function", Some("do_chdir")), ("label", Some("retry"))]), &d).unwrap().unwrap();
+        assert_eq!(r.probes[0].pp, "module(\"m_one\").function(\"do_chdir@fs/open.c:513\").label(\"retry\")");
+        assert_eq!(r.probes[0].site.module.as_deref(), Some("m_one"));
+        assert!(matches!(&r.probes[0].kind, ProbeKind::Kprobe { symbol, offset: 0x10, .. } if symbol == "m_one:do_chdir"));
     }
 
     #[test]
