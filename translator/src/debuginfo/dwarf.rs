@@ -981,6 +981,10 @@ impl<'a> DebugInfo for DwarfDebugInfo<'a> {
         self.variable_at_impl(var, pc)
     }
 
+    fn labels(&self, scope: DieRef) -> Result<Vec<Label>> {
+        self.labels_in(scope)
+    }
+
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>> {
         let index = self.index()?;
         let by_name = file.ends_with(".c");

@@ -29,6 +29,9 @@ pub struct FakeDebugInfo {
     functions: Vec<FunctionInfo>,
     vars: HashMap<DieRef, Vec<Variable>>,
     globals: Vec<(Option<String>, Variable)>,
+    labels: HashMap<DieRef, Vec<Label>>,
+    /// ELF function symbols `(name, address, size)` for `symbol_at`.
+    symbols: Vec<(String, u64, u64)>,
 }
 
 const TYPE_BASE: u64 = 0x1000;
@@ -156,6 +159,21 @@ impl FakeDebugInfo {
         self.globals.push((file.map(str::to_string), v));
     }
 
+    /// A C label of the function copy `scope` at `pc`, declared at
+    /// `line` of the function's file.
+    pub fn label(&mut self, scope: DieRef, name: &str, pc: u64, line: u32) {
+        let file = self.functions.iter().find(|f| f.die == scope).and_then(|f| f.decl_file.clone());
+        let v = self.labels.entry(scope).or_default();
+        v.push(Label { name: name.into(), pc, decl_file: file, decl_line: line });
+        v.sort_by_key(|l| l.pc);
+    }
+
+    /// An ELF function symbol `[addr, addr + size)` (probes inside a
+    /// function are placed at symbol + offset).
+    pub fn symbol(&mut self, name: &str, addr: u64, size: u64) {
+        self.symbols.push((name.into(), addr, size));
+    }
+
     /// Sets the variables of an inline instance DIE.
     pub fn set_variables(&mut self, die: DieRef, vars: Vec<Variable>) {
         self.vars.insert(die, vars);
@@ -183,6 +201,14 @@ impl DebugInfo for FakeDebugInfo {
             .get(&scope)
             .cloned()
             .ok_or_else(|| DebugInfoError::Lookup(format!("DIE {scope:#x} is not a function")))
+    }
+
+    fn symbol_at(&self, addr: u64) -> Option<(String, u64)> {
+        self.symbols.iter().find(|(_, a, n)| *a <= addr && addr < a + n).map(|(s, a, _)| (s.clone(), addr - a))
+    }
+
+    fn labels(&self, scope: DieRef) -> Result<Vec<Label>> {
+        Ok(self.labels.get(&scope).cloned().unwrap_or_default())
     }
 
     fn variable_at(&self, var: DieRef, _pc: u64) -> Result<Variable> {

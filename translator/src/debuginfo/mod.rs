@@ -20,7 +20,7 @@
 //! (optional on-disk copy of that index), `dwarf` (the gimli-backed
 //! implementation), `vars` (variables at a pc), `location` (DWARF
 //! expressions → [`LocOp`]), `types` (type names, member lookup,
-//! `$a->b[2]` resolution), `listing` (`stap -l` / `-L` lines), `fake` (an
+//! `$a->b[2]` resolution), `labels` (a function's C labels), `listing` (`stap -l` / `-L` lines), `fake` (an
 //! in-memory `DebugInfo` for pass-2 tests), `btf` (the kernel's `.BTF` as a
 //! `DebugInfo`: types and function prototypes, no locations) and
 //! `trace_events` (BTF and trace events read from a kernel image, cached).
@@ -58,6 +58,7 @@ pub mod dwarf;
 pub mod fake;
 pub mod find;
 pub mod image;
+mod labels;
 pub mod listing;
 pub mod location;
 pub mod pattern;
@@ -225,6 +226,18 @@ pub struct StatementSite {
     /// name and DIE (pass the DIE and `address` to
     /// [`DebugInfo::variables`]).
     pub function: Option<(String, DieRef)>,
+}
+
+/// A C label with code in a function (`.function("f").label("NAME")`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub name: String,
+    /// The label's address (`DW_AT_low_pc`, link-time).
+    pub pc: u64,
+    /// Where the label is declared (`DW_AT_decl_file`, relative to the
+    /// compilation directory, and `DW_AT_decl_line`; 0 when unknown).
+    pub decl_file: Option<String>,
+    pub decl_line: u32,
 }
 
 /// The line table of one function: `[low, high)` and the first address
@@ -521,6 +534,14 @@ pub trait DebugInfo {
     /// address of each run of `is_stmt` line-table rows for that line,
     /// sorted by address.
     fn line_addresses(&self, file: &str, line: u32) -> Result<Vec<StatementSite>>;
+
+    /// The C labels with an address in the function copy `scope` (a
+    /// [`FunctionInfo::die`] with an entry pc, a [`CloneInstance::die`] or
+    /// an [`InlineInstance::die`]), including those in its lexical blocks
+    /// but not those of functions inlined into it, sorted by address.
+    fn labels(&self, _scope: DieRef) -> Result<Vec<Label>> {
+        Ok(Vec::new())
+    }
 
     /// The line table of the out-of-line function containing `pc`:
     /// `symfileline(addr)` answers from these rows.

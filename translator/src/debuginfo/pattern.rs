@@ -1,6 +1,8 @@
 //! SystemTap's function pattern `"func[@file[:line]]"` and glob matching.
 //!
-//! Input: the string argument of `kernel.function("...")`.
+//! Input: the string argument of `kernel.function("...")`: `func`,
+//! `func@file`, `func@file:N` (`:N-M`, `:*`), or `func@file+N` (N lines
+//! after the function's declaration line, as `man stapprobes` documents).
 //! Output: a [`FunctionPattern`] that tests names, files and lines.
 //! Invariants: parsing never panics; an empty function part is an error;
 //! globs support `*`, `?` and `[...]` (with `!`/`^` negation and ranges) as
@@ -16,7 +18,8 @@ pub enum LineSpec {
     Exact(u32),
     /// `:N-M`, inclusive.
     Range(u32, u32),
-    /// `:+N`, relative to the function's declaration line.
+    /// `+N` (also spelled `:+N`), relative to the function's declaration
+    /// line.
     Relative(u32),
     /// `:*`
     Any,
@@ -44,9 +47,16 @@ impl FunctionPattern {
         }
         let mut pat = FunctionPattern { function: func.to_string(), file: None, line: None };
         if let Some(rest) = rest {
-            let (file, line) = match rest.rfind(':') {
-                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-                None => (rest, None),
+            // `:LINE`, or `+N` (relative to the declaration line) right
+            // after the file.
+            let plus = rest.rfind('+').filter(|&i| {
+                let n = &rest[i + 1..];
+                !rest.contains(':') && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            });
+            let (file, line) = match (rest.rfind(':'), plus) {
+                (Some(i), _) => (&rest[..i], Some(&rest[i + 1..])),
+                (None, Some(i)) => (&rest[..i], Some(&rest[i..])),
+                (None, None) => (rest, None),
             };
             if file.is_empty() {
                 return Err(bad("empty file name after '@'"));
@@ -133,6 +143,15 @@ mod tests {
         assert!(FunctionPattern::parse("@x.c").is_err());
         assert!(FunctionPattern::parse("f@x.c:zz").is_err());
         assert_eq!(FunctionPattern::parse("f").unwrap().file, None);
+        let p = FunctionPattern::parse("join_session_keyring@*+44").unwrap();
+        assert_eq!((p.file.as_deref(), p.line), (Some("*"), Some(LineSpec::Relative(44))));
+        let p = FunctionPattern::parse("f@x.c:+3").unwrap();
+        assert_eq!((p.file.as_deref(), p.line), (Some("x.c"), Some(LineSpec::Relative(3))));
+        // A `+` that is not followed by only digits belongs to the file name.
+        assert_eq!(FunctionPattern::parse("f@g++.c").unwrap().file.as_deref(), Some("g++.c"));
+        assert_eq!(FunctionPattern::parse("f@a+b.c").unwrap().line, None);
+        assert!(FunctionPattern::parse("@x.c+4").is_err());
+        assert!(FunctionPattern::parse("f@+4").is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `kernel.function("PATTERN")`, `kernel.statement("PATTERN")`, their
-//! `module("NAME")` forms, `.call` and `.return`: probes placed from DWARF
-//! debuginfo.
+//! `module("NAME")` forms, `.call`, `.return` and `.label("LPATTERN")`:
+//! probes placed from DWARF debuginfo.
 //!
 //! Input: the point and the debuginfo of the kernel and of the modules the
 //! script names ([`Dwarf`]). Output: one [`DwarfProbe`] per matching
@@ -11,7 +11,10 @@
 //! module is loaded. Invariants: no IO beyond the trait; a pattern that
 //! matches nothing, or missing debuginfo, is an error with the span of the
 //! offending component; inline-only instances and functions in sections
-//! the kernel cannot probe are skipped (and counted in `notes`).
+//! the kernel cannot probe are skipped (and counted in `notes`). A label
+//! probe is placed at the address of each C label matching LPATTERN in
+//! every copy (out-of-line, clone, inlined) of the matching functions; it
+//! takes no other suffix.
 
 use super::{maxactive_arg, string_arg, ProbeError};
 use crate::debuginfo::pattern::LineSpec;
@@ -169,10 +172,26 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
     let pattern_text = string_arg(what)?;
     let statement = what.name == "statement";
     let (mut ret, mut call, mut inline, mut exported) = (false, false, false, false);
+    let mut label: Option<&str> = None;
     let mut suffix = String::new();
     let mut maxactive = 0;
     for c in &comps[2..] {
         let ok = c.arg.is_none() && !statement;
+        if !statement && (c.name == "label" || label.is_some()) {
+            let other = if label.is_some() {
+                Some(c.name.as_str())
+            } else {
+                [(ret, "return"), (call, "call"), (inline, "inline"), (exported, "exported")].iter().find(|x| x.0).map(|x| x.1)
+            };
+            if let Some(other) = other {
+                return Err(ProbeError::new(
+                    c.span,
+                    format!("`.{other}` cannot be combined with `.label`: a label probe fires at the label's address, in the function's body ({}.function(\"PATTERN\").label(\"LPATTERN\") takes no other suffix)", first.name),
+                ));
+            }
+            label = Some(string_arg(c)?);
+            continue;
+        }
         match c.name.as_str() {
             "maxactive" if ret && maxactive == 0 => {
                 maxactive = maxactive_arg(c)?;
@@ -187,7 +206,7 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
                 let may = if statement {
                     "kernel.statement takes no further components"
                 } else {
-                    "kernel.function may be followed by .call, .exported, .inline or .return[.maxactive(N)] (.inline not with the others)"
+                    "kernel.function may be followed by .call, .exported, .inline, .return[.maxactive(N)] (.inline not with the others) or .label(\"LPATTERN\")"
                 };
                 return Err(ProbeError::new(c.span, format!("unexpected probe point component `{}`; {may}", c.name)));
             }
@@ -206,6 +225,9 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
     };
     let pat = FunctionPattern::parse(pattern_text).map_err(|e| ProbeError::new(what.span, e.to_string()))?;
     let mut out = DwarfResolved::default();
+    // Functions that matched a label probe's PATTERN (its error says
+    // whether the function or the label is missing).
+    let mut label_funcs = 0;
     for (module, di) in targets {
         let Some(di) = di else {
             return Err(ProbeError::new(what.span, dwarf.missing.clone()));
@@ -216,6 +238,10 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
         };
         let mut sites = if statement {
             statement_sites(di, &pat, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
+        } else if let Some(lpat) = label {
+            let (sites, n) = label_sites(di, &pat, lpat, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?;
+            label_funcs += n;
+            sites
         } else {
             function_sites(di, &pat, ret, which, &mut out.notes).map_err(|e| ProbeError::new(what.span, e))?
         };
@@ -243,6 +269,13 @@ pub fn resolve(point: &ProbePoint, dwarf: &Dwarf<'_>) -> Result<Option<DwarfReso
         };
         let mut msg = if statement {
             format!("no {place} statement matches \"{pattern_text}\" in the debuginfo")
+        } else if let (Some(lpat), true) = (label, label_funcs > 0) {
+            let span = comps.iter().find(|c| c.name == "label").map(|c| c.span).unwrap_or(what.span);
+            let mut msg = format!("no label matches \"{lpat}\" in {place} function \"{pattern_text}\"");
+            if let Some(n) = out.notes.first() {
+                msg.push_str(&format!(" ({n})"));
+            }
+            return Err(ProbeError::new(span, msg));
         } else {
             format!("no {place} function matches \"{pattern_text}\" in the debuginfo")
         };
@@ -269,6 +302,8 @@ struct Site {
     at_entry: bool,
     spec: String,
     return_type: Option<TypeId>,
+    /// The label of a `.label` probe (its pp ends in `.label("NAME")`).
+    label: Option<String>,
 }
 
 /// Each out-of-line copy of the matching functions: the function itself,
@@ -297,6 +332,7 @@ fn function_sites(di: &dyn DebugInfo, pat: &FunctionPattern, ret: bool, which: C
             at_entry: pc == entry,
             spec: f.spec(),
             return_type: f.return_type,
+            label: None,
         };
         if let Some(pc) = f.probe_pc(mode) {
             sites.push(site(pc, f.die, f.entry_pc.unwrap_or(pc)));
@@ -341,6 +377,7 @@ fn inline_sites(di: &dyn DebugInfo, f: &FunctionInfo, sites: &mut Vec<Site>, not
             at_entry: false,
             spec: f.spec(),
             return_type: None,
+            label: None,
         });
     }
 }
@@ -402,6 +439,7 @@ fn statement_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<St
                         at_entry: func.as_ref().and_then(|f| f.entry_pc) == Some(s.address),
                         spec: format!("{name}@{}:{}", s.file, s.line),
                         return_type: None,
+                        label: None,
                     });
                 }
             }
@@ -460,10 +498,65 @@ fn every_line_sites(di: &dyn DebugInfo, pat: &FunctionPattern, notes: &mut Vec<S
                 at_entry: *address == entry,
                 spec: format!("{}@{file}:{line}", f.name),
                 return_type: None,
+                label: None,
             });
         }
     }
     Ok(sites)
+}
+
+/// `.function("PATTERN").label("LPATTERN")`: the address of each label
+/// matching LPATTERN in each copy of the matching functions (the
+/// out-of-line one, the compiler's clones, and the inlined ones, as
+/// SystemTap does), with the function's variables visible there. The
+/// point names the label's declaration line (`func@file:LINE`). Returns
+/// the sites and how many functions matched PATTERN; when those have no
+/// matching label, a note lists the labels they do have.
+fn label_sites(di: &dyn DebugInfo, pat: &FunctionPattern, lpat: &str, notes: &mut Vec<String>) -> Result<(Vec<Site>, usize), String> {
+    let funcs = di.functions(pat).map_err(|e| e.to_string())?;
+    let mut sites = Vec::new();
+    let mut others: Vec<String> = Vec::new();
+    for f in &funcs {
+        let mut scopes: Vec<(DieRef, Option<u64>)> = Vec::new();
+        if f.entry_pc.is_some() {
+            scopes.push((f.die, f.entry_pc));
+        }
+        scopes.extend(f.clones.iter().map(|c| (c.die, Some(c.entry_pc))));
+        for i in &f.inline_instances {
+            if let Some((caller, _)) = di.symbol_at(i.entry_pc) {
+                if blacklisted(&caller) {
+                    notes.push(format!("{} is inlined into {caller}, which kprobes may not touch", f.name));
+                    continue;
+                }
+            }
+            scopes.push((i.die, None));
+        }
+        for (die, entry) in scopes {
+            for l in di.labels(die).map_err(|e| e.to_string())? {
+                if !crate::glob::glob_bytes(lpat.as_bytes(), l.name.as_bytes()) {
+                    if !others.contains(&l.name) {
+                        others.push(l.name.clone());
+                    }
+                    continue;
+                }
+                let file = l.decl_file.as_ref().or(f.decl_file.as_ref());
+                let spec = match file {
+                    Some(file) => format!("{}@{file}:{}", f.name, l.decl_line),
+                    None => f.name.clone(),
+                };
+                sites.push(Site { func: f.name.clone(), pc: l.pc, die, at_entry: entry == Some(l.pc), spec, return_type: None, label: Some(l.name) });
+            }
+        }
+    }
+    if sites.is_empty() && !funcs.is_empty() {
+        let names: Vec<&str> = funcs.iter().map(|f| f.name.as_str()).take(3).collect();
+        notes.push(if others.is_empty() {
+            format!("{} has no labels with code", names.join(", "))
+        } else {
+            format!("labels there: {}", others.join(", "))
+        });
+    }
+    Ok((sites, funcs.len()))
 }
 
 fn display_pattern(p: &FunctionPattern) -> String {
@@ -516,7 +609,8 @@ fn place(
                 continue;
             }
         };
-        if !seen.insert((symbol.clone(), offset)) {
+        // Two labels at one address are two probe points (both fire).
+        if !seen.insert((symbol.clone(), offset, s.label.clone())) {
             out.notes.push(format!("{} is defined more than once; only the first copy is probed", s.func));
             continue;
         }
@@ -524,7 +618,10 @@ fn place(
             Some(m) => format!("{m}:{symbol}"),
             None => symbol,
         };
-        let pp = format!("{prefix}.{what}(\"{}\"){suffix}", s.spec);
+        let mut pp = format!("{prefix}.{what}(\"{}\"){suffix}", s.spec);
+        if let Some(l) = &s.label {
+            pp.push_str(&format!(".label(\"{l}\")"));
+        }
         let site = DwarfSite {
             function: s.func,
             module: module.map(str::to_string),
@@ -576,5 +673,66 @@ mod tests {
         assert!(e.message.contains("no kernel function matches"));
         let e = resolve(&point(&[("kernel", None), ("function", Some("vfs_read"))]), &Dwarf { missing: "missing debuginfo".into(), ..Default::default() }).unwrap_err();
         assert_eq!(e.message, "missing debuginfo");
+    }
+
+    fn labelled() -> FakeDebugInfo {
+        let mut di = FakeDebugInfo::new();
+        let long = di.base("long int", 8, BaseEncoding::Signed);
+        let f = di.function("do_chdir", "fs/open.c", 508, 0x1000, &[("filename", long, Location::Register(Reg(5)))]);
+        di.label(f, "retry", 0x1010, 513);
+        di.label(f, "out", 0x1080, 530);
+        di.label(f, "out_early", 0x1080, 529);
+        di.symbol("do_chdir", 0x1000, 0x100);
+        di.function("vfs_read", "fs/read_write.c", 450, 0x2000, &[]);
+        di
+    }
+
+    #[test]
+    fn labels_are_probed_at_their_address() {
+        let di = labelled();
+        let d = Dwarf { debuginfo: Some(&di), ..Default::default() };
+        let r = resolve(&point(&[("kernel", None), ("function", Some("do_chdir")), ("label", Some("out*"))]), &d).unwrap().unwrap();
+        let got: Vec<(&str, u64)> = r.probes.iter().map(|p| (p.pp.as_str(), p.site.pc)).collect();
+        // Sorted by address; two labels at one address are two probes.
+        assert_eq!(
+            got,
+            [
+                ("kernel.function(\"do_chdir@fs/open.c:530\").label(\"out\")", 0x1080),
+                ("kernel.function(\"do_chdir@fs/open.c:529\").label(\"out_early\")", 0x1080)
+            ]
+        );
+        assert!(r.probes.iter().all(|p| !p.site.at_entry && !p.site.ret && p.site.die == r.probes[0].site.die));
+        assert!(matches!(&r.probes[0].kind, ProbeKind::Kprobe { symbol, offset: 0x80, ret: false, .. } if symbol == "do_chdir"));
+        let r = resolve(&point(&[("kernel", None), ("function", Some("do_*")), ("label", Some("retry"))]), &d).unwrap().unwrap();
+        assert_eq!(r.probes.len(), 1);
+        assert_eq!(r.probes[0].site.pc, 0x1010);
+        // module("M").function(P).label(L): the kprobe symbol is the module's.
+        let d = Dwarf { modules: vec![("m_one".into(), &di as &dyn DebugInfo)], ..Default::default() };
+        let r = resolve(&point(&[("module", Some("m-one")), ("function", Some("do_chdir")), ("label", Some("retry"))]), &d).unwrap().unwrap();
+        assert_eq!(r.probes[0].pp, "module(\"m_one\").function(\"do_chdir@fs/open.c:513\").label(\"retry\")");
+        assert_eq!(r.probes[0].site.module.as_deref(), Some("m_one"));
+        assert!(matches!(&r.probes[0].kind, ProbeKind::Kprobe { symbol, offset: 0x10, .. } if symbol == "m_one:do_chdir"));
+    }
+
+    #[test]
+    fn label_errors_name_the_missing_part() {
+        let di = labelled();
+        let d = Dwarf { debuginfo: Some(&di), ..Default::default() };
+        let e = resolve(&point(&[("kernel", None), ("function", Some("do_chdir")), ("label", Some("nope"))]), &d).unwrap_err();
+        assert_eq!(e.message, "no label matches \"nope\" in kernel function \"do_chdir\" (labels there: retry, out, out_early)");
+        let e = resolve(&point(&[("kernel", None), ("function", Some("vfs_read")), ("label", Some("*"))]), &d).unwrap_err();
+        assert_eq!(e.message, "no label matches \"*\" in kernel function \"vfs_read\" (vfs_read has no labels with code)");
+        let e = resolve(&point(&[("kernel", None), ("function", Some("nope")), ("label", Some("out"))]), &d).unwrap_err();
+        assert_eq!(e.message, "no kernel function matches \"nope\" in the debuginfo");
+        for other in ["return", "call", "inline", "exported"] {
+            for parts in [[("label", Some("out")), (other, None)], [(other, None), ("label", Some("out"))]] {
+                let mut p = vec![("kernel", None), ("function", Some("do_chdir"))];
+                p.extend(parts);
+                let e = resolve(&point(&p), &d).unwrap_err();
+                assert!(e.message.starts_with(&format!("`.{other}` cannot be combined with `.label`")), "{}", e.message);
+            }
+        }
+        let e = resolve(&point(&[("kernel", None), ("statement", Some("do_chdir@fs/open.c:513")), ("label", Some("out"))]), &d).unwrap_err();
+        assert!(e.message.contains("kernel.statement takes no further components"), "{}", e.message);
     }
 }

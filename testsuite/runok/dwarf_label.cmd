@@ -1,0 +1,1 @@
+cd /tmp && cd /no/such/dir 2>/dev/null; true
