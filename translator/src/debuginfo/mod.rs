@@ -58,6 +58,7 @@ pub mod dwarf;
 pub mod fake;
 pub mod find;
 pub mod image;
+pub mod module_tracepoints;
 pub mod listing;
 pub mod location;
 pub mod pattern;

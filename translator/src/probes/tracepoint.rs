@@ -23,13 +23,14 @@
 use super::dwarf::{Dwarf, DwarfSite};
 use super::{string_arg, ProbeError};
 use crate::debuginfo::btf::{BtfDebugInfo, BTF_SCOPE};
+use crate::debuginfo::module_tracepoints::ModuleTracepoints;
 use crate::debuginfo::{DebugInfo, DieRef, FunctionPattern, VarKind, Variable};
 use crate::glob::glob_bytes;
 use crate::ir::ProbeKind;
 use crate::syntax::ast::ProbePoint;
 
-/// The prefix of a tracepoint's iterator function in vmlinux.
-const ITER: &str = "__traceiter_";
+/// The prefix of a tracepoint's iterator function.
+const ITER: &str = crate::debuginfo::module_tracepoints::ITER;
 
 /// One derived probe of a `kernel.trace` point.
 #[derive(Debug, Clone)]
@@ -143,8 +144,8 @@ pub fn tracepoints(src: Source<'_>, event: &str) -> Result<Vec<Tracepoint>, Stri
 }
 
 /// The tracepoint's arguments: the iterator's parameters after `__data`.
-pub fn arguments(src: Source<'_>, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
-    let vars = src.debuginfo().variables(tp.die, tp.pc).map_err(|e| e.to_string())?;
+pub fn arguments(di: &dyn DebugInfo, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
+    let vars = di.variables(tp.die, tp.pc).map_err(|e| e.to_string())?;
     Ok(vars.into_iter().filter(|v| v.kind == VarKind::Param && v.name != "__data").collect())
 }
 
@@ -183,11 +184,39 @@ fn resolve_with<'a>(point: &ProbePoint, dwarf: &Dwarf<'a>) -> Result<Option<(Sou
         .into_iter()
         .filter(|t| glob_bytes(system.as_bytes(), t.system.as_bytes()))
         .collect();
+    let mut out = Vec::new();
+    for t in &found {
+        let nargs = arguments(src.debuginfo(), t).map_err(err)?.len();
+        out.push(probe_of(t, nargs, t.btf.then(|| BTF_SCOPE.to_string()), None));
+    }
+    // vmlinux first: the modules' index is read only when vmlinux has no
+    // tracepoint the pattern matches.
     if found.is_empty() {
+        if let Some(mt) = dwarf.module_tracepoints {
+            for (module, t, di) in module_tracepoints(mt, system, event).map_err(err)? {
+                let nargs = arguments(di, &t).map_err(err)?.len();
+                out.push(probe_of(&t, nargs, Some(module.clone()), Some(module)));
+            }
+        }
+    }
+    if out.is_empty() {
         let all = tracepoints(src, "*").map_err(err)?;
-        let names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
-        let want = if spec.contains(':') { spec.to_string() } else { format!("*:{spec}") };
-        let close = close_matches(&want, &names, spec.contains(':'));
+        let mut names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
+        let whole = spec.contains(':');
+        // Module events compete by name only (their systems are known
+        // once a module is opened); they are shown as `EVENT (module M)`.
+        let vmlinux = names.len();
+        if let (Some(mt), false) = (dwarf.module_tracepoints, whole) {
+            names.extend(mt.all().into_iter().map(|(m, e)| format!("{m}:{e}")));
+        }
+        let want = if whole { spec.to_string() } else { format!("*:{spec}") };
+        let close: Vec<String> = close_matches(&want, &names, whole)
+            .into_iter()
+            .map(|c| match names.iter().position(|n| *n == c) {
+                Some(i) if i >= vmlinux => c.split_once(':').map(|(m, e)| format!("{e} (module {m})")).unwrap_or(c),
+                _ => c,
+            })
+            .collect();
         let kernel = if dwarf.release.is_empty() { "this kernel".to_string() } else { format!("kernel {}", dwarf.release) };
         let mut msg = format!("no tracepoint of {kernel} matches \"{spec}\"");
         if !close.is_empty() {
@@ -195,24 +224,58 @@ fn resolve_with<'a>(point: &ProbePoint, dwarf: &Dwarf<'a>) -> Result<Option<(Sou
         }
         return Err(err(msg));
     }
-    let mut out = Vec::new();
-    for t in found {
-        let nargs = arguments(src, &t).map_err(err)?.len();
-        out.push(TracepointProbe {
-            kind: ProbeKind::Tracepoint { name: t.event.clone(), args: nargs },
-            pp: format!("kernel.trace(\"{}:{}\")", t.system, t.event),
-            site: DwarfSite {
-                function: t.event.clone(),
-                module: t.btf.then(|| BTF_SCOPE.to_string()),
-                die: t.die,
-                pc: t.pc,
-                at_entry: true,
-                ret: false,
-                return_type: None,
-            },
-        });
-    }
     Ok(Some((src, out)))
+}
+
+fn probe_of(t: &Tracepoint, nargs: usize, site_module: Option<String>, module: Option<String>) -> TracepointProbe {
+    TracepointProbe {
+        kind: ProbeKind::Tracepoint { name: t.event.clone(), args: nargs, module },
+        pp: format!("kernel.trace(\"{}:{}\")", t.system, t.event),
+        site: DwarfSite {
+            function: t.event.clone(),
+            module: site_module,
+            die: t.die,
+            pc: t.pc,
+            at_entry: true,
+            ret: false,
+            return_type: None,
+        },
+    }
+}
+
+/// The tracepoints of the release's modules matching `system:event`:
+/// `(module, tracepoint, the module's debuginfo)`, sorted by system and
+/// event. A module whose debuginfo cannot be opened is an error naming it.
+fn module_tracepoints(
+    mt: &ModuleTracepoints,
+    system: &str,
+    event: &str,
+) -> Result<Vec<(String, Tracepoint, &'static dyn DebugInfo)>, String> {
+    let mut out = Vec::new();
+    for (module, ev) in mt.matching(event)? {
+        let m = mt.module(&module)?;
+        let iter = format!("{ITER}{ev}");
+        let (die, pc, decl) = match m.btf {
+            Some(btf) => match btf.func(&iter) {
+                Some(f) => (f as DieRef, 0, None),
+                None => continue,
+            },
+            None => {
+                let pat = FunctionPattern::parse(&iter).map_err(|e| e.to_string())?;
+                let fs = m.debuginfo.functions(&pat).map_err(|e| format!("module {module}: {e}"))?;
+                let Some((f, pc)) = fs.iter().find_map(|f| Some((f, f.entry_pc?))) else { continue };
+                (f.die, pc, Some(f.decl_file.clone().unwrap_or_else(|| f.cu_name.clone())))
+            }
+        };
+        let sys = m.systems.get(&ev).cloned().or_else(|| decl.map(|d| subsystem_of(&d))).unwrap_or_else(|| module.clone());
+        if !glob_bytes(system.as_bytes(), sys.as_bytes()) {
+            continue;
+        }
+        out.push((module, Tracepoint { system: sys, event: ev, die, pc, btf: m.btf.is_some() }, m.debuginfo));
+    }
+    out.sort_by(|a, b| (&a.1.system, &a.1.event).cmp(&(&b.1.system, &b.1.event)));
+    out.dedup_by(|a, b| a.1.event == b.1.event);
+    Ok(out)
 }
 
 /// `stap -l` / `-L` of a `kernel.trace` point: `kernel.trace("S:E")`, with
@@ -223,7 +286,11 @@ pub fn list(point: &ProbePoint, dwarf: &Dwarf<'_>, with_vars: bool) -> Result<Op
     for p in probes {
         let mut line = p.pp.clone();
         if with_vars {
-            let vars = src.debuginfo().variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
+            let di = match &p.kind {
+                ProbeKind::Tracepoint { module: Some(_), .. } => dwarf.for_module(p.site.module.as_deref()).unwrap_or(src.debuginfo()),
+                _ => src.debuginfo(),
+            };
+            let vars = di.variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
             for v in vars.iter().filter(|v| v.kind == VarKind::Param && v.name != "__data") {
                 line.push_str(&format!(" ${}:{}", v.name, v.type_name));
             }
