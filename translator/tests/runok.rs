@@ -8,7 +8,8 @@
 //! guest), `NAME.c` (a helper program for the command, built static on the
 //! host and run in the guest as `./NAME`), `NAME.kmods` (modules of the
 //! testbed's image, by name, that the guest gets as `MODULE.ko` for the
-//! command to insmod) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
+//! command to insmod), `NAME.pre` (a shell command run in the guest, with
+//! those modules, just before the script starts) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
 //! `-g` or `-DMAXACTION=10`). Every script is translated with the real
 //! `stap` binary (`-p3`, against the testbed kernel, two at a time), all
 //! modules of a kernel line are built in ONE Kbuild invocation
@@ -95,6 +96,9 @@ struct Case {
     /// `NAME.kmods`: modules of the testbed's image the guest gets as
     /// `MODULE.ko` (uncompressed) for the `.cmd` to insmod.
     kmods: Vec<PathBuf>,
+    /// `NAME.pre`: a shell command run in the guest (with the `.kmods`)
+    /// before the script starts, e.g. to load a module it finds loaded.
+    pre: Option<String>,
 }
 
 /// The modules `NAME.kmods` names (whitespace separated), read from the
@@ -290,6 +294,7 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
                     checked: *prefix == CHECKED_SUITE,
                     helper: None,
                     kmods: Vec::new(),
+                    pre: read_opt(&s.with_extension("pre")).map(|c| c.trim().to_string()),
                 };
                 let case = match image_modules(s, tb, work.path()) {
                     Ok(kmods) => Case { kmods, ..case },
@@ -360,6 +365,10 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
         if c.checked && !cleared {
             jobs.push(GuestJob::cmd(&["sh", "-c", "dmesg -c >/dev/null; echo ready"]));
             cleared = true;
+        }
+        if let Some(pre) = &c.pre {
+            let files = c.kmods.iter().map(|k| (k.clone(), k.file_name().unwrap().to_string_lossy().into_owned())).collect();
+            jobs.push(GuestJob { files, argv: vec!["sh".into(), "-c".into(), pre.clone()] });
         }
         at.push((jobs.len(), c.checked.then_some(jobs.len() + 1)));
         jobs.push(j);

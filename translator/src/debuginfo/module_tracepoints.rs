@@ -407,7 +407,7 @@ mod tests {
     }
 
     /// Both testbed kernels: kvm.ko has kvm_exit (system kvm) and
-    /// kvm_mmu_page_fault's neighbours of system kvmmmu; the index is
+    /// kvm_mmu_pagetable_walk of system kvmmmu; the index is
     /// the same when read back from its cache.
     #[test]
     fn testbed_module_index_finds_kvm_exit() {
@@ -423,7 +423,7 @@ mod tests {
             let ko = crate::vm::kmod::read_module(&kvm.path).unwrap();
             let sys = trace_systems(&ko).unwrap();
             assert_eq!(sys.get("kvm_exit").map(String::as_str), Some("kvm"), "{rel}");
-            assert_eq!(sys.get("kvm_mmu_get_page").or(sys.get("kvm_mmu_set_spte")).map(String::as_str), Some("kvmmmu"), "{rel}");
+            assert_eq!(sys.get("kvm_mmu_pagetable_walk").map(String::as_str), Some("kvmmmu"), "{rel}");
         }
     }
 

@@ -16,9 +16,19 @@
 //! the arguments are where the iterator's DWARF says they are at its entry
 //! (`__data` in rdi, then rsi, rdx, ...); the callback hands the probe a
 //! `struct pt_regs` holding them (BTF sites say so through
-//! `debuginfo::btf::param_location`). Invariants: no IO beyond the trait; a
-//! pattern that matches nothing is an error naming the release and close
-//! matches.
+//! `debuginfo::btf::param_location`).
+//!
+//! Modules' tracepoints (`kvm_exit` of kvm.ko): only when vmlinux has no
+//! tracepoint a pattern matches (so vmlinux patterns cost what they did),
+//! the release's module index (`debuginfo::module_tracepoints`) is
+//! searched by event; the matching modules are opened (their DWARF, else
+//! their split BTF) for the iterator's arguments, and their system comes
+//! from the module's trace events. Such a probe's `ProbeKind` names its
+//! module (armed when the module comes) and its site's module is the
+//! module, so `$vcpu->run` reads the module's types. pp() is the same
+//! `kernel.trace("SYSTEM:EVENT")` as for vmlinux. Invariants: no IO beyond
+//! the trait and the module index; a pattern that matches nothing is an
+//! error naming the release and close matches (modules' too).
 
 use super::dwarf::{Dwarf, DwarfSite};
 use super::{string_arg, ProbeError};
@@ -201,22 +211,18 @@ fn resolve_with<'a>(point: &ProbePoint, dwarf: &Dwarf<'a>) -> Result<Option<(Sou
     }
     if out.is_empty() {
         let all = tracepoints(src, "*").map_err(err)?;
-        let mut names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
+        let names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
         let whole = spec.contains(':');
-        // Module events compete by name only (their systems are known
-        // once a module is opened); they are shown as `EVENT (module M)`.
-        let vmlinux = names.len();
-        if let (Some(mt), false) = (dwarf.module_tracepoints, whole) {
-            names.extend(mt.all().into_iter().map(|(m, e)| format!("{m}:{e}")));
-        }
         let want = if whole { spec.to_string() } else { format!("*:{spec}") };
-        let close: Vec<String> = close_matches(&want, &names, whole)
-            .into_iter()
-            .map(|c| match names.iter().position(|n| *n == c) {
-                Some(i) if i >= vmlinux => c.split_once(':').map(|(m, e)| format!("{e} (module {m})")).unwrap_or(c),
-                _ => c,
-            })
-            .collect();
+        let mut close = close_matches(&want, &names, whole);
+        // Module events compete by event name (their systems are known
+        // only once a module is opened), shown as `EVENT (module M)`.
+        if let Some(mt) = dwarf.module_tracepoints {
+            let mods: Vec<String> = mt.all().into_iter().map(|(m, e)| format!("{m}:{e}")).collect();
+            let near = close_matches(&format!("*:{event}"), &mods, false);
+            let room = 5usize.saturating_sub(close.len());
+            close.extend(near.into_iter().take(room).filter_map(|c| c.split_once(':').map(|(m, e)| format!("{e} (module {m})"))));
+        }
         let kernel = if dwarf.release.is_empty() { "this kernel".to_string() } else { format!("kernel {}", dwarf.release) };
         let mut msg = format!("no tracepoint of {kernel} matches \"{spec}\"");
         if !close.is_empty() {
@@ -245,14 +251,17 @@ fn probe_of(t: &Tracepoint, nargs: usize, site_module: Option<String>, module: O
 
 /// The tracepoints of the release's modules matching `system:event`:
 /// `(module, tracepoint, the module's debuginfo)`, sorted by system and
-/// event. A module whose debuginfo cannot be opened is an error naming it.
+/// event. A matching module whose debuginfo cannot be opened is an error
+/// naming it.
 fn module_tracepoints(
     mt: &ModuleTracepoints,
     system: &str,
     event: &str,
 ) -> Result<Vec<(String, Tracepoint, &'static dyn DebugInfo)>, String> {
     let mut out = Vec::new();
-    for (module, ev) in mt.matching(event)? {
+    // No module tree (a host without /lib/modules/RELEASE) means no
+    // module tracepoints, not an error.
+    for (module, ev) in mt.matching(event).unwrap_or_default() {
         let m = mt.module(&module)?;
         let iter = format!("{ITER}{ev}");
         let (die, pc, decl) = match m.btf {
