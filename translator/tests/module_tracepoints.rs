@@ -94,7 +94,7 @@ fn no_match_names_the_release_and_close_module_matches() {
         assert_eq!(
             err,
             format!(
-                "error: no tracepoint of kernel {r} matches \"watchdog:watchdog_sart\" (close matches: watchdog_start (module watchdog))\n  \
+                "error: no tracepoint of kernel {r} matches \"watchdog:watchdog_sart\" (close matches: watchdog_start (module watchdog), watchdog_stop (module watchdog), watchdog_ping (module watchdog))\n  \
                  ┌─ <input>:1:14\n  │\n1 │ probe kernel.trace(\"watchdog:watchdog_sart\") {{}}\n  │              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\n"
             ),
             "{r}"

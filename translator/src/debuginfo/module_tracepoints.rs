@@ -233,7 +233,8 @@ pub fn trace_systems(ko: &[u8]) -> Option<HashMap<String, String>> {
     };
     for sec in obj.sections() {
         let name = sec.name().unwrap_or("");
-        if !(name.starts_with(".data") || name.starts_with(".rodata") || name == "_ftrace_events") {
+        // Event structs live in .data, their classes also in .ref.data.
+        if name.starts_with(".debug") || name.contains("text") || name.starts_with("__ksymtab") {
             continue;
         }
         for (off, r) in sec.relocations() {
