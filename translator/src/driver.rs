@@ -367,6 +367,7 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
             eprintln!("WARNING: {e}; kernel symbols will be checked when the probes are registered");
         }
     }
+    let symbols_root = image_root.clone();
     let symbols = LazySystemMap::new(&kernel.release, image_root);
     let eopts = ElabOptions {
         guru: opts.guru,
@@ -394,6 +395,14 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
     dwarf.btf = opened.btf.as_ref().ok();
     dwarf.btf_missing = opened.btf.as_ref().err().cloned().unwrap_or_default();
     dwarf.release = kernel.release.clone();
+    // No IO until a kernel.trace pattern that vmlinux lacks asks for it.
+    let module_tps = crate::debuginfo::module_tracepoints::ModuleTracepoints::new(
+        &kernel.release,
+        crate::debuginfo::module_tracepoints::modules_dir(&kernel.release, symbols_root.as_deref()),
+        crate::driver_dwarf::roots(&kernel.release),
+        crate::debuginfo::trace_events::image_path(&kernel.release, kernel.testbed.as_ref().map(|t| t.vmlinuz.as_path())),
+    );
+    dwarf.module_tracepoints = Some(&module_tps);
     let user = std::slice::from_ref(&parsed.user);
     if let Some((point, with_vars)) = &opts.listing {
         let listed = crate::driver_dwarf::list(point, *with_vars, &dwarf, &eopts, user, &parsed.library, &symbols, sources, diags);

@@ -6,7 +6,10 @@
 //! and optionally `NAME.err` (expected stderr, exact), `NAME.status`
 //! (expected exit status, default 0), `NAME.cmd` (a `-c` command run in the
 //! guest), `NAME.c` (a helper program for the command, built static on the
-//! host and run in the guest as `./NAME`) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
+//! host and run in the guest as `./NAME`), `NAME.kmods` (modules of the
+//! testbed's image, by name, that the guest gets as `MODULE.ko` for the
+//! command to insmod), `NAME.pre` (a shell command run in the guest, with
+//! those modules, just before the script starts) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
 //! `-g` or `-DMAXACTION=10`). Every script is translated with the real
 //! `stap` binary (`-p3`, against the testbed kernel, two at a time), all
 //! modules of a kernel line are built in ONE Kbuild invocation
@@ -90,6 +93,44 @@ struct Case {
     cmd: Option<String>,
     /// `NAME.c`, built static for the guest (`./NAME` there, for `.cmd`).
     helper: Option<PathBuf>,
+    /// `NAME.kmods`: modules of the testbed's image the guest gets as
+    /// `MODULE.ko` (uncompressed) for the `.cmd` to insmod.
+    kmods: Vec<PathBuf>,
+    /// `NAME.pre`: a shell command run in the guest (with the `.kmods`)
+    /// before the script starts, e.g. to load a module it finds loaded.
+    pre: Option<String>,
+}
+
+/// The modules `NAME.kmods` names (whitespace separated), read from the
+/// testbed's extracted image and written uncompressed into `work`.
+fn image_modules(script: &Path, tb: &Testbed, work: &Path) -> Result<Vec<PathBuf>, String> {
+    let Some(list) = read_opt(&script.with_extension("kmods")) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for name in list.split_whitespace() {
+        let dir = tb.image.join("lib/modules").join(&tb.release).join("kernel");
+        let path = find_ko(&dir, name).ok_or_else(|| format!("no module {name} under {}", dir.display()))?;
+        let ko = rstap::vm::kmod::read_module(&path)?;
+        let dest = work.join(format!("kmods-{}", tb.release));
+        std::fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
+        let dest = dest.join(format!("{name}.ko"));
+        std::fs::write(&dest, ko).map_err(|e| e.to_string())?;
+        out.push(dest);
+    }
+    Ok(out)
+}
+
+fn find_ko(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_ko(&p, name) {
+                return Some(f);
+            }
+        } else if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].iter().any(|x| e.file_name().to_str() == Some(&format!("{name}{x}"))) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 /// Builds `script`'s `NAME.c` (if any) into `work/NAME`: a static,
@@ -252,6 +293,15 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
                     testmod: std::fs::read_to_string(s).is_ok_and(|t| t.contains(TESTMOD)),
                     checked: *prefix == CHECKED_SUITE,
                     helper: None,
+                    kmods: Vec::new(),
+                    pre: read_opt(&s.with_extension("pre")).map(|c| c.trim().to_string()),
+                };
+                let case = match image_modules(s, tb, work.path()) {
+                    Ok(kmods) => Case { kmods, ..case },
+                    Err(e) => {
+                        failures.push(format!("{}: {e}", case.name));
+                        continue;
+                    }
                 };
                 let case = match build_helper(s, work.path()) {
                     Ok(helper) => Case { helper, ..case },
@@ -297,6 +347,9 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
             if let Some(h) = &c.helper {
                 files.push((h.clone(), c.name.clone()));
             }
+            for k in &c.kmods {
+                files.push((k.clone(), k.file_name().unwrap().to_string_lossy().into_owned()));
+            }
             if let (true, Some(t)) = (c.testmod, &testmod) {
                 files.push((t.clone(), format!("{TESTMOD}.ko")));
             }
@@ -312,6 +365,10 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
         if c.checked && !cleared {
             jobs.push(GuestJob::cmd(&["sh", "-c", "dmesg -c >/dev/null; echo ready"]));
             cleared = true;
+        }
+        if let Some(pre) = &c.pre {
+            let files = c.kmods.iter().map(|k| (k.clone(), k.file_name().unwrap().to_string_lossy().into_owned())).collect();
+            jobs.push(GuestJob { files, argv: vec!["sh".into(), "-c".into(), pre.clone()] });
         }
         at.push((jobs.len(), c.checked.then_some(jobs.len() + 1)));
         jobs.push(j);

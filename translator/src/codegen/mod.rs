@@ -278,8 +278,8 @@ pub fn generate(opts: &CodegenOptions, prog: &Program, sources: &SourceMap) -> R
                 });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
-            ProbeKind::Tracepoint { name, args } => {
-                tracepoints.push(tracepoint::TracepointProbe { probe: i, name, args: *args, pp: &p.pp });
+            ProbeKind::Tracepoint { name, args, module } => {
+                tracepoints.push(tracepoint::TracepointProbe { probe: i, name, args: *args, pp: &p.pp, module: module.as_deref() });
                 ("RSTAP_RUNNING", "MAXACTION")
             }
             ProbeKind::Hook(hook) => {

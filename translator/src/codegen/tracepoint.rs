@@ -3,7 +3,8 @@
 //!
 //! Input: the derived probes of kind `ProbeKind::Tracepoint` (probe index,
 //! tracepoint name, argument count, pp). Output: the rendered C of their
-//! callbacks and registration. Invariants: argument `i` (1-based, after
+//! callbacks and registration (a module's tracepoints through the
+//! tracepoint module notifier, when the module comes). Invariants: argument `i` (1-based, after
 //! `void *data`) goes where the x86-64 calling convention puts parameter
 //! `i + 1`: rsi, rdx, rcx, r8, r9, then the stack, so the DWARF locations
 //! of the tracepoint's iterator at its entry read them.
@@ -17,6 +18,8 @@ pub struct TracepointProbe<'a> {
     pub name: &'a str,
     pub args: usize,
     pub pp: &'a str,
+    /// The module defining the tracepoint; `None` for vmlinux.
+    pub module: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +39,7 @@ struct TracepointCtx {
     reg_args: Vec<RegArg>,
     stack_args: Vec<usize>,
     stack_slots: usize,
+    module: String,
 }
 
 /// Registers after rdi (which holds `data`).
@@ -54,7 +58,8 @@ pub fn render(probes: &[TracepointProbe<'_>]) -> Result<String, String> {
                 probe: p.probe,
                 name: p.name.to_string(),
                 pp: p.pp.to_string(),
-                                args: p.args,
+                args: p.args,
+                module: p.module.unwrap_or("").to_string(),
                 stack_slots: stack_args.len(),
                 arg_list,
                 reg_args,
@@ -63,6 +68,9 @@ pub fn render(probes: &[TracepointProbe<'_>]) -> Result<String, String> {
         })
         .collect();
     let mut ctx = Context::new();
+    let (module_tps, kernel_tps): (Vec<&TracepointCtx>, Vec<&TracepointCtx>) = ctxs.iter().partition(|t| !t.module.is_empty());
+    ctx.insert("kernel_tracepoints", &kernel_tps);
+    ctx.insert("module_tracepoints", &module_tps);
     ctx.insert("tracepoints", &ctxs);
     super::templates::render("tracepoint.c", &ctx)
 }

@@ -61,6 +61,7 @@ pub mod image;
 mod labels;
 pub mod listing;
 pub mod location;
+pub mod module_tracepoints;
 pub mod pattern;
 mod scan;
 pub mod system_map;

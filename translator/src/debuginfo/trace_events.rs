@@ -110,6 +110,20 @@ pub fn load(release: &str, image: &Path, verbose: bool) -> Result<BtfDebugInfo, 
     Ok(btf)
 }
 
+/// The raw `.BTF` bytes of the kernel whose image is `image` (what split
+/// module BTF extends), from the cache [`load`] keeps.
+pub fn raw_btf(release: &str, image: &Path) -> Option<Vec<u8>> {
+    let stamp = stamp(image)?;
+    let path = cache_file(release, image)?;
+    if read_cache(&path, &stamp).is_none() {
+        load(release, image, false).ok()?;
+    }
+    let data = std::fs::read(&path).ok()?;
+    let rest = data.strip_prefix(MAGIC)?.strip_prefix(stamp.as_bytes())?;
+    let end = rest.windows(2).position(|w| w == b"\n\n")?;
+    Some(rest[end + 2..].to_vec())
+}
+
 /// The allocated sections of an ELF image: `(address, bytes)`.
 struct Memory<'d> {
     sections: Vec<(u64, &'d [u8])>,

@@ -55,7 +55,7 @@ pub fn print_program(prog: &Program) -> String {
             ProbeKind::Kprobe { symbol, ret, .. } => {
                 format!("kprobe on {symbol}{}", if *ret { " (return)" } else { "" })
             }
-            ProbeKind::Tracepoint { name, args } => format!("tracepoint {name}, {args} argument(s)"),
+            ProbeKind::Tracepoint { name, args, .. } => format!("tracepoint {name}, {args} argument(s)"),
             ProbeKind::Hook(h) => h.describe(),
         };
         out.push_str(&format!("{} /* {} */\n", p.pp, kind));

@@ -179,8 +179,9 @@ pub enum ProbeKind {
     /// outstanding returns (0: the runtime's KRETACTIVE default).
     Kprobe { symbol: String, offset: u64, ret: bool, maxactive: u32 },
     /// `kernel.trace("S:E")`: a callback on tracepoint `name`, which passes
-    /// `args` arguments after its `void *data`.
-    Tracepoint { name: String, args: usize },
+    /// `args` arguments after its `void *data`; `module` is the module that
+    /// defines it (armed when that module loads), `None` for vmlinux.
+    Tracepoint { name: String, args: usize, module: Option<String> },
     /// A family that hooks a kernel facility (profile tick, netfilter,
     /// procfs, perf): see `probes::hooks`.
     Hook(crate::probes::hooks::Hook),

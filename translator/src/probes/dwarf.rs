@@ -39,6 +39,9 @@ pub struct Dwarf<'a> {
     pub btf_missing: String,
     /// The kernel release (errors name it).
     pub release: String,
+    /// The tracepoints of the release's modules (`kernel.trace` points
+    /// vmlinux does not have), read on first use.
+    pub module_tracepoints: Option<&'a crate::debuginfo::module_tracepoints::ModuleTracepoints>,
 }
 
 impl<'a> Dwarf<'a> {
@@ -48,7 +51,7 @@ impl<'a> Dwarf<'a> {
         match module {
             None => self.debuginfo.or(btf),
             Some(crate::debuginfo::btf::BTF_SCOPE) => btf,
-            Some(m) => self.modules.iter().find(|(n, _)| n == m).map(|(_, d)| *d),
+            Some(m) => self.modules.iter().find(|(n, _)| n == m).map(|(_, d)| *d).or_else(|| self.module_tracepoints?.debuginfo(m)),
         }
     }
 }

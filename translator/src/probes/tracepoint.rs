@@ -16,20 +16,31 @@
 //! the arguments are where the iterator's DWARF says they are at its entry
 //! (`__data` in rdi, then rsi, rdx, ...); the callback hands the probe a
 //! `struct pt_regs` holding them (BTF sites say so through
-//! `debuginfo::btf::param_location`). Invariants: no IO beyond the trait; a
-//! pattern that matches nothing is an error naming the release and close
-//! matches.
+//! `debuginfo::btf::param_location`).
+//!
+//! Modules' tracepoints (`kvm_exit` of kvm.ko): only when vmlinux has no
+//! tracepoint a pattern matches (so vmlinux patterns cost what they did),
+//! the release's module index (`debuginfo::module_tracepoints`) is
+//! searched by event; the matching modules are opened (their DWARF, else
+//! their split BTF) for the iterator's arguments, and their system comes
+//! from the module's trace events. Such a probe's `ProbeKind` names its
+//! module (armed when the module comes) and its site's module is the
+//! module, so `$vcpu->run` reads the module's types. pp() is the same
+//! `kernel.trace("SYSTEM:EVENT")` as for vmlinux. Invariants: no IO beyond
+//! the trait and the module index; a pattern that matches nothing is an
+//! error naming the release and close matches (modules' too).
 
 use super::dwarf::{Dwarf, DwarfSite};
 use super::{string_arg, ProbeError};
 use crate::debuginfo::btf::{BtfDebugInfo, BTF_SCOPE};
+use crate::debuginfo::module_tracepoints::ModuleTracepoints;
 use crate::debuginfo::{DebugInfo, DieRef, FunctionPattern, VarKind, Variable};
 use crate::glob::glob_bytes;
 use crate::ir::ProbeKind;
 use crate::syntax::ast::ProbePoint;
 
-/// The prefix of a tracepoint's iterator function in vmlinux.
-const ITER: &str = "__traceiter_";
+/// The prefix of a tracepoint's iterator function.
+const ITER: &str = crate::debuginfo::module_tracepoints::ITER;
 
 /// One derived probe of a `kernel.trace` point.
 #[derive(Debug, Clone)]
@@ -143,8 +154,8 @@ pub fn tracepoints(src: Source<'_>, event: &str) -> Result<Vec<Tracepoint>, Stri
 }
 
 /// The tracepoint's arguments: the iterator's parameters after `__data`.
-pub fn arguments(src: Source<'_>, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
-    let vars = src.debuginfo().variables(tp.die, tp.pc).map_err(|e| e.to_string())?;
+pub fn arguments(di: &dyn DebugInfo, tp: &Tracepoint) -> Result<Vec<Variable>, String> {
+    let vars = di.variables(tp.die, tp.pc).map_err(|e| e.to_string())?;
     Ok(vars.into_iter().filter(|v| v.kind == VarKind::Param && v.name != "__data").collect())
 }
 
@@ -183,11 +194,35 @@ fn resolve_with<'a>(point: &ProbePoint, dwarf: &Dwarf<'a>) -> Result<Option<(Sou
         .into_iter()
         .filter(|t| glob_bytes(system.as_bytes(), t.system.as_bytes()))
         .collect();
+    let mut out = Vec::new();
+    for t in &found {
+        let nargs = arguments(src.debuginfo(), t).map_err(err)?.len();
+        out.push(probe_of(t, nargs, t.btf.then(|| BTF_SCOPE.to_string()), None));
+    }
+    // vmlinux first: the modules' index is read only when vmlinux has no
+    // tracepoint the pattern matches.
     if found.is_empty() {
+        if let Some(mt) = dwarf.module_tracepoints {
+            for (module, t, di) in module_tracepoints(mt, system, event).map_err(err)? {
+                let nargs = arguments(di, &t).map_err(err)?.len();
+                out.push(probe_of(&t, nargs, Some(module.clone()), Some(module)));
+            }
+        }
+    }
+    if out.is_empty() {
         let all = tracepoints(src, "*").map_err(err)?;
         let names: Vec<String> = all.iter().map(|t| format!("{}:{}", t.system, t.event)).collect();
-        let want = if spec.contains(':') { spec.to_string() } else { format!("*:{spec}") };
-        let close = close_matches(&want, &names, spec.contains(':'));
+        let whole = spec.contains(':');
+        let want = if whole { spec.to_string() } else { format!("*:{spec}") };
+        let mut close = close_matches(&want, &names, whole);
+        // Module events compete by event name (their systems are known
+        // only once a module is opened), shown as `EVENT (module M)`.
+        if let Some(mt) = dwarf.module_tracepoints {
+            let mods: Vec<String> = mt.all().into_iter().map(|(m, e)| format!("{m}:{e}")).collect();
+            let near = close_matches(&format!("*:{event}"), &mods, false);
+            let room = 5usize.saturating_sub(close.len());
+            close.extend(near.into_iter().take(room).filter_map(|c| c.split_once(':').map(|(m, e)| format!("{e} (module {m})"))));
+        }
         let kernel = if dwarf.release.is_empty() { "this kernel".to_string() } else { format!("kernel {}", dwarf.release) };
         let mut msg = format!("no tracepoint of {kernel} matches \"{spec}\"");
         if !close.is_empty() {
@@ -195,24 +230,61 @@ fn resolve_with<'a>(point: &ProbePoint, dwarf: &Dwarf<'a>) -> Result<Option<(Sou
         }
         return Err(err(msg));
     }
-    let mut out = Vec::new();
-    for t in found {
-        let nargs = arguments(src, &t).map_err(err)?.len();
-        out.push(TracepointProbe {
-            kind: ProbeKind::Tracepoint { name: t.event.clone(), args: nargs },
-            pp: format!("kernel.trace(\"{}:{}\")", t.system, t.event),
-            site: DwarfSite {
-                function: t.event.clone(),
-                module: t.btf.then(|| BTF_SCOPE.to_string()),
-                die: t.die,
-                pc: t.pc,
-                at_entry: true,
-                ret: false,
-                return_type: None,
-            },
-        });
-    }
     Ok(Some((src, out)))
+}
+
+fn probe_of(t: &Tracepoint, nargs: usize, site_module: Option<String>, module: Option<String>) -> TracepointProbe {
+    TracepointProbe {
+        kind: ProbeKind::Tracepoint { name: t.event.clone(), args: nargs, module },
+        pp: format!("kernel.trace(\"{}:{}\")", t.system, t.event),
+        site: DwarfSite {
+            function: t.event.clone(),
+            module: site_module,
+            die: t.die,
+            pc: t.pc,
+            at_entry: true,
+            ret: false,
+            return_type: None,
+        },
+    }
+}
+
+/// The tracepoints of the release's modules matching `system:event`:
+/// `(module, tracepoint, the module's debuginfo)`, sorted by system and
+/// event. A matching module whose debuginfo cannot be opened is an error
+/// naming it.
+fn module_tracepoints(
+    mt: &ModuleTracepoints,
+    system: &str,
+    event: &str,
+) -> Result<Vec<(String, Tracepoint, &'static dyn DebugInfo)>, String> {
+    let mut out = Vec::new();
+    // No module tree (a host without /lib/modules/RELEASE) means no
+    // module tracepoints, not an error.
+    for (module, ev) in mt.matching(event).unwrap_or_default() {
+        let m = mt.module(&module)?;
+        let iter = format!("{ITER}{ev}");
+        let (die, pc, decl) = match m.btf {
+            Some(btf) => match btf.func(&iter) {
+                Some(f) => (f as DieRef, 0, None),
+                None => continue,
+            },
+            None => {
+                let pat = FunctionPattern::parse(&iter).map_err(|e| e.to_string())?;
+                let fs = m.debuginfo.functions(&pat).map_err(|e| format!("module {module}: {e}"))?;
+                let Some((f, pc)) = fs.iter().find_map(|f| Some((f, f.entry_pc?))) else { continue };
+                (f.die, pc, Some(f.decl_file.clone().unwrap_or_else(|| f.cu_name.clone())))
+            }
+        };
+        let sys = m.systems.get(&ev).cloned().or_else(|| decl.map(|d| subsystem_of(&d))).unwrap_or_else(|| module.clone());
+        if !glob_bytes(system.as_bytes(), sys.as_bytes()) {
+            continue;
+        }
+        out.push((module, Tracepoint { system: sys, event: ev, die, pc, btf: m.btf.is_some() }, m.debuginfo));
+    }
+    out.sort_by(|a, b| (&a.1.system, &a.1.event).cmp(&(&b.1.system, &b.1.event)));
+    out.dedup_by(|a, b| a.1.event == b.1.event);
+    Ok(out)
 }
 
 /// `stap -l` / `-L` of a `kernel.trace` point: `kernel.trace("S:E")`, with
@@ -223,7 +295,11 @@ pub fn list(point: &ProbePoint, dwarf: &Dwarf<'_>, with_vars: bool) -> Result<Op
     for p in probes {
         let mut line = p.pp.clone();
         if with_vars {
-            let vars = src.debuginfo().variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
+            let di = match &p.kind {
+                ProbeKind::Tracepoint { module: Some(_), .. } => dwarf.for_module(p.site.module.as_deref()).unwrap_or(src.debuginfo()),
+                _ => src.debuginfo(),
+            };
+            let vars = di.variables(p.site.die, p.site.pc).map_err(|e| ProbeError::new(point.span, e.to_string()))?;
             for v in vars.iter().filter(|v| v.kind == VarKind::Param && v.name != "__data") {
                 line.push_str(&format!(" ${}:{}", v.name, v.type_name));
             }

@@ -1,0 +1,1 @@
+echo V > /dev/watchdog; rmmod softdog; rmmod watchdog
