@@ -422,7 +422,13 @@ impl DebugInfo for BtfDebugInfo {
             "enum" => "enum",
             _ => "",
         };
-        Ok(self.by_name.get(&(class, bare.to_string())).and_then(|ids| ids.first()).map(|&i| i as TypeId))
+        let find = |class: &'static str| self.by_name.get(&(class, bare.to_string())).and_then(|ids| ids.first()).map(|&i| i as TypeId);
+        if !class.is_empty() {
+            return Ok(find(class));
+        }
+        // A bare name (`@cast(p, "task_struct")`) may name a typedef or a
+        // base type, else a struct, union or enum tag (as in DWARF).
+        Ok(["", "struct", "union", "enum"].into_iter().find_map(find))
     }
 }
 
