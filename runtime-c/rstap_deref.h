@@ -128,7 +128,7 @@ static __maybe_unused uint64_t rstap_kread(struct rstap_context_base *c, uint64_
  * 0 and the handler's error when the address is bad or the page is not
  * resident (probe handlers cannot sleep to fault it in).
  */
-static __maybe_unused uint64_t rstap_uread(struct rstap_context_base *c, uint64_t addr,
+static __maybe_unused uint64_t rstap_user_read(struct rstap_context_base *c, uint64_t addr,
 					   unsigned int size, const char *loc)
 {
 	uint64_t v = 0;

@@ -6,7 +6,7 @@
 //! from `pt_regs` fields (`rstap_reg`) or a script value, applies the
 //! offsets and loads, and reads the final value; for a store, the values
 //! of `templates/expr/store.c.tera`. Invariants: every memory access is
-//! `rstap_kread` / `rstap_kwrite*`, or `rstap_uread` for user memory
+//! `rstap_kread` / `rstap_kwrite*`, or `rstap_user_read` for user memory
 //! (fault-tolerant; a fault sets the handler's error); location programs are evaluated symbolically here, so
 //! the C has no run-time stack.
 
@@ -137,7 +137,7 @@ impl<'p> Emitter<'p> {
             TargetBase::Expr(e) => self.expr(e),
         };
         // A system call's pointer parameter points into user memory.
-        let read = if t.user { "rstap_uread" } else { "rstap_kread" };
+        let read = if t.user { "rstap_user_read" } else { "rstap_kread" };
         let mut steps = Vec::new();
         for s in &t.steps {
             steps.push(match s {
