@@ -1,7 +1,8 @@
 //! `$param` in the `syscall.NAME` probes (kprobes on the system call's
 //! entry point `__x64_sys_NAME(const struct pt_regs *regs)` and the ia32
 //! ones): the system call's parameters, named and typed by the kernel's
-//! DWARF of `__do_sys_NAME` (or `__se_sys_NAME`).
+//! DWARF of `__do_sys_NAME` (or `__se_sys_NAME`), or without DWARF by
+//! the kernel's BTF where that function is out of line.
 //!
 //! Input: a target expression whose base is `$name`, lowered in the body
 //! of such a kprobe (`TargetState::kprobe_symbol`; `kprobe_return` for
@@ -65,19 +66,33 @@ impl<'a> Lowerer<'a> {
     /// not have the call; an error when there is no DWARF.
     fn syscall_params(&self) -> Option<R<(&'a dyn DebugInfo, Vec<Variable>)>> {
         let (call, _, prefixes) = self.syscall_call()?;
-        let Some(di) = self.dwarf.debuginfo else {
-            return Some(Err(format!(
-                "the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({})",
-                self.dwarf.missing.split(" (tried:").next().unwrap_or_default()
-            )));
+        let missing = self.dwarf.missing.split(" (tried:").next().unwrap_or_default();
+        // Without DWARF, BTF has the calls whose __do_sys_NAME the
+        // compiler kept out of line (6.12: about a hundred).
+        let (di, from_btf) = match (self.dwarf.debuginfo, self.dwarf.btf) {
+            (Some(di), _) => (di, false),
+            (None, Some(btf)) => (btf as &dyn DebugInfo, true),
+            (None, None) => {
+                return Some(Err(format!(
+                    "the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({missing})"
+                )))
+            }
         };
         let params = prefixes.iter().find_map(|prefix| {
             let pattern = crate::debuginfo::FunctionPattern { function: format!("{prefix}{call}"), file: None, line: None };
             let f = di.functions(&pattern).ok()?.into_iter().next()?;
             let vars = di.variables(f.die, f.entry_pc.unwrap_or(0)).ok()?;
-            Some(vars.into_iter().filter(|v| v.kind == VarKind::Param).collect::<Vec<_>>())
-        })?;
-        Some(Ok((di, params)))
+            // `__unused`: the pt_regs placeholder of a call without arguments.
+            Some(vars.into_iter().filter(|v| v.kind == VarKind::Param && v.name != "__unused").collect::<Vec<_>>())
+        });
+        match params {
+            Some(params) => Some(Ok((di, params))),
+            None if from_btf => Some(Err(format!(
+                "the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({missing}), or from its BTF, which has no {}{call} (the call's body is inlined)",
+                prefixes[0]
+            ))),
+            None => None,
+        }
     }
 
     /// The parameter `$name` of the system call being probed (see
