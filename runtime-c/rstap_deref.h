@@ -4,7 +4,8 @@
  * Input: addresses computed by the generated code from pt_regs and DWARF
  * offsets. Output: the value read (zero-extended), or 0 with the handler's
  * error set ("kernel read fault at 0x... (addr)") when the address is bad.
- * Invariants: every read goes through copy_from_kernel_nofault, so a bad
+ * Invariants: every read goes through copy_from_kernel_nofault (user
+ * memory: copy_from_user_nofault, "user read fault at ..."), so a bad
  * pointer ends the script with an error, never an oops; once an error is
  * pending no further memory is touched.
  */
@@ -115,6 +116,30 @@ static __maybe_unused uint64_t rstap_kread(struct rstap_context_base *c, uint64_
 		size = sizeof(v);
 	if (unlikely(copy_from_kernel_nofault(&v, (const void *)(unsigned long)addr, size))) {
 		snprintf(msg, sizeof(msg), "kernel read fault at 0x%016llx (addr)",
+			 (unsigned long long)addr);
+		rstap_error(c, msg, loc);
+		return 0;
+	}
+	return v;
+}
+
+/*
+ * A read of user memory (where a system call's pointer parameter points):
+ * 0 and the handler's error when the address is bad or the page is not
+ * resident (probe handlers cannot sleep to fault it in).
+ */
+static __maybe_unused uint64_t rstap_user_read(struct rstap_context_base *c, uint64_t addr,
+					   unsigned int size, const char *loc)
+{
+	uint64_t v = 0;
+	char msg[64];
+
+	if (unlikely(c->last_error))
+		return 0;
+	if (size > sizeof(v))
+		size = sizeof(v);
+	if (unlikely(copy_from_user_nofault(&v, (const void __user *)(unsigned long)addr, size))) {
+		snprintf(msg, sizeof(msg), "user read fault at 0x%016llx (addr)",
 			 (unsigned long long)addr);
 		rstap_error(c, msg, loc);
 		return 0;

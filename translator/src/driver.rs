@@ -326,6 +326,8 @@ struct OpenedDebuginfo {
     btf: Result<crate::debuginfo::btf::BtfDebugInfo, String>,
     modules: Vec<crate::driver_dwarf::ModuleFile>,
     modules_missing: Vec<(String, String)>,
+    /// The program uses the kernel's debuginfo (`elaborate::needs`).
+    kernel_needed: bool,
 }
 
 fn open_debuginfo(opts: &Options, parsed: &Parsed, kernel: &Kernel) -> OpenedDebuginfo {
@@ -343,7 +345,7 @@ fn open_debuginfo(opts: &Options, parsed: &Parsed, kernel: &Kernel) -> OpenedDeb
         Err("internal error: pass 2 uses the kernel's debuginfo although `elaborate::needs` found no use of DWARF".into())
     };
     let (modules, modules_missing) = crate::driver_dwarf::open_modules(&kernel.release, &needs.modules, verbose);
-    OpenedDebuginfo { kernel: kernel_file, btf, modules, modules_missing }
+    OpenedDebuginfo { kernel: kernel_file, btf, modules, modules_missing, kernel_needed: needs.kernel }
 }
 
 /// What pass 2 ended with: a program, or (`-l`/`-L`) a listing printed.
@@ -392,7 +394,12 @@ fn analyze(opts: &Options, parsed: &Parsed, kernel: &Kernel, sources: &SourceMap
     };
     dwarf.modules = module_dis.iter().map(|(n, d)| (n.clone(), d as &dyn crate::debuginfo::DebugInfo)).collect();
     dwarf.modules_missing = modules_missing;
-    dwarf.btf = opened.btf.as_ref().ok();
+    // Without the kernel's DWARF, its types (`@cast`, autocast) come from BTF.
+    let btf_types = match (&kernel_di, &opened.btf) {
+        (Err(_), Err(_)) if opened.kernel_needed => Some(crate::driver_dwarf::open_btf(&kernel.release, kernel.testbed.as_ref(), opts.verbose > 0)),
+        _ => None,
+    };
+    dwarf.btf = btf_types.as_ref().unwrap_or(&opened.btf).as_ref().ok();
     dwarf.btf_missing = opened.btf.as_ref().err().cloned().unwrap_or_default();
     dwarf.release = kernel.release.clone();
     // No IO until a kernel.trace pattern that vmlinux lacks asks for it.

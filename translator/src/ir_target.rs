@@ -5,7 +5,8 @@
 //! Input: what `elaborate::target` resolved. Output: a plain description of
 //! how to compute a value from the probe's registers (`pt_regs`) and kernel
 //! memory. Invariants: nothing here refers to DWARF DIEs or types any more;
-//! every memory read it describes is fault-tolerant in the generated code.
+//! every memory read it describes is fault-tolerant in the generated code
+//! (kernel memory, or user memory when `TargetAccess::user`).
 
 use crate::debuginfo::{AccessOp, Bitfield, LocOp};
 use crate::ir::Expr;
@@ -25,6 +26,9 @@ pub struct TargetAccess {
     /// Registers in `base` are those saved at the function's entry (a
     /// parameter in a `.return` probe), not the current ones.
     pub entry_regs: bool,
+    /// The loads of `steps` and `fin` read user memory (through a system
+    /// call's pointer parameter); the base is read as usual.
+    pub user: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@
 //! from `pt_regs` fields (`rstap_reg`) or a script value, applies the
 //! offsets and loads, and reads the final value; for a store, the values
 //! of `templates/expr/store.c.tera`. Invariants: every memory access is
-//! `rstap_kread` / `rstap_kwrite*` (fault-tolerant; a fault sets the
-//! handler's error); location programs are evaluated symbolically here, so
+//! `rstap_kread` / `rstap_kwrite*`, or `rstap_user_read` for user memory
+//! (fault-tolerant; a fault sets the handler's error); location programs are evaluated symbolically here, so
 //! the C has no run-time stack.
 
 use super::emit::Emitter;
@@ -136,11 +136,13 @@ impl<'p> Emitter<'p> {
             ),
             TargetBase::Expr(e) => self.expr(e),
         };
+        // A system call's pointer parameter points into user memory.
+        let read = if t.user { "rstap_user_read" } else { "rstap_kread" };
         let mut steps = Vec::new();
         for s in &t.steps {
             steps.push(match s {
                 TargetStep::Op(AccessOp::Add(k)) => format!("(int64_t)((uint64_t){cur} + (uint64_t){k}LL)"),
-                TargetStep::Op(AccessOp::Load { size }) => format!("(int64_t)rstap_kread(CB, (uint64_t){cur}, {size}, {loc})"),
+                TargetStep::Op(AccessOp::Load { size }) => format!("(int64_t){read}(CB, (uint64_t){cur}, {size}, {loc})"),
                 TargetStep::Index { index, stride } => {
                     let i = self.expr(index);
                     format!("(int64_t)((uint64_t){cur} + (uint64_t)({i}) * {stride}ULL)")
@@ -154,7 +156,7 @@ impl<'p> Emitter<'p> {
                 format!("{f}((uint64_t){cur}, {size})")
             }
             TargetFinal::Load(r) => {
-                let read = |size: u8| format!("rstap_kread(CB, (uint64_t){cur}, {size}, {loc})");
+                let read = |size: u8| format!("{read}(CB, (uint64_t){cur}, {size}, {loc})");
                 match r.bitfield {
                     Some(b) => {
                         let size = if b.bit_offset + b.bit_size > r.size as u32 * 8 { 8 } else { r.size };

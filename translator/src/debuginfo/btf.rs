@@ -422,7 +422,13 @@ impl DebugInfo for BtfDebugInfo {
             "enum" => "enum",
             _ => "",
         };
-        Ok(self.by_name.get(&(class, bare.to_string())).and_then(|ids| ids.first()).map(|&i| i as TypeId))
+        let find = |class: &'static str| self.by_name.get(&(class, bare.to_string())).and_then(|ids| ids.first()).map(|&i| i as TypeId);
+        if !class.is_empty() {
+            return Ok(find(class));
+        }
+        // A bare name (`@cast(p, "task_struct")`) may name a typedef or a
+        // base type, else a struct, union or enum tag (as in DWARF).
+        Ok(["", "struct", "union", "enum"].into_iter().find_map(find))
     }
 }
 
@@ -478,6 +484,10 @@ mod tests {
         assert_eq!(members[2].offset, 16);
         assert_eq!(members[2].bitfield, Some(Bitfield { bit_offset: 2, bit_size: 3 }));
         assert_eq!(btf.find_type("int").unwrap(), Some(1));
+        // `@cast(p, "s")`: a bare name finds the struct tag too.
+        assert_eq!(btf.find_type("s").unwrap(), Some(4));
+        assert_eq!(btf.find_type("union s").unwrap(), None);
+        assert_eq!(btf.find_type("nosuch").unwrap(), None);
         let f = btf.func("f").unwrap();
         let vars = btf.variables(f as DieRef, 0).unwrap();
         let shown: Vec<String> = vars.iter().map(|v| format!("{}:{}", v.name, v.type_name)).collect();

@@ -131,6 +131,7 @@ impl<'a> Lowerer<'a> {
             fin: TargetFinal::Load(TargetRead { size: n as u8, signed: false, bitfield: None }),
             text: self.sources.snippet(span).to_string(),
             entry_regs: false,
+            user: false,
         };
         long(ExprKind::Target(Box::new(acc)), span)
     }

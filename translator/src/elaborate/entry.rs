@@ -41,7 +41,14 @@ impl<'a> Lowerer<'a> {
                 self.target.site = Some(site);
                 value
             }
-            None => self.lower_expr(scope, inner),
+            None => {
+                // As at the entry point: `$param` of a system call is the
+                // argument (see `syscall_params`).
+                let saved = std::mem::replace(&mut self.target.kprobe_return, false);
+                let value = self.lower_expr(scope, inner);
+                self.target.kprobe_return = saved;
+                value
+            }
         };
         if self.diags.error_count() > before {
             return long(ExprKind::Long(0), span);

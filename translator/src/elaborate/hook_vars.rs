@@ -49,6 +49,7 @@ impl<'a> Lowerer<'a> {
                 fin: TargetFinal::Value { size: 8, signed: var.points_to.is_none() },
                 text: format!("${}", id.name),
                 entry_regs: false,
+                user: false,
             };
             return Some(long(ExprKind::Target(Box::new(acc)), span));
         }

@@ -48,6 +48,7 @@ pub mod resolve;
 pub mod resolve_targets;
 pub mod target;
 mod tapset_probes;
+mod syscall_params;
 mod try_catch;
 pub mod types;
 mod unused_locals;

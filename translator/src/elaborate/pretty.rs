@@ -29,6 +29,11 @@ impl<'a> Lowerer<'a> {
         use crate::debuginfo::VarKind;
         use crate::ir::FormatPiece;
         let str_expr = |s: String| Expr { kind: ExprKind::Str(s), ty: Type::String, span };
+        if self.target.site.is_none() {
+            if let Some(e) = self.syscall_var_list(scope, which, pretty, span) {
+                return e;
+            }
+        }
         let Some(site) = self.target.site.clone() else {
             self.diags.error(format!("`$${which}` is only available in kernel.function probes"), span);
             return str_expr(String::new());
@@ -135,7 +140,8 @@ impl<'a> Lowerer<'a> {
                     return Ok(());
                 }
                 Some(TypeKind::Base(_)) if self.is_char(plain, *p) => {
-                    out.string(self, long(ExprKind::Target(Box::new(acc)), out.span), None);
+                    let user = acc.user;
+                    out.string(self, long(ExprKind::Target(Box::new(acc)), out.span), None, user);
                     return Ok(());
                 }
                 _ => {}
@@ -203,7 +209,8 @@ impl<'a> Lowerer<'a> {
             }
             Some(TypeKind::Array { element, dims }) => {
                 if self.is_char(sub, element) && dims.len() == 1 {
-                    out.string(self, value(acc), dims[0]);
+                    let user = acc.user;
+                    out.string(self, value(acc), dims[0], user);
                 } else if depth > 1 {
                     out.text("[");
                     let mut elem = sub.clone();
@@ -221,7 +228,10 @@ impl<'a> Lowerer<'a> {
                     out.text("[...]");
                 }
             }
-            Some(TypeKind::Pointer { target: Some(p) }) if self.is_char(sub, p) => out.string(self, value(acc), None),
+            Some(TypeKind::Pointer { target: Some(p) }) if self.is_char(sub, p) => {
+                let user = acc.user;
+                out.string(self, value(acc), None, user)
+            }
             Some(TypeKind::Pointer { .. }) if !top => out.conv('p', value(acc)),
             Some(TypeKind::Base(BaseEncoding::Unsigned)) => out.conv('u', value(acc)),
             Some(TypeKind::Base(BaseEncoding::Float | BaseEncoding::Other)) | None => out.text("?"),
@@ -252,13 +262,13 @@ impl Pretty {
     /// A quoted string read from the address `addr` (at most `max` bytes,
     /// an array's length; always within MAXSTRINGLEN; `""` when the memory
     /// cannot be read), via the pretty tapset.
-    fn string(&mut self, e: &mut Lowerer<'_>, addr: Expr, max: Option<u64>) {
+    fn string(&mut self, e: &mut Lowerer<'_>, addr: Expr, max: Option<u64>, user: bool) {
         let max = max.map_or(-1, |m| m.min(i64::MAX as u64) as i64);
         let span = self.span;
         let Some(func) = e.function_index("__pretty_string") else {
             return self.text("?");
         };
-        let call = Expr { kind: ExprKind::Call { func, args: vec![addr, long(ExprKind::Long(max), span)] }, ty: Type::String, span };
+        let call = Expr { kind: ExprKind::Call { func, args: vec![addr, long(ExprKind::Long(max), span), long(ExprKind::Long(user as i64), span)] }, ty: Type::String, span };
         self.pieces.push(crate::ir::FormatPiece::Conv { arg: self.args.len(), flags: String::new(), width: None, precision: None, conv: 's' });
         self.args.push(call);
     }

@@ -226,7 +226,7 @@ pub fn resolve_target(cx: &mut TargetContext<'_, '_>, di: &dyn DebugInfo, u: Unr
         (true, Some(site)) => site.ret && var_name.as_deref() != Some("return") && matches!(base, TargetBase::Program(_)),
         _ => false,
     };
-    Ok((TargetAccess { base, steps, fin, text, entry_regs }, cur_ty))
+    Ok((TargetAccess { base, steps, fin, text, entry_regs, user: false }, cur_ty))
 }
 
 /// Replaces entry values (valid only at the function's entry) and checks

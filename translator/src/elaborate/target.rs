@@ -93,13 +93,19 @@ impl<'a> Lowerer<'a> {
         if let Some(e) = self.lower_hook_var(scope, t, span) {
             return e;
         }
+        if let Some(e) = self.syscall_return_param(scope, t, span) {
+            return e;
+        }
         if t.pretty > 0 {
             return self.lower_pretty(scope, t, span);
         }
         let access = match self.kprobe_return(t, &text) {
             Some(acc) => acc,
             None => self.target_access_typed(scope, t, &text).map(|(acc, ty)| {
-                self.note_typed(scope, t, &acc, ty, span);
+                // A user pointer does not autocast (its loads are the kernel's).
+                if !acc.user {
+                    self.note_typed(scope, t, &acc, ty, span);
+                }
                 acc
             }),
         };
@@ -143,11 +149,23 @@ impl<'a> Lowerer<'a> {
         if t.pretty > 0 {
             return Err(format!("`{text}`: pretty-printing cannot be nested"));
         }
-        if let (ast::TargetBase::Var(id), None) = (&t.base, &self.target.site) {
-            return Err(format!("target variable `${}` is only available in kernel.function probes", id.name));
-        }
+        // A system call's parameter (its value and type) and what it
+        // points to, in user memory (see `syscall_params`).
+        let mut user = false;
+        let syscall = match (&t.base, &self.target.site) {
+            (ast::TargetBase::Var(id), None) => match self.syscall_param_base(&id.name, text, id.span) {
+                Some(r) => Some(r?),
+                None => return Err(format!("target variable `${}` is only available in kernel.function probes", id.name)),
+            },
+            _ => None,
+        };
         // An autocast value brings its own type (and debuginfo).
         let (di, base) = match &t.base {
+            _ if syscall.is_some() => {
+                let (value, ty, di) = syscall.expect("matched");
+                user = true;
+                (di, UnresolvedBase::Typed { value, ty, addr: false })
+            }
             ast::TargetBase::Autocast(e) => {
                 let (value, ty, addr, di) = self.autocast_base(scope, e, text)?;
                 (di, UnresolvedBase::Typed { value, ty, addr })
@@ -184,6 +202,8 @@ impl<'a> Lowerer<'a> {
             .collect();
         let u = UnresolvedTarget { base, chain, addr_of: t.addr_of, text: text.to_string() };
         let mut cx = TargetContext { dwarf: self.dwarf, site: self.target.site.as_ref(), global_vars: &mut self.target.global_vars };
-        resolve_target(&mut cx, di, u)
+        let (mut acc, ty) = resolve_target(&mut cx, di, u)?;
+        acc.user = user;
+        Ok((acc, ty))
     }
 }

@@ -110,6 +110,11 @@ impl<'a> Lowerer<'a> {
             return Ok(TargetStore { dest, kind, op, value, post });
         }
         let (mut dest, ty) = self.target_access_typed(scope, t, text)?;
+        if dest.user {
+            return Err(format!(
+                "cannot write `{text}`: it is in user memory (where a system call's pointer parameter points); rstap writes only kernel memory and the call's arguments"
+            ));
+        }
         let kind = match dest.fin {
             TargetFinal::Load(r) => {
                 dest.fin = TargetFinal::Address;
@@ -174,7 +179,7 @@ impl<'a> Lowerer<'a> {
     /// `$return` in a `kprobe.function(...).return` probe (no DWARF): the
     /// return-value register, a long. In a kprobe on a system call's entry
     /// point `__x64_sys_NAME` (the `syscall.NAME` aliases), `$param` is a
-    /// parameter of the system call (see `syscall_param`).
+    /// parameter of the system call (see `syscall_params`).
     pub(super) fn kprobe_return(&self, t: &ast::TargetExpr, text: &str) -> Option<R<TargetAccess>> {
         let ast::TargetBase::Var(id) = &t.base else { return None };
         if id.name != "return" {
@@ -194,89 +199,7 @@ impl<'a> Lowerer<'a> {
             fin: TargetFinal::Value { size: 8, signed: true },
             text: text.to_string(),
             entry_regs: false,
-        }))
-    }
-
-    /// `$name` in an entry kprobe on `__x64_sys_NAME(const struct pt_regs
-    /// *regs)`: SystemTap's `syscall.NAME` probes the function that has the
-    /// system call's parameters, so `$fd`, `$count`, ... are those. Here the
-    /// parameter's name and type come from the kernel's DWARF of
-    /// `__do_sys_NAME` (or `__se_sys_NAME`), and its value is the user's
-    /// register that the entry point reads it from (argument N is di, si,
-    /// dx, r10, r8, r9 of `*regs`; at a 32-bit task's `__ia32_sys_NAME` bx,
-    /// cx, dx, si, di, bp, and at `__ia32_compat_sys_NAME` the parameters
-    /// are `__do_compat_sys_NAME`'s): a read reads that slot, and a write (guru
-    /// mode) changes the argument the system call runs with. None when the
-    /// probe is no such kprobe (the usual "only in kernel.function probes"
-    /// error follows) or the kernel's DWARF does not have the call; an
-    /// error when there is no DWARF or the name is no parameter.
-    fn syscall_param(&self, t: &ast::TargetExpr, name: &str, text: &str) -> Option<R<TargetAccess>> {
-        // pt_regs offsets of arguments 1-6: di, si, dx, r10, r8, r9 for an
-        // x86-64 call; bx, cx, dx, si, di, bp for a 32-bit task's.
-        const SLOTS: [i64; 6] = [112, 104, 96, 56, 72, 64];
-        const SLOTS_IA32: [i64; 6] = [40, 88, 96, 104, 112, 32];
-        if self.target.site.is_some() || self.target.kprobe_return || name.starts_with('$') {
-            return None;
-        }
-        let symbol = self.target.kprobe_symbol.as_deref()?;
-        let (call, slots, prefixes) = if let Some(c) = symbol.strip_prefix("__x64_sys_") {
-            (c, SLOTS, ["__do_sys_", "__se_sys_"])
-        } else if let Some(c) = symbol.strip_prefix("__ia32_compat_sys_") {
-            (c, SLOTS_IA32, ["__do_compat_sys_", "__se_compat_sys_"])
-        } else if let Some(c) = symbol.strip_prefix("__ia32_sys_") {
-            (c, SLOTS_IA32, ["__do_sys_", "__se_sys_"])
-        } else {
-            return None;
-        };
-        let Some(di) = self.dwarf.debuginfo else {
-            return Some(Err(format!(
-                "`${name}`: the parameters of system call {call} are known from the kernel's debuginfo, which is missing ({})",
-                self.dwarf.missing.split(" (tried:").next().unwrap_or_default()
-            )));
-        };
-        let params = prefixes.iter().find_map(|prefix| {
-            let pattern = crate::debuginfo::FunctionPattern { function: format!("{prefix}{call}"), file: None, line: None };
-            let f = di.functions(&pattern).ok()?.into_iter().next()?;
-            let vars = di.variables(f.die, f.entry_pc.unwrap_or(0)).ok()?;
-            Some(vars.into_iter().filter(|v| v.kind == crate::debuginfo::VarKind::Param).collect::<Vec<_>>())
-        })?;
-        let Some((i, v)) = params.iter().enumerate().find(|(_, v)| v.name == name) else {
-            let names: Vec<String> = params.iter().map(|v| format!("${}", v.name)).collect();
-            return Some(Err(format!(
-                "unable to find target variable `${name}` in system call {call} (its parameters: {})",
-                if names.is_empty() { "none".to_string() } else { names.join(" ") }
-            )));
-        };
-        if !t.chain.is_empty() || t.addr_of {
-            return Some(Err(format!(
-                "`{text}`: only the value of a system call's parameter is available in a syscall probe (use @cast(${name}, \"TYPE\")->...)"
-            )));
-        }
-        let Some(&slot) = slots.get(i) else {
-            return Some(Err(format!("`{text}`: a system call has at most 6 arguments")));
-        };
-        let shape = v.type_id.and_then(|ty| {
-            let info = types::strip(di, ty).ok().flatten()?;
-            let size = types::size_of(di, ty).ok()?;
-            let signed = match info.kind {
-                TypeKind::Base(BaseEncoding::Signed) | TypeKind::Enum { .. } => true,
-                TypeKind::Base(_) | TypeKind::Pointer { .. } => false,
-                _ => return None,
-            };
-            (1..=8).contains(&size).then_some((size as u8, signed))
-        });
-        let Some((size, signed)) = shape else {
-            return Some(Err(format!("`{text}`: the parameter's type ({}) is not a scalar", v.type_name)));
-        };
-        // rdi (DWARF register 5) points at the user's registers: the
-        // parameter is at rdi + slot.
-        let ops = vec![LocOp::RegOffset(crate::debuginfo::Reg(5), slot)];
-        Some(Ok(TargetAccess {
-            base: TargetBase::Program(ops),
-            steps: Vec::new(),
-            fin: TargetFinal::Load(crate::ir_target::TargetRead { size, signed, bitfield: None }),
-            text: text.to_string(),
-            entry_regs: false,
+            user: false,
         }))
     }
 }
