@@ -6,8 +6,11 @@
 //! and optionally `NAME.err` (expected stderr, exact), `NAME.status`
 //! (expected exit status, default 0), `NAME.cmd` (a `-c` command run in the
 //! guest), `NAME.c` (a helper program for the command, built static on the
-//! host and run in the guest as `./NAME`) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
-//! `-g` or `-DMAXACTION=10`). Every script is translated with the real
+//! host and run in the guest as `./NAME`), `NAME.flags` (extra stap flags, whitespace separated, e.g.
+//! `-g` or `-DMAXACTION=10`) and `NAME.run` (a shell script run in the
+//! guest's `/work` instead of `./staprun [-c CMD] NAME.ko`, with `$1` the
+//! module file: for staprun options such as `-o`, and to print the files
+//! they write). Every script is translated with the real
 //! `stap` binary (`-p3`, against the testbed kernel, two at a time), all
 //! modules of a kernel line are built in ONE Kbuild invocation
 //! (`build::batch::build_many`, through the module cache, `-g0`), then all
@@ -293,6 +296,9 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
                 argv.push(cmd.clone());
             }
             argv.push(ko.clone());
+            if let Some(run) = read_opt(&c.dir.join(format!("{}.run", c.name))) {
+                argv = vec!["sh".into(), "-c".into(), run, "sh".into(), ko.clone()];
+            }
             let mut files = vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), ko)];
             if let Some(h) = &c.helper {
                 files.push((h.clone(), c.name.clone()));
