@@ -6,11 +6,8 @@
 //! and optionally `NAME.err` (expected stderr, exact), `NAME.status`
 //! (expected exit status, default 0), `NAME.cmd` (a `-c` command run in the
 //! guest), `NAME.c` (a helper program for the command, built static on the
-//! host and run in the guest as `./NAME`), `NAME.flags` (extra stap flags, whitespace separated, e.g.
-//! `-g` or `-DMAXACTION=10`) and `NAME.run` (a shell script run in the
-//! guest's `/work` instead of `./staprun [-c CMD] NAME.ko`, with `$1` the
-//! module file: for staprun options such as `-o`, and to print the files
-//! they write). Every script is translated with the real
+//! host and run in the guest as `./NAME`) and `NAME.flags` (extra stap flags, whitespace separated, e.g.
+//! `-g` or `-DMAXACTION=10`). Every script is translated with the real
 //! `stap` binary (`-p3`, against the testbed kernel, two at a time), all
 //! modules of a kernel line are built in ONE Kbuild invocation
 //! (`build::batch::build_many`, through the module cache, `-g0`), then all
@@ -26,6 +23,10 @@
 //! guest must still be healthy ([`HEALTH`]: it runs a command, the script's
 //! module is gone, and the kernel log since the previous check holds no
 //! Oops, BUG, WARNING, lockup or stall), as tests/torture.rs checks.
+//!
+//! `NAME.run`: a shell script run in the guest's `/work` instead of
+//! `./staprun [-c CMD] NAME.ko`, with `$1` the module file (for staprun's
+//! own options such as `-o FILE -S 1,2`, and to print the files they write).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
