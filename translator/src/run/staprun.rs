@@ -311,7 +311,64 @@ fn parse_done(payload: &[u8]) -> Counters {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_command;
+    use super::*;
+    use crate::run::output::OutputFiles;
+
+    fn message(ty: u32, payload: &[u8]) -> Vec<u8> {
+        let mut m = ty.to_ne_bytes().to_vec();
+        m.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
+        m.extend_from_slice(payload);
+        m
+    }
+
+    /// The module's stream, read `step` bytes at a time as the proc file
+    /// hands it out, into `-o FILE` (with `-S` when `limits`).
+    fn replay(stream: &[u8], step: usize, base: &Path, limits: Option<SwitchLimits>) -> Vec<u32> {
+        let mut out = Output::Files(OutputFiles::create(base, limits).unwrap());
+        let mut others = Vec::new();
+        let mut pending = Vec::new();
+        for chunk in stream.chunks(step) {
+            pending.extend_from_slice(chunk);
+            let (messages, used) = whole_messages(&pending);
+            for (ty, payload) in messages {
+                if !to_output(&mut out, ty, payload).unwrap() {
+                    others.push(ty);
+                }
+            }
+            pending.drain(..used);
+        }
+        assert!(pending.is_empty());
+        out.flush();
+        others
+    }
+
+    #[test]
+    fn switch_messages_split_the_output_where_the_module_sent_them() {
+        let mut stream = Vec::new();
+        stream.extend(message(MSG_OUTPUT, b"before the switch\n"));
+        stream.extend(message(MSG_SWITCH, b""));
+        stream.extend(message(MSG_STDERR, b"WARNING: on stderr\n"));
+        stream.extend(message(MSG_OUTPUT, b"after it\n"));
+        stream.extend(message(MSG_SWITCH, b""));
+        stream.extend(message(MSG_OUTPUT, b"third file\n"));
+        stream.extend(message(MSG_DONE, b"errors=0"));
+        for step in [8, 13, 64, 4096] {
+            let d = tempfile::tempdir().unwrap();
+            let base = d.path().join("o");
+            assert_eq!(replay(&stream, step, &base, None), [MSG_STDERR, MSG_DONE]);
+            let read = |n: &str| std::fs::read_to_string(d.path().join(n)).unwrap();
+            assert_eq!(read("o"), "before the switch\n", "read size {step}");
+            assert_eq!(read("o.1"), "after it\n");
+            assert_eq!(read("o.2"), "third file\n");
+            assert!(!d.path().join("o.3").exists());
+            // Under -S the same stream starts at o.0.
+            let base = d.path().join("s");
+            replay(&stream, step, &base, Some(SwitchLimits { size_bytes: 1 << 20, keep: Some(2) }));
+            assert!(!d.path().join("s.0").exists(), "-S 1,2 keeps the 2 newest");
+            assert_eq!(read("s.1"), "after it\n");
+            assert_eq!(read("s.2"), "third file\n");
+        }
+    }
 
     #[test]
     fn simple_commands_are_execed() {
@@ -322,6 +379,34 @@ mod tests {
         assert_eq!(shell_command("A=1 ls"), "A=1 ls");
         assert_eq!(shell_command("exec ls"), "exec ls");
     }
+}
+
+/// The whole messages at the start of `pending` (type and payload each)
+/// and how many bytes they take; a message cut short waits for more.
+fn whole_messages(pending: &[u8]) -> (Vec<(u32, &[u8])>, usize) {
+    let mut messages = Vec::new();
+    let mut off = 0;
+    while pending.len() - off >= 8 {
+        let ty = u32::from_ne_bytes(pending[off..off + 4].try_into().unwrap());
+        let len = u32::from_ne_bytes(pending[off + 4..off + 8].try_into().unwrap()) as usize;
+        if pending.len() - off - 8 < len {
+            break;
+        }
+        messages.push((ty, &pending[off + 8..off + 8 + len]));
+        off += 8 + len;
+    }
+    (messages, off)
+}
+
+/// An OUTPUT message's payload goes to the output, a SWITCH switches its
+/// file; false for the other types.
+fn to_output(out: &mut Output, ty: u32, payload: &[u8]) -> Result<bool, String> {
+    match ty {
+        MSG_OUTPUT => out.write_all(payload)?,
+        MSG_SWITCH => out.switch()?,
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Runs a module to completion; returns the process exit status.
@@ -485,17 +570,12 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Output, mut child: Option<
             Err(e) => return Err(format!("ERROR: reading {path}: {e}")),
         };
         pending.extend_from_slice(&buf[..n]);
-        let mut off = 0;
-        while pending.len() - off >= 8 {
-            let ty = u32::from_ne_bytes(pending[off..off + 4].try_into().unwrap());
-            let len = u32::from_ne_bytes(pending[off + 4..off + 8].try_into().unwrap()) as usize;
-            if pending.len() - off - 8 < len {
-                break;
+        let (messages, used) = whole_messages(&pending);
+        for (ty, payload) in messages {
+            if to_output(out, ty, payload)? {
+                continue;
             }
-            let payload = &pending[off + 8..off + 8 + len];
             match ty {
-                MSG_OUTPUT => out.write_all(payload)?,
-                MSG_SWITCH => out.switch()?,
                 MSG_STDERR => {
                     out.flush();
                     let _ = std::io::stderr().write_all(payload);
@@ -517,9 +597,8 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Output, mut child: Option<
                 }
                 _ => {}
             }
-            off += 8 + len;
         }
-        pending.drain(..off);
+        pending.drain(..used);
         out.flush();
     }
     if let Some(t) = stopper.take() {
