@@ -26,6 +26,8 @@ enum rstap_msg_type {
 	RSTAP_MSG_STDERR = 2,	/* ERROR:/WARNING: lines, for stderr */
 	RSTAP_MSG_EXIT = 3,	/* the script asked to stop (exit(), errors) */
 	RSTAP_MSG_DONE = 4,	/* end probes ran; payload: counters as text */
+	/* 5 is system.stp's RSTAP_MSG_SYSTEM */
+	RSTAP_MSG_SWITCH = 6,	/* switch_file(): later output to the next -o file */
 };
 
 struct rstap_msg_header {

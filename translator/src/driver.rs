@@ -44,6 +44,8 @@ pub struct Options {
     pub defines: Vec<String>,
     pub includes: Vec<PathBuf>,
     pub output: Option<PathBuf>,
+    /// `-S SIZE[,N]` (with `-o`): see `run::output`.
+    pub switch_limits: Option<crate::run::SwitchLimits>,
     pub command: Option<String>,
     pub target_pid: Option<i32>,
     pub vm: bool,
@@ -491,6 +493,8 @@ fn execute(opts: &Options, built: &build::Built, module_name: &str, kernel: &mut
             let sopts = StaprunOptions {
                 module: built.ko.clone(),
                 output: opts.output.clone(),
+                switch_limits: opts.switch_limits,
+                framed_output: false,
                 command: opts.command.clone(),
                 target_pid: opts.target_pid,
                 verbose: opts.verbose,
@@ -566,6 +570,11 @@ fn run_in_vm(opts: &Options, tb: &crate::vm::Testbed, ko: &std::path::Path, modu
     if opts.verbose > 1 {
         argv.push("-v".into());
     }
+    // -o FILE is written on the host: the guest's staprun sends the output
+    // and its file switches as frames (run::output).
+    if opts.output.is_some() {
+        argv.push("--framed-output".into());
+    }
     if let Some(c) = &opts.command {
         argv.push("-c".into());
         argv.push(c.clone());
@@ -587,9 +596,10 @@ fn run_in_vm(opts: &Options, tb: &crate::vm::Testbed, ko: &std::path::Path, modu
     let results = crate::vm::run_jobs(tb, &[job], &ropts)?;
     let r = results.into_iter().next().ok_or("the testbed returned no result")?;
     if let Some(path) = &opts.output {
-        std::fs::write(path, &r.stdout).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let written = crate::run::output::replay_frames(&r.stdout, path, opts.switch_limits);
         use std::io::Write;
         let _ = std::io::stderr().write_all(&r.stderr);
+        written?;
     }
     Ok(r.status)
 }

@@ -111,9 +111,9 @@ struct Args {
     /// Symbols of the shared libraries of probed binaries (accepted; rstap probes no user space).
     #[arg(long = "ldd")]
     ldd: bool,
-    /// Output file switching: SIZE megabytes per file, at most N files (accepted; not honoured yet).
-    #[arg(short = 'S', value_name = "SIZE[,N]", value_parser = parse_switch_size)]
-    switch_size: Option<(u64, Option<u64>)>,
+    /// With -o: output files of at most SIZE megabytes (FILE.0, FILE.1, ...), at most N of them kept.
+    #[arg(short = 'S', value_name = "SIZE[,N]", value_parser = rstap::run::output::parse_switch_limits)]
+    switch_limits: Option<rstap::run::SwitchLimits>,
     /// Exit the script after TIMEOUT seconds (accepted; not honoured yet).
     #[arg(short = 'T', value_name = "TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
     timeout: Option<u64>,
@@ -131,26 +131,12 @@ struct Args {
     rest: Vec<String>,
 }
 
-/// `-S SIZE[,N]`: both positive numbers.
-fn parse_switch_size(s: &str) -> Result<(u64, Option<u64>), String> {
-    let num = |t: &str| t.trim().parse::<u64>().ok().filter(|n| *n > 0);
-    let bad = || format!("expected SIZE[,N] (megabytes per output file, files kept), both positive numbers, found {s:?}");
-    match s.split_once(',') {
-        None => num(s).map(|n| (n, None)).ok_or_else(bad),
-        Some((a, b)) => match (num(a), num(b)) {
-            (Some(a), Some(b)) => Ok((a, Some(b))),
-            _ => Err(bad()),
-        },
-    }
-}
-
 /// The flags SystemTap scripts carry that rstap accepts without acting on
 /// them: each is named once on stderr (those that change what a run does)
 /// or with -v (those that only tune SystemTap's own workings).
 fn note_inert_flags(a: &Args) {
     let loud = [
         (a.timing, "-t", "no per-probe timing report is collected"),
-        (a.switch_size.is_some(), "-S", "the output goes to one file"),
     ];
     let quiet = [
         (a.all_modules, "--all-modules", "module symbols are read when a probe needs them"),
@@ -175,6 +161,11 @@ fn main() {
     if a.script.len() > 1 {
         eprintln!("Only one script can be given on the command line.");
         std::process::exit(1);
+    }
+    if a.switch_limits.is_some() && a.output.is_none() {
+        // man stap: -S sets the size and number of output files.
+        eprintln!("error: -S SIZE[,N] limits the output files of -o FILE, and there is no -o: the output goes to stdout");
+        std::process::exit(2);
     }
     if a.warnings_are_errors {
         diag::set_warning_policy(WarningPolicy::Error);
@@ -232,6 +223,7 @@ fn main() {
         defines,
         includes: a.includes,
         output: a.output,
+        switch_limits: a.switch_limits,
         command: a.command,
         target_pid: a.target,
         vm: a.vm,

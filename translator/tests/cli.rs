@@ -111,10 +111,10 @@ fn warnings_are_shown_by_default_dropped_by_w_and_errors_with_capital_w() {
 fn flags_scripts_carry_are_accepted_and_say_they_do_nothing() {
     // -T, -u and --suppress-handler-errors act (runok timeout_*,
     // suppress_*, semok alias_unread_locals_u); they are accepted here
-    // without a note.
+    // without a note. -S acts too (tests/switch_file.rs).
     let d = tempfile::tempdir().unwrap();
     let args = [
-        "-u", "-t", "-q", "-P", "--ldd", "--all-modules", "--suppress-handler-errors", "-S", "2,3", "-T", "10", "-p1", "-e",
+        "-u", "-t", "-q", "-P", "--ldd", "--all-modules", "--suppress-handler-errors", "-T", "10", "-p1", "-e",
         "probe begin { exit() }",
     ];
     let o = stap(d.path(), &args);
@@ -122,8 +122,7 @@ fn flags_scripts_carry_are_accepted_and_say_they_do_nothing() {
     assert_eq!(text(&o.stdout), "probe begin {\n    exit();\n}\n");
     assert_eq!(
         text(&o.stderr),
-        "WARNING: option -t has no effect in rstap: no per-probe timing report is collected\n\
-         WARNING: option -S has no effect in rstap: the output goes to one file\n"
+        "WARNING: option -t has no effect in rstap: no per-probe timing report is collected\n"
     );
     // The ones that only tune SystemTap's own workings say so with -v.
     let o = stap(d.path(), &["-v", "-u", "-q", "-P", "--ldd", "--all-modules", "-p1", "-e", "probe begin { }"]);
@@ -147,7 +146,7 @@ fn flags_scripts_carry_are_accepted_and_say_they_do_nothing() {
 fn bad_switch_size_and_timeout_are_rejected() {
     let d = tempfile::tempdir().unwrap();
     for (flag, value) in [("-S", "0"), ("-S", "1,x"), ("-S", "big"), ("-T", "0"), ("-T", "soon")] {
-        let o = stap(d.path(), &[flag, value, "-p1", "-e", "probe begin { }"]);
+        let o = stap(d.path(), &["-o", "out", flag, value, "-p1", "-e", "probe begin { }"]);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}");
         let e = text(&o.stderr);
         assert!(e.starts_with(&format!("error: invalid value '{value}' for '{flag} ")), "{e}");

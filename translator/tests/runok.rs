@@ -26,6 +26,10 @@
 //! guest must still be healthy ([`HEALTH`]: it runs a command, the script's
 //! module is gone, and the kernel log since the previous check holds no
 //! Oops, BUG, WARNING, lockup or stall), as tests/torture.rs checks.
+//!
+//! `NAME.run`: a shell script run in the guest's `/work` instead of
+//! `./staprun [-c CMD] NAME.ko`, with `$1` the module file (for staprun's
+//! own options such as `-o FILE -S 1,2`, and to print the files they write).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -343,6 +347,9 @@ fn run_suite(tb: &Testbed) -> Vec<String> {
                 argv.push(cmd.clone());
             }
             argv.push(ko.clone());
+            if let Some(run) = read_opt(&c.dir.join(format!("{}.run", c.name))) {
+                argv = vec!["sh".into(), "-c".into(), run, "sh".into(), ko.clone()];
+            }
             let mut files = vec![(staprun.clone(), "staprun".into()), (c.ko.clone(), ko)];
             if let Some(h) = &c.helper {
                 files.push((h.clone(), c.name.clone()));

@@ -1,15 +1,17 @@
 //! Pass 5: running a built module.
 //!
-//! Input: the `.ko` of pass 4 and the run options (-o, -c, -x). Output: the
+//! Input: the `.ko` of pass 4 and the run options (-o, -S, -c, -x). Output: the
 //! script's output and the exit status. On a Linux host where we may load
 //! modules, `staprun` runs in this process; `crate::vm` runs the same
 //! `staprun` binary inside a qemu guest. Invariants: a host that cannot load
 //! modules gets one clear message that points at `--vm`.
 
+pub mod output;
 pub mod staprun;
 
 use std::path::Path;
 
+pub use output::SwitchLimits;
 pub use staprun::StaprunOptions;
 
 /// Checks that this host can load modules at all, before trying.

@@ -2,7 +2,9 @@
 //!
 //! Input: a `.ko` built by pass 4, optionally a `-c CMD` to start (held
 //! until the probes are armed) or a `-x PID`. Output: the script's output on
-//! stdout (or `-o FILE`), its errors and warnings on stderr, and an exit
+//! stdout (or `-o FILE`, switched to the next file by the script's
+//! `switch_file()`, by SIGUSR2 and by `-S SIZE[,N]`: see `output.rs`), its
+//! errors and warnings on stderr, and an exit
 //! status: 0 when the script ran without errors, 1 otherwise. Invariants:
 //! whatever happens after the module was loaded, it is stopped (end probes
 //! run) and unloaded before staprun returns; output already produced is
@@ -19,6 +21,8 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
+
+use super::output::{Output, SwitchLimits};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,11 +34,18 @@ const MSG_EXIT: u32 = 3;
 const MSG_DONE: u32 = 4;
 /// The script called system(CMD): run CMD under /bin/sh, not waited for.
 const MSG_SYSTEM: u32 = 5;
+/// The script called switch_file(): the output after it goes to the next file.
+const MSG_SWITCH: u32 = 6;
 
 #[derive(Debug, Clone, Default)]
 pub struct StaprunOptions {
     pub module: PathBuf,
     pub output: Option<PathBuf>,
+    /// -S SIZE[,N]: switch `output` to the next file at SIZE, keep N files.
+    pub switch_limits: Option<SwitchLimits>,
+    /// --framed-output: write output and switches as frames on stdout, for
+    /// the testbed's host side to replay into `-o FILE` (output.rs).
+    pub framed_output: bool,
     /// -c CMD: run under /bin/sh -c, started once the probes are armed.
     pub command: Option<String>,
     /// -x PID: the target process.
@@ -44,6 +55,7 @@ pub struct StaprunOptions {
 
 static STOP_SIGNAL: AtomicBool = AtomicBool::new(false);
 static CHILD_SIGNAL: AtomicBool = AtomicBool::new(false);
+static SWITCH_SIGNAL: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop_signal(_sig: libc::c_int) {
     STOP_SIGNAL.store(true, Ordering::SeqCst);
@@ -51,6 +63,10 @@ extern "C" fn on_stop_signal(_sig: libc::c_int) {
 
 extern "C" fn on_child_signal(_sig: libc::c_int) {
     CHILD_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+extern "C" fn on_switch_signal(_sig: libc::c_int) {
+    SWITCH_SIGNAL.store(true, Ordering::SeqCst);
 }
 
 extern "C" fn on_tick(_sig: libc::c_int) {}
@@ -295,7 +311,64 @@ fn parse_done(payload: &[u8]) -> Counters {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_command;
+    use super::*;
+    use crate::run::output::OutputFiles;
+
+    fn message(ty: u32, payload: &[u8]) -> Vec<u8> {
+        let mut m = ty.to_ne_bytes().to_vec();
+        m.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
+        m.extend_from_slice(payload);
+        m
+    }
+
+    /// The module's stream, read `step` bytes at a time as the proc file
+    /// hands it out, into `-o FILE` (with `-S` when `limits`).
+    fn replay(stream: &[u8], step: usize, base: &Path, limits: Option<SwitchLimits>) -> Vec<u32> {
+        let mut out = Output::Files(OutputFiles::create(base, limits).unwrap());
+        let mut others = Vec::new();
+        let mut pending = Vec::new();
+        for chunk in stream.chunks(step) {
+            pending.extend_from_slice(chunk);
+            let (messages, used) = whole_messages(&pending);
+            for (ty, payload) in messages {
+                if !to_output(&mut out, ty, payload).unwrap() {
+                    others.push(ty);
+                }
+            }
+            pending.drain(..used);
+        }
+        assert!(pending.is_empty());
+        out.flush();
+        others
+    }
+
+    #[test]
+    fn switch_messages_split_the_output_where_the_module_sent_them() {
+        let mut stream = Vec::new();
+        stream.extend(message(MSG_OUTPUT, b"before the switch\n"));
+        stream.extend(message(MSG_SWITCH, b""));
+        stream.extend(message(MSG_STDERR, b"WARNING: on stderr\n"));
+        stream.extend(message(MSG_OUTPUT, b"after it\n"));
+        stream.extend(message(MSG_SWITCH, b""));
+        stream.extend(message(MSG_OUTPUT, b"third file\n"));
+        stream.extend(message(MSG_DONE, b"errors=0"));
+        for step in [8, 13, 64, 4096] {
+            let d = tempfile::tempdir().unwrap();
+            let base = d.path().join("o");
+            assert_eq!(replay(&stream, step, &base, None), [MSG_STDERR, MSG_DONE]);
+            let read = |n: &str| std::fs::read_to_string(d.path().join(n)).unwrap();
+            assert_eq!(read("o"), "before the switch\n", "read size {step}");
+            assert_eq!(read("o.1"), "after it\n");
+            assert_eq!(read("o.2"), "third file\n");
+            assert!(!d.path().join("o.3").exists());
+            // Under -S the same stream starts at o.0.
+            let base = d.path().join("s");
+            replay(&stream, step, &base, Some(SwitchLimits { size_bytes: 1 << 20, keep: Some(2) }));
+            assert!(!d.path().join("s.0").exists(), "-S 1,2 keeps the 2 newest");
+            assert_eq!(read("s.1"), "after it\n");
+            assert_eq!(read("s.2"), "third file\n");
+        }
+    }
 
     #[test]
     fn simple_commands_are_execed() {
@@ -306,6 +379,34 @@ mod tests {
         assert_eq!(shell_command("A=1 ls"), "A=1 ls");
         assert_eq!(shell_command("exec ls"), "exec ls");
     }
+}
+
+/// The whole messages at the start of `pending` (type and payload each)
+/// and how many bytes they take; a message cut short waits for more.
+fn whole_messages(pending: &[u8]) -> (Vec<(u32, &[u8])>, usize) {
+    let mut messages = Vec::new();
+    let mut off = 0;
+    while pending.len() - off >= 8 {
+        let ty = u32::from_ne_bytes(pending[off..off + 4].try_into().unwrap());
+        let len = u32::from_ne_bytes(pending[off + 4..off + 8].try_into().unwrap()) as usize;
+        if pending.len() - off - 8 < len {
+            break;
+        }
+        messages.push((ty, &pending[off + 8..off + 8 + len]));
+        off += 8 + len;
+    }
+    (messages, off)
+}
+
+/// An OUTPUT message's payload goes to the output, a SWITCH switches its
+/// file; false for the other types.
+fn to_output(out: &mut Output, ty: u32, payload: &[u8]) -> Result<bool, String> {
+    match ty {
+        MSG_OUTPUT => out.write_all(payload)?,
+        MSG_SWITCH => out.switch()?,
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Runs a module to completion; returns the process exit status.
@@ -323,10 +424,7 @@ fn run_inner(opts: &StaprunOptions) -> Result<i32, String> {
     let name = module_name(&opts.module);
     let image = std::fs::read(&opts.module)
         .map_err(|e| format!("ERROR: cannot read module {}: {e}", opts.module.display()))?;
-    let mut out: Box<dyn Write> = match &opts.output {
-        Some(p) => Box::new(File::create(p).map_err(|e| format!("ERROR: cannot create output file {}: {e}", p.display()))?),
-        None => Box::new(std::io::stdout()),
-    };
+    let mut out = Output::open(opts.output.as_deref(), opts.switch_limits, opts.framed_output)?;
     let mut child = match &opts.command {
         Some(cmd) => Some(spawn_held(cmd).map_err(|e| format!("ERROR: {e}"))?),
         None => None,
@@ -336,6 +434,9 @@ fn run_inner(opts: &StaprunOptions) -> Result<i32, String> {
     install_handler(libc::SIGTERM, on_stop_signal);
     install_handler(libc::SIGHUP, on_stop_signal);
     install_handler(libc::SIGCHLD, on_child_signal);
+    // staprun(8): SIGUSR2 switches -o FILE to the next file (and is
+    // ignored, not fatal, when the output is stdout).
+    install_handler(libc::SIGUSR2, on_switch_signal);
     // A tick that interrupts the blocking read, so that a signal that came
     // just before read() started is still seen within 100 ms.
     install_handler(libc::SIGALRM, on_tick);
@@ -375,7 +476,7 @@ fn run_inner(opts: &StaprunOptions) -> Result<i32, String> {
         eprintln!("staprun: module {name} loaded");
     }
     let result = drive(opts, &name, &mut out, child.as_mut());
-    let _ = out.flush();
+    out.flush();
     if let Some(c) = child.as_mut() {
         // The command never started if the probes failed to arm.
         if c.gate >= 0 {
@@ -396,7 +497,7 @@ fn run_inner(opts: &StaprunOptions) -> Result<i32, String> {
 }
 
 /// Start, stream, stop, drain. Returns the exit status.
-fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child: Option<&mut HeldChild>) -> Result<i32, String> {
+fn drive(opts: &StaprunOptions, name: &str, out: &mut Output, mut child: Option<&mut HeldChild>) -> Result<i32, String> {
     let path = format!("/proc/rstap_{name}");
     let mut proc_file = std::fs::OpenOptions::new()
         .read(true)
@@ -440,6 +541,11 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
     let mut buf = vec![0u8; read_size()];
     let mut child_status: Option<i32> = None;
     loop {
+        // A SIGUSR2 (it interrupts the read) switches between the messages
+        // written before it and those read after.
+        if SWITCH_SIGNAL.swap(false, Ordering::SeqCst) {
+            out.switch()?;
+        }
         if !stop_requested && STOP_SIGNAL.load(Ordering::SeqCst) {
             stop_requested = true;
             request_stop(&mut stopper, &control);
@@ -464,20 +570,14 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
             Err(e) => return Err(format!("ERROR: reading {path}: {e}")),
         };
         pending.extend_from_slice(&buf[..n]);
-        let mut off = 0;
-        while pending.len() - off >= 8 {
-            let ty = u32::from_ne_bytes(pending[off..off + 4].try_into().unwrap());
-            let len = u32::from_ne_bytes(pending[off + 4..off + 8].try_into().unwrap()) as usize;
-            if pending.len() - off - 8 < len {
-                break;
+        let (messages, used) = whole_messages(&pending);
+        for (ty, payload) in messages {
+            if to_output(out, ty, payload)? {
+                continue;
             }
-            let payload = &pending[off + 8..off + 8 + len];
             match ty {
-                MSG_OUTPUT => {
-                    out.write_all(payload).map_err(|e| format!("ERROR: writing output: {e}"))?;
-                }
                 MSG_STDERR => {
-                    let _ = out.flush();
+                    out.flush();
                     let _ = std::io::stderr().write_all(payload);
                 }
                 MSG_EXIT => {
@@ -488,7 +588,7 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
                 }
                 MSG_DONE => counters = parse_done(payload),
                 MSG_SYSTEM => {
-                    let _ = out.flush();
+                    out.flush();
                     let cmd = String::from_utf8_lossy(payload).into_owned();
                     match std::process::Command::new("/bin/sh").arg("-c").arg(&cmd).stdin(std::process::Stdio::null()).spawn() {
                         Ok(c) => commands.push(c),
@@ -497,10 +597,9 @@ fn drive(opts: &StaprunOptions, name: &str, out: &mut Box<dyn Write>, mut child:
                 }
                 _ => {}
             }
-            off += 8 + len;
         }
-        pending.drain(..off);
-        let _ = out.flush();
+        pending.drain(..used);
+        out.flush();
     }
     if let Some(t) = stopper.take() {
         let _ = t.join();

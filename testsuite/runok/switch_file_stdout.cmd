@@ -1,0 +1,1 @@
+sleep 1; kill -USR2 $PPID; sleep 1
