@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use rstap::vm::{self, SetupOptions};
 
 /// The number of examples that elaborated when this was last raised.
-const RATCHET: usize = 149;
+const RATCHET: usize = 152;
 
 const EXAMPLES: &str = "/usr/share/systemtap/examples";
 
