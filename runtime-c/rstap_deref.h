@@ -104,47 +104,46 @@ static __maybe_unused unsigned long rstap_module_symbol_at(struct rstap_context_
 /* A pt_regs field, or 0 when the probe has no registers. */
 #define rstap_reg(c, field) ((c)->regs ? (uint64_t)(c)->regs->field : (uint64_t)0)
 
-static __maybe_unused uint64_t rstap_kread(struct rstap_context_base *c, uint64_t addr,
-					   unsigned int size, const char *loc)
+/*
+ * One read of kernel memory, or (`user`) of user memory, where a system
+ * call's pointer parameter points: the value, or 0 and the handler's error
+ * when the address is bad or (user memory) the page is not resident:
+ * probe handlers cannot sleep to fault it in.
+ */
+static __always_inline uint64_t rstap_read_nofault(struct rstap_context_base *c, uint64_t addr,
+						   unsigned int size, const char *loc, bool user)
 {
 	uint64_t v = 0;
 	char msg[64];
+	long rc;
 
 	if (unlikely(c->last_error))
 		return 0;
 	if (size > sizeof(v))
 		size = sizeof(v);
-	if (unlikely(copy_from_kernel_nofault(&v, (const void *)(unsigned long)addr, size))) {
-		snprintf(msg, sizeof(msg), "kernel read fault at 0x%016llx (addr)",
-			 (unsigned long long)addr);
+	if (user)
+		rc = copy_from_user_nofault(&v, (const void __user *)(unsigned long)addr, size);
+	else
+		rc = copy_from_kernel_nofault(&v, (const void *)(unsigned long)addr, size);
+	if (unlikely(rc)) {
+		snprintf(msg, sizeof(msg), "%s read fault at 0x%016llx (addr)",
+			 user ? "user" : "kernel", (unsigned long long)addr);
 		rstap_error(c, msg, loc);
 		return 0;
 	}
 	return v;
 }
 
-/*
- * A read of user memory (where a system call's pointer parameter points):
- * 0 and the handler's error when the address is bad or the page is not
- * resident (probe handlers cannot sleep to fault it in).
- */
+static __maybe_unused uint64_t rstap_kread(struct rstap_context_base *c, uint64_t addr,
+					   unsigned int size, const char *loc)
+{
+	return rstap_read_nofault(c, addr, size, loc, false);
+}
+
 static __maybe_unused uint64_t rstap_user_read(struct rstap_context_base *c, uint64_t addr,
 					   unsigned int size, const char *loc)
 {
-	uint64_t v = 0;
-	char msg[64];
-
-	if (unlikely(c->last_error))
-		return 0;
-	if (size > sizeof(v))
-		size = sizeof(v);
-	if (unlikely(copy_from_user_nofault(&v, (const void __user *)(unsigned long)addr, size))) {
-		snprintf(msg, sizeof(msg), "user read fault at 0x%016llx (addr)",
-			 (unsigned long long)addr);
-		rstap_error(c, msg, loc);
-		return 0;
-	}
-	return v;
+	return rstap_read_nofault(c, addr, size, loc, true);
 }
 
 /* The low `size` bytes of v, sign-extended. */
