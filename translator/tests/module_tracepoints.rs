@@ -101,3 +101,22 @@ fn no_match_names_the_release_and_close_module_matches() {
         );
     }
 }
+
+/// `@cast(p, "T", "MODULE")` reads the module's own types even where no
+/// script probe opened the module: its DWARF on 6.1, its split BTF over
+/// the kernel's on 6.12. A member the type lacks, and a module that does
+/// not exist, are located errors.
+#[test]
+fn cast_to_a_module_type_opens_the_modules_debuginfo() {
+    for r in testbed_releases() {
+        let script = "probe begin { printf(\"%d\\n\", @cast(0, \"struct kvm_vcpu\", \"kvm\")->vcpu_id) }";
+        let (_, err, status) = stap_r(&r, &["-p2", "-e", script]);
+        assert_eq!((err.as_str(), status), ("", 0), "{r}");
+        let (_, err, status) = stap_r(&r, &["-p2", "-e", "probe begin { println(@cast(0, \"struct kvm_vcpu\", \"kvm\")->nope) }"]);
+        assert_eq!(status, 1, "{r}");
+        assert!(err.starts_with("error: struct kvm_vcpu has no member nope"), "{r}: {err}");
+        let (_, err, status) = stap_r(&r, &["-p2", "-e", "probe begin { println(@cast(0, \"struct kvm_vcpu\", \"nosuchmod\")->vcpu_id) }"]);
+        assert_eq!(status, 1, "{r}");
+        assert!(err.contains("no debuginfo for module \"nosuchmod\" of @cast"), "{r}: {err}");
+    }
+}

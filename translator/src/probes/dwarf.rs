@@ -51,7 +51,9 @@ impl<'a> Dwarf<'a> {
         match module {
             None => self.debuginfo.or(btf),
             Some(crate::debuginfo::btf::BTF_SCOPE) => btf,
-            Some(m) => self.modules.iter().find(|(n, _)| n == m).map(|(_, d)| *d).or_else(|| self.module_tracepoints?.debuginfo(m)),
+            // Else the module's own file, opened on demand: its DWARF, or
+            // its split BTF over the kernel's (`@cast(p, "T", "kvm")` on 6.12).
+            Some(m) => self.modules.iter().find(|(n, _)| n == m).map(|(_, d)| *d).or_else(|| Some(self.module_tracepoints?.module(m).ok()?.debuginfo)),
         }
     }
 }
